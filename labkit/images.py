@@ -1,0 +1,134 @@
+"""The lab's own images, built offline from what the machine has.
+
+``labkit/toolbox`` is busybox-static with every applet linked, a page to
+serve in /www, and a tiny ``curl`` that speaks through busybox ``wget``. It
+stands in for the public images the article uses (nginx, httpbin, curl)
+whenever those are neither present nor pullable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import struct
+import subprocess
+import tarfile
+from dataclasses import dataclass
+
+from .errors import ImageUnavailable
+
+TOOLBOX = "labkit/toolbox"
+RECIPE_VERSION = "2"  # bump when the image's contents change
+BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
+
+INDEX_HTML = "<html><body><h1>labkit stand-in web server</h1></body></html>\n"
+
+CURL_SCRIPT = """#!/bin/sh
+# labkit's stand-in for curl: the common flags, spoken through busybox wget.
+out=-
+for arg in "$@"; do
+  case "$prev" in -o) out="$arg"; prev=; continue;; esac
+  case "$arg" in
+    -o) prev=-o;;
+    -s|-S|-sS|-f|-fsS|-sSf|-L) ;;
+    -*) echo "curl (labkit stand-in): flag $arg is not supported" >&2; exit 2;;
+    *) url="$arg";;
+  esac
+done
+[ -n "$url" ] || { echo "curl (labkit stand-in): no URL given" >&2; exit 2; }
+exec wget -q -O "$out" "$url"
+"""
+
+
+@dataclass(frozen=True)
+class StandIn:
+    command: tuple[str, ...] | None  # default command, or None to require one
+    what: str
+
+
+WEB_SERVER = StandIn(("httpd", "-f", "-p", "80", "-h", "/www"),
+                     "busybox httpd serving a page on port 80")
+STAND_INS: dict[str, StandIn] = {
+    "nginx": WEB_SERVER,
+    "httpbin": WEB_SERVER,
+    "kennethreitz/httpbin": WEB_SERVER,
+    "curlimages/curl": StandIn(None, "busybox with a small curl built on wget"),
+    "alpine": StandIn(("sh",), "busybox with every applet"),
+    "busybox": StandIn(("sh",), "busybox with every applet"),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    """What will really run for an image the learner asked for."""
+
+    asked: str
+    ref: str
+    default_command: tuple[str, ...] | None = None
+    note: str = ""  # one sentence when a stand-in runs instead
+
+    @property
+    def is_stand_in(self) -> bool:
+        return bool(self.note)
+
+
+def find_busybox() -> str:
+    for path in BUSYBOX_CANDIDATES:
+        if os.path.isfile(path) and _is_static(path):
+            return path
+    raise ImageUnavailable(
+        "labkit builds its images from a static busybox, and none is installed: "
+        "run `sudo apt-get install busybox-static` (the README's set-up does this)."
+    )
+
+
+def _is_static(path: str) -> bool:
+    """True for a 64-bit ELF without a PT_INTERP program header (no dynamic loader)."""
+    with open(path, "rb") as handle:
+        header = handle.read(64)
+        if header[:5] != b"\x7fELF\x02":
+            return False
+        order = "<" if header[5] == 1 else ">"
+        phoff, = struct.unpack_from(order + "Q", header, 32)
+        phentsize, phnum = struct.unpack_from(order + "HH", header, 54)
+        handle.seek(phoff)
+        table = handle.read(phentsize * phnum)
+    pt_interp = 3
+    return all(struct.unpack_from(order + "I", table, i * phentsize)[0] != pt_interp
+               for i in range(phnum))
+
+
+def toolbox_tag(busybox: str) -> str:
+    digest = hashlib.sha256(RECIPE_VERSION.encode())
+    with open(busybox, "rb") as handle:
+        digest.update(handle.read())
+    return digest.hexdigest()[:12]
+
+
+def toolbox_tar(busybox: str) -> bytes:
+    """A root file system: busybox, a link per applet, /www/index.html and /bin/curl."""
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for directory in ("bin", "www", "tmp", "etc", "proc", "sys", "dev", "root"):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if directory == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in applets:
+            if applet in ("busybox", "curl"):
+                continue
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(link)
+        for name, text, mode in (("www/index.html", INDEX_HTML, 0o644),
+                                 ("bin/curl", CURL_SCRIPT, 0o755),
+                                 ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644),
+                                 ("etc/group", "root:x:0:\n", 0o644)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

@@ -1,0 +1,97 @@
+"""The object a notebook holds: one session, the engines, and the node reader.
+
+>>> lab = Lab()                                   # doctest: +SKIP
+>>> web = lab.run("foo", "nginx", memory="512MB", cpus=0.5)   # doctest: +SKIP
+>>> obs = lab.observe(web)                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from .errors import LabError, install_notebook_handler
+from .model import Observation
+from .node import Node
+from .node.gather import DirectGatherer
+from .runtimes.docker import Container, DockerRuntime
+from .session import Session
+
+GatherChoice = Literal["auto", "direct", "helper"]
+
+
+def engine_visible(process_name: str = "dockerd") -> bool:
+    """True when the engine's process is in this PID namespace (so its PIDs mean ours)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return False
+    for name in names:
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/comm") as handle:
+                    if handle.read().strip() == process_name:
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+def choose_gatherer(requested: GatherChoice = "auto") -> str:
+    """``direct`` for root beside a visible dockerd; otherwise ``helper``."""
+    requested = os.environ.get("LABKIT_GATHER", requested)  # type: ignore[assignment]
+    if requested not in ("auto", "direct", "helper"):
+        raise LabError(f"LABKIT_GATHER={requested!r} is not a way of reading: use direct, "
+                       "helper or auto.")
+    if requested != "auto":
+        return requested
+    if os.geteuid() == 0 and engine_visible():
+        return "direct"
+    return "helper"
+
+
+class Lab:
+    """One lab session: what it creates is labelled with its id and removed on close."""
+
+    def __init__(self, gather: GatherChoice = "auto", session: Session | None = None) -> None:
+        install_notebook_handler()
+        self.session = session or Session()
+        self._requested_gather = gather
+        self._docker: DockerRuntime | None = None
+        self._node: Node | None = None
+
+    @property
+    def docker(self) -> DockerRuntime:
+        if self._docker is None:
+            self._docker = DockerRuntime(self.session)
+        return self._docker
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            how = choose_gatherer(self._requested_gather)
+            gatherer = DirectGatherer() if how == "direct" else self.docker.helper_gatherer()
+            self._node = Node(gatherer, engine=self.docker.description)
+        return self._node
+
+    def run(self, name: str, image: str, command=None, **options) -> Container:
+        """``docker run -d`` with the session's labels; see :meth:`DockerRuntime.run`."""
+        return self.docker.run(name, image, command, **options)
+
+    def observe(self, *containers: Container, trees: tuple[str, ...] = ()) -> Observation:
+        """What the kernel says about these containers right now."""
+        return self.node.snapshot([c.member() for c in containers], trees=trees)
+
+    def describe(self) -> str:
+        node = self.node
+        return (f"{self.docker.description} · cgroup v{node.cgroup_version} · "
+                f"{node.gatherer.description}")
+
+    def close(self) -> list[str]:
+        return self.session.close()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

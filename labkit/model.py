@@ -1,0 +1,173 @@
+"""The observation model: plain data that flows from the node reader to the views.
+
+An :class:`Observation` is what the kernel said about a set of processes at one
+moment. It has a stable JSON form (:meth:`Observation.to_json`), so it can be
+recorded on a machine with an engine and replayed where there is none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+NAMESPACE_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
+"""The eight namespace types of a Linux 5.6+ kernel, as named in /proc/<pid>/ns."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a cgroup allows; None means no limit (or the controller is absent)."""
+
+    memory_bytes: int | None = None
+    cpu_quota_us: int | None = None
+    cpu_period_us: int | None = None
+    cpu_shares: int | None = None  # cgroup v1
+    cpu_weight: int | None = None  # cgroup v2
+    pids_max: int | None = None
+
+    @property
+    def cpus(self) -> float | None:
+        """The CPU quota as a number of cores (quota / period)."""
+        if self.cpu_quota_us is None or not self.cpu_period_us:
+            return None
+        return self.cpu_quota_us / self.cpu_period_us
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a cgroup has used, and how often the kernel pushed back."""
+
+    memory_bytes: int | None = None
+    memory_peak_bytes: int | None = None
+    memory_failcnt: int | None = None  # v1: times the limit was hit
+    memory_max_events: int | None = None  # v2: memory.events "max"
+    oom_kills: int | None = None
+    cpu_usage_ns: int | None = None
+    cpu_periods: int | None = None
+    cpu_throttled_periods: int | None = None
+    cpu_throttled_ns: int | None = None
+    pids_current: int | None = None
+
+
+@dataclass(frozen=True)
+class CgroupState:
+    """One cgroup's limits and usage, gathered across the hierarchies that hold them."""
+
+    path: str
+    limits: Limits = field(default_factory=Limits)
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a runtime reports about one running container: enough to find it on the node."""
+
+    name: str
+    pid: int
+    runtime_id: str = ""
+    role: str = "container"  # "container", "sandbox", "app", "sidecar", ...
+    asked: Limits = field(default_factory=Limits)  # the limits the learner asked for
+
+
+@dataclass(frozen=True)
+class MemberObservation:
+    """The kernel's view of one member: namespaces, cgroups, limits and usage."""
+
+    member: Member
+    namespaces: dict[str, int]  # type -> inode
+    cgroups: dict[str, str]  # hierarchy ("memory", "cpu,cpuacct", "unified", ...) -> path
+    state: CgroupState
+    hostname: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.member.name
+
+
+@dataclass(frozen=True)
+class CgroupNode:
+    """A cgroup in a walked subtree, with its state and children."""
+
+    name: str
+    path: str
+    state: CgroupState
+    children: tuple[CgroupNode, ...] = ()
+
+    def find(self, path: str) -> CgroupNode | None:
+        if self.path == path:
+            return self
+        for child in self.children:
+            found = child.find(path)
+            if found is not None:
+                return found
+        return None
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything read from the node at one moment."""
+
+    members: tuple[MemberObservation, ...]
+    host_namespaces: dict[str, int]
+    cgroup_version: int
+    gatherer: str  # "direct" or "helper"
+    engine: str = ""
+    trees: tuple[CgroupNode, ...] = ()  # walked subtrees, if asked for
+    taken_at: float = 0.0
+
+    def member(self, name: str) -> MemberObservation:
+        for observed in self.members:
+            if observed.name == name:
+                return observed
+        names = ", ".join(m.name for m in self.members)
+        raise KeyError(f"no member named {name!r} in this observation (it has: {names})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Observation:
+        return _build(cls, data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Observation:
+        return cls.from_dict(json.loads(text))
+
+
+_NESTED = {
+    ("Observation", "members"): "MemberObservation",
+    ("Observation", "trees"): "CgroupNode",
+    ("CgroupNode", "children"): "CgroupNode",
+    ("CgroupNode", "state"): "CgroupState",
+    ("MemberObservation", "member"): "Member",
+    ("MemberObservation", "state"): "CgroupState",
+    ("Member", "asked"): "Limits",
+    ("CgroupState", "limits"): "Limits",
+    ("CgroupState", "usage"): "Usage",
+}
+
+
+def _build(cls, data: dict[str, Any]):
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        nested = _NESTED.get((cls.__name__, f.name))
+        if nested is not None:
+            target = globals()[nested]
+            if isinstance(value, list):
+                value = tuple(_build(target, item) for item in value)
+            else:
+                value = _build(target, value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

@@ -1,0 +1,41 @@
+"""Pure parsers for /proc/<pid> files."""
+
+from __future__ import annotations
+
+import re
+
+_NS_LINK = re.compile(r"(?P<type>[a-z_]+):\[(?P<inode>\d+)\]")
+
+
+def parse_ns_link(target: str) -> tuple[str, int]:
+    """``"net:[4026531840]"`` -> ``("net", 4026531840)``."""
+    match = _NS_LINK.fullmatch(target.strip())
+    if not match:
+        raise ValueError(f"not a namespace link: {target!r}")
+    return match["type"], int(match["inode"])
+
+
+def parse_proc_cgroup(text: str) -> dict[str, str]:
+    """/proc/<pid>/cgroup -> {hierarchy: path}.
+
+    A v1 hierarchy is named by its controllers as the kernel lists them
+    (``memory``, ``cpu,cpuacct``, ``name=systemd``); the v2 hierarchy
+    (the ``0::`` line) is named ``unified``.
+    """
+    result: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        hierarchy_id, controllers, path = line.split(":", 2)
+        key = "unified" if hierarchy_id == "0" and controllers == "" else controllers
+        result[key] = path
+    return result
+
+
+def parse_status_field(text: str, field: str) -> str | None:
+    """One field of /proc/<pid>/status, e.g. ``NSpid``."""
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return value.strip()
+    return None

@@ -1,0 +1,1 @@
+"""Runtimes start and stop things and report PIDs; the node reader does the looking."""

@@ -1,0 +1,341 @@
+"""The Docker engine, through the Python ``docker`` SDK.
+
+>>> docker = DockerRuntime(Session())             # doctest: +SKIP
+>>> web = docker.run("web", "nginx", memory="512MB", cpus=0.5)  # doctest: +SKIP
+>>> web.pid                                       # doctest: +SKIP
+4242
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from .. import images
+from ..errors import (
+    EnginePermissionError,
+    EngineRefused,
+    EngineUnavailable,
+    ImageUnavailable,
+    LabError,
+)
+from ..model import Member
+from ..node.gather import HelperGatherer
+from ..session import OWNER, OWNER_LABEL, SESSION_LABEL, Session
+from ..spec import ContainerSpec
+
+PULL_TIMEOUT_S = 20
+
+
+def connect(base_url: str | None = None) -> docker.DockerClient:
+    """A client for the engine at DOCKER_HOST (or the default socket), or one clear error."""
+    where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    try:
+        client = docker.DockerClient(base_url=where, version="auto", timeout=60)
+        client.ping()
+        return client
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        text = str(error)
+        if "Permission denied" in text or "PermissionError" in text:
+            raise EnginePermissionError(
+                f"You may not use the Docker socket at {where}: add yourself to the docker group "
+                "(`sudo usermod -aG docker $USER`, then log in again) or run the lab as root."
+            ) from None
+        raise EngineUnavailable(
+            f"No Docker engine answers at {where}: start it (`sudo ./lab up` does, or "
+            "`sudo systemctl start docker`), or open the lab where Docker runs."
+        ) from None
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: str
+
+    def __str__(self) -> str:
+        return self.output
+
+
+class Container:
+    """A running (or stopped) container this session created."""
+
+    def __init__(self, runtime: DockerRuntime, spec: ContainerSpec, handle, role: str,
+                 image: images.ResolvedImage) -> None:
+        self.runtime = runtime
+        self.spec = spec
+        self.role = role
+        self.image = image
+        self._handle = handle
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def id(self) -> str:
+        return self._handle.id
+
+    @property
+    def engine_name(self) -> str:
+        return self._handle.name
+
+    def inspect(self) -> dict[str, Any]:
+        return self.runtime._call(lambda: self.runtime.client.api.inspect_container(self.id),
+                                  f"inspect {self.name}")
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.inspect()["State"]
+
+    @property
+    def status(self) -> str:
+        return self.state["Status"]
+
+    @property
+    def pid(self) -> int:
+        state = self.state
+        if not state.get("Running"):
+            raise LabError(
+                f"Container {self.name} is {state.get('Status')}, so it has no process: "
+                "start it again, or look at its state with .state."
+            )
+        return int(state["Pid"])
+
+    def member(self) -> Member:
+        return Member(name=self.name, pid=self.pid, runtime_id=self.id, role=self.role,
+                      asked=self.spec.asked)
+
+    def exec(self, command: str | Sequence[str]) -> ExecResult:
+        """Run a command inside and wait for it; a string runs through ``sh -c``."""
+        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+        api = self.runtime.client.api
+
+        def run() -> ExecResult:
+            exec_id = api.exec_create(self.id, argv)["Id"]
+            output = api.exec_start(exec_id).decode(errors="replace")
+            return ExecResult(int(api.exec_inspect(exec_id)["ExitCode"]), output)
+
+        return self.runtime._call(run, f"run {argv[0]} in {self.name}")
+
+    def logs(self) -> str:
+        return self.runtime._call(
+            lambda: self.runtime.client.api.logs(self.id).decode(errors="replace"),
+            f"read the logs of {self.name}")
+
+    def wait(self, timeout: float = 30) -> int:
+        result = self.runtime._call(
+            lambda: self.runtime.client.api.wait(self.id, timeout=timeout),
+            f"wait for {self.name}")
+        return int(result["StatusCode"])
+
+    def start(self) -> None:
+        self.runtime._call(lambda: self.runtime.client.api.start(self.id), f"start {self.name}")
+
+    def stop(self, timeout: int = 2) -> None:
+        self.runtime._call(lambda: self.runtime.client.api.stop(self.id, timeout=timeout),
+                           f"stop {self.name}")
+
+    def remove(self) -> None:
+        self.runtime.remove(self)
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        return f"<Container {self.name} ({self.image.ref})>"
+
+
+class DockerRuntime:
+    """Runs containers for a session; everything it creates carries the session's marks."""
+
+    kind = "docker"
+
+    def __init__(self, session: Session, base_url: str | None = None) -> None:
+        self.session = session
+        self.base_url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        self.client = connect(self.base_url)
+        self._version = self.client.version()
+        self._toolbox: str | None = None
+        self._toolbox_lock = threading.Lock()
+        self._pull_failed: set[str] = set()
+
+    @property
+    def description(self) -> str:
+        return f"Docker {self._version.get('Version', '?')}"
+
+    # -- images --------------------------------------------------------------
+    def toolbox(self) -> str:
+        """The lab's busybox image, imported into this engine if it is not there yet."""
+        with self._toolbox_lock:
+            if self._toolbox is None:
+                busybox = images.find_busybox()
+                tag = images.toolbox_tag(busybox)
+                ref = f"{images.TOOLBOX}:{tag}"
+                try:
+                    self.client.api.inspect_image(ref)
+                except docker.errors.ImageNotFound:
+                    self._call(lambda: self.client.api.import_image_from_data(
+                        images.toolbox_tar(busybox), repository=images.TOOLBOX, tag=tag,
+                        changes=["ENV PATH=/bin", 'CMD ["sh"]',
+                                 f"LABEL {OWNER_LABEL}={OWNER}"]),
+                        "import the lab's toolbox image")
+                self.client.api.tag(ref, images.TOOLBOX, "latest")
+                self._toolbox = ref
+            return self._toolbox
+
+    def resolve_image(self, name: str, *, pull: bool | None = None) -> images.ResolvedImage:
+        """The image that will really run: the one asked for if present or pullable,
+        else the lab's stand-in (with a sentence saying so)."""
+        if name.split(":")[0] in (images.TOOLBOX, "toolbox"):
+            return images.ResolvedImage(name, self.toolbox())
+        if self._present(name):
+            return images.ResolvedImage(name, name)
+        if pull is None:
+            pull = os.environ.get("LABKIT_OFFLINE", "") in ("", "0")
+        reason = "this session works offline (LABKIT_OFFLINE)"
+        if pull and name not in self._pull_failed:
+            try:
+                repository, _, tag = name.partition(":")
+                puller = docker.APIClient(base_url=self.base_url, version="auto",
+                                          timeout=PULL_TIMEOUT_S)
+                puller.pull(repository, tag=tag or "latest")
+                return images.ResolvedImage(name, name)
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                self._pull_failed.add(name)
+        if pull:
+            reason = "no registry answered"
+        stand_in = images.STAND_INS.get(name.split(":")[0].removeprefix("docker.io/"))
+        if stand_in is None:
+            raise ImageUnavailable(
+                f"The image {name!r} is not on this machine and {reason}: load it with "
+                "`docker load -i FILE`, or use one the lab brings (nginx, httpbin, curlimages/"
+                "curl, alpine, busybox run as labkit's stand-ins)."
+            )
+        note = (f"{name} is not on this machine and {reason}: running labkit's stand-in "
+                f"({stand_in.what}) instead.")
+        return images.ResolvedImage(name, self.toolbox(), stand_in.command, note)
+
+    def _present(self, name: str) -> bool:
+        try:
+            self.client.api.inspect_image(name)
+            return True
+        except docker.errors.ImageNotFound:
+            return False
+
+    # -- containers ----------------------------------------------------------
+    def run(self, name: str, image: str, command=None, *, memory=None, cpus=None,
+            ports: dict[int, int] | None = None, role: str = "container",
+            quiet: bool = False, **modes: Any) -> Container:
+        """Start a container like ``docker run -d --memory ... --cpus ...``.
+
+        ``modes`` are passed on to Docker as namespace and cgroup options
+        (``network_mode``, ``ipc_mode``, ``pid_mode``, ``cgroup_parent``,
+        ``hostname``); the Docker-pod module uses them.
+        """
+        spec = ContainerSpec.build(name, image, command, memory=memory, cpus=cpus, ports=ports)
+        return self.run_spec(spec, role=role, quiet=quiet, **modes)
+
+    def run_spec(self, spec: ContainerSpec, *, role: str = "container", quiet: bool = False,
+                 **modes: Any) -> Container:
+        resolved = self.resolve_image(spec.image)
+        command = spec.command or resolved.default_command
+        if command is None:
+            raise LabError(
+                f"Container {spec.name} needs a command: the stand-in for {spec.image} has "
+                "no default one (give e.g. command=['sleep', '3650d'])."
+            )
+        spec = replace(spec, command=tuple(command))
+        engine_name = self.session.name(spec.name)
+        host_config = self.client.api.create_host_config(
+            mem_limit=spec.memory_bytes,
+            nano_cpus=round(spec.cpus * 1e9) if spec.cpus else None,
+            port_bindings={p: ("127.0.0.1", h) for p, h in spec.ports.items()} or None,
+            init=False,
+            **{k: v for k, v in modes.items() if k != "hostname"},
+        )
+        labels = {**self.session.labels, "io.labkit.role": role, "io.labkit.name": spec.name}
+        created = self._call(lambda: self.client.api.create_container(
+            resolved.ref, list(spec.command), name=engine_name, labels=labels,
+            host_config=host_config, hostname=modes.get("hostname"),
+            ports=list(spec.ports) or None), f"create {spec.name}")
+        handle = self.client.containers.get(created["Id"])
+        container = Container(self, spec, handle, role, resolved)
+        self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
+        try:
+            container.start()
+        except LabError:
+            self.remove(container)
+            raise
+        if resolved.note and not quiet:
+            print(resolved.note)
+        return container
+
+    def remove(self, container: Container) -> None:
+        self._force_remove(container.id)
+        self.session.forget(container.engine_name)
+
+    def _force_remove(self, container_id: str) -> None:
+        try:
+            self.client.api.remove_container(container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+    def session_containers(self) -> list[str]:
+        found = self.client.api.containers(
+            all=True, filters={"label": f"{SESSION_LABEL}={self.session.id}"})
+        return [c["Names"][0].lstrip("/") for c in found]
+
+    # -- helper for reading the node without root ------------------------------
+    def helper_gatherer(self) -> HelperGatherer:
+        """Start the node-reader helper container and gather through it."""
+        engine_name = self.session.name("node-reader")
+        host_config = self.client.api.create_host_config(
+            pid_mode="host", cgroupns="host", network_mode="none",
+            cap_add=["SYS_PTRACE"], security_opt=["apparmor=unconfined"],
+            binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
+        )
+        labels = {**self.session.labels, "io.labkit.role": "node-reader"}
+        created = self._call(lambda: self.client.api.create_container(
+            self.toolbox(), ["sleep", "2147483647"], name=engine_name, labels=labels,
+            host_config=host_config), "start the node-reader helper")
+        self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
+        self._call(lambda: self.client.api.start(created["Id"]), "start the node-reader helper")
+
+        def run(argv: list[str]) -> str:
+            exec_id = self.client.api.exec_create(created["Id"], argv)["Id"]
+            return self.client.api.exec_start(exec_id).decode(errors="replace")
+
+        return HelperGatherer(run)
+
+    # -- one place where engine errors become sentences -------------------------
+    def _call(self, action, what: str):
+        try:
+            result = action()
+        except docker.errors.NotFound as error:
+            raise EngineRefused(
+                f"Docker could not {what}: {_explanation(error)} (it may have been removed; "
+                "run the cell that creates it again).", _explanation(error)) from None
+        except docker.errors.APIError as error:
+            raise EngineRefused(f"Docker refused to {what}: {_explanation(error)}.",
+                                _explanation(error)) from None
+        except requests.exceptions.ConnectionError:
+            raise EngineUnavailable(
+                f"The Docker engine stopped answering while trying to {what}: start it again "
+                "(`sudo ./lab up`), then re-run the cell."
+            ) from None
+        return result
+
+
+def _explanation(error: docker.errors.APIError) -> str:
+    text = getattr(error, "explanation", None) or str(error)
+    return str(text).strip().rstrip(".")

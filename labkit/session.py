@@ -1,0 +1,81 @@
+"""A lab session owns what it creates, and cleans up exactly that.
+
+Every container carries the labels ``io.labkit.owner=labkit`` and
+``io.labkit.session=<id>``; every name (containers, cgroups) starts with
+``lk-<id>-``. Cleanup runs on context exit, at interpreter exit, and through
+``labkit clean``; it never touches anything without the lab's marks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import secrets
+import sys
+import threading
+from collections.abc import Callable
+
+OWNER_LABEL = "io.labkit.owner"
+SESSION_LABEL = "io.labkit.session"
+OWNER = "labkit"
+NAME_RE = re.compile(r"lk-(?P<session>[0-9a-f]{8})-")
+
+
+class Session:
+    """Names, labels and a cleanup stack for one lab session.
+
+    >>> with Session() as s:
+    ...     s.name("web").startswith("lk-")
+    True
+    """
+
+    def __init__(self, session_id: str | None = None) -> None:
+        self.id = session_id or secrets.token_hex(4)
+        self.prefix = f"lk-{self.id}-"
+        self._cleanups: list[tuple[str, Callable[[], None]]] = []
+        self._lock = threading.Lock()
+        self.closed = False
+        atexit.register(self.close)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {OWNER_LABEL: OWNER, SESSION_LABEL: self.id}
+
+    def name(self, short: str) -> str:
+        """The engine-wide name of something this session creates."""
+        return f"{self.prefix}{short}"
+
+    def short(self, name: str) -> str:
+        return name[len(self.prefix):] if name.startswith(self.prefix) else name
+
+    def on_cleanup(self, what: str, undo: Callable[[], None]) -> None:
+        """Register how to remove something just created (run last-in, first-out)."""
+        with self._lock:
+            self._cleanups.append((what, undo))
+
+    def forget(self, what: str) -> None:
+        """Drop a cleanup because the thing was removed already."""
+        with self._lock:
+            self._cleanups = [(w, u) for w, u in self._cleanups if w != what]
+
+    def close(self) -> list[str]:
+        """Remove everything this session created; returns what could not be removed."""
+        with self._lock:
+            cleanups, self._cleanups = self._cleanups[::-1], []
+        failed = []
+        for what, undo in cleanups:
+            try:
+                undo()
+            except Exception as error:  # cleanup must go on with the rest
+                failed.append(f"{what}: {error}")
+        if failed:
+            print("labkit could not remove: " + "; ".join(failed) +
+                  " (run `labkit clean` to retry)", file=sys.stderr)
+        self.closed = True
+        return failed
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
