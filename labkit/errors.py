@@ -42,7 +42,7 @@ class NodeReadError(LabError):
     """The kernel's files for a process or a cgroup cannot be read."""
 
 
-def _show_one_sentence(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001
+def _show_one_sentence(shell, etype, value, tb, tb_offset=None):
     print(f"{etype.__name__}: {value}", file=sys.stderr)
 
 

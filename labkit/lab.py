@@ -16,6 +16,7 @@ from .node import Node
 from .node.gather import DirectGatherer
 from .runtimes.docker import Container, DockerRuntime
 from .session import Session
+from .watch import Sample, watch
 
 GatherChoice = Literal["auto", "direct", "helper"]
 
@@ -81,6 +82,25 @@ class Lab:
     def observe(self, *containers: Container, trees: tuple[str, ...] = ()) -> Observation:
         """What the kernel says about these containers right now."""
         return self.node.snapshot([c.member() for c in containers], trees=trees)
+
+    def watch(self, container: Container, *, seconds: float, every: float = 0.2,
+              plot: str | None = None, until=None) -> list[Sample]:
+        """Read a container's cgroup every ``every`` s; ``plot="memory"`` or ``"cpu"``
+        draws the figure live in the notebook while it runs."""
+        cgroups = self.node.cgroups(container.pid)
+        live = None
+        if plot is not None:
+            from .views.live import LiveFigure, cpu_figure, memory_figure
+
+            draw = {"memory": memory_figure, "cpu": cpu_figure}.get(plot)
+            if draw is None:
+                raise LabError(f"plot={plot!r} is not a plot labkit draws: use 'memory' or 'cpu'.")
+            live = LiveFigure(draw)
+        samples = watch(self.node, cgroups, seconds=seconds, every=every, on_sample=live,
+                        until=until)
+        if live is not None and samples:
+            live.show(samples)
+        return samples
 
     def describe(self) -> str:
         node = self.node

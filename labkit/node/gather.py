@@ -25,7 +25,8 @@ _RECORD, _UNIT, _FAIL = "\x1e", "\x1f", "\x15"
 _READ_SCRIPT = r"""
 for p in "$@"; do
   printf '\036%s\037' "$p"
-  if [ -h "$p" ]; then readlink "$p" 2>/dev/null || { [ -e "$p" ] && printf '\025EACCES' || printf '\025ENOENT'; }
+  if [ -h "$p" ]; then
+    readlink "$p" 2>/dev/null || { [ -e "$p" ] && printf '\025EACCES' || printf '\025ENOENT'; }
   elif [ -f "$p" ]; then cat "$p" 2>/dev/null || printf '\025EACCES'
   elif [ -e "$p" ]; then printf '\025EISDIR'
   else printf '\025ENOENT'; fi

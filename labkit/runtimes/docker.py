@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -285,10 +286,8 @@ class DockerRuntime:
         self.session.forget(container.engine_name)
 
     def _force_remove(self, container_id: str) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self.client.api.remove_container(container_id, force=True, v=True)
-        except docker.errors.NotFound:
-            pass
 
     def session_containers(self) -> list[str]:
         found = self.client.api.containers(

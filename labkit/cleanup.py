@@ -1,0 +1,83 @@
+"""`labkit clean`: remove the lab's leftovers, and only those.
+
+A container is the lab's when it carries ``io.labkit.owner=labkit``; a cgroup
+is the lab's when its name starts with ``lk-<8 hex digits>-`` (the session
+prefix). Nothing else is listed, stopped or removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from .node.mounts import CgroupLayout, parse_mountinfo
+from .session import OWNER, OWNER_LABEL, SESSION_LABEL
+
+CGROUP_NAME_RE = re.compile(r"lk-(?P<session>[0-9a-f]{8})-[a-z0-9.-]+")
+
+
+@dataclass
+class CleanReport:
+    containers: list[str] = field(default_factory=list)
+    cgroups: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"removed {len(self.containers)} container(s) and {len(self.cgroups)} "
+                 "cgroup director(y/ies) left by the lab"]
+        lines += [f"  could not remove {f}" for f in self.failed]
+        return "\n".join(lines)
+
+
+def clean_containers(client, session: str | None = None) -> tuple[list[str], list[str]]:
+    """Force-remove containers with the lab's owner label (of one session, if given)."""
+    filters = [f"{OWNER_LABEL}={OWNER}"]
+    if session:
+        filters.append(f"{SESSION_LABEL}={session}")
+    removed, failed = [], []
+    for info in client.api.containers(all=True, filters={"label": filters}):
+        name = info["Names"][0].lstrip("/")
+        try:
+            client.api.remove_container(info["Id"], force=True, v=True)
+            removed.append(name)
+        except Exception as error:  # report and go on
+            failed.append(f"container {name}: {error}")
+    return removed, failed
+
+
+def lab_cgroup_dirs(layout: CgroupLayout, session: str | None = None,
+                    listdir=os.listdir) -> list[str]:
+    """Top-level cgroup directories carrying the lab's prefix, in every hierarchy."""
+    found = []
+    for mount in layout.mounts:
+        try:
+            names = listdir(mount.mountpoint)
+        except OSError:
+            continue
+        for name in sorted(names):
+            match = CGROUP_NAME_RE.fullmatch(name)
+            if match and (session is None or match["session"] == session):
+                found.append(os.path.join(mount.mountpoint, name))
+    return found
+
+
+def remove_cgroup_dir(top: str) -> None:
+    """rmdir a cgroup subtree, leaves first (a cgroup goes only once it has no processes)."""
+    for directory, _subdirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+        os.rmdir(directory)
+
+
+def clean(session: str | None = None, client=None) -> CleanReport:
+    report = CleanReport()
+    if client is not None:
+        report.containers, report.failed = clean_containers(client, session)
+    with open("/proc/self/mountinfo") as handle:
+        layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
+    for directory in lab_cgroup_dirs(layout, session):
+        try:
+            remove_cgroup_dir(directory)
+            report.cgroups.append(directory)
+        except OSError as error:
+            report.failed.append(f"cgroup {directory}: {error.strerror}")
+    return report

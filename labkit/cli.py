@@ -1,0 +1,48 @@
+"""The ``labkit`` command: preflight, images, clean."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import LabError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("preflight", help="check the engine, permissions, cgroups and images")
+    commands.add_parser("images", help="build and load the lab's offline images")
+    clean = commands.add_parser("clean", help="remove every container and cgroup the lab left")
+    clean.add_argument("--session", help="only this session's (the 8 hex digits in lk-XXXXXXXX-)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "preflight":
+            from .preflight import run_checks
+
+            checks = run_checks()
+            print("\n".join(str(c) for c in checks))
+            return 0 if all(c.ok for c in checks) else 1
+        if args.command == "images":
+            from .runtimes.docker import DockerRuntime
+            from .session import Session
+
+            print(f"loaded {DockerRuntime(Session()).toolbox()}")
+            return 0
+        from .cleanup import clean as clean_all
+        from .runtimes.docker import connect
+
+        try:
+            client = connect()
+        except LabError as error:
+            print(f"(containers not checked: {error})", file=sys.stderr)
+            client = None
+        print(clean_all(args.session, client))
+        return 0
+    except LabError as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

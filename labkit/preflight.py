@@ -1,0 +1,60 @@
+"""Pre-flight checks: is this machine ready for the lab, and if not, what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import LabError
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{'✔' if self.ok else '✘'} {self.name}: {self.detail}"
+
+
+def run_checks() -> list[Check]:
+    """Engine, permissions, cgroups, images: one line each, with the fix when one fails."""
+    from . import images
+    from .lab import choose_gatherer
+    from .node import Node
+    from .node.gather import DirectGatherer
+    from .runtimes.docker import DockerRuntime
+    from .session import Session
+
+    checks: list[Check] = []
+    try:
+        busybox = images.find_busybox()
+        checks.append(Check("static busybox", True, f"{busybox} (the lab builds its images "
+                                                    "from it)"))
+    except LabError as error:
+        checks.append(Check("static busybox", False, str(error)))
+    try:
+        runtime = DockerRuntime(Session())
+    except LabError as error:
+        checks.append(Check("Docker engine", False, str(error)))
+        return checks
+    info = runtime.client.info()
+    checks.append(Check("Docker engine", True, f"{runtime.description} answers"))
+    checks.append(Check("cgroups", True, f"cgroup v{info.get('CgroupVersion', '?')}, "
+                                         f"{info.get('CgroupDriver', '?')} driver"))
+    try:
+        how = choose_gatherer()
+        detail = {"direct": "root beside the engine: labkit reads /proc and /sys itself",
+                  "helper": "labkit reads /proc and /sys through a helper container"}[how]
+        if how == "direct":
+            Node(DirectGatherer())
+        checks.append(Check("reading the kernel", True, detail))
+    except LabError as error:
+        checks.append(Check("reading the kernel", False, str(error)))
+    try:
+        ref = runtime.toolbox()
+        checks.append(Check("lab images", True, f"{ref.split(':')[0]} is loaded (offline)"))
+    except LabError as error:
+        checks.append(Check("lab images", False, str(error)))
+    runtime.session.close()
+    return checks

@@ -1,0 +1,22 @@
+"""Views: tables, trees, plots and widgets, each a function of an Observation.
+
+Views never talk to a runtime or the node; they only take plain data.
+"""
+
+from .cgroup_tree import cgroup_tree_figure, cgroup_tree_text
+from .limits import limits_table
+from .live import cpu_figure, memory_figure
+from .namespaces import namespace_table, sharing_labels, sharing_matrix
+from .tree_widget import cgroup_tree_widget
+
+__all__ = [
+    "cgroup_tree_figure",
+    "cgroup_tree_text",
+    "cgroup_tree_widget",
+    "cpu_figure",
+    "limits_table",
+    "memory_figure",
+    "namespace_table",
+    "sharing_labels",
+    "sharing_matrix",
+]
