@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .errors import ImageUnavailable
 
 TOOLBOX = "labkit/toolbox"
-RECIPE_VERSION = "2"  # bump when the image's contents change
+RECIPE_VERSION = "3"  # bump when the image's contents change
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 
 INDEX_HTML = "<html><body><h1>labkit stand-in web server</h1></body></html>\n"

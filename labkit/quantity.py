@@ -91,7 +91,8 @@ def parse_cpus(value: str | float | int) -> float:
             )
     if not 0.001 <= cores <= 1024:
         raise SpecError(
-            f"The CPU quantity {value!r} is out of range: give between 0.001 (1m) and 1024 cores."
+            f"The CPU quantity {value!r} is out of range: give between 1m (0.001) and "
+            "1024 cores, e.g. 0.5 or 500m."
         )
     return cores
 

@@ -57,10 +57,17 @@ class ReadResult:
 
 
 class DirectGatherer:
-    """Reads the kernel's files from this process."""
+    """Reads the kernel's files from this process.
+
+    ``root`` re-roots every path, so recorded /proc and /sys trees (test
+    fixtures, e.g. of a cgroup v2 host) are read through the same code.
+    """
 
     kind = "direct"
     description = "reading the kernel's files directly"
+
+    def __init__(self, root: str = "") -> None:
+        self.root = root.rstrip("/")
 
     def reference_ns_dir(self) -> str:
         return "/proc/self/ns"
@@ -68,11 +75,12 @@ class DirectGatherer:
     def read(self, paths: Sequence[str]) -> ReadResult:
         result = ReadResult({})
         for path in paths:
+            real = self.root + path
             try:
-                if os.path.islink(path):
-                    result.texts[path] = os.readlink(path)
+                if os.path.islink(real):
+                    result.texts[path] = os.readlink(real)
                 else:
-                    with open(path) as handle:
+                    with open(real) as handle:
                         result.texts[path] = handle.read()
             except OSError as error:
                 result.texts[path] = None
@@ -81,12 +89,12 @@ class DirectGatherer:
 
     def walk(self, root: str) -> list[str]:
         found = []
-        for directory, _subdirs, _files in os.walk(root):
-            found.append(directory)
+        for directory, _subdirs, _files in os.walk(self.root + root):
+            found.append(directory[len(self.root):])
         return sorted(found)
 
     def pids(self) -> list[int]:
-        return sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+        return sorted(int(name) for name in os.listdir(self.root + "/proc") if name.isdigit())
 
 
 class HelperGatherer:

@@ -29,7 +29,7 @@ from ..errors import (
 )
 from ..model import Member
 from ..node.gather import HelperGatherer
-from ..session import OWNER, OWNER_LABEL, SESSION_LABEL, Session
+from ..session import SESSION_LABEL, Session
 from ..spec import ContainerSpec
 
 PULL_TIMEOUT_S = 20
@@ -187,8 +187,9 @@ class DockerRuntime:
                 except docker.errors.ImageNotFound:
                     self._call(lambda: self.client.api.import_image_from_data(
                         images.toolbox_tar(busybox), repository=images.TOOLBOX, tag=tag,
-                        changes=["ENV PATH=/bin", 'CMD ["sh"]',
-                                 f"LABEL {OWNER_LABEL}={OWNER}"]),
+                        # No LABEL here: containers inherit image labels, and a
+                        # learner's own container from this image is not the lab's.
+                        changes=["ENV PATH=/bin", 'CMD ["sh"]']),
                         "import the lab's toolbox image")
                 self.client.api.tag(ref, images.TOOLBOX, "latest")
                 self._toolbox = ref

@@ -1,0 +1,35 @@
+"""The kernel enforcing limits, watched live: the data behind chapter 1's plots."""
+
+from labkit import views
+from labkit.views.live import cpu_rates
+
+HOG = ("awk 'BEGIN { c = sprintf(\"%1048576s\", \"\"); "
+       "for (i = 0; ; i++) { a[i] = c; if (i % 8 == 0) system(\"sleep 0.1\") } }'; "
+       "s=$?; sleep 2; exit $s")
+
+
+def test_memory_limit_ends_in_an_oom_kill(lab):
+    hog = lab.run("hog", "busybox", HOG, memory="64Mi", quiet=True)
+    samples = lab.watch(hog, seconds=20, until=lambda s: bool(s.state.usage.oom_kills))
+    last = samples[-1].state
+    assert last.limits.memory_bytes == 64 * 2**20
+    assert last.usage.oom_kills == 1 and last.usage.memory_failcnt > 0
+    assert last.usage.memory_peak_bytes >= 60 * 2**20
+    assert hog.wait() == 137 and hog.state["OOMKilled"] is True
+    figure = views.memory_figure(samples)
+    labels = [line.get_label() for line in figure.axes[0].lines]
+    assert labels[:2] == ["usage", "limit"] and "OOM kill" in labels
+    assert max(figure.axes[0].lines[0].get_ydata()) <= 64
+
+
+def test_cpu_quota_throttles_a_busy_loop(lab):
+    spin = lab.run("spin", "busybox", "while :; do :; done", cpus=0.5, quiet=True)
+    samples = lab.watch(spin, seconds=3, every=0.25)
+    rates = [r[1] for r in cpu_rates(samples)[2:]]
+    assert 0.4 < sum(rates) / len(rates) < 0.6
+    first, last = samples[0].state.usage, samples[-1].state.usage
+    periods = last.cpu_periods - first.cpu_periods
+    assert periods >= 20
+    assert last.cpu_throttled_periods - first.cpu_throttled_periods >= 0.9 * periods
+    figure = views.cpu_figure(samples)
+    assert figure.axes[0].lines[1].get_ydata()[0] == 0.5

@@ -1,0 +1,98 @@
+"""The pure parsers, on text the kernel writes (v1 recorded here, v2 from a systemd host)."""
+
+from labkit.node.cgroupfs import limits_v1, limits_v2, parse_keyed, usage_v1, usage_v2
+from labkit.node.gather import parse_read_output
+from labkit.node.mounts import CgroupLayout, parse_mountinfo
+from labkit.node.procfs import parse_ns_link, parse_proc_cgroup
+
+HYBRID_MOUNTINFO = """\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+"""
+COMBINED = ("50 31 0:40 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup "
+            "rw,cpu,cpuacct\n")
+IN_CGROUPNS = ("60 59 0:26 /docker/abc /sys/fs/cgroup ro,nosuid - cgroup2 cgroup2 "
+               "rw,nsdelegate\n")
+
+
+def test_hybrid_v1_layout_finds_each_controller_and_calls_it_v1():
+    layout = CgroupLayout(tuple(parse_mountinfo(HYBRID_MOUNTINFO)))
+    assert layout.version == 1
+    assert layout.for_controller("memory").mountpoint == "/sys/fs/cgroup/memory"
+    assert layout.hierarchy_of("cpu") == "cpu"
+    assert layout.unified.mountpoint == "/sys/fs/cgroup/unified"
+    assert layout.for_hierarchy("name=systemd").mountpoint == "/sys/fs/cgroup/systemd"
+
+
+def test_combined_cpu_cpuacct_is_one_hierarchy():
+    layout = CgroupLayout(tuple(parse_mountinfo(COMBINED)))
+    assert layout.hierarchy_of("cpu") == layout.hierarchy_of("cpuacct") == "cpu,cpuacct"
+
+
+def test_mount_root_inside_a_cgroup_namespace():
+    (mount,) = parse_mountinfo(IN_CGROUPNS)
+    assert mount.directory("/docker/abc/child") == "/sys/fs/cgroup/child"
+    assert mount.directory("/elsewhere") is None
+
+
+def test_escaped_mountpoints():
+    (mount,) = parse_mountinfo("1 0 0:1 / /mnt/with\\040space rw - cgroup2 cgroup2 rw\n")
+    assert mount.mountpoint == "/mnt/with space"
+
+
+def test_proc_cgroup_v1_and_v2():
+    text = "4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n1:name=systemd:/x\n0::/y\n"
+    assert parse_proc_cgroup(text) == {"memory": "/docker/abc", "cpu,cpuacct": "/docker/abc",
+                                       "name=systemd": "/x", "unified": "/y"}
+
+
+def test_ns_link():
+    assert parse_ns_link("net:[4026531840]") == ("net", 4026531840)
+    assert parse_ns_link("pid_for_children:[4026531836]\n")[1] == 4026531836
+
+
+def test_v1_limits_and_usage():
+    files = {"memory.limit_in_bytes": "536870912\n", "cpu.cfs_quota_us": "50000\n",
+             "cpu.cfs_period_us": "100000\n", "cpu.shares": "1024\n", "pids.max": "max\n",
+             "memory.failcnt": "65\n", "memory.oom_control":
+             "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+             "cpu.stat": "nr_periods 27\nnr_throttled 25\nthrottled_time 1230000\n"}
+    limits, usage = limits_v1(files), usage_v1(files)
+    assert limits.memory_bytes == 512 * 2**20 and limits.cpus == 0.5 and limits.pids_max is None
+    assert usage.memory_failcnt == 65 and usage.oom_kills == 1
+    assert usage.cpu_throttled_periods == 25
+
+
+def test_v1_unlimited_reads_as_none():
+    limits = limits_v1({"memory.limit_in_bytes": "9223372036854771712",
+                        "cpu.cfs_quota_us": "-1"})
+    assert limits.memory_bytes is None and limits.cpu_quota_us is None
+
+
+def test_v2_limits_and_usage():
+    files = {"memory.max": "max\n", "cpu.max": "50000 100000\n", "cpu.weight": "100\n",
+             "memory.events": "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n",
+             "cpu.stat": "usage_usec 10\nnr_periods 5\nnr_throttled 4\nthrottled_usec 7\n"}
+    limits, usage = limits_v2(files), usage_v2(files)
+    assert limits.memory_bytes is None and limits.cpus == 0.5 and limits.cpu_weight == 100
+    assert usage.memory_max_events == 4 and usage.oom_kills == 1
+    assert usage.cpu_usage_ns == 10_000 and usage.cpu_throttled_ns == 7_000
+
+
+def test_keyed_ignores_noise():
+    assert parse_keyed("a 1\nbroken\nb x\nc -2\n") == {"a": 1, "c": -2}
+
+
+def test_helper_output_records():
+    output = ("\x1e/proc/1/ns/net\x1fnet:[4026531840]\n\x1e/x\x1f\x15ENOENT"
+              "\x1e/y\x1f\x15EACCES\x1e/z\x1fline1\nline2\n")
+    result = parse_read_output(output)
+    assert result["/proc/1/ns/net"] == "net:[4026531840]\n"
+    assert result["/x"] is None and result.errors["/x"] == "ENOENT"
+    assert result.denied() == ["/y"]
+    assert result["/z"] == "line1\nline2\n"
