@@ -1,0 +1,44 @@
+"""The committed notebooks are what nbval checks: executed, paired, and with a kernel it finds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[:2] == ["00-preflight", "01-containers"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_cell_is_stored_executed(path):
+    cells = json.loads(path.read_text())["cells"]
+    unrun = [i for i, c in enumerate(cells)
+             if c["cell_type"] == "code" and c.get("execution_count") is None]
+    assert unrun == [], f"{path.name}: code cells {unrun} stored unexecuted (nbval skips them)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_stored_errors_and_python3_kernel(path):
+    notebook = json.loads(path.read_text())
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    errors = [o for c in notebook["cells"] for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
+    assert errors == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_paired_script_has_the_same_code(path):
+    import jupytext
+
+    script = path.with_suffix(".py")
+    assert script.exists(), f"{path.name} has no paired py:percent script"
+    from_script = jupytext.read(script)
+    stored = jupytext.read(path)
+    code = [c.source for c in stored.cells if c.cell_type == "code"]
+    assert code == [c.source for c in from_script.cells if c.cell_type == "code"]
