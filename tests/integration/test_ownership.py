@@ -56,15 +56,15 @@ def test_close_and_clean_remove_only_the_labs(lab, foreign, docker_client):
                                                        cgroup_root=memory.mountpoint)],
         capture_output=True, text=True, check=True, timeout=120)
     crashed = done.stdout.strip().splitlines()[-1]
-    left = docker_client.containers.list(all=True, filters={"label": f"io.labkit.session={crashed}"})
+    mine = {"label": f"io.labkit.session={crashed}"}
+    left = docker_client.containers.list(all=True, filters=mine)
     assert len(left) == 1
 
     report = clean(client=docker_client)
     assert f"lk-{crashed}-left" in report.containers
     assert any(p.endswith(f"lk-{crashed}-pod") for p in report.cgroups)
     assert not report.failed
-    assert docker_client.containers.list(
-        all=True, filters={"label": f"io.labkit.session={crashed}"}) == []
+    assert docker_client.containers.list(all=True, filters=mine) == []
     container.reload()
     assert container.status == "running"
     assert os.path.isdir(cgroup)

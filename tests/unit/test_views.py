@@ -19,7 +19,10 @@ from labkit.watch import Sample
 HOST = {"cgroup": 1, "ipc": 2, "mnt": 3, "net": 4, "pid": 5, "time": 6, "user": 7, "uts": 8}
 
 
-def _member(name, namespaces, limits=Limits(), asked=Limits()):
+NO_LIMITS = Limits()
+
+
+def _member(name, namespaces, limits=NO_LIMITS, asked=NO_LIMITS):
     return MemberObservation(Member(name, 1, runtime_id=f"{name}-id", asked=asked),
                              namespaces, {}, CgroupState(f"/pod/{name}", limits))
 
