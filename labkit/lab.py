@@ -15,6 +15,7 @@ from .model import Observation
 from .node import Node
 from .node.gather import DirectGatherer
 from .runtimes.docker import Container, DockerRuntime
+from .runtimes.docker_pod import DockerPod
 from .session import Session
 from .watch import Sample, watch
 
@@ -78,6 +79,25 @@ class Lab:
     def run(self, name: str, image: str, command=None, **options) -> Container:
         """``docker run -d`` with the session's labels; see :meth:`DockerRuntime.run`."""
         return self.docker.run(name, image, command, **options)
+
+    def docker_pod(self, manifest: str | None = None, *, name: str | None = None,
+                   containers: dict[str, dict] | None = None, quiet: bool = False,
+                   **flags: bool) -> DockerPod:
+        """A Pod emulated with Docker, from Kubernetes YAML or keyword arguments.
+
+        >>> pod = lab.docker_pod(open("pod.yaml").read())      # doctest: +SKIP
+        >>> pod = lab.docker_pod(name="foo", containers={"app": {"image": "httpbin"}})
+        ... # doctest: +SKIP
+        """
+        from .manifest import parse_pod, pod_from_kwargs
+
+        if manifest is not None:
+            spec = parse_pod(manifest)
+        elif name is not None:
+            spec = pod_from_kwargs(name, containers or {}, **flags)
+        else:
+            raise LabError("docker_pod needs a manifest or name= and containers=: give one.")
+        return DockerPod(self.docker, self.node, spec).start(quiet=quiet)
 
     def observe(self, *containers: Container, trees: tuple[str, ...] = ()) -> Observation:
         """What the kernel says about these containers right now."""

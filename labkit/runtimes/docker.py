@@ -68,16 +68,18 @@ class Container:
     """A running (or stopped) container this session created."""
 
     def __init__(self, runtime: DockerRuntime, spec: ContainerSpec, handle, role: str,
-                 image: images.ResolvedImage) -> None:
+                 image: images.ResolvedImage, name: str | None = None) -> None:
         self.runtime = runtime
         self.spec = spec
         self.role = role
         self.image = image
         self._handle = handle
+        self._name = name or spec.name
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        """The name the lesson uses (``app``); ``engine_name`` is Docker's."""
+        return self._name
 
     @property
     def id(self) -> str:
@@ -166,9 +168,17 @@ class DockerRuntime:
         self.base_url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         self.client = connect(self.base_url)
         self._version = self.client.version()
+        self._info: dict[str, Any] | None = None
         self._toolbox: str | None = None
         self._toolbox_lock = threading.Lock()
         self._pull_failed: set[str] = set()
+
+    @property
+    def cgroup_driver(self) -> str:
+        """``cgroupfs`` or ``systemd``: where Docker puts containers' cgroups."""
+        if self._info is None:
+            self._info = self.client.info()
+        return str(self._info.get("CgroupDriver", "cgroupfs"))
 
     @property
     def description(self) -> str:
@@ -248,7 +258,7 @@ class DockerRuntime:
         return self.run_spec(spec, role=role, quiet=quiet, **modes)
 
     def run_spec(self, spec: ContainerSpec, *, role: str = "container", quiet: bool = False,
-                 **modes: Any) -> Container:
+                 name: str | None = None, **modes: Any) -> Container:
         resolved = self.resolve_image(spec.image)
         command = spec.command or resolved.default_command
         if command is None:
@@ -258,20 +268,20 @@ class DockerRuntime:
             )
         spec = replace(spec, command=tuple(command))
         engine_name = self.session.name(spec.name)
-        host_config = self.client.api.create_host_config(
+        hostname, environment = modes.pop("hostname", None), modes.pop("environment", None)
+        host_config = self._call(lambda: self.client.api.create_host_config(
             mem_limit=spec.memory_bytes,
             nano_cpus=round(spec.cpus * 1e9) if spec.cpus else None,
             port_bindings={p: ("127.0.0.1", h) for p, h in spec.ports.items()} or None,
-            init=False,
-            **{k: v for k, v in modes.items() if k != "hostname"},
-        )
+            init=False, **{k: v for k, v in modes.items() if v is not None},
+        ), f"create {spec.name} that way")
         labels = {**self.session.labels, "io.labkit.role": role, "io.labkit.name": spec.name}
         created = self._call(lambda: self.client.api.create_container(
             resolved.ref, list(spec.command), name=engine_name, labels=labels,
-            host_config=host_config, hostname=modes.get("hostname"),
+            host_config=host_config, hostname=hostname, environment=environment,
             ports=list(spec.ports) or None), f"create {spec.name}")
         handle = self.client.containers.get(created["Id"])
-        container = Container(self, spec, handle, role, resolved)
+        container = Container(self, spec, handle, role, resolved, name=name)
         self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
         try:
             container.start()
@@ -328,6 +338,10 @@ class DockerRuntime:
         except docker.errors.APIError as error:
             raise EngineRefused(f"Docker refused to {what}: {_explanation(error)}.",
                                 _explanation(error)) from None
+        except (docker.errors.InvalidArgument, ValueError) as error:
+            # The SDK checks some options itself before the engine sees them.
+            raise EngineRefused(f"Docker refused to {what}: {str(error).rstrip('.')}.",
+                                str(error)) from None
         except requests.exceptions.ConnectionError:
             raise EngineUnavailable(
                 f"The Docker engine stopped answering while trying to {what}: start it again "

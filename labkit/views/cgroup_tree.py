@@ -17,6 +17,11 @@ def node_label(node: CgroupNode, names: Mapping[str, str] | None = None) -> str:
     return node.name
 
 
+def ordered(node: CgroupNode, names: Mapping[str, str] | None = None) -> list[CgroupNode]:
+    """Children sorted by their label, so the same tree always prints the same."""
+    return sorted(node.children, key=lambda child: node_label(child, names))
+
+
 def limits_label(limits: Limits) -> str:
     cpu = f"{limits.cpus:g} CPU" if limits.cpus is not None else "unlimited"
     return f"memory {format_bytes(limits.memory_bytes)}, cpu {cpu}"
@@ -30,8 +35,9 @@ def cgroup_tree_text(tree: CgroupNode, names: Mapping[str, str] | None = None) -
     lines = [f"{tree.path}  ({limits_label(tree.state.limits)})"]
 
     def add(node: CgroupNode, prefix: str) -> None:
-        for i, child in enumerate(node.children):
-            last = i == len(node.children) - 1
+        children = ordered(node, names)
+        for i, child in enumerate(children):
+            last = i == len(children) - 1
             lines.append(f"{prefix}{'└── ' if last else '├── '}{node_label(child, names)}  "
                          f"({limits_label(child.state.limits)})")
             add(child, prefix + ("    " if last else "│   "))
@@ -40,7 +46,7 @@ def cgroup_tree_text(tree: CgroupNode, names: Mapping[str, str] | None = None) -
     return "\n".join(lines)
 
 
-def _layout(tree: CgroupNode) -> dict[str, tuple[float, int]]:
+def _layout(tree: CgroupNode, names: Mapping[str, str] | None) -> dict[str, tuple[float, int]]:
     """x (leaf order) and depth of every node."""
     positions: dict[str, tuple[float, int]] = {}
     next_leaf = [0.0]
@@ -50,7 +56,7 @@ def _layout(tree: CgroupNode) -> dict[str, tuple[float, int]]:
             x = next_leaf[0]
             next_leaf[0] += 1
         else:
-            xs = [place(child, depth + 1) for child in node.children]
+            xs = [place(child, depth + 1) for child in ordered(node, names)]
             x = sum(xs) / len(xs)
         positions[node.path] = (x, depth)
         return x
@@ -67,7 +73,7 @@ def cgroup_tree_figure(tree: CgroupNode, names: Mapping[str, str] | None = None,
     """
     import matplotlib.pyplot as plt
 
-    positions = _layout(tree)
+    positions = _layout(tree, names)
     width = max(x for x, _ in positions.values()) + 1
     depth = max(d for _, d in positions.values()) + 1
     fig, ax = plt.subplots(figsize=(max(4.0, 3.2 * width), 1.3 * depth + 0.6))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ..model import CgroupNode
 from ..quantity import format_bytes
-from .cgroup_tree import limits_label, node_label
+from .cgroup_tree import limits_label, node_label, ordered
 
 
 def _details(node: CgroupNode) -> str:
@@ -32,7 +32,7 @@ def cgroup_tree_widget(tree: CgroupNode, names: Mapping[str, str] | None = None)
 
     def build(node: CgroupNode, is_root: bool):
         body = widgets.VBox([widgets.HTML(_details(node)),
-                             *(build(child, False) for child in node.children)])
+                             *(build(child, False) for child in ordered(node, names))])
         title = node.path if is_root else node_label(node, names)
         accordion = widgets.Accordion(children=[body],
                                       titles=(f"{title} — {limits_label(node.state.limits)}",))

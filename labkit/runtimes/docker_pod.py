@@ -1,0 +1,226 @@
+"""A Pod emulated with plain Docker, the way the article builds one.
+
+1. a parent cgroup for the pod (``cgcreate -g cpu,memory:/NAME`` on cgroup v1),
+   holding the pod-level limits;
+2. a sandbox container that owns the network namespace and a *shareable* IPC
+   namespace (``--ipc shareable``);
+3. the Pod's containers joining the sandbox's network and IPC (and PID, with
+   ``shareProcessNamespace``), each with its own limits, under the parent cgroup.
+
+Docker cannot share a UTS namespace, so every member keeps its own; Docker copies
+the sandbox's hostname into the joiners, so the *names* still match.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from ..errors import LabError
+from ..manifest import PodSpec
+from ..model import Member, Observation
+from ..node import Node
+from ..spec import CFS_PERIOD_US
+from .docker import Container, DockerRuntime
+
+SANDBOX_COMMAND = ("sleep", "2147483647")
+
+
+@dataclass(frozen=True)
+class ParentCgroup:
+    """The pod's parent cgroup: its path and the directories made for it."""
+
+    path: str  # "/lk-<session>-foo" (cgroupfs) or "lk-<session>-foo.slice" (systemd)
+    directories: tuple[str, ...]
+    command: str  # what a learner would type to make it
+
+
+class DockerPod:
+    """A running emulated pod: its sandbox and containers, in manifest order."""
+
+    def __init__(self, runtime: DockerRuntime, node: Node, spec: PodSpec) -> None:
+        self.runtime = runtime
+        self.node = node
+        self.spec = spec
+        self.name = spec.name
+        self.parent: ParentCgroup | None = None
+        self.sandbox: Container | None = None
+        self.containers: dict[str, Container] = {}
+        self._cleanup_key = runtime.session.name(f"pod-{spec.name}")
+
+    # -- creation ----------------------------------------------------------------
+    def start(self, quiet: bool = True) -> DockerPod:
+        session = self.runtime.session
+        session.on_cleanup(self._cleanup_key, self.delete)
+        try:
+            self.parent = self._make_parent()
+            self.sandbox = self.runtime.run_spec(
+                _sandbox_spec(self.spec), role="sandbox", quiet=True, name="sandbox",
+                **self._sandbox_modes())
+            for member in self.spec.containers:
+                # Engine names are pod-scoped (lk-<session>-foo-app); the lesson says "app".
+                scoped = replace(member.spec, name=f"{self.spec.name}-{member.name}")
+                self.containers[member.name] = self.runtime.run_spec(
+                    scoped, role=member.name, quiet=quiet, name=member.name,
+                    environment=dict(member.env) or None, **self._joiner_modes())
+        except BaseException:
+            self.delete()
+            raise
+        return self
+
+    def _sandbox_modes(self) -> dict:
+        modes = {"cgroup_parent": self.parent.path if self.parent else None}
+        if self.spec.host_network:
+            modes["network_mode"] = "host"
+        else:
+            modes["hostname"] = self.spec.name
+        modes["ipc_mode"] = "host" if self.spec.host_ipc else "shareable"
+        if self.spec.host_pid:
+            modes["pid_mode"] = "host"
+        return modes
+
+    def _joiner_modes(self) -> dict:
+        sandbox = f"container:{self.sandbox.id}"
+        modes = {"cgroup_parent": self.parent.path if self.parent else None,
+                 "network_mode": sandbox,
+                 "ipc_mode": "host" if self.spec.host_ipc else sandbox}
+        if self.spec.host_pid:
+            modes["pid_mode"] = "host"
+        elif self.spec.share_process_namespace:
+            modes["pid_mode"] = sandbox
+        return modes
+
+    def _make_parent(self) -> ParentCgroup:
+        name = self.runtime.session.name(self.spec.name)
+        if self.runtime.cgroup_driver == "systemd":
+            # Docker's systemd driver wants a slice; systemd makes it when Docker asks.
+            slice_name = f"{name}.slice"
+            limits = []
+            if self.spec.memory_limit:
+                limits.append(f"MemoryMax={self.spec.memory_limit}")
+            if self.spec.cpu_limit:
+                limits.append(f"CPUQuota={round(self.spec.cpu_limit * 100)}%")
+            command = f"systemctl set-property --runtime {slice_name} {' '.join(limits)}".strip()
+            return ParentCgroup(slice_name, (), command)
+        if self.node.gatherer.kind != "direct":
+            raise LabError(
+                "Making the pod's parent cgroup means writing to /sys/fs/cgroup, which needs "
+                "root: open the lab as root (sudo ./lab up) for this chapter."
+            )
+        path = f"/{name}"
+        made = []
+        for mount in self.node.layout.mounts:
+            if mount.version != 1 and self.node.cgroup_version == 1:
+                continue
+            directory = mount.directory(path)
+            if directory and not os.path.isdir(directory):
+                os.mkdir(directory)
+                made.append(directory)
+        self._write_pod_limits(path)
+        return ParentCgroup(path, tuple(made), f"cgcreate -g cpu,memory:{path}")
+
+    def _write_pod_limits(self, path: str) -> None:
+        layout = self.node.layout
+        if self.node.cgroup_version == 2:
+            directory = layout.unified.directory(path) if layout.unified else None
+            files = {"memory.max": self.spec.memory_limit,
+                     "cpu.max": f"{round(self.spec.cpu_limit * CFS_PERIOD_US)} {CFS_PERIOD_US}"
+                     if self.spec.cpu_limit else None}
+            targets = [(directory, files)]
+        else:
+            memory, cpu = layout.for_controller("memory"), layout.for_controller("cpu")
+            targets = [
+                (memory.directory(path) if memory else None,
+                 {"memory.limit_in_bytes": self.spec.memory_limit}),
+                (cpu.directory(path) if cpu else None,
+                 {"cpu.cfs_quota_us": round(self.spec.cpu_limit * CFS_PERIOD_US)
+                  if self.spec.cpu_limit else None}),
+            ]
+        for directory, files in targets:
+            for name, value in files.items():
+                if directory and value is not None:
+                    with open(os.path.join(directory, name), "w") as handle:
+                        handle.write(str(value))
+
+    # -- looking -------------------------------------------------------------------
+    def members(self) -> list[Member]:
+        found = [self.sandbox.member()] if self.sandbox else []
+        return found + [c.member() for c in self.containers.values()]
+
+    def observe(self) -> Observation:
+        trees = (self.parent.path,) if self.parent and self.parent.path.startswith("/") else ()
+        return self.node.snapshot(self.members(), trees=trees)
+
+    def names(self) -> dict[str, str]:
+        """runtime id -> member name, for labelling cgroup trees."""
+        every = [self.sandbox, *self.containers.values()] if self.sandbox else []
+        return {c.id: c.name for c in every}
+
+    def __getitem__(self, name: str) -> Container:
+        if name == "sandbox" and self.sandbox:
+            return self.sandbox
+        return self.containers[name]
+
+    def commands(self) -> list[str]:
+        """The shell commands a learner would type to build this pod by hand."""
+        lines = [self.parent.command] if self.parent else []
+        for container in [self.sandbox, *self.containers.values()]:
+            if container is None:
+                continue
+            host = container.inspect()["HostConfig"]
+            flags = [f"--name {container.engine_name}"]
+            if host.get("CgroupParent"):
+                flags.append(f"--cgroup-parent {host['CgroupParent']}")
+            for flag, key in (("--network", "NetworkMode"), ("--ipc", "IpcMode"),
+                              ("--pid", "PidMode")):
+                value = host.get(key) or ""
+                if value and value not in ("default", "private", "bridge"):
+                    value = value.replace(self.sandbox.id, self.sandbox.engine_name) \
+                        if self.sandbox else value
+                    flags.append(f"{flag} {value}")
+            if host.get("Memory"):
+                flags.append(f"--memory {host['Memory']}")
+            if host.get("NanoCpus"):
+                flags.append(f"--cpus {host['NanoCpus'] / 1e9:g}")
+            image = container.image.asked if container.role != "sandbox" else "labkit/toolbox"
+            command = " ".join(container.spec.command or ())
+            lines.append(f"docker run -d {' '.join(flags)} {image} {command}".rstrip())
+        return lines
+
+    def remove_sandbox(self) -> None:
+        """Remove only the sandbox, as if the pause container died."""
+        if self.sandbox is not None:
+            self.runtime.remove(self.sandbox)
+            self.sandbox = None
+
+    # -- deletion --------------------------------------------------------------------
+    def delete(self) -> None:
+        """Remove the containers (joiners first), then the parent cgroup in every hierarchy."""
+        for container in reversed(list(self.containers.values())):
+            self.runtime.remove(container)
+        self.containers = {}
+        if self.sandbox is not None:
+            self.runtime.remove(self.sandbox)
+            self.sandbox = None
+        if self.parent is not None and self.parent.path.startswith("/"):
+            for mount in self.node.layout.mounts:
+                directory = mount.directory(self.parent.path)
+                if directory and os.path.isdir(directory):
+                    for sub, _dirs, _files in sorted(os.walk(directory),
+                                                    key=lambda w: -w[0].count("/")):
+                        os.rmdir(sub)
+            self.parent = None
+        self.runtime.session.forget(self._cleanup_key)
+
+    def __enter__(self) -> DockerPod:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.delete()
+
+
+def _sandbox_spec(spec: PodSpec):
+    from ..spec import ContainerSpec
+
+    return ContainerSpec(name=f"{spec.name}-sandbox", image="labkit/toolbox",
+                         command=SANDBOX_COMMAND)

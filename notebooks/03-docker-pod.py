@@ -1,0 +1,219 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3 · A Pod made of plain Docker containers
+#
+# A Kubernetes Pod is a group of containers that the runtime deliberately
+# isolates *less* from each other: they talk over `localhost`, can share memory,
+# and sit under one parent cgroup. Nothing in that needs Kubernetes. Docker can
+# join a container to another container's namespaces and put it under a cgroup
+# parent of our choosing, so we can build the same structure by hand:
+#
+# 1. a **parent cgroup** for the whole pod;
+# 2. a **sandbox** container that only holds namespaces (Kubernetes calls it the
+#    *pause* container), with its IPC namespace marked shareable;
+# 3. the pod's **app** and **sidecar**, joining the sandbox's network and IPC
+#    namespaces, each with its own memory limit.
+#
+# Then we check, from the kernel, how close this comes to the real thing.
+
+# %%
+from pathlib import Path
+
+import labkit
+from labkit import views
+
+lab = labkit.Lab()
+manifest = Path("manifests/foo-pod.yaml").read_text()
+print(manifest)
+
+# %% [markdown]
+# labkit reads the same manifest the Pod chapter uses and turns it into Docker
+# calls. The images the article names are not available offline, so stand-ins
+# run (an HTTP server for the app, a small `curl` for the sidecar).
+
+# %%
+pod = lab.docker_pod(manifest)
+for line in pod.commands():
+    print(line)
+
+# %% [markdown]
+# Those are the commands you would type yourself: `cgcreate` makes the parent
+# cgroup (labkit writes the directories directly), the sandbox gets
+# `--ipc shareable`, and the others join it with `container:` modes.
+#
+# ## Who owns which namespace
+#
+# The sandbox comes first, so a namespace it holds shows up as `shared with
+# sandbox` for the others:
+
+# %%
+obs = pod.observe()
+views.sharing_matrix(obs)
+
+# %%
+labels = views.sharing_labels(obs)
+for ns in ("net", "ipc", "uts", "pid", "mnt"):
+    sharing = [m for m in ("app", "sidecar") if labels[m][ns] == "shared with sandbox"]
+    print(f"{ns:4} shared with the sandbox by: {', '.join(sharing) or 'nobody'}")
+
+# %% [markdown]
+# Network and IPC are the pod's; mount and PID stay private to each container,
+# as in a real Pod without `shareProcessNamespace`. UTS is the odd one out; more
+# on that below.
+#
+# ## Shown by running
+#
+# The sidecar reaches the app on `localhost`, because they share one network
+# stack:
+
+# %%
+reply = pod["sidecar"].exec("curl -s http://localhost:80/")
+print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
+
+# %% [markdown]
+# And they share IPC: with a shared IPC namespace Docker also shares the
+# sandbox's `/dev/shm`, so a POSIX shared-memory object written by the app is
+# there for the sidecar.
+
+# %%
+pod["app"].exec("echo 'hello from app' > /dev/shm/greeting")
+print("sidecar reads:", pod["sidecar"].exec("cat /dev/shm/greeting").output.strip())
+
+# %% [markdown]
+# ## The hostname trick
+#
+# In a Kubernetes Pod every container is in the sandbox's UTS namespace, so they
+# have one hostname. Here all three answer with the pod's name too:
+
+# %%
+names = {m: pod[m].exec("hostname").output.strip() for m in ("sandbox", "app", "sidecar")}
+print("hostnames:", names)
+print("same hostname everywhere:", len(set(names.values())) == 1)
+print("same UTS namespace everywhere:",
+      len({m.namespaces["uts"] for m in obs.members}) == 1)
+
+# %% [markdown]
+# Same name, different namespaces: Docker copies the sandbox's hostname into
+# each container that joins its network, but each still gets a UTS namespace of
+# its own. Change the hostname in one and the others will not follow. Can we ask
+# Docker to share UTS outright?
+
+# %%
+try:
+    lab.run("uts-joiner", "busybox", "sleep 600", uts_mode=f"container:{pod.sandbox.id}")
+except labkit.LabError as error:
+    print(error)
+
+# %% [markdown]
+# Docker only accepts `host` for the UTS mode; joining another container's UTS
+# namespace is not something it can do. That is the one namespace of a Pod this
+# emulation cannot reproduce.
+#
+# ## The pod's cgroups
+#
+# Every member sits under the parent cgroup, which carries the pod-level limit
+# (the sum of the containers' limits, as the kubelet sets it), while each child
+# carries its own:
+
+# %%
+tree = obs.trees[0]
+print(views.cgroup_tree_text(tree, pod.names()))
+
+# %%
+views.cgroup_tree_figure(tree, pod.names(), title="the emulated pod's memory cgroups")
+
+# %%
+views.cgroup_tree_widget(tree, pod.names())
+
+# %% [markdown]
+# ## What the host flags change
+#
+# `hostNetwork`, `hostIPC` and `hostPID` in a Pod spec put the containers in the
+# node's own namespaces; `shareProcessNamespace` puts them all in the sandbox's
+# PID namespace. Docker has the matching modes. One small pod per flag, and the
+# app's row of the matrix for each:
+
+# %%
+import pandas as pd
+
+rows = {}
+for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "host_pid"):
+    flags = {} if flag == "none" else {flag: True}
+    with lab.docker_pod(name="flags", containers={"app": {"image": "busybox",
+                                                          "command": "sleep 600"}},
+                        quiet=True, **flags) as variant:
+        app = views.sharing_labels(variant.observe())["app"]
+    rows[flag] = {ns: app[ns] for ns in ("net", "ipc", "uts", "pid")}
+pd.DataFrame(rows).T.rename_axis("app with")
+
+# %% [markdown]
+# ## When the sandbox dies
+#
+# The sandbox holds the namespaces; what happens to the others if it goes? One
+# container shares only its network (and IPC), another also its PID namespace:
+
+# %%
+life = lab.docker_pod(name="life", containers={"net-only": {"image": "busybox",
+                                                            "command": "sleep 600"}},
+                      quiet=True)
+sandbox = f"container:{life.sandbox.id}"
+pid_too = lab.run("pid-too", "busybox", "sleep 600", network_mode=sandbox, pid_mode=sandbox,
+                  quiet=True)
+life.remove_sandbox()
+net_only = life["net-only"]
+print("net-only:", net_only.status, "· pid-too:", pid_too.status,
+      "with exit code", pid_too.state["ExitCode"])
+
+# %% [markdown]
+# The container in the sandbox's PID namespace was killed with it (when a PID
+# namespace's init exits, the kernel kills every process in it). The one that
+# only shared the network lives on, holding the network namespace alive by
+# itself. But neither can be started again: their namespaces belonged to a
+# container that no longer exists.
+
+# %%
+for container in (net_only, pid_too):
+    container.stop(timeout=1)
+    try:
+        container.start()
+        print(container.name, "restarted")
+    except labkit.LabError as error:
+        print(container.name, "cannot restart:", error.engine_said)
+
+# %% [markdown]
+# Kubernetes avoids this by never letting the sandbox die alone: if the pause
+# container goes, the kubelet recreates the whole pod.
+#
+# ## Bad manifests
+#
+# A manifest is checked completely before anything is created:
+
+# %%
+for broken in (manifest.replace("containers:", "contaners:"),
+               manifest.replace('memory: "128Mi"', 'memory: "128 MB"'),
+               manifest.replace("name: sidecar", "name: app")):
+    try:
+        lab.docker_pod(broken)
+    except labkit.LabError as error:
+        print("✘", error)
+
+# %% [markdown]
+# ## Clean up
+#
+# The pods, their containers and their parent cgroups (in every hierarchy:
+# Docker never removes a parent it made) go with the lab:
+
+# %%
+life.delete()
+lab.close()
+print("containers left:", lab.docker.session_containers())
+print("parent cgroups left:", [p for p in Path("/sys/fs/cgroup").glob(f"*/{lab.session.prefix}*")])
