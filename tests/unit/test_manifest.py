@@ -1,0 +1,69 @@
+"""Pod manifests: the article's Pod parses; each kind of mistake is one sentence."""
+
+from pathlib import Path
+
+import pytest
+
+from labkit.errors import SpecError
+from labkit.manifest import parse_pod, pod_from_kwargs
+
+FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
+
+
+def test_the_articles_pod():
+    pod = parse_pod(FOO)
+    assert pod.name == "foo"
+    assert [c.name for c in pod.containers] == ["app", "sidecar"]
+    assert [c.spec.memory_bytes for c in pod.containers] == [256 * 2**20, 128 * 2**20]
+    assert pod.containers[1].spec.command == ("/bin/sleep", "3650d")
+    assert pod.memory_limit == 384 * 2**20 and pod.cpu_limit is None
+    assert pod.qos_class == "Burstable"
+    assert not (pod.host_network or pod.host_ipc or pod.host_pid or pod.share_process_namespace)
+
+
+@pytest.mark.parametrize(("broken", "expected"), [
+    (FOO.replace("    image: curlimages/curl", "   image: curlimages/curl"),
+     "not valid YAML at line 16"),
+    (FOO.replace("containers:", "contaners:"), "Unknown field 'contaners' in spec: did you mean "
+                                               "'containers'?"),
+    (FOO.replace("- name: app", "- nmae: app"), "has no name"),
+    (FOO.split("  containers:")[0] + "  containers: []\n", "no containers"),
+    (FOO.replace("name: sidecar", "name: app"), "Two containers are named 'app'"),
+    (FOO.replace('"128Mi"', '"128 MB"'), "container sidecar: resources.limits: The memory "
+                                         "quantity '128 MB'"),
+    (FOO.replace("    ports:", "    volumeMounts: []\n    ports:"),
+     "container app.volumeMounts is a real Pod field that labkit's runtimes cannot run"),
+    (FOO.replace("kind: Pod", "kind: Deployment"), "not a Pod"),
+    (FOO.replace("spec:\n", "spec:\n  hostNetwork: yes please\n"), "hostNetwork must be true"),
+    ("", "The manifest is empty"),
+])
+def test_bad_manifests_are_one_sentence(broken, expected):
+    with pytest.raises(SpecError) as caught:
+        parse_pod(broken)
+    message = str(caught.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("resources", "qos"), [
+    ({"limits": {"memory": "128Mi", "cpu": "500m"}}, "Guaranteed"),
+    ({"limits": {"memory": "128Mi", "cpu": "500m"},
+      "requests": {"memory": "64Mi", "cpu": "100m"}}, "Burstable"),
+    ({}, "BestEffort"),
+])
+def test_qos_class(resources, qos):
+    import yaml
+
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
+           "spec": {"containers": [{"name": "a", "image": "busybox", "resources": resources}]}}
+    assert parse_pod(yaml.safe_dump(doc)).qos_class == qos
+
+
+def test_pod_from_keyword_arguments():
+    pod = pod_from_kwargs("bar", {"app": {"image": "busybox", "command": "sleep 1",
+                                          "memory": "64Mi", "cpus": "250m"}}, host_ipc=True)
+    (app,) = pod.containers
+    assert app.spec.command == ("sh", "-c", "sleep 1")
+    assert app.spec.memory_bytes == 64 * 2**20 and app.spec.cpus == 0.25 and pod.host_ipc
+    with pytest.raises(SpecError, match="no image"):
+        pod_from_kwargs("bar", {"app": {}})
