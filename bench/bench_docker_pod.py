@@ -7,10 +7,10 @@ same `docker` CLI commands (plus `lsns` and the cgroup directories) in a shell s
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
-import time
 from pathlib import Path
+
+from timing import median_seconds
 
 import labkit
 
@@ -37,16 +37,6 @@ docker rm -f $p-app $p-sidecar $p-sandbox >/dev/null
 for h in /sys/fs/cgroup/*/; do [ -d $h$p ] && find $h$p -depth -type d -exec rmdir {{}} \\; ; done
 true
 """
-
-
-def median_seconds(action, repeat: int) -> float:
-    action()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

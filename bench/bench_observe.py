@@ -8,22 +8,13 @@ Prints a Markdown table of medians and ratios (labkit / raw); lower is better.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
 
+from timing import median_seconds
+
 import labkit
-
-
-def median_seconds(action, repeat: int) -> float:
-    action()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def raw_observe_script(engine_name: str, memory_dir: str, cpu_dir: str) -> str:
