@@ -19,8 +19,14 @@ from dataclasses import dataclass
 from .errors import ImageUnavailable
 
 TOOLBOX = "labkit/toolbox"
-RECIPE_VERSION = "3"  # bump when the image's contents change
+RECIPE_VERSION = "4"  # bump when the image's contents change
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
+
+PAUSE_SCRIPT = """#!/bin/sh
+# labkit's pause: holds the pod's namespaces, does nothing, and leaves on TERM.
+trap 'exit 0' TERM INT
+while :; do sleep 3600 & wait $!; done
+"""
 
 INDEX_HTML = "<html><body><h1>labkit stand-in web server</h1></body></html>\n"
 
@@ -125,6 +131,7 @@ def toolbox_tar(busybox: str) -> bytes:
             tar.addfile(link)
         for name, text, mode in (("www/index.html", INDEX_HTML, 0o644),
                                  ("bin/curl", CURL_SCRIPT, 0o755),
+                                 ("pause", PAUSE_SCRIPT, 0o755),
                                  ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644),
                                  ("etc/group", "root:x:0:\n", 0o644)):
             data = text.encode()

@@ -14,6 +14,8 @@ from .errors import LabError, install_notebook_handler
 from .model import Observation
 from .node import Node
 from .node.gather import DirectGatherer
+from .runtimes.containerd_node import ContainerdNode
+from .runtimes.cri_pod import CriPod
 from .runtimes.docker import Container, DockerRuntime
 from .runtimes.docker_pod import DockerPod
 from .session import Session
@@ -61,12 +63,39 @@ class Lab:
         self._requested_gather = gather
         self._docker: DockerRuntime | None = None
         self._node: Node | None = None
+        self._containerd: ContainerdNode | None = None
 
     @property
     def docker(self) -> DockerRuntime:
         if self._docker is None:
             self._docker = DockerRuntime(self.session)
         return self._docker
+
+    @property
+    def containerd(self) -> ContainerdNode:
+        """labkit's own containerd (CRI), started on first use."""
+        if self._containerd is None:
+            self._containerd = ContainerdNode(self.session).start()
+        return self._containerd
+
+    def cri_pod(self, manifest: str | None = None, *, name: str | None = None,
+                containers: dict[str, dict] | None = None, quiet: bool = False,
+                **flags: bool) -> CriPod:
+        """A Pod run on containerd's CRI as the kubelet runs it, from YAML or keywords.
+
+        >>> pod = lab.cri_pod(open("pod.yaml").read())          # doctest: +SKIP
+        """
+        spec = self._pod_spec(manifest, name, containers, flags)
+        return CriPod(self.containerd, self.node, spec).start(quiet=quiet)
+
+    def _pod_spec(self, manifest, name, containers, flags):
+        from .manifest import parse_pod, pod_from_kwargs
+
+        if manifest is not None:
+            return parse_pod(manifest)
+        if name is not None:
+            return pod_from_kwargs(name, containers or {}, **flags)
+        raise LabError("A pod needs a manifest, or name= and containers=: give one.")
 
     @property
     def node(self) -> Node:
@@ -89,14 +118,7 @@ class Lab:
         >>> pod = lab.docker_pod(name="foo", containers={"app": {"image": "httpbin"}})
         ... # doctest: +SKIP
         """
-        from .manifest import parse_pod, pod_from_kwargs
-
-        if manifest is not None:
-            spec = parse_pod(manifest)
-        elif name is not None:
-            spec = pod_from_kwargs(name, containers or {}, **flags)
-        else:
-            raise LabError("docker_pod needs a manifest or name= and containers=: give one.")
+        spec = self._pod_spec(manifest, name, containers, flags)
         return DockerPod(self.docker, self.node, spec).start(quiet=quiet)
 
     def observe(self, *containers: Container, trees: tuple[str, ...] = ()) -> Observation:

@@ -13,14 +13,13 @@ the sandbox's hostname into the joiners, so the *names* still match.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
 from ..errors import LabError
 from ..manifest import PodSpec
 from ..model import Member, Observation
 from ..node import Node
-from ..spec import CFS_PERIOD_US
+from ..node.cgroup_writer import make_cgroup, remove_cgroup
 from .docker import Container, DockerRuntime
 
 SANDBOX_COMMAND = ("sleep", "2147483647")
@@ -108,39 +107,9 @@ class DockerPod:
                 "root: open the lab as root (sudo ./lab up) for this chapter."
             )
         path = f"/{name}"
-        made = []
-        for mount in self.node.layout.mounts:
-            if mount.version != 1 and self.node.cgroup_version == 1:
-                continue
-            directory = mount.directory(path)
-            if directory and not os.path.isdir(directory):
-                os.mkdir(directory)
-                made.append(directory)
-        self._write_pod_limits(path)
+        made = make_cgroup(self.node.layout, path, memory_bytes=self.spec.memory_limit,
+                           cpus=self.spec.cpu_limit)
         return ParentCgroup(path, tuple(made), f"cgcreate -g cpu,memory:{path}")
-
-    def _write_pod_limits(self, path: str) -> None:
-        layout = self.node.layout
-        if self.node.cgroup_version == 2:
-            directory = layout.unified.directory(path) if layout.unified else None
-            files = {"memory.max": self.spec.memory_limit,
-                     "cpu.max": f"{round(self.spec.cpu_limit * CFS_PERIOD_US)} {CFS_PERIOD_US}"
-                     if self.spec.cpu_limit else None}
-            targets = [(directory, files)]
-        else:
-            memory, cpu = layout.for_controller("memory"), layout.for_controller("cpu")
-            targets = [
-                (memory.directory(path) if memory else None,
-                 {"memory.limit_in_bytes": self.spec.memory_limit}),
-                (cpu.directory(path) if cpu else None,
-                 {"cpu.cfs_quota_us": round(self.spec.cpu_limit * CFS_PERIOD_US)
-                  if self.spec.cpu_limit else None}),
-            ]
-        for directory, files in targets:
-            for name, value in files.items():
-                if directory and value is not None:
-                    with open(os.path.join(directory, name), "w") as handle:
-                        handle.write(str(value))
 
     # -- looking -------------------------------------------------------------------
     def members(self) -> list[Member]:
@@ -203,12 +172,7 @@ class DockerPod:
             self.runtime.remove(self.sandbox)
             self.sandbox = None
         if self.parent is not None and self.parent.path.startswith("/"):
-            for mount in self.node.layout.mounts:
-                directory = mount.directory(self.parent.path)
-                if directory and os.path.isdir(directory):
-                    for sub, _dirs, _files in sorted(os.walk(directory),
-                                                    key=lambda w: -w[0].count("/")):
-                        os.rmdir(sub)
+            remove_cgroup(self.node.layout, self.parent.path)
             self.parent = None
         self.runtime.session.forget(self._cleanup_key)
 

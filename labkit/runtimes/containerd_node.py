@@ -1,0 +1,246 @@
+"""labkit's own containerd with the CRI plugin: a node as the kubelet sees it.
+
+It runs beside Docker without touching it: its own config, root and state
+directories, socket, CNI configuration and bridge, all named after the session.
+Images come from the lab's offline toolbox (``ctr images import``), never a registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from .. import images, oci
+from ..cri import CriClient
+from ..errors import EngineUnavailable, LabError
+from ..session import Session
+
+STATE_BASE = "/run/labkit"
+ROOT_BASE = "/var/lib/labkit"
+CNI_BIN = "/usr/lib/cni"
+CNI_CACHE = "/var/lib/cni"
+K8S_NAMESPACE = "k8s.io"
+
+
+def _config(node: ContainerdNode) -> str:
+    return f"""version = 2
+root = "{node.root}"
+state = "{node.state}"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+                    "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]
+
+[grpc]
+  address = "{node.socket}"
+
+[ttrpc]
+  address = "{node.socket}.ttrpc"
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{node.pause_image}"
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "{CNI_BIN}"
+    conf_dir = "{node.cni_conf_dir}"
+    max_conf_num = 1
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "{node.state}/runc"
+"""
+
+
+def _used_networks() -> list[ipaddress.IPv4Network]:
+    out = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False)
+    found = []
+    for line in out.stdout.splitlines():
+        with contextlib.suppress(ValueError):
+            found.append(ipaddress.ip_network(line.split()[0], strict=False))
+    return found
+
+
+def choose_subnet(session_id: str, used: list[ipaddress.IPv4Network]) -> str:
+    """A /24 in 10.233.0.0/16 that no route on this machine already covers."""
+    start = int(session_id, 16) % 256
+    for offset in range(256):
+        candidate = ipaddress.ip_network(f"10.233.{(start + offset) % 256}.0/24")
+        if not any(candidate.overlaps(u) for u in used if u.prefixlen > 0):
+            return str(candidate)
+    raise LabError("No free 10.233.x.0/24 subnet for the lab's pods: remove a route in "
+                   "10.233.0.0/16 or run `labkit clean`.")
+
+
+class ContainerdNode:
+    """Start, watch, restart and stop labkit's containerd for one session."""
+
+    kind = "containerd"
+
+    def __init__(self, session: Session) -> None:
+        for tool in ("containerd", "ctr", "runc", "containerd-shim-runc-v2"):
+            if shutil.which(tool) is None:
+                raise EngineUnavailable(
+                    f"{tool} is not installed, so labkit cannot run a Kubernetes node: run "
+                    "`sudo ./lab setup` (it installs containerd, runc and the CNI plugins)."
+                )
+        if not os.path.isfile(os.path.join(CNI_BIN, "bridge")):
+            raise EngineUnavailable("The CNI plugins are not in /usr/lib/cni: install "
+                                    "containernetworking-plugins (`sudo ./lab setup` does).")
+        if os.geteuid() != 0:
+            raise LabError("Running a containerd node needs root: open the lab as root "
+                           "(sudo ./lab up) for the Pod chapter.")
+        self.session = session
+        self.name = f"{session.prefix}containerd"
+        self.state = os.path.join(STATE_BASE, self.name)
+        self.root = os.path.join(ROOT_BASE, self.name)
+        self.socket = os.path.join(self.state, "containerd.sock")
+        self.cni_conf_dir = os.path.join(self.state, "net.d")
+        self.network = f"labkit-{session.id}"
+        self.bridge = f"lk{session.id}"
+        self.kubepods = f"/{session.prefix}node/kubepods"
+        busybox = images.find_busybox()
+        self._layer = images.toolbox_tar(busybox)
+        tag = images.toolbox_tag(busybox)
+        self.pause_image = f"docker.io/labkit/pause:{tag}"
+        self.toolbox_image = f"docker.io/labkit/toolbox:{tag}"
+        self._process: subprocess.Popen | None = None
+        self.cri: CriClient | None = None
+        self.restarts = 0
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> ContainerdNode:
+        os.makedirs(self.cni_conf_dir, exist_ok=True)
+        os.makedirs(self.root, exist_ok=True)
+        self.session.on_cleanup(self.name, self.stop)
+        subnet = choose_subnet(self.session.id, _used_networks())
+        conflist = {
+            "cniVersion": "1.0.0", "name": self.network,
+            "plugins": [{"type": "bridge", "bridge": self.bridge, "isGateway": False,
+                         "ipMasq": False, "hairpinMode": True,
+                         "ipam": {"type": "host-local", "ranges": [[{"subnet": subnet}]],
+                                  "dataDir": os.path.join(self.state, "ipam")}}],
+        }
+        with open(os.path.join(self.cni_conf_dir, "10-labkit.conflist"), "w") as handle:
+            json.dump(conflist, handle, indent=1)
+        with open(os.path.join(self.state, "config.toml"), "w") as handle:
+            handle.write(_config(self))
+        self._launch()
+        self._import_images()
+        return self
+
+    def _launch(self) -> None:
+        log = open(os.path.join(self.state, "containerd.log"), "ab")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            ["containerd", "--config", os.path.join(self.state, "config.toml")],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        if self.cri is None:
+            self.cri = CriClient(self.socket)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise EngineUnavailable(
+                    f"labkit's containerd exited at start: see {self.state}/containerd.log.")
+            if os.path.exists(self.socket):
+                try:
+                    self.cri.call("Version", self.cri.pb.VersionRequest(), timeout=2)
+                    return
+                except LabError:
+                    pass
+            time.sleep(0.05)
+        raise EngineUnavailable(f"labkit's containerd did not answer within 20 s: see "
+                                f"{self.state}/containerd.log.")
+
+    def ensure_running(self) -> None:
+        """Start containerd again if it died (its containers live on in their shims)."""
+        if self._process is None or self._process.poll() is not None:
+            self.restarts += 1
+            self._launch()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def _ctr(self, *args: str, data: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(["ctr", "-a", self.socket, "-n", K8S_NAMESPACE, *args],
+                              input=data, capture_output=True, check=False)
+
+    def _import_images(self) -> None:
+        for name, entrypoint in ((self.pause_image, ["/pause"]), (self.toolbox_image, None)):
+            archive = oci.image_archive(self._layer, name, entrypoint=entrypoint,
+                                        cmd=None if entrypoint else ["sh"])
+            path = os.path.join(self.state, "import.tar")
+            with open(path, "wb") as handle:
+                handle.write(archive)
+            done = self._ctr("images", "import", path)
+            os.unlink(path)
+            if done.returncode != 0:
+                raise EngineUnavailable(f"containerd could not import {name}: "
+                                        f"{done.stderr.decode().strip()}.")
+
+    def has_image(self, ref: str) -> bool:
+        self.ensure_running()
+        response = self.cri.call("ImageStatus", self.cri.pb.ImageStatusRequest(
+            image=self.cri.pb.ImageSpec(image=ref)), what=f"look up image {ref}")
+        return bool(response.image.id)
+
+    def stop(self) -> None:
+        """Stop containerd and remove its sandboxes' traces: mounts, bridge, CNI cache, dirs."""
+        if self.cri is not None and self._process and self._process.poll() is None:
+            with contextlib.suppress(LabError):
+                pods = self.cri.call("ListPodSandbox", self.cri.pb.ListPodSandboxRequest())
+                for item in pods.items:
+                    self.cri.call("StopPodSandbox", self.cri.pb.StopPodSandboxRequest(
+                        pod_sandbox_id=item.id))
+                    self.cri.call("RemovePodSandbox", self.cri.pb.RemovePodSandboxRequest(
+                        pod_sandbox_id=item.id))
+        if self._process is not None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self.cri is not None:
+            self.cri.close()
+        remove_node_traces(self.state, self.root, self.bridge, self.network)
+        self.session.forget(self.name)
+
+
+def _mounts_under(*prefixes: str) -> list[str]:
+    with open("/proc/self/mountinfo") as handle:
+        points = [line.split()[4] for line in handle]
+    return sorted((p for p in points if any(p == d or p.startswith(d + "/") for d in prefixes)),
+                  key=len, reverse=True)
+
+
+def remove_node_traces(state: str, root: str, bridge: str, network: str) -> None:
+    """Everything a labkit containerd leaves: mounts, dirs, the bridge, CNI cache entries."""
+    for point in _mounts_under(state, root):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+    for directory in (state, root):
+        shutil.rmtree(directory, ignore_errors=True)
+    if os.path.exists(f"/sys/class/net/{bridge}"):
+        subprocess.run(["ip", "link", "delete", bridge], capture_output=True, check=False)
+    results = os.path.join(CNI_CACHE, "results")
+    if os.path.isdir(results):
+        for name in os.listdir(results):
+            if name.startswith(f"{network}-"):
+                os.unlink(os.path.join(results, name))

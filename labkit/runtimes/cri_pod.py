@@ -1,0 +1,268 @@
+"""A Pod on containerd's CRI, made with the calls the kubelet makes.
+
+``RunPodSandbox`` (the pause container, owner of the pod's namespaces, under the
+pod's cgroup parent), then ``CreateContainer`` + ``StartContainer`` for each
+container, with the namespace options and resources the kubelet would compute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+
+from .. import images
+from ..errors import ImageUnavailable, LabError
+from ..manifest import PodContainer, PodSpec
+from ..model import Limits, Member, Observation
+from ..node import Node
+from ..node.cgroup_writer import make_cgroup, remove_cgroup
+from ..spec import CFS_PERIOD_US
+from .containerd_node import ContainerdNode
+
+POD, CONTAINER, NODE = 0, 1, 2  # runtime.v1 NamespaceMode
+QOS_DIRS = {"Guaranteed": "", "Burstable": "burstable/", "BestEffort": "besteffort/"}
+
+
+@dataclass(frozen=True)
+class NamespaceModes:
+    network: int
+    pid: int
+    ipc: int
+
+
+def namespace_modes(spec: PodSpec) -> NamespaceModes:
+    """How the kubelet maps a Pod's flags onto CRI namespace modes."""
+    pid = NODE if spec.host_pid else POD if spec.share_process_namespace else CONTAINER
+    return NamespaceModes(network=NODE if spec.host_network else POD, pid=pid,
+                          ipc=NODE if spec.host_ipc else POD)
+
+
+def cpu_shares(cpus: float | None) -> int:
+    """The kubelet's cpu.shares for a CPU request: 1024 per core, at least 2."""
+    return max(2, round((cpus or 0) * 1024))
+
+
+def oom_score_adj(spec: PodSpec, container: PodContainer, memory_capacity: int) -> int:
+    """The kubelet's OOM score for a container of this QoS class."""
+    qos = spec.qos_class
+    if qos == "Guaranteed":
+        return -997
+    if qos == "BestEffort":
+        return 1000
+    request = container.requests_memory or container.spec.memory_bytes or 0
+    return min(999, max(2, 1000 - (1000 * request) // memory_capacity))
+
+
+def _memory_capacity() -> int:
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 1 << 34
+
+
+@dataclass
+class CriMember:
+    name: str
+    id: str
+    image: str
+    note: str = ""
+
+
+class CriPod:
+    """A Pod running on labkit's containerd, reported with every member's host PID."""
+
+    def __init__(self, node: ContainerdNode, reader: Node, spec: PodSpec) -> None:
+        self.node = node
+        self.reader = reader
+        self.spec = spec
+        self.name = spec.name
+        self.sandbox_id: str | None = None
+        self.containers: dict[str, CriMember] = {}
+        self.cgroup_parent = f"{node.kubepods}/{QOS_DIRS[spec.qos_class]}pod{spec.uid}"
+        self._key = node.session.name(f"cri-pod-{spec.name}-{spec.uid[:8]}")
+        self._images: dict[str, tuple[str, tuple[str, ...] | None, str]] = {}
+
+    @property
+    def cri(self):
+        return self.node.cri
+
+    # -- the kubelet's translation ----------------------------------------------
+    def sandbox_config(self):
+        pb, spec, modes = self.cri.pb, self.spec, namespace_modes(self.spec)
+        return pb.PodSandboxConfig(
+            metadata=pb.PodSandboxMetadata(name=spec.name, uid=spec.uid, namespace="default",
+                                           attempt=0),
+            hostname="" if spec.host_network else spec.name,
+            log_directory=os.path.join(self.node.state, "pods",
+                                       f"default_{spec.name}_{spec.uid}"),
+            labels={"io.kubernetes.pod.name": spec.name, "io.kubernetes.pod.namespace": "default",
+                    "io.kubernetes.pod.uid": spec.uid, **self.node.session.labels},
+            linux=pb.LinuxPodSandboxConfig(
+                cgroup_parent=self.cgroup_parent,
+                security_context=pb.LinuxSandboxSecurityContext(
+                    namespace_options=pb.NamespaceOption(network=modes.network, pid=modes.pid,
+                                                         ipc=modes.ipc))),
+        )
+
+    def container_config(self, container: PodContainer):
+        pb, modes = self.cri.pb, namespace_modes(self.spec)
+        ref, command, _note = self._images[container.name]
+        limits = container.spec
+        quota = round(limits.cpus * CFS_PERIOD_US) if limits.cpus else 0
+        return pb.ContainerConfig(
+            metadata=pb.ContainerMetadata(name=container.name, attempt=0),
+            image=pb.ImageSpec(image=ref),
+            command=list(container.spec.command or command or ()),
+            envs=[pb.KeyValue(key=k, value=v) for k, v in container.env],
+            labels={"io.kubernetes.container.name": container.name,
+                    "io.kubernetes.pod.name": self.spec.name,
+                    "io.kubernetes.pod.uid": self.spec.uid, **self.node.session.labels},
+            log_path=f"{container.name}/0.log",
+            linux=pb.LinuxContainerConfig(
+                resources=pb.LinuxContainerResources(
+                    cpu_period=CFS_PERIOD_US, cpu_quota=quota,
+                    cpu_shares=cpu_shares(container.requests_cpus or limits.cpus),
+                    memory_limit_in_bytes=limits.memory_bytes or 0,
+                    oom_score_adj=oom_score_adj(self.spec, container, _memory_capacity())),
+                security_context=pb.LinuxContainerSecurityContext(
+                    namespace_options=pb.NamespaceOption(
+                        network=modes.network,
+                        pid=CONTAINER if modes.pid == CONTAINER else modes.pid,
+                        ipc=modes.ipc))),
+        )
+
+    # -- running ---------------------------------------------------------------------
+    def _resolve_images(self) -> list[str]:
+        notes = []
+        for container in self.spec.containers:
+            asked = container.spec.image
+            ref = asked if "/" in asked.split(":")[0] or asked.startswith("docker.io") \
+                else f"docker.io/library/{asked}"
+            if self.node.has_image(ref):
+                self._images[container.name] = (ref, None, "")
+                continue
+            stand_in = images.STAND_INS.get(asked.split(":")[0].removeprefix("docker.io/"))
+            if stand_in is None:
+                raise ImageUnavailable(
+                    f"The image {asked!r} of container {container.name} is not loaded into "
+                    "labkit's containerd and no registry is reachable: use an image the lab "
+                    "brings (nginx, httpbin, curlimages/curl, busybox, alpine)."
+                )
+            if container.spec.command is None and stand_in.command is None:
+                raise LabError(f"Container {container.name} needs a command: the stand-in for "
+                               f"{asked} has no default one.")
+            note = (f"{asked} is not loaded and no registry answers: container "
+                    f"{container.name} runs labkit's stand-in ({stand_in.what}).")
+            self._images[container.name] = (self.node.toolbox_image, stand_in.command, note)
+            notes.append(note)
+        return notes
+
+    def start(self, quiet: bool = False) -> CriPod:
+        self.node.ensure_running()
+        notes = self._resolve_images()  # before anything is created
+        self.node.session.on_cleanup(self._key, self.delete)
+        try:
+            # The kubelet makes the pod's cgroup, with pod-level limits, before the sandbox.
+            spec = self.spec
+            make_cgroup(self.reader.layout, self.cgroup_parent, memory_bytes=spec.memory_limit,
+                        cpus=spec.cpu_limit,
+                        cpu_shares=sum(cpu_shares(c.requests_cpus or c.spec.cpus)
+                                       for c in spec.containers))
+            sandbox_config = self.sandbox_config()
+            self.sandbox_id = self.cri.call(
+                "RunPodSandbox", self.cri.pb.RunPodSandboxRequest(config=sandbox_config),
+                what=f"run the sandbox of pod {self.name}").pod_sandbox_id
+            for container in self.spec.containers:
+                created = self.cri.call("CreateContainer", self.cri.pb.CreateContainerRequest(
+                    pod_sandbox_id=self.sandbox_id, config=self.container_config(container),
+                    sandbox_config=sandbox_config), what=f"create container {container.name}")
+                ref = self._images[container.name][0]
+                self.containers[container.name] = CriMember(container.name,
+                                                            created.container_id, ref)
+                self.cri.call("StartContainer", self.cri.pb.StartContainerRequest(
+                    container_id=created.container_id), what=f"start container {container.name}")
+        except BaseException:
+            self.delete()
+            raise
+        if not quiet:
+            for note in notes:
+                print(note)
+        return self
+
+    def _pid(self, info: dict[str, str]) -> int:
+        return int(json.loads(info["info"])["pid"])
+
+    def members(self) -> list[Member]:
+        self.node.ensure_running()
+        pb = self.cri.pb
+        status = self.cri.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
+            pod_sandbox_id=self.sandbox_id, verbose=True), what="read the sandbox's status")
+        found = [Member("pause", self._pid(status.info), self.sandbox_id, "sandbox")]
+        for container in self.spec.containers:
+            member = self.containers[container.name]
+            status = self.cri.call("ContainerStatus", pb.ContainerStatusRequest(
+                container_id=member.id, verbose=True), what=f"read {member.name}'s status")
+            asked = container.spec.asked
+            found.append(Member(member.name, self._pid(status.info), member.id, member.name,
+                                Limits(asked.memory_bytes, asked.cpu_quota_us,
+                                       asked.cpu_period_us)))
+        return found
+
+    def observe(self) -> Observation:
+        return self.reader.snapshot(self.members(), trees=(self.cgroup_parent,))
+
+    def names(self) -> dict[str, str]:
+        found = {self.sandbox_id: "pause"} if self.sandbox_id else {}
+        return found | {m.id: m.name for m in self.containers.values()}
+
+    def exec(self, container: str, command: str | list[str], timeout: int = 30):
+        from .docker import ExecResult
+
+        self.node.ensure_running()
+        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+        response = self.cri.call("ExecSync", self.cri.pb.ExecSyncRequest(
+            container_id=self.containers[container].id, cmd=argv, timeout=timeout),
+            what=f"run {argv[0]} in {container}")
+        output = (response.stdout + response.stderr).decode(errors="replace")
+        return ExecResult(response.exit_code, output)
+
+    def listing(self) -> list[dict[str, str]]:
+        """What ``crictl pods`` and ``crictl ps`` would show for this pod."""
+        self.node.ensure_running()
+        pb = self.cri.pb
+        rows = [{"CONTAINER": self.sandbox_id[:13], "IMAGE": self.node.pause_image,
+                 "NAME": "(sandbox: pause)", "POD ID": self.sandbox_id[:13], "STATE": "Ready"}]
+        listed = self.cri.call("ListContainers", pb.ListContainersRequest(
+            filter=pb.ContainerFilter(pod_sandbox_id=self.sandbox_id)))
+        states = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}
+        for item in sorted(listed.containers, key=lambda c: c.metadata.name):
+            rows.append({"CONTAINER": item.id[:13], "IMAGE": item.image.image,
+                         "NAME": item.metadata.name, "POD ID": item.pod_sandbox_id[:13],
+                         "STATE": states.get(item.state, "?")})
+        return rows
+
+    # -- deletion ---------------------------------------------------------------------------
+    def delete(self) -> None:
+        """StopPodSandbox + RemovePodSandbox (containers go with it), then the pod's cgroups."""
+        if self.sandbox_id is not None and self.node.cri is not None:
+            with contextlib.suppress(LabError):
+                self.node.ensure_running()
+                pb = self.cri.pb
+                self.cri.call("StopPodSandbox", pb.StopPodSandboxRequest(
+                    pod_sandbox_id=self.sandbox_id))
+                self.cri.call("RemovePodSandbox", pb.RemovePodSandboxRequest(
+                    pod_sandbox_id=self.sandbox_id))
+        self.sandbox_id = None
+        self.containers = {}
+        remove_cgroup(self.reader.layout, self.cgroup_parent,
+                      up_to=self.node.kubepods.rsplit("/", 1)[0])
+        self.node.session.forget(self._key)
+
+    def __enter__(self) -> CriPod:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.delete()
