@@ -21,11 +21,12 @@ CGROUP_NAME_RE = re.compile(r"lk-(?P<session>[0-9a-f]{8})-[a-z0-9.-]+")
 class CleanReport:
     containers: list[str] = field(default_factory=list)
     cgroups: list[str] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # sessions whose containerd was removed
     failed: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        lines = [f"removed {len(self.containers)} container(s) and {len(self.cgroups)} "
-                 "cgroup director(y/ies) left by the lab"]
+        lines = [f"removed {len(self.containers)} container(s), {len(self.nodes)} containerd "
+                 f"node(s) and {len(self.cgroups)} cgroup director(y/ies) left by the lab"]
         lines += [f"  could not remove {f}" for f in self.failed]
         return "\n".join(lines)
 
@@ -72,6 +73,15 @@ def clean(session: str | None = None, client=None) -> CleanReport:
     report = CleanReport()
     if client is not None:
         report.containers, report.failed = clean_containers(client, session)
+    from .runtimes.containerd_node import ContainerdNode
+
+    for leftover in ContainerdNode.leftovers():
+        if session is None or leftover == session:
+            try:
+                ContainerdNode.recover(leftover)
+                report.nodes.append(leftover)
+            except Exception as error:  # report and go on
+                report.failed.append(f"containerd of session {leftover}: {error}")
     with open("/proc/self/mountinfo") as handle:
         layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
     for directory in lab_cgroup_dirs(layout, session):

@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -168,6 +169,31 @@ class ContainerdNode:
         raise EngineUnavailable(f"labkit's containerd did not answer within 20 s: see "
                                 f"{self.state}/containerd.log.")
 
+    @classmethod
+    def leftovers(cls) -> list[str]:
+        """Session ids whose labkit containerd left a state directory behind."""
+        if not os.path.isdir(STATE_BASE):
+            return []
+        found = []
+        for name in sorted(os.listdir(STATE_BASE)):
+            match = re.fullmatch(r"lk-([0-9a-f]{8})-containerd", name)
+            if match:
+                found.append(match[1])
+        return found
+
+    @classmethod
+    def recover(cls, session_id: str) -> None:
+        """Bring a crashed session's containerd back just long enough to remove its pods,
+        then remove every trace of it."""
+        node = cls(Session(session_id))
+        for pid in _processes_using(node.socket):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if os.path.isfile(os.path.join(node.state, "config.toml")):
+            with contextlib.suppress(LabError):
+                node._launch()
+        node.stop()
+
     def ensure_running(self) -> None:
         """Start containerd again if it died (its containers live on in their shims)."""
         if self._process is None or self._process.poll() is not None:
@@ -224,6 +250,23 @@ class ContainerdNode:
         self.session.forget(self.name)
 
 
+def _processes_using(socket: str) -> list[int]:
+    """containerd processes (not shims) started with this socket's config."""
+    config = os.path.join(os.path.dirname(socket), "config.toml")
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"containerd") and config.encode() in argv:
+            found.append(int(name))
+    return found
+
+
 def _mounts_under(*prefixes: str) -> list[str]:
     with open("/proc/self/mountinfo") as handle:
         points = [line.split()[4] for line in handle]
@@ -237,6 +280,8 @@ def remove_node_traces(state: str, root: str, bridge: str, network: str) -> None
         subprocess.run(["umount", "-l", point], capture_output=True, check=False)
     for directory in (state, root):
         shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(directory))  # /run/labkit, /var/lib/labkit once empty
     if os.path.exists(f"/sys/class/net/{bridge}"):
         subprocess.run(["ip", "link", "delete", bridge], capture_output=True, check=False)
     results = os.path.join(CNI_CACHE, "results")
