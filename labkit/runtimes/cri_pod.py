@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from dataclasses import dataclass
 
 from .. import images
@@ -243,6 +244,28 @@ class CriPod:
                          "NAME": item.metadata.name, "POD ID": item.pod_sandbox_id[:13],
                          "STATE": states.get(item.state, "?")})
         return rows
+
+    def states(self) -> dict[str, str]:
+        """The runtime's word on each member: ``Ready``/``NotReady`` for the sandbox,
+        ``Running``/``Exited``/... for the containers."""
+        self.node.ensure_running()
+        pb = self.cri.pb
+        sandbox = self.cri.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
+            pod_sandbox_id=self.sandbox_id), what="read the sandbox's status").status
+        found = {"pause": "Ready" if sandbox.state == 0 else "NotReady"}
+        names = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}
+        for name, member in self.containers.items():
+            status = self.cri.call("ContainerStatus", pb.ContainerStatusRequest(
+                container_id=member.id), what=f"read {name}'s status").status
+            found[name] = names.get(status.state, "Unknown")
+        return found
+
+    def kill_pause(self) -> None:
+        """SIGKILL the pause process, as if the sandbox crashed."""
+        os.kill(self.members()[0].pid, 9)
+        deadline = time.monotonic() + 10
+        while self.states()["pause"] == "Ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     # -- deletion ---------------------------------------------------------------------------
     def delete(self) -> None:

@@ -1,0 +1,171 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2 · A Kubernetes Pod, seen from the node
+#
+# On a Kubernetes node, the kubelet does not start containers itself. It talks
+# to a container runtime (containerd, CRI-O) through the **CRI**, a small gRPC
+# API: *run a pod sandbox*, *create a container in it*, *start it*. In this
+# chapter labkit plays the kubelet: it starts its own containerd (beside Docker,
+# touching nothing of Docker's) and makes exactly those calls for the article's
+# two-container Pod. Then we look at the node the way the article does with
+# `crictl`, `lsns` and `systemd-cgls`, except that the answers come straight
+# from the kernel.
+
+# %%
+from pathlib import Path
+
+import pandas as pd
+
+import labkit
+from labkit import views
+
+lab = labkit.Lab()
+manifest = Path("manifests/foo-pod.yaml").read_text()
+pod = lab.cri_pod(manifest)
+print(f"pod {pod.name}: QoS class {pod.spec.qos_class}, cgroup parent {pod.cgroup_parent}")
+
+# %% [markdown]
+# ## Three containers for a two-container Pod
+#
+# What `crictl pods` and `crictl ps` would list on the node: the two containers
+# of the manifest, and one more that nobody asked for, the **pause** container.
+# Its id *is* the pod's id: the sandbox.
+
+# %%
+pd.DataFrame(pod.listing())
+
+# %% [markdown]
+# ## Who owns which namespace
+#
+# The pause container is listed first, so what it holds shows up as `shared
+# with pause` in the other rows:
+
+# %%
+obs = pod.observe()
+views.sharing_matrix(obs)
+
+# %%
+labels = views.sharing_labels(obs)
+print("pause owns:", ", ".join(ns for ns, label in labels["pause"].items() if label == "own"))
+for member in ("app", "sidecar"):
+    reused = [ns for ns, label in labels[member].items() if label == "shared with pause"]
+    print(f"{member} reuses the pause container's:", ", ".join(reused))
+with open(f"/proc/{obs.member('pause').member.pid}/comm") as comm:
+    print("the sandbox's process is called:", comm.read().strip())
+
+# %% [markdown]
+# Unlike the Docker emulation of chapter 3, **uts** is shared too: in a real Pod
+# the containers have one hostname because they have one UTS namespace. Each
+# keeps its own mount namespace (its own filesystem) and, by default, its own
+# PID namespace.
+#
+# Sharing the network means `localhost` is the pod's; sharing IPC means one
+# `/dev/shm`:
+
+# %%
+reply = pod.exec("sidecar", "curl -s http://localhost:80/")
+print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
+pod.exec("app", "echo 'hello from app' > /dev/shm/greeting")
+print("sidecar reads from /dev/shm:", pod.exec("sidecar", "cat /dev/shm/greeting").output.strip())
+print("hostnames:", {c: pod.exec(c, "hostname").output.strip() for c in ("app", "sidecar")})
+
+# %% [markdown]
+# ## What the Pod's flags change
+#
+# Four fields of a Pod spec move containers between the pod's namespaces and
+# the node's. The kubelet turns them into CRI *namespace modes*: `POD` (the
+# sandbox's), `CONTAINER` (its own), `NODE` (the host's). One pod per flag; the
+# app's row each time:
+
+# %%
+rows = {}
+box = {"app": {"image": "busybox", "command": "sleep 600"}}
+for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "host_pid"):
+    flags = {} if flag == "none" else {flag: True}
+    with lab.cri_pod(name="flags", containers=box, quiet=True, **flags) as variant:
+        app = views.sharing_labels(variant.observe())["app"]
+        if flag == "share_process_namespace":
+            first = variant.exec("app", "cat /proc/1/comm").output.strip()
+    rows[flag] = {ns: app[ns] for ns in ("net", "ipc", "uts", "pid")}
+pd.DataFrame(rows).T.rename_axis("app with")
+
+# %%
+print("with shareProcessNamespace, PID 1 in the app's view is:", first)
+
+# %% [markdown]
+# `hostNetwork` takes the UTS namespace along (the node's hostname comes with
+# the node's network), `shareProcessNamespace` makes pause the init process of
+# every container, and `hostIPC`/`hostPID` each swap one namespace for the
+# node's.
+#
+# ## The pod's cgroups
+#
+# The kubelet creates a cgroup for the pod under its QoS class, writes the
+# pod-level limits there, and asks the runtime to put each container below it.
+# (labkit roots its kubelet tree at `/lk-<session>-node` so it can never collide
+# with a real kubelet's `/kubepods`.)
+
+# %%
+tree = lab.node.tree(pod.cgroup_parent, ancestors=True)
+print(views.cgroup_tree_text(tree, pod.names()))
+
+# %%
+views.cgroup_tree_figure(obs.trees[0], pod.names(), title="the Pod's memory cgroups")
+
+# %%
+views.cgroup_tree_widget(obs.trees[0], pod.names())
+
+# %% [markdown]
+# The limits asked in the manifest beside what the kernel enforces:
+
+# %%
+views.limits_table(obs).loc[["app", "sidecar"]]
+
+# %% [markdown]
+# ## QoS classes decide where the pod goes
+#
+# Limits without requests count as requests equal to the limits. A pod whose
+# every container has equal CPU and memory requests and limits is
+# **Guaranteed** and sits directly under `kubepods`; one with no resources at
+# all is **BestEffort**; anything else is **Burstable**.
+
+# %%
+variants = {
+    "Guaranteed": {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi",
+                           "cpus": "250m"}},
+    "Burstable": {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi"}},
+    "BestEffort": {"app": {"image": "busybox", "command": "sleep 600"}},
+}
+for expected, containers in variants.items():
+    with lab.cri_pod(name="qos", containers=containers, quiet=True) as variant:
+        path = variant.observe().trees[0].path.replace(variant.spec.uid, "<uid>")
+    print(f"{variant.spec.qos_class} (expected {expected}) → {path}")
+
+# %% [markdown]
+# ## On a real cluster
+#
+# Everything above is what the kubelet does on every node. On minikube
+# (`minikube start --container-runtime=containerd`) the same manifest, applied
+# with `kubectl`, gives a pause container, the same namespace ownership and a
+# `kubepods/burstable/pod<uid>` tree; `minikube ssh` and `sudo crictl ps` show it.
+#
+# ## Clean up
+
+# %%
+lab.close()
+print("pods left:", [p for p in Path("/sys/fs/cgroup/memory").glob(f"{lab.session.prefix}*")])
