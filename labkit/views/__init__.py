@@ -4,15 +4,18 @@ Views never talk to a runtime or the node; they only take plain data.
 """
 
 from .cgroup_tree import cgroup_tree_figure, cgroup_tree_text
+from .compare import cgroup_pattern, comparison
 from .limits import limits_table
 from .live import cpu_figure, memory_figure
 from .namespaces import namespace_table, sharing_labels, sharing_matrix
 from .tree_widget import cgroup_tree_widget
 
 __all__ = [
+    "cgroup_pattern",
     "cgroup_tree_figure",
     "cgroup_tree_text",
     "cgroup_tree_widget",
+    "comparison",
     "cpu_figure",
     "limits_table",
     "memory_figure",

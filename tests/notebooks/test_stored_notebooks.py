@@ -12,7 +12,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 
 def test_there_are_notebooks():
     names = [p.stem for p in NOTEBOOKS]
-    assert names == ["00-preflight", "01-containers", "02-pods", "03-docker-pod"]
+    assert names == ["00-preflight", "01-containers", "02-pods", "03-docker-pod",
+                     "04-comparison"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -132,3 +132,22 @@ def test_cpu_figure_plots_rate_quota_and_throttling():
     assert [line.get_label() for line in ax.lines] == ["cores used", "quota"]
     assert ax.lines[1].get_ydata()[0] == 0.5
     assert list(second.lines[0].get_ydata()) == [5, 10, 15]
+
+
+def test_comparison_table_and_cgroup_patterns():
+    pod = _pod_observation()
+    members = tuple(
+        MemberObservation(Member(m.name, 1, runtime_id=f"{m.name}0123456789abcdef"),
+                          m.namespaces, {}, CgroupState(
+                              f"/lk-0badcafe-node/kubepods/burstable/"
+                              f"pod0e2c8a52-4b1f-4c7e-9d4e-0123456789ab/{m.name}0123456789abcdef"))
+        for m in pod.members)
+    pod = Observation(members, HOST, 1, "direct")
+    plain = Observation((_member("app", {**HOST, "net": 9, "ipc": 10, "mnt": 11, "pid": 12,
+                                         "uts": 13}),), HOST, 1, "direct")
+    table = views.comparison({"plain": plain, "pod": pod}, "app")
+    assert table.loc["plain", "net"] == "own"
+    assert table.loc["pod", "net"] == "shared with sandbox"
+    assert table.loc["pod", "cgroup"] == \
+        "/lk-<session>-node/kubepods/burstable/pod<uid>/<app-id>"
+    assert list(table.columns) == ["net", "ipc", "uts", "pid", "mnt", "cgroup"]

@@ -1,0 +1,96 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4 · Container, emulated Pod, real Pod: side by side
+#
+# The same `app` three ways, all on this machine at once:
+#
+# * a **plain container** (`docker run`, chapter 1);
+# * an **emulated Pod** made of Docker containers around a sandbox (chapter 3);
+# * a **Kubernetes Pod** made through containerd's CRI, as the kubelet makes it
+#   (chapter 2).
+#
+# Each is asked the same questions, and the kernel answers.
+
+# %%
+from pathlib import Path
+
+import pandas as pd
+
+import labkit
+from labkit import views
+
+pd.set_option("display.max_colwidth", 100)
+lab = labkit.Lab()
+manifest = Path("manifests/foo-pod.yaml").read_text()
+
+plain = lab.run("app", "busybox", "sleep 600", memory="256Mi", quiet=True)
+emulated = lab.docker_pod(manifest, quiet=True)
+real = lab.cri_pod(manifest, quiet=True)
+
+observations = {
+    "plain container": lab.observe(plain),
+    "Docker-emulated pod": emulated.observe(),
+    "Kubernetes pod (CRI)": real.observe(),
+}
+
+# %% [markdown]
+# ## Namespaces and cgroups of `app`
+
+# %%
+views.comparison(observations, "app")
+
+# %% [markdown]
+# Read it row by row:
+#
+# * the plain container has all five namespaces to itself;
+# * both pods share **net** and **ipc** with their sandbox, which is what lets
+#   the containers of a Pod talk over `localhost` and share memory;
+# * only the real Pod shares **uts**: Docker cannot join another container's
+#   UTS namespace, it can only copy the hostname;
+# * neither shares **pid** or **mnt** by default;
+# * the cgroup tells who grouped the containers: Docker puts a plain container
+#   under `/docker`, our emulation under the parent we created, the kubelet under
+#   `kubepods/<QoS class>/pod<uid>`.
+#
+# ## When the sandbox dies
+#
+# Remove the emulated pod's sandbox container, and kill the real Pod's pause
+# process. What do the runtimes say about the rest?
+
+# %%
+emulated.remove_sandbox()
+real.kill_pause()
+print("Docker-emulated pod: app is", emulated["app"].status,
+      "· sidecar is", emulated["sidecar"].status)
+print("Kubernetes pod (CRI):", ", ".join(f"{k} is {v}" for k, v in real.states().items()))
+print("the real pod's localhost still answers:",
+      "<html" in real.exec("sidecar", "curl -s http://localhost:80/").output)
+
+# %% [markdown]
+# In both cases the containers keep running, because the network namespace
+# lives on as long as something holds it (a container joined to it; containerd's
+# bind mount of it). The difference is what comes next. Docker never notices:
+# the orphans cannot even be restarted, since the container whose namespaces
+# they named is gone. The CRI runtime marks the sandbox *NotReady*; a kubelet
+# seeing that tears the whole pod down and creates it again, pause first. A Pod
+# is a unit with one lifecycle; the emulation is a set of containers that happen
+# to share some namespaces.
+
+# %%
+lab.close()
+print("containers left:", lab.docker.session_containers())
