@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from timing import median_seconds
+
 import labkit
 from labkit.manifest import parse_pod
 from labkit.runtimes.cri_pod import CriPod
-from timing import median_seconds
 
 FOO = (Path(__file__).resolve().parents[1] / "notebooks/manifests/foo-pod.yaml").read_text()
 

@@ -12,8 +12,10 @@ def node_label(node: CgroupNode, names: Mapping[str, str] | None = None) -> str:
     """A cgroup's name, with the member it belongs to when it is a container's."""
     names = names or {}
     for runtime_id, member in names.items():
-        if runtime_id and node.name.endswith(runtime_id):
-            return f"{member} [{node.name[:12]}]"
+        # cgroupfs names a container's cgroup by its id; systemd by docker-<id>.scope or
+        # cri-containerd-<id>.scope.
+        if runtime_id and runtime_id in node.name:
+            return f"{member} [{runtime_id[:12]}]"
     return node.name
 
 

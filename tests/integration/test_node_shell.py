@@ -7,7 +7,6 @@ local shell, and must read exactly what labkit reads directly.
 import os
 import subprocess
 
-from labkit.model import Member
 from labkit.node import Node
 from labkit.node.gather import HelperGatherer
 

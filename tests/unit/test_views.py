@@ -151,3 +151,11 @@ def test_comparison_table_and_cgroup_patterns():
     assert table.loc["pod", "cgroup"] == \
         "/lk-<session>-node/kubepods/burstable/pod<uid>/<app-id>"
     assert list(table.columns) == ["net", "ipc", "uts", "pid", "mnt", "cgroup"]
+
+
+def test_tree_labels_systemd_scopes_by_their_container():
+    name = "docker-aaaaaaaaaaaa1111.scope"
+    scope = CgroupNode(name, f"/system.slice/{name}", CgroupState("/x", Limits(memory_bytes=2**29)))
+    tree = CgroupNode("system.slice", "/system.slice", CgroupState("/system.slice"), (scope,))
+    assert views.cgroup_tree_text(tree, NAMES).splitlines()[1].startswith(
+        "└── app [aaaaaaaaaaaa]  (memory 512 MiB")
