@@ -14,7 +14,7 @@ from .errors import LabError, install_notebook_handler
 from .model import Observation
 from .node import Node
 from .node.gather import DirectGatherer
-from .runtimes.cluster import ClusterPod
+from .runtimes.cluster import ClusterPod, ClusterRuntime
 from .runtimes.containerd_node import ContainerdNode
 from .runtimes.cri_pod import CriPod
 from .runtimes.docker import Container, DockerRuntime
@@ -95,10 +95,7 @@ class Lab:
 
         >>> pod = lab.cluster_pod(open("pod.yaml").read(), context="minikube")  # doctest: +SKIP
         """
-        from .manifest import parse_pod
-        from .runtimes.cluster import ClusterRuntime
-
-        spec = parse_pod(manifest)
+        spec = self._pod_spec(manifest, None, None, {})
         return ClusterRuntime(self.session, context, node_shell).run(spec)
 
     def _pod_spec(self, manifest, name, containers, flags):
