@@ -149,14 +149,14 @@ class CriPod:
             if stand_in is None:
                 raise ImageUnavailable(
                     f"The image {asked!r} of container {container.name} is not loaded into "
-                    "labkit's containerd and no registry is reachable: use an image the lab "
-                    "brings (nginx, httpbin, curlimages/curl, busybox, alpine)."
+                    "labkit's containerd, which never pulls: use an image the lab brings "
+                    "(nginx, httpbin, curlimages/curl, busybox, alpine)."
                 )
             if container.spec.command is None and stand_in.command is None:
                 raise LabError(f"Container {container.name} needs a command: the stand-in for "
                                f"{asked} has no default one.")
-            note = (f"{asked} is not loaded and no registry answers: container "
-                    f"{container.name} runs labkit's stand-in ({stand_in.what}).")
+            note = (f"{asked} is not loaded into labkit's containerd, which never pulls: "
+                    f"container {container.name} runs labkit's stand-in ({stand_in.what}).")
             self._images[container.name] = (self.node.toolbox_image, stand_in.command, note)
             notes.append(note)
         return notes

@@ -214,7 +214,7 @@ class DockerRuntime:
             return images.ResolvedImage(name, name)
         if pull is None:
             pull = os.environ.get("LABKIT_OFFLINE", "") in ("", "0")
-        reason = "this session works offline (LABKIT_OFFLINE)"
+        reason = "labkit does not pull in offline mode (LABKIT_OFFLINE=1)"
         if pull and name not in self._pull_failed:
             try:
                 repository, _, tag = name.partition(":")
