@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass, field
 
 from .node.mounts import CgroupLayout, parse_mountinfo
+from .node.systemd_units import stop_slice
 from .session import OWNER, OWNER_LABEL, SESSION_LABEL
 
 CGROUP_NAME_RE = re.compile(r"lk-(?P<session>[0-9a-f]{8})-[a-z0-9.-]+")
+SLICE_NAME_RE = re.compile(r"lk_(?P<session>[0-9a-f]{8})_[a-z0-9_]+\.slice")
 
 
 @dataclass
@@ -57,7 +59,7 @@ def lab_cgroup_dirs(layout: CgroupLayout, session: str | None = None,
         except OSError:
             continue
         for name in sorted(names):
-            match = CGROUP_NAME_RE.fullmatch(name)
+            match = CGROUP_NAME_RE.fullmatch(name) or SLICE_NAME_RE.fullmatch(name)
             if match and (session is None or match["session"] == session):
                 found.append(os.path.join(mount.mountpoint, name))
     return found
@@ -86,6 +88,11 @@ def clean(session: str | None = None, client=None) -> CleanReport:
         layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
     for directory in lab_cgroup_dirs(layout, session):
         try:
+            if directory.endswith(".slice"):
+                stop_slice(os.path.basename(directory))  # systemd owns it: ask systemd
+                if not os.path.isdir(directory):
+                    report.cgroups.append(directory)
+                    continue
             remove_cgroup_dir(directory)
             report.cgroups.append(directory)
         except OSError as error:

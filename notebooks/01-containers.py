@@ -45,6 +45,7 @@ print(lab.describe())
 # `500m`). If nginx cannot be had offline, labkit says which stand-in runs.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5)
 print(f"{foo.name} is {foo.status}; its main process has a host PID: {foo.pid > 0}")
 
@@ -60,23 +61,29 @@ obs = lab.observe(foo)
 views.namespace_table(obs, "foo")
 
 # %%
+# NBVAL_CHECK_OUTPUT
 labels = views.sharing_labels(obs)["foo"]
-own = [ns for ns, label in labels.items() if label == "own"]
-shared = [ns for ns, label in labels.items() if label == "host"]
-print("foo has its own:", ", ".join(own))
-print("foo shares with the host:", ", ".join(shared))
+five = ("mnt", "uts", "ipc", "pid", "net")
+print("foo has its own", ", ".join(five) + ":", all(labels[ns] == "own" for ns in five))
+print("foo shares user and time with the host:", labels["user"] == labels["time"] == "host")
+docker_default = "own" if obs.cgroup_version == 2 else "host"
+print("its cgroup namespace is Docker's default for this host:",
+      labels["cgroup"] == docker_default)
 
 # %% [markdown]
 # Five new namespaces, the ones the article lists: **mnt**, **uts**, **ipc**,
 # **pid** and **net**. The **user** namespace is the host's: root in the
-# container is root on the host. The **cgroup** namespace is the host's too on a
-# cgroup v1 host (Docker only makes a private one by default on cgroup v2), and
-# **time** namespaces are not used by Docker at all.
+# container is root on the host. **time** namespaces are not used by Docker at
+# all. The **cgroup** namespace depends on the host: on a cgroup v1 host Docker
+# leaves the container in the host's, on a cgroup v2 host it gives it a private
+# one (so the container sees its own cgroup as `/`). The table above says which
+# kind of host this notebook ran on.
 #
 # What does that look like from inside? The PID namespace means the container
 # sees only its own processes, and its main process is PID 1:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 inside = foo.exec("ps -o pid,comm").output.split("\n")[1:]
 processes = [line.split() for line in inside if line.strip()]
 print("processes foo can see:", len([p for p in processes if p[1] != "ps"]))
@@ -88,6 +95,7 @@ print("its PID 1 is:", next(p[1] for p in processes if p[0] == "1"))
 # the web server answers:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 hostname = foo.exec("hostname").output.strip()
 print("foo's hostname is its short container id:", hostname == foo.id[:12])
 page = foo.exec("wget -q -O - http://localhost/").output
@@ -99,7 +107,8 @@ print("a web page answers on foo's own localhost:", "<html" in page)
 # `/proc/<pid>/cgroup` names the cgroup of the process in every hierarchy. On a
 # cgroup v1 host each controller (memory, cpu, pids, ...) is a hierarchy of its
 # own, and Docker's cgroupfs driver puts the container at `/docker/<id>` in all
-# of them:
+# of them. On a cgroup v2 host there is one hierarchy, and with systemd in
+# charge Docker asks it for a scope: `/system.slice/docker-<id>.scope`.
 
 # %%
 for hierarchy, path in sorted(obs.member("foo").cgroups.items()):
@@ -112,9 +121,16 @@ for hierarchy, path in sorted(obs.member("foo").cgroups.items()):
 # %%
 views.limits_table(obs)
 
+# %%
+# NBVAL_CHECK_OUTPUT
+print("the kernel enforces exactly the limits asked:", bool(views.limits_table(obs)["match"].all()))
+
 # %% [markdown]
 # `--cpus 0.5` became a CFS quota: in every 100 ms period the container's
-# processes may run for 50 ms in total.
+# processes may run for 50 ms in total. cgroup v1 writes it in two files
+# (`cpu.cfs_quota_us`, `cpu.cfs_period_us`), cgroup v2 in one (`cpu.max`,
+# "50000 100000"); the memory limit is `memory.limit_in_bytes` on v1 and
+# `memory.max` on v2.
 #
 # ## The tree it lives in
 #
@@ -150,18 +166,20 @@ hog = lab.run("hog", "busybox", HOG, memory="128Mi")
 samples = lab.watch(hog, seconds=20, plot="memory", until=lambda s: bool(s.state.usage.oom_kills))
 
 # %%
-last = samples[-1].state.usage
-print("usage reached the limit:", last.memory_peak_bytes >= samples[-1].state.limits.memory_bytes
-      * 0.95)
-print("memory.failcnt counted hits on the limit:", last.memory_failcnt > 0)
-print("the kernel's OOM killer ran (oom_kill):", last.oom_kills)
+# NBVAL_CHECK_OUTPUT
+last = samples[-1].state
+print("usage reached the limit:", last.usage.memory_peak_bytes >= last.limits.memory_bytes * 0.95)
+hits = last.usage.memory_failcnt if obs.cgroup_version == 1 else last.usage.memory_max_events
+print("the kernel counted hits on the limit:", hits > 0)
+print("the kernel's OOM killer ran (oom_kill):", last.usage.oom_kills)
 print("container exit code:", hog.wait(), "· Docker's OOMKilled:", hog.state["OOMKilled"])
 
 # %% [markdown]
-# The kernel first reclaimed what it could (each failed charge bumps
-# `memory.failcnt`), then killed the biggest process in the cgroup. Docker
-# learns of it from the kernel and reports exit code 137 (killed by signal 9)
-# and `OOMKilled: true`.
+# The kernel first reclaimed what it could, counting each time the limit was hit
+# (`memory.failcnt` on cgroup v1, the `max` line of `memory.events` on v2), then
+# killed the biggest process in the cgroup (`oom_kill`). Docker learns of it
+# from the kernel and reports exit code 137 (killed by signal 9) and
+# `OOMKilled: true`.
 #
 # ## Watch the kernel throttle the CPU
 #
@@ -174,6 +192,7 @@ spin = lab.run("spin", "busybox", "while :; do :; done", cpus=0.5)
 cpu_samples = lab.watch(spin, seconds=4, plot="cpu")
 
 # %%
+# NBVAL_CHECK_OUTPUT
 from labkit.views.live import cpu_rates
 
 rates = [r[1] for r in cpu_rates(cpu_samples)[2:]]
@@ -191,6 +210,7 @@ print("throttled in at least 9 of 10 periods:", throttled >= 0.9 * periods)
 # sentence:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 try:
     lab.run("bad", "nginx", memory="12 parsecs")
 except labkit.LabError as error:
@@ -203,5 +223,6 @@ except labkit.LabError as error:
 # removes exactly that (and so does leaving the notebook, or `labkit clean`).
 
 # %%
+# NBVAL_CHECK_OUTPUT
 lab.close()
 print("containers left from this session:", lab.docker.session_containers())

@@ -47,6 +47,7 @@ print(f"pod {pod.name}: QoS class {pod.spec.qos_class}, cgroup parent {pod.cgrou
 # Its id *is* the pod's id: the sandbox.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 pd.DataFrame(pod.listing())
 
 # %% [markdown]
@@ -60,10 +61,12 @@ obs = pod.observe()
 views.sharing_matrix(obs)
 
 # %%
+# NBVAL_CHECK_OUTPUT
 labels = views.sharing_labels(obs)
-print("pause owns:", ", ".join(ns for ns, label in labels["pause"].items() if label == "own"))
+five = ("ipc", "mnt", "net", "pid", "uts")
+print("pause owns:", ", ".join(ns for ns in five if labels["pause"][ns] == "own"))
 for member in ("app", "sidecar"):
-    reused = [ns for ns, label in labels[member].items() if label == "shared with pause"]
+    reused = [ns for ns in five if labels[member][ns] == "shared with pause"]
     print(f"{member} reuses the pause container's:", ", ".join(reused))
 with open(f"/proc/{obs.member('pause').member.pid}/comm") as comm:
     print("the sandbox's process is called:", comm.read().strip())
@@ -78,6 +81,7 @@ with open(f"/proc/{obs.member('pause').member.pid}/comm") as comm:
 # `/dev/shm`:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
 pod.exec("app", "echo 'hello from app' > /dev/shm/greeting")
@@ -93,6 +97,7 @@ print("hostnames:", {c: pod.exec(c, "hostname").output.strip() for c in ("app", 
 # app's row each time:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 rows = {}
 box = {"app": {"image": "busybox", "command": "sleep 600"}}
 for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "host_pid"):
@@ -105,6 +110,7 @@ for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "hos
 pd.DataFrame(rows).T.rename_axis("app with")
 
 # %%
+# NBVAL_CHECK_OUTPUT
 print("with shareProcessNamespace, PID 1 in the app's view is:", first)
 
 # %% [markdown]
@@ -118,7 +124,10 @@ print("with shareProcessNamespace, PID 1 in the app's view is:", first)
 # The kubelet creates a cgroup for the pod under its QoS class, writes the
 # pod-level limits there, and asks the runtime to put each container below it.
 # (labkit roots its kubelet tree at `/lk-<session>-node` so it can never collide
-# with a real kubelet's `/kubepods`.)
+# with a real kubelet's `/kubepods`.) With the systemd driver of a cgroup v2
+# host the same tree is made of slices, `…kubepods.slice/…kubepods-burstable.slice/
+# …kubepods-burstable-pod<uid>.slice`, and each container is a
+# `cri-containerd-<id>.scope`.
 
 # %%
 tree = lab.node.tree(pod.cgroup_parent, ancestors=True)
@@ -151,10 +160,22 @@ variants = {
     "Burstable": {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi"}},
     "BestEffort": {"app": {"image": "busybox", "command": "sleep 600"}},
 }
+placed = {}
 for expected, containers in variants.items():
     with lab.cri_pod(name="qos", containers=containers, quiet=True) as variant:
-        path = variant.observe().trees[0].path.replace(variant.spec.uid, "<uid>")
-    print(f"{variant.spec.qos_class} (expected {expected}) → {path}")
+        path = variant.observe().trees[0].path
+    shown = path.replace(variant.spec.uid, "<uid>").replace(variant.spec.uid.replace("-", "_"),
+                                                            "<uid>")
+    placed[expected] = (variant.spec.qos_class, shown)
+    print(f"{variant.spec.qos_class} (expected {expected}) → {shown}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+levels = {"Guaranteed": "kubepods", "Burstable": "burstable", "BestEffort": "besteffort"}
+for expected, (qos, path) in placed.items():
+    parent = path.rsplit("/", 2)[1].removesuffix(".slice")
+    print(f"{expected}: computed as {qos}, pod cgroup right under the {levels[expected]} level:",
+          qos == expected and parent.endswith(levels[expected]))
 
 # %% [markdown]
 # ## On a real cluster
@@ -167,5 +188,8 @@ for expected, containers in variants.items():
 # ## Clean up
 
 # %%
+# NBVAL_CHECK_OUTPUT
+from labkit.cleanup import lab_cgroup_dirs
+
 lab.close()
-print("pods left:", [p for p in Path("/sys/fs/cgroup/memory").glob(f"{lab.session.prefix}*")])
+print("cgroups left from this session:", lab_cgroup_dirs(lab.node.layout, lab.session.id))

@@ -52,9 +52,11 @@ for line in pod.commands():
     print(line)
 
 # %% [markdown]
-# Those are the commands you would type yourself: `cgcreate` makes the parent
-# cgroup (labkit writes the directories directly), the sandbox gets
-# `--ipc shareable`, and the others join it with `container:` modes.
+# Those are the commands you would type yourself. On a cgroup v1 host `cgcreate`
+# makes the parent cgroup (labkit writes the directories directly); on a cgroup
+# v2 host with systemd, Docker insists on a parent *slice* and systemd gives it
+# its limits (`systemctl set-property`). The sandbox gets `--ipc shareable`, and
+# the others join it with `container:` modes.
 #
 # ## Who owns which namespace
 #
@@ -66,6 +68,7 @@ obs = pod.observe()
 views.sharing_matrix(obs)
 
 # %%
+# NBVAL_CHECK_OUTPUT
 labels = views.sharing_labels(obs)
 for ns in ("net", "ipc", "uts", "pid", "mnt"):
     sharing = [m for m in ("app", "sidecar") if labels[m][ns] == "shared with sandbox"]
@@ -82,6 +85,7 @@ for ns in ("net", "ipc", "uts", "pid", "mnt"):
 # stack:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 reply = pod["sidecar"].exec("curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
 
@@ -91,6 +95,7 @@ print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in 
 # there for the sidecar.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 pod["app"].exec("echo 'hello from app' > /dev/shm/greeting")
 print("sidecar reads:", pod["sidecar"].exec("cat /dev/shm/greeting").output.strip())
 
@@ -101,6 +106,7 @@ print("sidecar reads:", pod["sidecar"].exec("cat /dev/shm/greeting").output.stri
 # have one hostname. Here all three answer with the pod's name too:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 names = {m: pod[m].exec("hostname").output.strip() for m in ("sandbox", "app", "sidecar")}
 print("hostnames:", names)
 print("same hostname everywhere:", len(set(names.values())) == 1)
@@ -114,6 +120,7 @@ print("same UTS namespace everywhere:",
 # Docker to share UTS outright?
 
 # %%
+# NBVAL_CHECK_OUTPUT
 try:
     lab.run("uts-joiner", "busybox", "sleep 600", uts_mode=f"container:{pod.sandbox.id}")
 except labkit.LabError as error:
@@ -135,6 +142,15 @@ tree = obs.trees[0]
 print(views.cgroup_tree_text(tree, pod.names()))
 
 # %%
+# NBVAL_CHECK_OUTPUT
+limits = {pod.names().get(c.name.removeprefix("docker-").removesuffix(".scope"), c.name):
+          c.state.limits.memory_bytes for c in tree.children}
+print("pod-level memory limit is the sum of the containers':",
+      tree.state.limits.memory_bytes == limits["app"] + limits["sidecar"])
+print("each container keeps its own:", limits["app"] == 256 * 2**20,
+      limits["sidecar"] == 128 * 2**20)
+
+# %%
 views.cgroup_tree_figure(tree, pod.names(), title="the emulated pod's memory cgroups")
 
 # %%
@@ -149,6 +165,7 @@ views.cgroup_tree_widget(tree, pod.names())
 # app's row of the matrix for each:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 import pandas as pd
 
 rows = {}
@@ -168,6 +185,7 @@ pd.DataFrame(rows).T.rename_axis("app with")
 # container shares only its network (and IPC), another also its PID namespace:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 life = lab.docker_pod(name="life", containers={"net-only": {"image": "busybox",
                                                             "command": "sleep 600"}},
                       quiet=True)
@@ -187,6 +205,7 @@ print("net-only:", net_only.status, "· pid-too:", pid_too.status,
 # container that no longer exists.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 for container in (net_only, pid_too):
     container.stop(timeout=1)
     try:
@@ -204,6 +223,7 @@ for container in (net_only, pid_too):
 # A manifest is checked completely before anything is created:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 for broken in (manifest.replace("containers:", "contaners:"),
                manifest.replace('memory: "128Mi"', 'memory: "128 MB"'),
                manifest.replace("name: sidecar", "name: app")):
@@ -219,7 +239,10 @@ for broken in (manifest.replace("containers:", "contaners:"),
 # Docker never removes a parent it made) go with the lab:
 
 # %%
+# NBVAL_CHECK_OUTPUT
+from labkit.cleanup import lab_cgroup_dirs
+
 life.delete()
 lab.close()
 print("containers left:", lab.docker.session_containers())
-print("parent cgroups left:", [p for p in Path("/sys/fs/cgroup").glob(f"*/{lab.session.prefix}*")])
+print("parent cgroups left:", lab_cgroup_dirs(lab.node.layout, lab.session.id))

@@ -35,7 +35,7 @@ done
 
 _ENGINE_PID_SCRIPT = r"""
 for d in /proc/[0-9]*; do
-  read -r c < "$d/comm" 2>/dev/null || continue
+  c=$(cat "$d/comm" 2>/dev/null) || continue  # processes come and go during the scan
   [ "$c" = dockerd ] && { echo "${d#/proc/}"; exit 0; }
 done
 exit 0

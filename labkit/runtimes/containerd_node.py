@@ -20,6 +20,7 @@ import time
 from .. import images, oci
 from ..cri import CriClient
 from ..errors import EngineUnavailable, LabError
+from ..node.systemd_units import stop_slice, systemd_manages_cgroups
 from ..session import Session
 
 STATE_BASE = "/run/labkit"
@@ -64,7 +65,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
+        SystemdCgroup = {"true" if node.systemd else "false"}
         Root = "{node.state}/runc"
 """
 
@@ -115,7 +116,10 @@ class ContainerdNode:
         self.cni_conf_dir = os.path.join(self.state, "net.d")
         self.network = f"labkit-{session.id}"
         self.bridge = f"lk{session.id}"
-        self.kubepods = f"/{session.prefix}node/kubepods"
+        self.kubepods = f"/{session.prefix}node/kubepods"  # cgroupfs driver
+        self.systemd = systemd_manages_cgroups()  # then runc's systemd driver, with slices
+        self.node_slice = f"lk_{session.id}_node.slice"
+        self.kubepods_slice_prefix = f"lk_{session.id}_node-kubepods"
         busybox = images.find_busybox()
         self._layer = images.toolbox_tar(busybox)
         tag = images.toolbox_tag(busybox)
@@ -246,6 +250,8 @@ class ContainerdNode:
                 self._process.wait()
         if self.cri is not None:
             self.cri.close()
+        if self.systemd:
+            stop_slice(self.node_slice)
         remove_node_traces(self.state, self.root, self.bridge, self.network)
         self.session.forget(self.name)
 

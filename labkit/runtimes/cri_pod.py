@@ -17,7 +17,7 @@ from .. import images
 from ..errors import ImageUnavailable, LabError
 from ..manifest import PodContainer, PodSpec
 from ..model import Limits, Member, Observation
-from ..node import Node
+from ..node import Node, systemd_units
 from ..node.cgroup_writer import make_cgroup, remove_cgroup
 from ..spec import CFS_PERIOD_US
 from .containerd_node import ContainerdNode
@@ -82,7 +82,18 @@ class CriPod:
         self.name = spec.name
         self.sandbox_id: str | None = None
         self.containers: dict[str, CriMember] = {}
-        self.cgroup_parent = f"{node.kubepods}/{QOS_DIRS[spec.qos_class]}pod{spec.uid}"
+        if node.systemd:
+            # The kubelet's systemd driver: kubepods-burstable-pod<uid with _>.slice, where
+            # each dash nests; labkit's node slice stands where the kubelet's root would.
+            qos = {"Guaranteed": "", "Burstable": "-burstable", "BestEffort": "-besteffort"}
+            self.slice = (f"{node.kubepods_slice_prefix}{qos[spec.qos_class]}"
+                          f"-pod{spec.uid.replace('-', '_')}.slice")
+            self.cri_parent = self.slice
+            self.cgroup_parent = systemd_units.slice_path(self.slice)
+        else:
+            self.slice = ""
+            self.cri_parent = f"{node.kubepods}/{QOS_DIRS[spec.qos_class]}pod{spec.uid}"
+            self.cgroup_parent = self.cri_parent
         self._key = node.session.name(f"cri-pod-{spec.name}-{spec.uid[:8]}")
         self._images: dict[str, tuple[str, tuple[str, ...] | None, str]] = {}
 
@@ -102,7 +113,7 @@ class CriPod:
             labels={"io.kubernetes.pod.name": spec.name, "io.kubernetes.pod.namespace": "default",
                     "io.kubernetes.pod.uid": spec.uid, **self.node.session.labels},
             linux=pb.LinuxPodSandboxConfig(
-                cgroup_parent=self.cgroup_parent,
+                cgroup_parent=self.cri_parent,
                 security_context=pb.LinuxSandboxSecurityContext(
                     namespace_options=pb.NamespaceOption(network=modes.network, pid=modes.pid,
                                                          ipc=modes.ipc))),
@@ -168,10 +179,13 @@ class CriPod:
         try:
             # The kubelet makes the pod's cgroup, with pod-level limits, before the sandbox.
             spec = self.spec
-            make_cgroup(self.reader.layout, self.cgroup_parent, memory_bytes=spec.memory_limit,
-                        cpus=spec.cpu_limit,
-                        cpu_shares=sum(cpu_shares(c.requests_cpus or c.spec.cpus)
-                                       for c in spec.containers))
+            if self.slice:
+                systemd_units.start_slice(self.slice, spec.memory_limit, spec.cpu_limit)
+            else:
+                make_cgroup(self.reader.layout, self.cgroup_parent,
+                            memory_bytes=spec.memory_limit, cpus=spec.cpu_limit,
+                            cpu_shares=sum(cpu_shares(c.requests_cpus or c.spec.cpus)
+                                           for c in spec.containers))
             sandbox_config = self.sandbox_config()
             self.sandbox_id = self.cri.call(
                 "RunPodSandbox", self.cri.pb.RunPodSandboxRequest(config=sandbox_config),
@@ -280,8 +294,11 @@ class CriPod:
                     pod_sandbox_id=self.sandbox_id))
         self.sandbox_id = None
         self.containers = {}
-        remove_cgroup(self.reader.layout, self.cgroup_parent,
-                      up_to=self.node.kubepods.rsplit("/", 1)[0])
+        if self.slice:
+            systemd_units.stop_slice(self.slice)
+        else:
+            remove_cgroup(self.reader.layout, self.cgroup_parent,
+                          up_to=self.node.kubepods.rsplit("/", 1)[0])
         self.node.session.forget(self._key)
 
     def __enter__(self) -> CriPod:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from ..errors import LabError
 from ..manifest import PodSpec
 from ..model import Member, Observation
-from ..node import Node
+from ..node import Node, systemd_units
 from ..node.cgroup_writer import make_cgroup, remove_cgroup
 from .docker import Container, DockerRuntime
 
@@ -27,11 +27,13 @@ SANDBOX_COMMAND = ("sleep", "2147483647")
 
 @dataclass(frozen=True)
 class ParentCgroup:
-    """The pod's parent cgroup: its path and the directories made for it."""
+    """The pod's parent cgroup: where it is, what Docker is told, how a learner makes it."""
 
-    path: str  # "/lk-<session>-foo" (cgroupfs) or "lk-<session>-foo.slice" (systemd)
-    directories: tuple[str, ...]
+    path: str  # in the cgroup tree: "/lk-<session>-foo", or "/lk_<session>_foo.slice"
+    docker_parent: str  # --cgroup-parent: "/lk-<session>-foo", or "lk_<session>_foo.slice"
+    directories: tuple[str, ...]  # made by labkit (cgroupfs); systemd makes slices itself
     command: str  # what a learner would type to make it
+    slice: str = ""  # the systemd slice, when systemd owns the tree
 
 
 class DockerPod:
@@ -68,7 +70,7 @@ class DockerPod:
         return self
 
     def _sandbox_modes(self) -> dict:
-        modes = {"cgroup_parent": self.parent.path if self.parent else None}
+        modes = {"cgroup_parent": self.parent.docker_parent if self.parent else None}
         if self.spec.host_network:
             modes["network_mode"] = "host"
         else:
@@ -80,7 +82,7 @@ class DockerPod:
 
     def _joiner_modes(self) -> dict:
         sandbox = f"container:{self.sandbox.id}"
-        modes = {"cgroup_parent": self.parent.path if self.parent else None,
+        modes = {"cgroup_parent": self.parent.docker_parent if self.parent else None,
                  "network_mode": sandbox,
                  "ipc_mode": "host" if self.spec.host_ipc else sandbox}
         if self.spec.host_pid:
@@ -90,26 +92,22 @@ class DockerPod:
         return modes
 
     def _make_parent(self) -> ParentCgroup:
-        name = self.runtime.session.name(self.spec.name)
+        session = self.runtime.session
+        limits = (self.spec.memory_limit, self.spec.cpu_limit)
         if self.runtime.cgroup_driver == "systemd":
-            # Docker's systemd driver wants a slice; systemd makes it when Docker asks.
-            slice_name = f"{name}.slice"
-            limits = []
-            if self.spec.memory_limit:
-                limits.append(f"MemoryMax={self.spec.memory_limit}")
-            if self.spec.cpu_limit:
-                limits.append(f"CPUQuota={round(self.spec.cpu_limit * 100)}%")
-            command = f"systemctl set-property --runtime {slice_name} {' '.join(limits)}".strip()
-            return ParentCgroup(slice_name, (), command)
+            # Docker's systemd driver wants a slice; a dash in its name would mean nesting.
+            name = f"lk_{session.id}_{self.spec.name.replace('-', '_')}.slice"
+            systemd_units.start_slice(name, *limits)
+            return ParentCgroup(systemd_units.slice_path(name), name, (),
+                                systemd_units.set_command(name, *limits), slice=name)
         if self.node.gatherer.kind != "direct":
             raise LabError(
                 "Making the pod's parent cgroup means writing to /sys/fs/cgroup, which needs "
                 "root: open the lab as root (sudo ./lab up) for this chapter."
             )
-        path = f"/{name}"
-        made = make_cgroup(self.node.layout, path, memory_bytes=self.spec.memory_limit,
-                           cpus=self.spec.cpu_limit)
-        return ParentCgroup(path, tuple(made), f"cgcreate -g cpu,memory:{path}")
+        path = f"/{session.name(self.spec.name)}"
+        made = make_cgroup(self.node.layout, path, memory_bytes=limits[0], cpus=limits[1])
+        return ParentCgroup(path, path, tuple(made), f"cgcreate -g cpu,memory:{path}")
 
     # -- looking -------------------------------------------------------------------
     def members(self) -> list[Member]:
@@ -117,7 +115,7 @@ class DockerPod:
         return found + [c.member() for c in self.containers.values()]
 
     def observe(self) -> Observation:
-        trees = (self.parent.path,) if self.parent and self.parent.path.startswith("/") else ()
+        trees = (self.parent.path,) if self.parent else ()
         return self.node.snapshot(self.members(), trees=trees)
 
     def names(self) -> dict[str, str]:
@@ -171,8 +169,11 @@ class DockerPod:
         if self.sandbox is not None:
             self.runtime.remove(self.sandbox)
             self.sandbox = None
-        if self.parent is not None and self.parent.path.startswith("/"):
-            remove_cgroup(self.node.layout, self.parent.path)
+        if self.parent is not None:
+            if self.parent.slice:
+                systemd_units.stop_slice(self.parent.slice)
+            else:
+                remove_cgroup(self.node.layout, self.parent.path)
             self.parent = None
         self.runtime.session.forget(self._cleanup_key)
 

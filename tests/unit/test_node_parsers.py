@@ -96,3 +96,16 @@ def test_helper_output_records():
     assert result["/x"] is None and result.errors["/x"] == "ENOENT"
     assert result.denied() == ["/y"]
     assert result["/z"] == "line1\nline2\n"
+
+
+def test_systemd_slice_paths_and_limits():
+    from labkit.node.systemd_units import limit_properties, set_command, slice_path
+
+    assert slice_path("lk_0badcafe_node-kubepods-burstable-pod1_2.slice") == (
+        "/lk_0badcafe_node.slice/lk_0badcafe_node-kubepods.slice/"
+        "lk_0badcafe_node-kubepods-burstable.slice/"
+        "lk_0badcafe_node-kubepods-burstable-pod1_2.slice")
+    assert slice_path("lk_0badcafe_foo.slice") == "/lk_0badcafe_foo.slice"
+    assert limit_properties(384 * 2**20, 0.5) == ["MemoryMax=402653184", "CPUQuota=50%",
+                                                   "CPUQuotaPeriodSec=100ms"]
+    assert set_command("x.slice", None, None) == "systemctl set-property --runtime x.slice"

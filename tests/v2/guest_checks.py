@@ -1,0 +1,104 @@
+"""Checks that run inside the cgroup v2 + systemd guest (tests/v2/guest.sh), never on
+the CI host itself: the file name keeps pytest from collecting it there.
+
+They state, for a host where systemd owns the cgroup tree, what chapters 1-3 state
+for a cgroup v1 host.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import labkit
+from labkit.cleanup import lab_cgroup_dirs
+from labkit.views import sharing_labels
+
+FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
+HOG = ("awk 'BEGIN { c = sprintf(\"%1048576s\", \"\"); "
+       "for (i = 0; ; i++) { a[i] = c; if (i % 8 == 0) system(\"sleep 0.1\") } }'; "
+       "s=$?; sleep 2; exit $s")
+
+
+@pytest.fixture
+def lab():
+    with labkit.Lab() as lab:
+        yield lab
+    assert lab_cgroup_dirs(lab.node.layout, lab.session.id) == []
+    assert lab.docker.session_containers() == []
+
+
+def test_the_guest_is_cgroup_v2_with_systemd(lab):
+    assert lab.node.cgroup_version == 2
+    assert lab.docker.cgroup_driver == "systemd"
+    with open("/proc/1/comm") as handle:
+        assert handle.read().strip() == "systemd"
+
+
+def test_a_container_is_a_systemd_scope_with_v2_limits(lab):
+    foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5, quiet=True)
+    obs = lab.observe(foo)
+    state = obs.member("foo").state
+    assert state.path == f"/system.slice/docker-{foo.id}.scope"
+    assert state.limits.memory_bytes == 512 * 2**20  # memory.max
+    assert (state.limits.cpu_quota_us, state.limits.cpu_period_us) == (50000, 100000)  # cpu.max
+    assert state.limits.cpu_weight == 100 and state.limits.cpu_shares is None  # cpu.weight
+    with open(f"/sys/fs/cgroup{state.path}/cpu.max") as handle:
+        assert handle.read().split() == ["50000", "100000"]
+    labels = sharing_labels(obs)["foo"]
+    assert {ns for ns, label in labels.items() if label == "own"} == \
+        {"cgroup", "mnt", "uts", "ipc", "pid", "net"}  # a private cgroupns on v2
+
+
+def test_oom_and_throttling_counters_on_v2(lab):
+    hog = lab.run("hog", "busybox", HOG, memory="64Mi", quiet=True)
+    samples = lab.watch(hog, seconds=60, until=lambda s: bool(s.state.usage.oom_kills))
+    usage = samples[-1].state.usage
+    assert usage.oom_kills == 1 and usage.memory_max_events > 0  # memory.events
+    assert usage.memory_failcnt is None  # a v1 file
+    assert hog.wait(60) == 137 and hog.state["OOMKilled"] is True
+    spin = lab.run("spin", "busybox", "while :; do :; done", cpus=0.5, quiet=True)
+    first = lab.watch(spin, seconds=0.1)[0].state.usage
+    last = lab.watch(spin, seconds=3, every=1.5)[-1].state.usage
+    assert last.cpu_throttled_periods - first.cpu_throttled_periods >= 10  # cpu.stat
+
+
+def test_the_docker_pod_hangs_from_a_slice(lab):
+    pod = lab.docker_pod(FOO, quiet=True)
+    sid = lab.session.id
+    assert pod.parent.path == f"/lk_{sid}_foo.slice"
+    assert pod.parent.command.startswith(f"systemctl set-property --runtime lk_{sid}_foo.slice")
+    obs = pod.observe()
+    tree = obs.trees[0]
+    assert tree.state.limits.memory_bytes == 384 * 2**20
+    limits = {c.name: c.state.limits.memory_bytes for c in tree.children}
+    assert limits == {f"docker-{pod['sandbox'].id}.scope": None,
+                      f"docker-{pod['app'].id}.scope": 256 * 2**20,
+                      f"docker-{pod['sidecar'].id}.scope": 128 * 2**20}
+    labels = sharing_labels(obs)
+    assert labels["app"]["net"] == labels["app"]["ipc"] == "shared with sandbox"
+    assert labels["app"]["uts"] == "own"
+    assert "<html" in pod["sidecar"].exec("curl -s http://localhost:80/").output
+
+
+def test_the_cri_pod_under_the_kubelets_systemd_slices(lab):
+    pod = lab.cri_pod(FOO, quiet=True)
+    sid, uid = lab.session.id, pod.spec.uid.replace("-", "_")
+    node = f"lk_{sid}_node"
+    assert pod.cgroup_parent == (f"/{node}.slice/{node}-kubepods.slice/"
+                                 f"{node}-kubepods-burstable.slice/"
+                                 f"{node}-kubepods-burstable-pod{uid}.slice")
+    obs = pod.observe()
+    app = obs.member("app")
+    assert app.state.path == f"{pod.cgroup_parent}/cri-containerd-{pod.containers['app'].id}.scope"
+    assert app.state.limits.memory_bytes == 256 * 2**20
+    assert obs.trees[0].state.limits.memory_bytes == 384 * 2**20
+    labels = sharing_labels(obs)
+    for member in ("app", "sidecar"):
+        for ns in ("net", "ipc", "uts"):
+            assert labels[member][ns] == "shared with pause"
+    assert os.path.isdir(f"/sys/fs/cgroup{pod.cgroup_parent}")
+    pod.delete()
+    assert not os.path.isdir(f"/sys/fs/cgroup{pod.cgroup_parent}")

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `./lab test-v2`: the chapters on a Debian 12 guest with systemd, cgroup v2 and Docker's
+# systemd driver, booted under qemu (software emulation) with no network at all.
+# The guest disk is cached in $LABKIT_V2_CACHE (default /var/cache/labkit-v2): a warm
+# run needs no download. The code under test travels on a third disk; results come back
+# as a tar on a second one.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${LABKIT_V2_CACHE:-/var/cache/labkit-v2}
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  if [ "${CI:-}" = true ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      qemu-system-x86 qemu-utils debootstrap e2fsprogs >/dev/null
+  else
+    echo "test-v2: qemu-system-x86_64 is not installed, so the cgroup v2 guest cannot boot here: sudo apt-get install qemu-system-x86 qemu-utils debootstrap." >&2
+    exit 2
+  fi
+fi
+start=$(date +%s)
+base=$(bash "$repo/tests/v2/build-guest.sh" "$cache")
+built=$(date +%s)
+run=$(mktemp -d)
+trap 'rm -rf "$run"' EXIT
+qemu-img create -q -f qcow2 -F raw -b "$base" "$run/disk.qcow2"
+truncate -s 64M "$run/results.img"
+git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) >"$run/code.tar"
+timeout "${LABKIT_V2_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
+  -smp 2 -m 4096 -nographic -no-reboot -nic none \
+  -kernel "$base.kernel" -initrd "$base.initrd" \
+  -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 apparmor=0 quiet" \
+  -drive file="$run/disk.qcow2",format=qcow2,if=virtio \
+  -drive file="$run/results.img",format=raw,if=virtio \
+  -drive file="$run/code.tar",format=raw,if=virtio,readonly=on \
+  >"$run/console.log" 2>&1 || { echo "test-v2: the guest did not finish (see below)" >&2; tail -40 "$run/console.log" >&2; exit 1; }
+mkdir "$run/results"
+tar -xf "$run/results.img" -C "$run/results" 2>/dev/null || {
+  echo "test-v2: the guest wrote no results" >&2; tail -60 "$run/console.log" >&2; exit 1; }
+cat "$run/results/log"
+echo "test-v2: guest image ready in $(( built - start )) s, boot and tests in $(( $(date +%s) - built )) s"
+grep -q '^exit=0$' "$run/results/status"
