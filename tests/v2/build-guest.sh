@@ -7,8 +7,10 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${1:?cache directory}
-# What changes the image: this script, the set-up script and the Python requirements.
-key=$(cat "$0" "$repo/lab" "$repo/requirements.txt" "$repo/pyproject.toml" | sha256sum | cut -c1-12)
+# What changes the image: this script, the set-up script, the Python requirements and the
+# unit that runs the tests.
+key=$(cat "$0" "$repo/lab" "$repo/requirements.txt" "$repo/pyproject.toml" \
+  "$repo/tests/v2/labkit-v2-tests.service" | sha256sum | cut -c1-12)
 base="$cache/base-$key.img"
 if [ -f "$base" ] && [ -f "$base.kernel" ]; then
   echo "$base"
@@ -68,7 +70,7 @@ initrd=$(ls "$root"/boot/initrd.img-* | head -1)
 
 say "making the disk image"
 cp "$kernel" "$work/kernel"; cp "$initrd" "$work/initrd"
-mkfs.ext4 -q -F -L root -d "$root" "$work/base.img" 8G
+mkfs.ext4 -q -F -L root -d "$root" "$work/base.img" 8G >&2
 mv "$work/kernel" "$base.kernel"; mv "$work/initrd" "$base.initrd"; mv "$work/base.img" "$base"
 find "$cache" -maxdepth 1 -name 'base-*' ! -name "base-$key*" -delete
 echo "$base"

@@ -33,8 +33,12 @@ timeout "${LABKIT_V2_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -machine q35 
   -drive file="$run/code.tar",format=raw,if=virtio,readonly=on \
   >"$run/console.log" 2>&1 || { echo "test-v2: the guest did not finish (see below)" >&2; tail -40 "$run/console.log" >&2; exit 1; }
 mkdir "$run/results"
-tar -xf "$run/results.img" -C "$run/results" 2>/dev/null || {
-  echo "test-v2: the guest wrote no results" >&2; tail -60 "$run/console.log" >&2; exit 1; }
+tar -xf "$run/results.img" -C "$run/results" 2>/dev/null
+if [ ! -f "$run/results/status" ]; then
+  echo "test-v2: the guest wrote no results; its console said:" >&2
+  tail -60 "$run/console.log" >&2
+  exit 1
+fi
 cat "$run/results/log"
 echo "test-v2: guest image ready in $(( built - start )) s, boot and tests in $(( $(date +%s) - built )) s"
 grep -q '^exit=0$' "$run/results/status"
