@@ -9,8 +9,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${LABKIT_V2_CACHE:-/var/cache/labkit-v2}
 if ! command -v qemu-system-x86_64 >/dev/null; then
   if [ "${CI:-}" = true ] && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      qemu-system-x86 qemu-utils debootstrap e2fsprogs >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends qemu-system-x86 qemu-utils debootstrap \
+      e2fsprogs >/dev/null
   else
     echo "test-v2: qemu-system-x86_64 is not installed, so the cgroup v2 guest cannot boot here: sudo apt-get install qemu-system-x86 qemu-utils debootstrap." >&2
     exit 2
