@@ -89,13 +89,18 @@ class Lab:
         spec = self._pod_spec(manifest, name, containers, flags)
         return CriPod(self.containerd, self.node, spec).start(quiet=quiet)
 
-    def cluster_pod(self, manifest: str, *, context: str = "minikube",
-                    node_shell=None) -> ClusterPod:
-        """The Pod applied to a real cluster (a kubeconfig context), observed on its node.
+    def cluster_pod(self, manifest: str, *, context: str = "minikube", node_shell=None,
+                    start_minikube: bool = False) -> ClusterPod:
+        """The Pod applied to a real cluster (a kubeconfig context), observed on its node;
+        ``start_minikube=True`` first starts minikube with containerd, as the article does.
 
-        >>> pod = lab.cluster_pod(open("pod.yaml").read(), context="minikube")  # doctest: +SKIP
+        >>> pod = lab.cluster_pod(open("pod.yaml").read(), start_minikube=True)  # doctest: +SKIP
         """
         spec = self._pod_spec(manifest, None, None, {})
+        if start_minikube:
+            from .runtimes.cluster import start_minikube as start
+
+            start(context)
         return ClusterRuntime(self.session, context, node_shell).run(spec)
 
     def _pod_spec(self, manifest, name, containers, flags):

@@ -64,6 +64,8 @@ class PodSpec:
     host_network: bool = False
     host_ipc: bool = False
     host_pid: bool = False
+    restart_policy: str = "Always"  # Always, OnFailure, Never
+    grace_period_s: int = 30  # terminationGracePeriodSeconds
 
     @property
     def qos_class(self) -> str:
@@ -201,11 +203,20 @@ def parse_pod(text: str) -> PodSpec:
     seen: set[str] = set()
     parsed = tuple(_container(i, c, seen) for i, c in enumerate(containers))
     kwargs = {"uid": str(metadata["uid"])} if metadata.get("uid") else {}
+    restart = spec.get("restartPolicy", "Always")
+    if restart not in ("Always", "OnFailure", "Never"):
+        raise SpecError(f"spec.restartPolicy {restart!r} is not one Kubernetes knows: use "
+                        "Always, OnFailure or Never.")
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    if not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
+        raise SpecError(f"spec.terminationGracePeriodSeconds {grace!r} is not a number of "
+                        "seconds: write e.g. terminationGracePeriodSeconds: 30.")
     return PodSpec(
         name=str(name), containers=parsed,
         share_process_namespace=_bool(spec, "shareProcessNamespace"),
         host_network=_bool(spec, "hostNetwork"), host_ipc=_bool(spec, "hostIPC"),
-        host_pid=_bool(spec, "hostPID"), **kwargs,
+        host_pid=_bool(spec, "hostPID"), restart_policy=restart, grace_period_s=grace,
+        **kwargs,
     )
 
 

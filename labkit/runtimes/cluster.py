@@ -89,7 +89,8 @@ def cluster_manifest(spec: PodSpec, session: Session) -> dict:
         if container.env:
             entry["env"] = [{"name": k, "value": v} for k, v in container.env]
         containers.append(entry)
-    pod_spec: dict = {"containers": containers}
+    pod_spec: dict = {"containers": containers, "restartPolicy": spec.restart_policy,
+                      "terminationGracePeriodSeconds": spec.grace_period_s}
     for field, value in (("shareProcessNamespace", spec.share_process_namespace),
                          ("hostNetwork", spec.host_network), ("hostIPC", spec.host_ipc),
                          ("hostPID", spec.host_pid)):
@@ -98,6 +99,24 @@ def cluster_manifest(spec: PodSpec, session: Session) -> dict:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": session.name(spec.name), "labels": dict(session.labels)},
             "spec": pod_spec}
+
+
+def minikube_start_command(profile: str = "minikube") -> list[str]:
+    """The article's cluster: minikube with containerd as its container runtime."""
+    return ["minikube", "start", "-p", profile, "--container-runtime=containerd"]
+
+
+def start_minikube(profile: str = "minikube") -> None:
+    """Start (or resume) minikube with containerd; needs minikube, a VM or container driver
+    and, the first time, a network to download its images."""
+    if shutil.which("minikube") is None:
+        raise EngineUnavailable("minikube is not installed, so labkit cannot start a cluster: "
+                                "install minikube and kubectl, or use lab.cri_pod() here.")
+    done = subprocess.run(minikube_start_command(profile), capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        said = (done.stderr.strip() or done.stdout.strip() or "no reason given").splitlines()[-1]
+        raise EngineRefused(f"minikube could not start: {said} (see `minikube logs`).", said)
 
 
 def minikube_shell(profile: str = "minikube") -> NodeShell:

@@ -269,6 +269,7 @@ class DockerRuntime:
         spec = replace(spec, command=tuple(command))
         engine_name = self.session.name(spec.name)
         hostname, environment = modes.pop("hostname", None), modes.pop("environment", None)
+        stop_timeout = modes.pop("stop_timeout", None)
         host_config = self._call(lambda: self.client.api.create_host_config(
             mem_limit=spec.memory_bytes,
             nano_cpus=round(spec.cpus * 1e9) if spec.cpus else None,
@@ -279,7 +280,7 @@ class DockerRuntime:
         created = self._call(lambda: self.client.api.create_container(
             resolved.ref, list(spec.command), name=engine_name, labels=labels,
             host_config=host_config, hostname=hostname, environment=environment,
-            ports=list(spec.ports) or None), f"create {spec.name}")
+            stop_timeout=stop_timeout, ports=list(spec.ports) or None), f"create {spec.name}")
         handle = self.client.containers.get(created["Id"])
         container = Container(self, spec, handle, role, resolved, name=name)
         self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))

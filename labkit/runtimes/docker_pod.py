@@ -63,7 +63,8 @@ class DockerPod:
                 scoped = replace(member.spec, name=f"{self.spec.name}-{member.name}")
                 self.containers[member.name] = self.runtime.run_spec(
                     scoped, role=member.name, quiet=quiet, name=member.name,
-                    environment=dict(member.env) or None, **self._joiner_modes())
+                    environment=dict(member.env) or None, **self._joiner_modes(),
+                    **self._member_options(member))
         except BaseException:
             self.delete()
             raise
@@ -90,6 +91,21 @@ class DockerPod:
         elif self.spec.share_process_namespace:
             modes["pid_mode"] = sandbox
         return modes
+
+    def _member_options(self, member) -> dict:
+        """What else of the Pod Docker can do for each container: requests as cpu shares and
+        a memory reservation, the restart policy, the grace period."""
+        options = {
+            "restart_policy": {"Always": {"Name": "always"},
+                               "OnFailure": {"Name": "on-failure"},
+                               "Never": None}[self.spec.restart_policy],
+            "stop_timeout": self.spec.grace_period_s,
+        }
+        if member.requests_cpus:
+            options["cpu_shares"] = max(2, round(member.requests_cpus * 1024))
+        if member.requests_memory:
+            options["mem_reservation"] = member.requests_memory
+        return options
 
     def _make_parent(self) -> ParentCgroup:
         session = self.runtime.session

@@ -125,3 +125,18 @@ def test_unknown_image_in_a_pod_leaves_nothing(lab):
         lab.docker_pod(FOO.replace("curlimages/curl", "example.invalid/nothing:1"), quiet=True)
     assert lab.docker.session_containers() == []
     assert lab_cgroups(lab.session.prefix) == []
+
+
+def test_what_else_of_the_pod_docker_does(lab):
+    """Requests become cpu.shares and a memory reservation; restartPolicy and the grace
+    period become Docker's restart policy and stop timeout."""
+    manifest = FOO.replace("spec:\n", "spec:\n  restartPolicy: OnFailure\n"
+                           "  terminationGracePeriodSeconds: 5\n").replace(
+        '        memory: "128Mi"',
+        '        memory: "128Mi"\n      requests:\n        cpu: "250m"\n        memory: "64Mi"')
+    pod = lab.docker_pod(manifest, quiet=True)
+    sidecar = pod["sidecar"].inspect()
+    assert sidecar["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
+    assert sidecar["Config"]["StopTimeout"] == 5
+    assert sidecar["HostConfig"]["MemoryReservation"] == 64 * 2**20
+    assert pod.observe().member("sidecar").state.limits.cpu_shares == 256  # the kernel's file

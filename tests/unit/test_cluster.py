@@ -14,8 +14,10 @@ from labkit.manifest import parse_pod
 from labkit.runtimes.cluster import (
     ClusterPod,
     cluster_manifest,
+    minikube_start_command,
     parse_crictl_inspect,
     parse_pod_status,
+    start_minikube,
 )
 from labkit.session import Session
 
@@ -80,3 +82,18 @@ def test_members_come_from_kubectl_and_crictl():
     assert [(m.name, m.pid) for m in members] == [("pause", 4980), ("app", 5001),
                                                   ("sidecar", 5035)]
     assert members[1].asked.memory_bytes == 256 * 2**20
+
+
+def test_minikube_is_started_as_the_article_starts_it():
+    assert minikube_start_command() == ["minikube", "start", "-p", "minikube",
+                                        "--container-runtime=containerd"]
+
+
+def test_no_minikube_here_is_one_sentence(monkeypatch, tmp_path):
+    import pytest
+
+    from labkit.errors import EngineUnavailable
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without minikube, like CI
+    with pytest.raises(EngineUnavailable, match="minikube is not installed"):
+        start_minikube()

@@ -19,6 +19,7 @@ def test_the_articles_pod():
     assert pod.memory_limit == 384 * 2**20 and pod.cpu_limit is None
     assert pod.qos_class == "Burstable"
     assert not (pod.host_network or pod.host_ipc or pod.host_pid or pod.share_process_namespace)
+    assert (pod.restart_policy, pod.grace_period_s) == ("Always", 30)  # Kubernetes' defaults
 
 
 @pytest.mark.parametrize(("broken", "expected"), [
@@ -35,6 +36,9 @@ def test_the_articles_pod():
      "container app.volumeMounts is a real Pod field that labkit's runtimes cannot run"),
     (FOO.replace("kind: Pod", "kind: Deployment"), "not a Pod"),
     (FOO.replace("spec:\n", "spec:\n  hostNetwork: yes please\n"), "hostNetwork must be true"),
+    (FOO.replace("spec:\n", "spec:\n  restartPolicy: Sometimes\n"), "Always, OnFailure or Never"),
+    (FOO.replace("spec:\n", "spec:\n  terminationGracePeriodSeconds: soon\n"),
+     "not a number of seconds"),
     ("", "The manifest is empty"),
 ])
 def test_bad_manifests_are_one_sentence(broken, expected):
