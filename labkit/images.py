@@ -65,6 +65,14 @@ STAND_INS: dict[str, StandIn] = {
 }
 
 
+BROUGHT = "nginx, httpbin, curlimages/curl, busybox, alpine"  # for error sentences
+
+
+def stand_in_for(image: str) -> StandIn | None:
+    """The lab's stand-in for an image reference (tag and docker.io/ prefix ignored)."""
+    return STAND_INS.get(image.split(":")[0].removeprefix("docker.io/"))
+
+
 @dataclass(frozen=True)
 class ResolvedImage:
     """What will really run for an image the learner asked for."""

@@ -156,12 +156,12 @@ class CriPod:
             if self.node.has_image(ref):
                 self._images[container.name] = (ref, None, "")
                 continue
-            stand_in = images.STAND_INS.get(asked.split(":")[0].removeprefix("docker.io/"))
+            stand_in = images.stand_in_for(asked)
             if stand_in is None:
                 raise ImageUnavailable(
                     f"The image {asked!r} of container {container.name} is not loaded into "
-                    "labkit's containerd, which never pulls: use an image the lab brings "
-                    "(nginx, httpbin, curlimages/curl, busybox, alpine)."
+                    f"labkit's containerd, which never pulls: use an image the lab brings "
+                    f"({images.BROUGHT})."
                 )
             if container.spec.command is None and stand_in.command is None:
                 raise LabError(f"Container {container.name} needs a command: the stand-in for "

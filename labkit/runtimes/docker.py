@@ -226,12 +226,11 @@ class DockerRuntime:
                 self._pull_failed.add(name)
         if pull:
             reason = "no registry answered"
-        stand_in = images.STAND_INS.get(name.split(":")[0].removeprefix("docker.io/"))
+        stand_in = images.stand_in_for(name)
         if stand_in is None:
             raise ImageUnavailable(
                 f"The image {name!r} is not on this machine and {reason}: load it with "
-                "`docker load -i FILE`, or use one the lab brings (nginx, httpbin, curlimages/"
-                "curl, alpine, busybox run as labkit's stand-ins)."
+                f"`docker load -i FILE`, or use one the lab brings ({images.BROUGHT})."
             )
         note = (f"{name} is not on this machine and {reason}: running labkit's stand-in "
                 f"({stand_in.what}) instead.")

@@ -8,14 +8,12 @@ recorded outputs in tests/unit/test_cluster.py.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 
 import labkit
 from labkit.views import sharing_labels
-
-FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
+from tests.manifests import FOO
 
 pytestmark = pytest.mark.cluster
 

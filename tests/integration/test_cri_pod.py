@@ -12,8 +12,8 @@ import pytest
 import labkit
 from labkit.errors import ImageUnavailable, LabError, SpecError
 from labkit.views import sharing_labels
+from tests.manifests import BROKEN, FOO
 
-FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
 BOX = {"app": {"image": "busybox", "command": "sleep 600"}}
 
 
@@ -157,12 +157,7 @@ def test_docker_is_not_disturbed(node_lab, docker_client):
     node_lab._containerd = None
 
 
-@pytest.mark.parametrize("broken", [
-    FOO.replace("containers:", "contaners:"),
-    FOO.replace("name: sidecar", "name: app"),
-    FOO.replace('"256Mi"', '"256 bananas"'),
-    FOO.replace("  - name: sidecar", "  -name sidecar"),
-])
+@pytest.mark.parametrize("broken", BROKEN)
 def test_bad_manifests_create_nothing(node_lab, broken):
     with pytest.raises(SpecError):
         node_lab.cri_pod(broken)

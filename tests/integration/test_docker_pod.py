@@ -10,8 +10,7 @@ import pytest
 import labkit
 from labkit.errors import EngineRefused, SpecError
 from labkit.node import Node
-
-FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
+from tests.manifests import BROKEN, FOO
 
 
 def lab_cgroups(prefix: str) -> list[str]:
@@ -107,12 +106,7 @@ def test_cleanup_leaves_nothing_and_spares_the_foreign(docker_client):
         os.rmdir(foreign_cgroup)
 
 
-@pytest.mark.parametrize("broken", [
-    FOO.replace("containers:", "contaners:"),
-    FOO.replace("name: sidecar", "name: app"),
-    FOO.replace('"256Mi"', '"lots"'),
-    FOO.replace("  - name: sidecar", "  -name sidecar"),
-])
+@pytest.mark.parametrize("broken", BROKEN)
 def test_bad_manifests_create_nothing(lab, broken):
     with pytest.raises(SpecError):
         lab.docker_pod(broken)

@@ -20,9 +20,9 @@ from labkit.runtimes.cluster import (
     start_minikube,
 )
 from labkit.session import Session
+from tests.manifests import FOO
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/minikube"
-FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
 
 
 def test_pod_status():

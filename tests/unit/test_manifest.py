@@ -1,13 +1,11 @@
 """Pod manifests: the article's Pod parses; each kind of mistake is one sentence."""
 
-from pathlib import Path
 
 import pytest
 
 from labkit.errors import SpecError
 from labkit.manifest import parse_pod, pod_from_kwargs
-
-FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
+from tests.manifests import FOO
 
 
 def test_the_articles_pod():

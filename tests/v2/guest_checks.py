@@ -8,15 +8,14 @@ for a cgroup v1 host.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 import labkit
 from labkit.cleanup import lab_cgroup_dirs
 from labkit.views import sharing_labels
+from tests.manifests import FOO
 
-FOO = (Path(__file__).resolve().parents[2] / "notebooks/manifests/foo-pod.yaml").read_text()
 HOG = ("awk 'BEGIN { c = sprintf(\"%1048576s\", \"\"); "
        "for (i = 0; ; i++) { a[i] = c; if (i % 8 == 0) system(\"sleep 0.1\") } }'; "
        "s=$?; sleep 2; exit $s")
