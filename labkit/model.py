@@ -71,6 +71,17 @@ class Member:
 
 
 @dataclass(frozen=True)
+class ExecResult:
+    """What a command run inside a container returned."""
+
+    exit_code: int
+    output: str
+
+    def __str__(self) -> str:
+        return self.output
+
+
+@dataclass(frozen=True)
 class MemberObservation:
     """The kernel's view of one member: namespaces, cgroups, limits and usage."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .. import images
 from ..errors import ImageUnavailable, LabError
 from ..manifest import PodContainer, PodSpec
-from ..model import Limits, Member, Observation
+from ..model import ExecResult, Limits, Member, Observation
 from ..node import Node, systemd_units
 from ..node.cgroup_writer import make_cgroup, remove_cgroup
 from ..spec import CFS_PERIOD_US
@@ -234,8 +234,6 @@ class CriPod:
         return found | {m.id: m.name for m in self.containers.values()}
 
     def exec(self, container: str, command: str | list[str], timeout: int = 30):
-        from .docker import ExecResult
-
         self.node.ensure_running()
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
         response = self.cri.call("ExecSync", self.cri.pb.ExecSyncRequest(

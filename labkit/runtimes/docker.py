@@ -12,7 +12,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -27,7 +27,7 @@ from ..errors import (
     ImageUnavailable,
     LabError,
 )
-from ..model import Member
+from ..model import ExecResult, Member
 from ..node.gather import HelperGatherer
 from ..session import SESSION_LABEL, Session
 from ..spec import ContainerSpec
@@ -53,15 +53,6 @@ def connect(base_url: str | None = None) -> docker.DockerClient:
             f"No Docker engine answers at {where}: start it (`sudo ./lab up` does, or "
             "`sudo systemctl start docker`), or open the lab where Docker runs."
         ) from None
-
-
-@dataclass(frozen=True)
-class ExecResult:
-    exit_code: int
-    output: str
-
-    def __str__(self) -> str:
-        return self.output
 
 
 class Container:
