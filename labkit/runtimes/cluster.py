@@ -7,7 +7,7 @@ members' host PIDs come from ``crictl inspect`` there.
 
 minikube cannot run on the CI machine: the parsing and translation here are
 tested on recorded outputs (tests/unit/test_cluster.py); the live test runs
-where a cluster is reachable (``LABKIT_KUBE_CONTEXT=minikube ./lab test``).
+where a cluster is reachable (``sudo LABKIT_KUBE_CONTEXT=minikube ./lab test -m cluster``).
 """
 
 from __future__ import annotations

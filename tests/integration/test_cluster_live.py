@@ -1,6 +1,6 @@
 """The Pod on a live cluster. Selected only where one is reachable:
 
-    LABKIT_KUBE_CONTEXT=minikube sudo ./lab test -m cluster
+    sudo LABKIT_KUBE_CONTEXT=minikube ./lab test -m cluster
 
 The CI machine has no cluster (minikube needs a VM driver and a registry), so
 there these tests are deselected, not skipped; the same code paths are tested on
