@@ -140,7 +140,8 @@ class Node:
             chain = ["/" + "/".join(parts[:i]) for i in range(len(parts))]
         every = chain + cgroup_paths
         wanted = {p: self._state_files(self.same_path_everywhere(p)) for p in every}
-        result = self.gatherer.read([f for files in wanted.values() for f in files.values()])
+        result = self._must_read([f for files in wanted.values() for f in files.values()],
+                                 allow_missing=True)
         states = {p: self._state_from(self.same_path_everywhere(p), wanted[p], result)
                   for p in every}
         node = _build_tree(path, cgroup_paths, states)
@@ -159,7 +160,8 @@ class Node:
         cgroups = {m.pid: parse_proc_cgroup(first[f"/proc/{m.pid}/cgroup"] or "")
                    for m in members}
         wanted = {m.pid: self._state_files(cgroups[m.pid]) for m in members}
-        second = self.gatherer.read([p for files in wanted.values() for p in files.values()])
+        second = self._must_read([p for files in wanted.values() for p in files.values()],
+                                 allow_missing=True)
         observed = tuple(
             MemberObservation(
                 member=m,

@@ -94,3 +94,40 @@ def test_a_lab_error_in_a_notebook_prints_one_line():
         shell.run_cell("from labkit.quantity import parse_memory; parse_memory('lots')")
     assert captured.stderr.strip().startswith("SpecError: The memory quantity 'lots'")
     assert "Traceback" not in captured.stdout + captured.stderr
+
+
+def test_unreadable_cgroup_files(tmp_path):
+    """A cgroup file the reader may not open (mode 000 in a recorded v2 tree, read as a
+    non-root user) is one sentence, not a silent gap in the table."""
+    import json
+    import os
+    import tempfile
+
+    from tests.conftest import FIXTURES
+    from tests.fixtures.record_tree import build
+
+    root = tempfile.mkdtemp(prefix="labkit-tree-")
+    os.chmod(root, 0o755)
+    try:
+        build(json.loads((FIXTURES / "v2-systemd-docker.json").read_text()), root)
+        scope = next(p for p in os.listdir(f"{root}/sys/fs/cgroup/system.slice")
+                     if p.endswith(".scope"))
+        os.chmod(f"{root}/sys/fs/cgroup/system.slice/{scope}/memory.max", 0o000)
+        result = run_as_learner(
+            "import json\n"
+            "from labkit.node import Node\n"
+            "from labkit.node.gather import DirectGatherer\n"
+            "from labkit.model import Member\n"
+            "try:\n"
+            f"    Node(DirectGatherer({root!r})).snapshot([Member('foo', 4242)])\n"
+            "    print(json.dumps({'error': None}))\n"
+            "except Exception as e:\n"
+            "    print(json.dumps({'type': type(e).__name__, 'error': str(e)}))\n",
+            docker_group=False)
+    finally:
+        import shutil
+
+        shutil.rmtree(root)
+    assert result["type"] == NodeReadError.__name__
+    assert result["error"].startswith("No permission to read /sys/fs/cgroup/system.slice/")
+    assert "memory.max" in result["error"] and "\n" not in result["error"]

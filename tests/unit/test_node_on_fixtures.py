@@ -62,3 +62,16 @@ def test_missing_process_is_one_sentence(recorded_tree):
     node = recorded_tree("v2-systemd-docker.json")
     with pytest.raises(NodeReadError, match="no process 999999"):
         node.snapshot([Member("gone", 999999)])
+
+
+def test_no_cgroup_file_system_is_one_sentence(tmp_path):
+    from labkit.node import Node
+    from labkit.node.gather import DirectGatherer
+    from tests.fixtures.record_tree import build
+
+    root = build({"/proc/self/mountinfo": "22 28 0:21 / /proc rw - proc proc rw\n"},
+                 str(tmp_path))
+    with pytest.raises(NodeReadError) as caught:
+        Node(DirectGatherer(root))
+    assert str(caught.value).startswith("No cgroup file system is mounted where labkit reads")
+
