@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .. import images
 from ..errors import ImageUnavailable, LabError
 from ..manifest import PodContainer, PodSpec
-from ..model import ExecResult, Limits, Member, Observation
+from ..model import ExecResult, Member, Observation
 from ..node import Node, systemd_units
 from ..node.cgroup_writer import make_cgroup, remove_cgroup
 from ..spec import CFS_PERIOD_US
@@ -220,10 +220,8 @@ class CriPod:
             member = self.containers[container.name]
             status = self.cri.call("ContainerStatus", pb.ContainerStatusRequest(
                 container_id=member.id, verbose=True), what=f"read {member.name}'s status")
-            asked = container.spec.asked
             found.append(Member(member.name, self._pid(status.info), member.id, member.name,
-                                Limits(asked.memory_bytes, asked.cpu_quota_us,
-                                       asked.cpu_period_us)))
+                                container.spec.asked))
         return found
 
     def observe(self) -> Observation:
@@ -247,7 +245,8 @@ class CriPod:
         self.node.ensure_running()
         pb = self.cri.pb
         rows = [{"CONTAINER": self.sandbox_id[:13], "IMAGE": self.node.pause_image,
-                 "NAME": "(sandbox: pause)", "POD ID": self.sandbox_id[:13], "STATE": "Ready"}]
+                 "NAME": "(sandbox: pause)", "POD ID": self.sandbox_id[:13],
+                 "STATE": self.states()["pause"]}]
         listed = self.cri.call("ListContainers", pb.ListContainersRequest(
             filter=pb.ContainerFilter(pod_sandbox_id=self.sandbox_id)))
         states = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}

@@ -136,8 +136,8 @@ class DockerPod:
 
     def names(self) -> dict[str, str]:
         """runtime id -> member name, for labelling cgroup trees."""
-        every = [self.sandbox, *self.containers.values()] if self.sandbox else []
-        return {c.id: c.name for c in every}
+        every = [self.sandbox] if self.sandbox else []
+        return {c.id: c.name for c in [*every, *self.containers.values()]}
 
     def __getitem__(self, name: str) -> Container:
         if name == "sandbox" and self.sandbox:
