@@ -1,0 +1,107 @@
+"""The lab as a learner sees it: JupyterLab in a real browser (Debian's Chromium, driven
+by Playwright), chapter 1 run from the menu, widgets and figures rendered.
+
+nbval compares text; this checks what text cannot: that the server `./lab up` starts
+answers on 127.0.0.1 with its token, that the notebook runs in JupyterLab, and that the
+ipywidgets tree and the matplotlib figures render in the page.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, docker_client):
+    need(os.path.exists(CHROMIUM), "Debian's chromium is needed for the browser test")
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(REPO / "notebooks", notebooks)
+    # A learner's first run: no stored outputs to mistake for fresh ones.
+    import nbformat
+
+    path = notebooks / "01-containers.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, path)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["LABKIT_OFFLINE"] = "1"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}",
+         "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}",
+         f"--IdentityProvider.token={token}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError("JupyterLab did not start") from None
+                time.sleep(0.3)
+        yield base, token, tmp_path
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, token, tmp_path = jupyterlab
+    with urllib.request.urlopen(f"{base}/lab?token=wrong", timeout=5) as answer:
+        assert "/login" in answer.url  # no token, no lab
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{base}/lab/tree/01-containers.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=10_000)
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')", timeout=10_000)
+        try:
+            page.wait_for_function(
+                "document.body.innerText.includes('containers left from this session: []')",
+                timeout=180_000)
+        finally:
+            page.screenshot(path=str(tmp_path / "chapter1.png"), full_page=False)
+        accordions = page.locator(".jp-OutputArea .lm-AccordionPanel, "
+                                  ".jp-OutputArea .jupyter-widget-Accordion")
+        assert accordions.count() >= 1  # the cgroup tree widget rendered
+        accordions.first.scroll_into_view_if_needed()
+        accordions.first.screenshot(path=str(tmp_path / "tree-widget.png"))
+        figures = page.locator(".jp-OutputArea img[src^='data:image/png']")
+        assert figures.count() >= 3  # tree figure, memory plot, CPU plot
+        errors = page.locator(".jp-OutputArea-output[data-mime-type="
+                              "'application/vnd.jupyter.stderr']", has_text="Traceback")
+        assert errors.count() == 0
+        browser.close()
