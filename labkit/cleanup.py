@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .node.cgroup_writer import rmdir_tree
 from .node.mounts import CgroupLayout, parse_mountinfo
 from .node.systemd_units import stop_slice
 from .session import OWNER, OWNER_LABEL, SESSION_LABEL
@@ -65,12 +66,6 @@ def lab_cgroup_dirs(layout: CgroupLayout, session: str | None = None,
     return found
 
 
-def remove_cgroup_dir(top: str) -> None:
-    """rmdir a cgroup subtree, leaves first (a cgroup goes only once it has no processes)."""
-    for directory, _subdirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
-        os.rmdir(directory)
-
-
 def clean(session: str | None = None, client=None) -> CleanReport:
     report = CleanReport()
     if client is not None:
@@ -93,7 +88,7 @@ def clean(session: str | None = None, client=None) -> CleanReport:
                 if not os.path.isdir(directory):
                     report.cgroups.append(directory)
                     continue
-            remove_cgroup_dir(directory)
+            rmdir_tree(directory)
             report.cgroups.append(directory)
         except OSError as error:
             report.failed.append(f"cgroup {directory}: {error.strerror}")

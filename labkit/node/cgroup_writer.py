@@ -58,15 +58,21 @@ def _weight(shares: int | None) -> int | None:
     return 1 + ((shares - 2) * 9999) // 262142
 
 
+def rmdir_tree(directory: str) -> None:
+    """rmdir a cgroup directory and everything below it, leaves first (a cgroup goes only
+    once it holds no processes); raises OSError for the first one that will not go."""
+    for sub, _dirs, _files in sorted(os.walk(directory), key=lambda w: -w[0].count("/")):
+        os.rmdir(sub)
+
+
 def remove_cgroup(layout: CgroupLayout, path: str, *, up_to: str | None = None) -> None:
     """rmdir ``path`` and everything under it in every hierarchy, leaves first; then its
     now-empty ancestors up to ``up_to`` (a cgroup path), if given."""
     for mount in layout.mounts:
         directory = mount.directory(path)
         if directory and os.path.isdir(directory):
-            for sub, _dirs, _files in sorted(os.walk(directory), key=lambda w: -w[0].count("/")):
-                with contextlib.suppress(OSError):
-                    os.rmdir(sub)
+            with contextlib.suppress(OSError):
+                rmdir_tree(directory)
         top = mount.directory(up_to) if up_to else None
         if not (top and directory):
             continue

@@ -20,6 +20,7 @@ from ..manifest import PodSpec
 from ..model import Member, Observation
 from ..node import Node, systemd_units
 from ..node.cgroup_writer import make_cgroup, remove_cgroup
+from ..spec import ContainerSpec
 from .docker import Container, DockerRuntime
 
 SANDBOX_COMMAND = ("sleep", "2147483647")
@@ -200,8 +201,6 @@ class DockerPod:
         self.delete()
 
 
-def _sandbox_spec(spec: PodSpec):
-    from ..spec import ContainerSpec
-
+def _sandbox_spec(spec: PodSpec) -> ContainerSpec:
     return ContainerSpec(name=f"{spec.name}-sandbox", image="labkit/toolbox",
                          command=SANDBOX_COMMAND)
