@@ -7,10 +7,13 @@ prefix). Nothing else is listed, stopped or removed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 from dataclasses import dataclass, field
 
+from . import liveness
 from .node.cgroup_writer import rmdir_tree
 from .node.mounts import CgroupLayout, parse_mountinfo
 from .node.systemd_units import stop_slice
@@ -66,7 +69,47 @@ def lab_cgroup_dirs(layout: CgroupLayout, session: str | None = None,
     return found
 
 
+@contextlib.contextmanager
+def _one_cleaner_at_a_time():
+    """Cleaners (``labkit clean``, a new Lab, a session's watcher) take turns, so two never
+    bring the same crashed containerd back at once."""
+    directory = liveness.records_dir()
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    with open(os.path.join(directory, ".clean.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def clean(session: str | None = None, client=None) -> CleanReport:
+    """Remove the lab's leftovers (of one session, if given); ``client`` is Docker's."""
+    with _one_cleaner_at_a_time():
+        report = _clean(session, client)
+    if session is None:  # every dead session of this user is gone now
+        for record in liveness.records():
+            if not record.alive and not report.failed:
+                liveness.remove(record.session)
+    return report
+
+
+def clean_session(session: str) -> list[str]:
+    """Remove one session's leftovers; returns what could not be removed (or checked)."""
+    from .errors import LabError
+    from .runtimes.docker import connect
+
+    try:
+        client = connect()
+    except LabError as error:
+        client, unchecked = None, [f"containers not checked: {error}"]
+    else:
+        unchecked = []
+    try:
+        return clean(session, client).failed + unchecked
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _clean(session: str | None, client) -> CleanReport:
     report = CleanReport()
     if client is not None:
         report.containers, report.failed = clean_containers(client, session)

@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         except LabError as error:
             print(f"(containers not checked: {error})", file=sys.stderr)
             client = None
-        print(clean_all(args.session, client))
+        report = clean_all(args.session, client)
+        if client is not None:
+            client.close()
+        print(report)
         return 0
     except LabError as error:
         print(f"labkit: {error}", file=sys.stderr)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+from . import liveness
+from .cleanup import clean_session
 from .errors import LabError, install_notebook_handler
 from .model import Observation
 from .node import Node
@@ -56,11 +58,23 @@ def choose_gatherer(requested: GatherChoice = "auto") -> str:
 
 
 class Lab:
-    """One lab session: what it creates is labelled with its id and removed on close."""
+    """One lab session: what it creates is labelled with its id and removed on close.
 
-    def __init__(self, gather: GatherChoice = "auto", session: Session | None = None) -> None:
+    If the process holding it dies first (a kernel killed or restarted), a watcher
+    process removes what it created; ``watch_owner=False`` leaves that to the next
+    ``Lab`` of the same user, or to ``labkit clean``.
+    """
+
+    def __init__(self, gather: GatherChoice = "auto", session: Session | None = None, *,
+                 watch_owner: bool = True) -> None:
         install_notebook_handler()
+        # What this user's earlier sessions left when their kernel died goes first; a
+        # session whose owner still runs (another notebook, another learner) is left alone.
+        self.reaped = liveness.reap(clean_session)
         self.session = session or Session()
+        self.session.claim()
+        if watch_owner:
+            liveness.watch(self.session.id)
         self._requested_gather = gather
         self._docker: DockerRuntime | None = None
         self._node: Node | None = None

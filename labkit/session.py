@@ -9,11 +9,14 @@ Every container carries the labels ``io.labkit.owner=labkit`` and
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import secrets
 import sys
 import threading
 from collections.abc import Callable
+
+from . import liveness
 
 OWNER_LABEL = "io.labkit.owner"
 SESSION_LABEL = "io.labkit.session"
@@ -35,7 +38,13 @@ class Session:
         self._cleanups: list[tuple[str, Callable[[], None]]] = []
         self._lock = threading.Lock()
         self.closed = False
+        self.record: str | None = None  # the owner record, once claimed
         atexit.register(self.close)
+
+    def claim(self) -> None:
+        """Record that this process owns the session, so that once it is gone (a kernel
+        killed with SIGKILL runs no cleanup) the next `Lab` removes what it left."""
+        self.record = liveness.write(self.id)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -71,6 +80,9 @@ class Session:
         if failed:
             print("labkit could not remove: " + "; ".join(failed) +
                   " (run `labkit clean` to retry)", file=sys.stderr)
+        elif self.record is not None:
+            liveness.remove(self.id, os.path.dirname(self.record))
+            self.record = None
         self.closed = True
         return failed
 

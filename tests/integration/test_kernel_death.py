@@ -1,0 +1,195 @@
+"""Nothing outlives a kernel: killed, restarted or shut down at any cell of chapters 2 and 3.
+
+Each run starts a real IPython kernel in notebooks/, executes the chapter's cells up to a
+random one, and ends the kernel the way a learner's would end (SIGKILL, a restart, a normal
+shutdown). The session's watcher and then ``labkit clean`` must leave zero of everything
+the lab makes: containers, cgroups in every hierarchy, network namespaces and links,
+mounts, containerd processes, CNI and iptables state; a foreign container and a foreign
+cgroup survive. LABKIT_KILL_RUNS sets the number of runs (10 by default), LABKIT_KILL_SEED
+the seed (printed, so a failing run can be replayed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labkit.cleanup import lab_cgroup_dirs
+from labkit.node.mounts import CgroupLayout, parse_mountinfo
+
+from ..conftest import need
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CHAPTERS = ("02-pods.ipynb", "03-docker-pod.ipynb")
+RUNS = int(os.environ.get("LABKIT_KILL_RUNS", "10"))
+SEED = int(os.environ.get("LABKIT_KILL_SEED", str(secrets.randbits(32))))
+ENDINGS = ("sigkill", "restart", "shutdown")
+
+
+def _code_cells(chapter: str) -> list[str]:
+    cells = json.loads((NOTEBOOKS / chapter).read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+def _plan() -> list[tuple[str, int, str]]:
+    """(chapter, cells to run before the end, how the kernel ends) for every run."""
+    chooser = random.Random(SEED)
+    plan = []
+    for run in range(RUNS):
+        chapter = CHAPTERS[run % len(CHAPTERS)]
+        plan.append((chapter, chooser.randint(1, len(_code_cells(chapter))),
+                     ENDINGS[run % len(ENDINGS)]))
+    return plan
+
+
+# -- what the lab leaves, counted from the kernel and the engines ------------------------
+def _lines(*argv: str) -> set[str]:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return set(done.stdout.splitlines())
+
+
+def _iptables() -> set[str]:
+    """Rules and chains, without their packet counters."""
+    return {re.sub(r"\[\d+:\d+\]", "", line) for line in _lines("iptables-save")
+            if line and not line.startswith("#")}
+
+
+def _processes() -> list[str]:
+    """Processes started by a labkit containerd (the daemons and their shims)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                argv = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if re.search(rb"/(run|var/lib)/labkit/lk-[0-9a-f]{8}-", argv):
+                found.append(argv.decode(errors="replace"))
+    return found
+
+
+def _busy_watchers() -> list[int]:
+    """Watchers whose owner is gone: they are cleaning up right now."""
+    from labkit import liveness
+
+    busy = []
+    for name in os.listdir("/proc"):
+        argv = _read(f"/proc/{name}/cmdline").split(b"\0") if name.isdigit() else []
+        if (b"labkit.liveness" in argv and len(argv) > 5
+                and not liveness.alive({"pid": int(argv[4]), "start": int(argv[5])})):
+            busy.append(int(name))
+    return busy
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""
+
+
+def state() -> dict[str, set[str]]:
+    layout = CgroupLayout(tuple(parse_mountinfo(Path("/proc/self/mountinfo").read_text())))
+    mounts = {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+    lab_dirs = ("/run/labkit", "/var/lib/labkit")
+    cni = Path("/var/lib/cni/results")
+    return {
+        "containers": _lines("docker", "ps", "-aq", "--filter", "label=io.labkit.owner=labkit"),
+        "cgroups": set(lab_cgroup_dirs(layout)),
+        "links": {line.split(": ")[1].split("@")[0] for line in _lines("ip", "-o", "link")},
+        "netns": set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set(),
+        "mounts": {m for m in mounts if any(m.startswith(d + "/") for d in lab_dirs)},
+        "processes": set(_processes()),
+        "cni": {p.name for p in cni.iterdir()} if cni.is_dir() else set(),
+        "iptables": _iptables(),
+    }
+
+
+def leftovers(before: dict[str, set[str]]) -> dict[str, set[str]]:
+    """What is there now and was not before (lab things are counted absolutely)."""
+    now = state()
+    absolute = ("containers", "cgroups", "mounts", "processes")
+    return {key: now[key] if key in absolute else now[key] - before[key]
+            for key in now if (now[key] if key in absolute else now[key] - before[key])}
+
+
+# -- the foreign things that must survive --------------------------------------------------
+@pytest.fixture
+def foreign(docker_client):
+    from labkit.runtimes.docker import DockerRuntime
+    from labkit.session import Session
+
+    tag = secrets.token_hex(3)
+    image = DockerRuntime(Session()).toolbox()
+    container = docker_client.containers.run(image, ["sleep", "600"], detach=True,
+                                             name=f"not-the-lab-{tag}")
+    cgroup = Path(f"/sys/fs/cgroup/memory/not-the-lab-{tag}")
+    cgroup.mkdir()
+    yield container, cgroup
+    container.remove(force=True)
+    cgroup.rmdir()
+
+
+def _run_kernel(chapter: str, cells: int, ending: str) -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "LABKIT_OFFLINE": "1"}
+    env.pop("MPLBACKEND", None)
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(NOTEBOOKS), env=env,
+                                       startup_timeout=60)
+    try:
+        for source in _code_cells(chapter)[:cells]:
+            reply = client.execute_interactive(source, timeout=120, output_hook=lambda _: None)
+            assert reply["content"]["status"] in ("ok", "error")
+        pid = manager.provisioner.process.pid
+        if ending == "sigkill":
+            os.kill(pid, signal.SIGKILL)
+        elif ending == "restart":  # JupyterLab's "Restart kernel": the old process is killed
+            manager.restart_kernel(now=True)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=ending != "shutdown")
+
+
+def _wait_for_watchers(timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _busy_watchers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def test_nothing_outlives_a_kernel(foreign):
+    need(os.geteuid() == 0, "chapters 2 and 3 run as root")
+    print(f"LABKIT_KILL_SEED={SEED}")
+    before = state()
+    container, cgroup = foreign
+    for chapter, cells, ending in _plan():
+        _run_kernel(chapter, cells, ending)
+        _wait_for_watchers()
+        clean = subprocess.run([sys.executable, "-m", "labkit.cli", "clean"],
+                               capture_output=True, text=True, check=False, timeout=120)
+        assert clean.returncode == 0, clean.stderr
+        left = leftovers(before)
+        assert left == {}, (f"{chapter} ended by {ending} after {cells} cell(s) "
+                            f"(LABKIT_KILL_SEED={SEED}) left {left}")
+    container.reload()
+    assert container.status == "running" and cgroup.is_dir()
+
+
+def test_the_watcher_alone_cleans_after_sigkill(docker_client):
+    """No `labkit clean` at all: the watcher removes a killed kernel's pods by itself."""
+    need(os.geteuid() == 0, "chapter 3 runs as root")
+    before = state()
+    cells = _code_cells("03-docker-pod.ipynb")
+    _run_kernel("03-docker-pod.ipynb", len(cells) // 2, "sigkill")
+    _wait_for_watchers()
+    assert leftovers(before) == {}
