@@ -46,8 +46,7 @@ print(f"pod {pod.name}: QoS class {pod.spec.qos_class}, cgroup parent {pod.cgrou
 # of the manifest, and one more that nobody asked for, the **pause** container.
 # Its id *is* the pod's id: the sandbox.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 pd.DataFrame(pod.listing())
 
 # %% [markdown]
@@ -60,8 +59,7 @@ pd.DataFrame(pod.listing())
 obs = pod.observe()
 views.sharing_matrix(obs)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 labels = views.sharing_labels(obs)
 five = ("ipc", "mnt", "net", "pid", "uts")
 print("pause owns:", ", ".join(ns for ns in five if labels["pause"][ns] == "own"))
@@ -80,8 +78,7 @@ with open(f"/proc/{obs.member('pause').member.pid}/comm") as comm:
 # Sharing the network means `localhost` is the pod's; sharing IPC means one
 # `/dev/shm`:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
 pod.exec("app", "echo 'hello from app' > /dev/shm/greeting")
@@ -96,8 +93,7 @@ print("hostnames:", {c: pod.exec(c, "hostname").output.strip() for c in ("app", 
 # sandbox's), `CONTAINER` (its own), `NODE` (the host's). One pod per flag; the
 # app's row each time:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rows = {}
 box = {"app": {"image": "busybox", "command": "sleep 600"}}
 for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "host_pid"):
@@ -109,8 +105,7 @@ for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "hos
     rows[flag] = {ns: app[ns] for ns in ("net", "ipc", "uts", "pid")}
 pd.DataFrame(rows).T.rename_axis("app with")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("with shareProcessNamespace, PID 1 in the app's view is:", first)
 
 # %% [markdown]
@@ -169,8 +164,7 @@ for expected, containers in variants.items():
     placed[expected] = (variant.spec.qos_class, shown)
     print(f"{variant.spec.qos_class} (expected {expected}) → {shown}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 levels = {"Guaranteed": "kubepods", "Burstable": "burstable", "BestEffort": "besteffort"}
 for expected, (qos, path) in placed.items():
     parent = path.rsplit("/", 2)[1].removesuffix(".slice")
@@ -187,8 +181,7 @@ for expected, (qos, path) in placed.items():
 #
 # ## Clean up
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 from labkit.cleanup import lab_cgroup_dirs
 
 lab.close()

@@ -67,8 +67,7 @@ for line in pod.commands():
 obs = pod.observe()
 views.sharing_matrix(obs)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 labels = views.sharing_labels(obs)
 for ns in ("net", "ipc", "uts", "pid", "mnt"):
     sharing = [m for m in ("app", "sidecar") if labels[m][ns] == "shared with sandbox"]
@@ -84,8 +83,7 @@ for ns in ("net", "ipc", "uts", "pid", "mnt"):
 # The sidecar reaches the app on `localhost`, because they share one network
 # stack:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 reply = pod["sidecar"].exec("curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
 
@@ -94,8 +92,7 @@ print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in 
 # sandbox's `/dev/shm`, so a POSIX shared-memory object written by the app is
 # there for the sidecar.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 pod["app"].exec("echo 'hello from app' > /dev/shm/greeting")
 print("sidecar reads:", pod["sidecar"].exec("cat /dev/shm/greeting").output.strip())
 
@@ -105,8 +102,7 @@ print("sidecar reads:", pod["sidecar"].exec("cat /dev/shm/greeting").output.stri
 # In a Kubernetes Pod every container is in the sandbox's UTS namespace, so they
 # have one hostname. Here all three answer with the pod's name too:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 names = {m: pod[m].exec("hostname").output.strip() for m in ("sandbox", "app", "sidecar")}
 print("hostnames:", names)
 print("same hostname everywhere:", len(set(names.values())) == 1)
@@ -119,8 +115,7 @@ print("same UTS namespace everywhere:",
 # its own. Change the hostname in one and the others will not follow. Can we ask
 # Docker to share UTS outright?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 try:
     lab.run("uts-joiner", "busybox", "sleep 600", uts_mode=f"container:{pod.sandbox.id}")
 except labkit.LabError as error:
@@ -141,8 +136,7 @@ except labkit.LabError as error:
 tree = obs.trees[0]
 print(views.cgroup_tree_text(tree, pod.names()))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 limits = {pod.names().get(c.name.removeprefix("docker-").removesuffix(".scope"), c.name):
           c.state.limits.memory_bytes for c in tree.children}
 print("pod-level memory limit is the sum of the containers':",
@@ -164,8 +158,7 @@ views.cgroup_tree_widget(tree, pod.names())
 # PID namespace. Docker has the matching modes. One small pod per flag, and the
 # app's row of the matrix for each:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 import pandas as pd
 
 rows = {}
@@ -184,8 +177,7 @@ pd.DataFrame(rows).T.rename_axis("app with")
 # The sandbox holds the namespaces; what happens to the others if it goes? One
 # container shares only its network (and IPC), another also its PID namespace:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 life = lab.docker_pod(name="life", containers={"net-only": {"image": "busybox",
                                                             "command": "sleep 600"}},
                       quiet=True)
@@ -204,8 +196,7 @@ print("net-only:", net_only.status, "· pid-too:", pid_too.status,
 # itself. But neither can be started again: their namespaces belonged to a
 # container that no longer exists.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for container in (net_only, pid_too):
     container.stop(timeout=1)
     try:
@@ -222,8 +213,7 @@ for container in (net_only, pid_too):
 #
 # A manifest is checked completely before anything is created:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for broken in (manifest.replace("containers:", "contaners:"),
                manifest.replace('memory: "128Mi"', 'memory: "128 MB"'),
                manifest.replace("name: sidecar", "name: app")):
@@ -238,8 +228,7 @@ for broken in (manifest.replace("containers:", "contaners:"),
 # The pods, their containers and their parent cgroups (in every hierarchy:
 # Docker never removes a parent it made) go with the lab:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 from labkit.cleanup import lab_cgroup_dirs
 
 life.delete()

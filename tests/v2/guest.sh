@@ -15,10 +15,10 @@ mkdir -p "$out"
   echo "== tests"
   start=$(date +%s)
   # The chapters that state v2 facts (strict where output is host-independent), and the
-  # v2 assertions. nbval-lax compares only cells marked NBVAL_CHECK_OUTPUT.
+  # v2 assertions. nbval-lax compares only cells tagged nbval-check-output.
   LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q \
     tests/v2/guest_checks.py \
-    --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg \
+    --nbval-lax \
     notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
     --junitxml="$out/junit.xml"
   echo "exit=$?" >"$out/status"
