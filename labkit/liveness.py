@@ -119,7 +119,7 @@ def reap(clean: Callable[[str], list[str]], directory: str | None = None) -> lis
     return reaped
 
 
-def watch(session_id: str) -> None:
+def watch(session_id: str) -> bool:
     """Start a detached watcher that cleans the session once its owner is gone.
 
     It outlives the owner on purpose (its own session, so a kernel's process group being
@@ -128,11 +128,15 @@ def watch(session_id: str) -> None:
     import subprocess
     import sys
 
-    subprocess.Popen(
-        [sys.executable, "-m", "labkit.liveness", session_id, str(os.getpid()),
-         str(process_start(os.getpid())), records_dir()],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, close_fds=True, cwd="/")
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "labkit.liveness", session_id, str(os.getpid()),
+             str(process_start(os.getpid())), records_dir()],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True, cwd="/")
+    except OSError:
+        return False  # the next Lab of this user, or `labkit clean`, does it instead
+    return True
 
 
 def _watch_until_gone(session_id: str, owner: dict, directory: str,

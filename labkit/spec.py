@@ -39,7 +39,7 @@ class ContainerSpec:
             command=tuple(str(c) for c in command) if command else None,
             memory_bytes=parse_memory(memory, style=style) if memory is not None else None,
             cpus=parse_cpus(cpus) if cpus is not None else None,
-            ports=dict(ports or {}),
+            ports=check_published_ports(ports),
         )
 
     @property
@@ -50,10 +50,30 @@ class ContainerSpec:
                       cpu_period_us=CFS_PERIOD_US if quota else None)
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, what: str = "The name") -> str:
+    """A DNS-1123 label of at most 40 characters: stricter than Kubernetes (a label of 63 for
+    containers, a subdomain of 253 with dots for a Pod), since labkit builds engine, cgroup
+    and hostname strings (``lk-<session>-<pod>-<container>``) from it."""
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or len(name) > 40:
         raise SpecError(
-            f"The name {name!r} cannot be used: use lower-case letters, digits and '-' "
+            f"{what} {name!r} cannot be used: use lower-case letters, digits and '-' "
             "(at most 40), starting and ending with a letter or digit."
         )
     return name
+
+
+def check_published_ports(ports) -> dict[int, int]:
+    """``{container port: host port}`` for ``docker run -p 127.0.0.1:HOST:PORT``; host port 0
+    lets Docker choose one."""
+    if ports is None:
+        return {}
+    if not isinstance(ports, dict):
+        raise SpecError(f"ports={ports!r} is not a mapping: give container port -> host port, "
+                        "e.g. ports={80: 8080}.")
+    for port, host in ports.items():
+        for number, low in ((port, 1), (host, 0)):
+            if isinstance(number, bool) or not isinstance(number, int) \
+                    or not low <= number <= 65535:
+                raise SpecError(f"ports={{{port!r}: {host!r}}} is not a port mapping: give "
+                                f"numbers between {low} and 65535, e.g. ports={{80: 8080}}.")
+    return dict(ports)

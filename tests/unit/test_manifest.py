@@ -4,7 +4,7 @@
 import pytest
 
 from labkit.errors import SpecError
-from labkit.manifest import parse_pod, pod_from_kwargs
+from labkit.manifest import Port, default_pull_policy, parse_pod, pod_from_kwargs
 from tests.manifests import FOO
 
 
@@ -18,6 +18,8 @@ def test_the_articles_pod():
     assert pod.qos_class == "Burstable"
     assert not (pod.host_network or pod.host_ipc or pod.host_pid or pod.share_process_namespace)
     assert (pod.restart_policy, pod.grace_period_s) == ("Always", 30)  # Kubernetes' defaults
+    assert pod.containers[0].ports == (Port(80),)  # declared, kept; nothing published
+    assert pod.containers[0].spec.ports == {} and pod.namespace == "default"
 
 
 @pytest.mark.parametrize(("broken", "expected"), [
@@ -69,3 +71,40 @@ def test_pod_from_keyword_arguments():
     assert app.spec.memory_bytes == 64 * 2**20 and app.spec.cpus == 0.25 and pod.host_ipc
     with pytest.raises(SpecError, match="no image"):
         pod_from_kwargs("bar", {"app": {}})
+
+
+def test_pod_from_keyword_arguments_keeps_what_a_manifest_keeps():
+    pod = pod_from_kwargs("bar", {"app": {
+        "image": "busybox:1.36", "command": ["sleep", "1"], "memory": "64Mi", "cpus": "0.5",
+        "requests_memory": "32Mi", "requests_cpus": "100m", "env": {"A": "1"},
+        "ports": [80, {"containerPort": 53, "protocol": "UDP", "name": "dns"}]}})
+    (app,) = pod.containers
+    assert (app.requests_memory, app.requests_cpus) == (32 * 2**20, 0.1)
+    assert app.env == (("A", "1"),) and app.image_pull_policy == "IfNotPresent"
+    assert app.ports == (Port(80), Port(53, "UDP", "dns")) and app.spec.ports == {}
+    assert pod.qos_class == "Burstable"
+
+
+@pytest.mark.parametrize(("image", "policy"), [
+    ("busybox", "Always"), ("busybox:latest", "Always"), ("busybox:1.36", "IfNotPresent"),
+    ("localhost:5000/app", "Always"), ("localhost:5000/app:v1", "IfNotPresent"),
+    ("busybox@sha256:" + "0" * 64, "IfNotPresent"),
+])
+def test_default_pull_policy_is_the_api_servers(image, policy):
+    assert default_pull_policy(image) == policy
+
+
+def test_the_same_pod_twice_from_yaml_and_keywords():
+    """Both creation paths give the same PodSpec for the same Pod."""
+    import yaml
+
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "same"},
+           "spec": {"containers": [{"name": "a", "image": "busybox", "command": ["sleep", "1"],
+                                    "ports": [{"containerPort": 80}],
+                                    "env": [{"name": "X", "value": "y"}],
+                                    "resources": {"limits": {"memory": "64Mi", "cpu": "1"}}}]}}
+    from_yaml = parse_pod(yaml.safe_dump(doc))
+    from_kwargs = pod_from_kwargs("same", {"a": {"image": "busybox", "command": ["sleep", "1"],
+                                                 "memory": "64Mi", "cpus": 1, "ports": [80],
+                                                 "env": {"X": "y"}}})
+    assert from_yaml.containers == from_kwargs.containers
