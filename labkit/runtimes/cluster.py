@@ -70,7 +70,12 @@ def cluster_manifest(spec: PodSpec, session: Session) -> dict:
     """The Pod to apply: the learner's spec, named and labelled for this session."""
     containers = []
     for container in spec.containers:
-        entry: dict = {"name": container.name, "image": container.spec.image}
+        entry: dict = {"name": container.name, "image": container.spec.image,
+                       "imagePullPolicy": container.image_pull_policy}
+        if container.ports:
+            entry["ports"] = [{"containerPort": p.container_port, "protocol": p.protocol,
+                               **({"name": p.name} if p.name else {})}
+                              for p in container.ports]
         if container.spec.command:
             entry["command"] = list(container.spec.command)
         limits = {}
@@ -96,9 +101,11 @@ def cluster_manifest(spec: PodSpec, session: Session) -> dict:
                          ("hostPID", spec.host_pid)):
         if value:
             pod_spec[field] = True
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": session.name(spec.name), "labels": dict(session.labels)},
-            "spec": pod_spec}
+    metadata: dict = {"name": session.name(spec.name), "namespace": spec.namespace,
+                      "labels": {**dict(spec.labels), **session.labels}}
+    if spec.annotations:
+        metadata["annotations"] = dict(spec.annotations)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}
 
 
 def minikube_start_command(profile: str = "minikube") -> list[str]:
@@ -184,7 +191,8 @@ class ClusterPod:
         self.name = name
 
     def status(self) -> PodStatus:
-        return parse_pod_status(self.runtime.kubectl("get", "pod", self.name, "-o", "json"))
+        return parse_pod_status(self.runtime.kubectl("get", "pod", self.name, "-o", "json",
+                                                     "-n", self.spec.namespace))
 
     def members(self) -> list[Member]:
         status = self.status()
@@ -207,5 +215,6 @@ class ClusterPod:
         return self.runtime.node.snapshot(self.members())
 
     def delete(self) -> None:
-        self.runtime.kubectl("delete", "pod", self.name, "--wait=true", "--ignore-not-found")
+        self.runtime.kubectl("delete", "pod", self.name, "--wait=true", "--ignore-not-found",
+                             "-n", self.spec.namespace)
         self.runtime.session.forget(f"cluster-pod-{self.name}")

@@ -97,3 +97,28 @@ def test_no_minikube_here_is_one_sentence(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # a machine without minikube, like CI
     with pytest.raises(EngineUnavailable, match="minikube is not installed"):
         start_minikube()
+
+
+def test_the_cluster_gets_every_field_the_learner_wrote():
+    spec = parse_pod("""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: lab
+  labels: {tier: front}
+  annotations: {note: kept}
+spec:
+  containers:
+  - name: app
+    image: nginx:1.25
+    ports: [{containerPort: 80, name: http}]
+""")
+    manifest = cluster_manifest(spec, Session("0badcafe"))
+    assert manifest["metadata"]["namespace"] == "lab"
+    assert manifest["metadata"]["labels"] == {"tier": "front", "io.labkit.owner": "labkit",
+                                              "io.labkit.session": "0badcafe"}
+    assert manifest["metadata"]["annotations"] == {"note": "kept"}
+    app = manifest["spec"]["containers"][0]
+    assert app["ports"] == [{"containerPort": 80, "protocol": "TCP", "name": "http"}]
+    assert app["imagePullPolicy"] == "IfNotPresent"
