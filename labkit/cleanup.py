@@ -43,7 +43,11 @@ def clean_containers(client, session: str | None = None) -> tuple[list[str], lis
     if session:
         filters.append(f"{SESSION_LABEL}={session}")
     removed, failed = [], []
-    for info in client.api.containers(all=True, filters={"label": filters}):
+    try:
+        found = client.api.containers(all=True, filters={"label": filters})
+    except Exception as error:  # the engine went away: say so, clean the rest
+        return [], [f"containers (Docker did not answer: {error})"]
+    for info in found:
         name = info["Names"][0].lstrip("/")
         try:
             client.api.remove_container(info["Id"], force=True, v=True)

@@ -15,6 +15,8 @@ from typing import Any
 from ..errors import EngineRefused, EngineUnavailable
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+             ("grpc.max_reconnect_backoff_ms", 500)]
 
 
 @functools.cache
@@ -36,7 +38,9 @@ class CriClient:
 
         self.socket = socket
         self.pb, services = _modules()
-        self._channel = grpc.insecure_channel(f"unix://{socket}")
+        # A containerd that labkit starts again answers within a second or so; gRPC's own
+        # reconnect backoff would grow to two minutes while it is down, so it is capped.
+        self._channel = grpc.insecure_channel(f"unix://{socket}", options=RECONNECT)
         self.runtime = services.RuntimeServiceStub(self._channel)
         self.images = services.ImageServiceStub(self._channel)
 

@@ -128,6 +128,7 @@ class ContainerdNode:
         self._process: subprocess.Popen | None = None
         self.cri: CriClient | None = None
         self.restarts = 0
+        self._answered = False  # once it has, it may hold pods to remove on stop
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> ContainerdNode:
@@ -166,6 +167,7 @@ class ContainerdNode:
             if os.path.exists(self.socket):
                 try:
                     self.cri.call("Version", self.cri.pb.VersionRequest(), timeout=2)
+                    self._answered = True
                     return
                 except LabError:
                     pass
@@ -204,6 +206,12 @@ class ContainerdNode:
             self.restarts += 1
             self._launch()
 
+    def call(self, method: str, request, what: str = ""):
+        """One CRI call, on a containerd started again first if it died; if it dies during
+        the call, the error is one sentence and the next call starts it again."""
+        self.ensure_running()
+        return self.cri.call(method, request, what=what)
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
@@ -226,20 +234,21 @@ class ContainerdNode:
                                         f"{done.stderr.decode().strip()}.")
 
     def has_image(self, ref: str) -> bool:
-        self.ensure_running()
-        response = self.cri.call("ImageStatus", self.cri.pb.ImageStatusRequest(
+        response = self.call("ImageStatus", self.cri.pb.ImageStatusRequest(
             image=self.cri.pb.ImageSpec(image=ref)), what=f"look up image {ref}")
         return bool(response.image.id)
 
     def stop(self) -> None:
         """Stop containerd and remove its sandboxes' traces: mounts, bridge, CNI cache, dirs."""
-        if self.cri is not None and self._process and self._process.poll() is None:
+        if self.cri is not None and self._process is not None and self._answered:
             with contextlib.suppress(LabError):
-                pods = self.cri.call("ListPodSandbox", self.cri.pb.ListPodSandboxRequest())
+                # A containerd that died comes back just long enough to remove its pods,
+                # whose containers live on in their shims.
+                pods = self.call("ListPodSandbox", self.cri.pb.ListPodSandboxRequest())
                 for item in pods.items:
-                    self.cri.call("StopPodSandbox", self.cri.pb.StopPodSandboxRequest(
+                    self.call("StopPodSandbox", self.cri.pb.StopPodSandboxRequest(
                         pod_sandbox_id=item.id))
-                    self.cri.call("RemovePodSandbox", self.cri.pb.RemovePodSandboxRequest(
+                    self.call("RemovePodSandbox", self.cri.pb.RemovePodSandboxRequest(
                         pod_sandbox_id=item.id))
         if self._process is not None:
             self._process.send_signal(signal.SIGTERM)
@@ -248,8 +257,10 @@ class ContainerdNode:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        self._process = None  # stopped for good: a second stop does nothing
         if self.cri is not None:
             self.cri.close()
+            self.cri = None
         if self.systemd:
             stop_slice(self.node_slice)
         remove_node_traces(self.state, self.root, self.bridge, self.network)

@@ -173,7 +173,6 @@ class CriPod:
         return notes
 
     def start(self, quiet: bool = False) -> CriPod:
-        self.node.ensure_running()
         notes = self._resolve_images()  # before anything is created
         self.node.session.on_cleanup(self._key, self.delete)
         try:
@@ -187,17 +186,17 @@ class CriPod:
                             cpu_shares=sum(cpu_shares(c.requests_cpus or c.spec.cpus)
                                            for c in spec.containers))
             sandbox_config = self.sandbox_config()
-            self.sandbox_id = self.cri.call(
+            self.sandbox_id = self.node.call(
                 "RunPodSandbox", self.cri.pb.RunPodSandboxRequest(config=sandbox_config),
                 what=f"run the sandbox of pod {self.name}").pod_sandbox_id
             for container in self.spec.containers:
-                created = self.cri.call("CreateContainer", self.cri.pb.CreateContainerRequest(
+                created = self.node.call("CreateContainer", self.cri.pb.CreateContainerRequest(
                     pod_sandbox_id=self.sandbox_id, config=self.container_config(container),
                     sandbox_config=sandbox_config), what=f"create container {container.name}")
                 ref = self._images[container.name][0]
                 self.containers[container.name] = CriMember(container.name,
                                                             created.container_id, ref)
-                self.cri.call("StartContainer", self.cri.pb.StartContainerRequest(
+                self.node.call("StartContainer", self.cri.pb.StartContainerRequest(
                     container_id=created.container_id), what=f"start container {container.name}")
         except BaseException:
             self.delete()
@@ -211,14 +210,13 @@ class CriPod:
         return int(json.loads(info["info"])["pid"])
 
     def members(self) -> list[Member]:
-        self.node.ensure_running()
         pb = self.cri.pb
-        status = self.cri.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
+        status = self.node.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
             pod_sandbox_id=self.sandbox_id, verbose=True), what="read the sandbox's status")
         found = [Member("pause", self._pid(status.info), self.sandbox_id, "sandbox")]
         for container in self.spec.containers:
             member = self.containers[container.name]
-            status = self.cri.call("ContainerStatus", pb.ContainerStatusRequest(
+            status = self.node.call("ContainerStatus", pb.ContainerStatusRequest(
                 container_id=member.id, verbose=True), what=f"read {member.name}'s status")
             found.append(Member(member.name, self._pid(status.info), member.id, member.name,
                                 container.spec.asked))
@@ -232,9 +230,8 @@ class CriPod:
         return found | {m.id: m.name for m in self.containers.values()}
 
     def exec(self, container: str, command: str | list[str], timeout: int = 30):
-        self.node.ensure_running()
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        response = self.cri.call("ExecSync", self.cri.pb.ExecSyncRequest(
+        response = self.node.call("ExecSync", self.cri.pb.ExecSyncRequest(
             container_id=self.containers[container].id, cmd=argv, timeout=timeout),
             what=f"run {argv[0]} in {container}")
         output = (response.stdout + response.stderr).decode(errors="replace")
@@ -242,12 +239,11 @@ class CriPod:
 
     def listing(self) -> list[dict[str, str]]:
         """What ``crictl pods`` and ``crictl ps`` would show for this pod."""
-        self.node.ensure_running()
         pb = self.cri.pb
         rows = [{"CONTAINER": self.sandbox_id[:13], "IMAGE": self.node.pause_image,
                  "NAME": "(sandbox: pause)", "POD ID": self.sandbox_id[:13],
                  "STATE": self.states()["pause"]}]
-        listed = self.cri.call("ListContainers", pb.ListContainersRequest(
+        listed = self.node.call("ListContainers", pb.ListContainersRequest(
             filter=pb.ContainerFilter(pod_sandbox_id=self.sandbox_id)))
         states = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}
         for item in sorted(listed.containers, key=lambda c: c.metadata.name):
@@ -259,14 +255,13 @@ class CriPod:
     def states(self) -> dict[str, str]:
         """The runtime's word on each member: ``Ready``/``NotReady`` for the sandbox,
         ``Running``/``Exited``/... for the containers."""
-        self.node.ensure_running()
         pb = self.cri.pb
-        sandbox = self.cri.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
+        sandbox = self.node.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
             pod_sandbox_id=self.sandbox_id), what="read the sandbox's status").status
         found = {"pause": "Ready" if sandbox.state == 0 else "NotReady"}
         names = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}
         for name, member in self.containers.items():
-            status = self.cri.call("ContainerStatus", pb.ContainerStatusRequest(
+            status = self.node.call("ContainerStatus", pb.ContainerStatusRequest(
                 container_id=member.id), what=f"read {name}'s status").status
             found[name] = names.get(status.state, "Unknown")
         return found
@@ -283,11 +278,10 @@ class CriPod:
         """StopPodSandbox + RemovePodSandbox (containers go with it), then the pod's cgroups."""
         if self.sandbox_id is not None and self.node.cri is not None:
             with contextlib.suppress(LabError):
-                self.node.ensure_running()
                 pb = self.cri.pb
-                self.cri.call("StopPodSandbox", pb.StopPodSandboxRequest(
+                self.node.call("StopPodSandbox", pb.StopPodSandboxRequest(
                     pod_sandbox_id=self.sandbox_id))
-                self.cri.call("RemovePodSandbox", pb.RemovePodSandboxRequest(
+                self.node.call("RemovePodSandbox", pb.RemovePodSandboxRequest(
                     pod_sandbox_id=self.sandbox_id))
         self.sandbox_id = None
         self.containers = {}

@@ -18,6 +18,7 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 
 from .. import images
 from ..errors import (
@@ -58,13 +59,15 @@ def connect(base_url: str | None = None) -> docker.DockerClient:
 class Container:
     """A running (or stopped) container this session created."""
 
-    def __init__(self, runtime: DockerRuntime, spec: ContainerSpec, handle, role: str,
-                 image: images.ResolvedImage, name: str | None = None) -> None:
+    def __init__(self, runtime: DockerRuntime, spec: ContainerSpec, container_id: str,
+                 engine_name: str, role: str, image: images.ResolvedImage,
+                 name: str | None = None) -> None:
         self.runtime = runtime
         self.spec = spec
         self.role = role
         self.image = image
-        self._handle = handle
+        self._id = container_id
+        self._engine_name = engine_name
         self._name = name or spec.name
 
     @property
@@ -74,11 +77,11 @@ class Container:
 
     @property
     def id(self) -> str:
-        return self._handle.id
+        return self._id
 
     @property
     def engine_name(self) -> str:
-        return self._handle.name
+        return self._engine_name
 
     def inspect(self) -> dict[str, Any]:
         return self.runtime._call(lambda: self.runtime.client.api.inspect_container(self.id),
@@ -124,10 +127,14 @@ class Container:
             f"read the logs of {self.name}")
 
     def wait(self, timeout: float = 30) -> int:
-        result = self.runtime._call(
-            lambda: self.runtime.client.api.wait(self.id, timeout=timeout),
-            f"wait for {self.name}")
-        return int(result["StatusCode"])
+        def wait() -> dict:
+            try:
+                return self.runtime.client.api.wait(self.id, timeout=timeout)
+            except requests.exceptions.ReadTimeout:
+                raise LabError(f"Container {self.name} did not exit within {timeout:g} s: "
+                               "stop it with .stop(), or wait longer.") from None
+
+        return int(self.runtime._call(wait, f"wait for {self.name}")["StatusCode"])
 
     def start(self) -> None:
         self.runtime._call(lambda: self.runtime.client.api.start(self.id), f"start {self.name}")
@@ -158,7 +165,7 @@ class DockerRuntime:
         self.session = session
         self.base_url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         self.client = connect(self.base_url)
-        self._version = self.client.version()
+        self._version = self._call(self.client.version, "say which version it is")
         self._info: dict[str, Any] | None = None
         self._toolbox: str | None = None
         self._toolbox_lock = threading.Lock()
@@ -168,7 +175,7 @@ class DockerRuntime:
     def cgroup_driver(self) -> str:
         """``cgroupfs`` or ``systemd``: where Docker puts containers' cgroups."""
         if self._info is None:
-            self._info = self.client.info()
+            self._info = self._call(self.client.info, "say how it runs containers")
         return str(self._info.get("CgroupDriver", "cgroupfs"))
 
     @property
@@ -183,16 +190,15 @@ class DockerRuntime:
                 busybox = images.find_busybox()
                 tag = images.toolbox_tag(busybox)
                 ref = f"{images.TOOLBOX}:{tag}"
-                try:
-                    self.client.api.inspect_image(ref)
-                except docker.errors.ImageNotFound:
+                if not self._present(ref):
                     self._call(lambda: self.client.api.import_image_from_data(
                         images.toolbox_tar(busybox), repository=images.TOOLBOX, tag=tag,
                         # No LABEL here: containers inherit image labels, and a
                         # learner's own container from this image is not the lab's.
                         changes=["ENV PATH=/bin", 'CMD ["sh"]']),
                         "import the lab's toolbox image")
-                self.client.api.tag(ref, images.TOOLBOX, "latest")
+                self._call(lambda: self.client.api.tag(ref, images.TOOLBOX, "latest"),
+                           "tag the lab's toolbox image")
                 self._toolbox = ref
             return self._toolbox
 
@@ -213,7 +219,7 @@ class DockerRuntime:
                                           timeout=PULL_TIMEOUT_S)
                 puller.pull(repository, tag=tag or "latest")
                 return images.ResolvedImage(name, name)
-            except (docker.errors.APIError, requests.exceptions.RequestException):
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
                 self._pull_failed.add(name)
         if pull:
             reason = "no registry answered"
@@ -228,11 +234,14 @@ class DockerRuntime:
         return images.ResolvedImage(name, self.toolbox(), stand_in.command, note)
 
     def _present(self, name: str) -> bool:
-        try:
-            self.client.api.inspect_image(name)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
+        def look() -> bool:
+            try:
+                self.client.api.inspect_image(name)
+                return True
+            except docker.errors.ImageNotFound:
+                return False
+
+        return self._call(look, f"look for the image {name}")
 
     # -- containers ----------------------------------------------------------
     def run(self, name: str, image: str, command=None, *, memory=None, cpus=None,
@@ -271,8 +280,7 @@ class DockerRuntime:
             resolved.ref, list(spec.command), name=engine_name, labels=labels,
             host_config=host_config, hostname=hostname, environment=environment,
             stop_timeout=stop_timeout, ports=list(spec.ports) or None), f"create {spec.name}")
-        handle = self.client.containers.get(created["Id"])
-        container = Container(self, spec, handle, role, resolved, name=name)
+        container = Container(self, spec, created["Id"], engine_name, role, resolved, name=name)
         self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
         try:
             container.start()
@@ -288,23 +296,27 @@ class DockerRuntime:
         self.session.forget(container.engine_name)
 
     def _force_remove(self, container_id: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            self.client.api.remove_container(container_id, force=True, v=True)
+        def remove() -> None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.client.api.remove_container(container_id, force=True, v=True)
+
+        self._call(remove, f"remove the container {container_id[:12]}")
 
     def session_containers(self) -> list[str]:
-        found = self.client.api.containers(
-            all=True, filters={"label": f"{SESSION_LABEL}={self.session.id}"})
+        found = self._call(lambda: self.client.api.containers(
+            all=True, filters={"label": f"{SESSION_LABEL}={self.session.id}"}),
+            "list the lab's containers")
         return [c["Names"][0].lstrip("/") for c in found]
 
     # -- helper for reading the node without root ------------------------------
     def helper_gatherer(self) -> HelperGatherer:
         """Start the node-reader helper container and gather through it."""
         engine_name = self.session.name("node-reader")
-        host_config = self.client.api.create_host_config(
+        host_config = self._call(lambda: self.client.api.create_host_config(
             pid_mode="host", cgroupns="host", network_mode="none",
             cap_add=["SYS_PTRACE"], security_opt=["apparmor=unconfined"],
             binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
-        )
+        ), "start the node-reader helper")
         labels = {**self.session.labels, "io.labkit.role": "node-reader"}
         created = self._call(lambda: self.client.api.create_container(
             self.toolbox(), ["sleep", "2147483647"], name=engine_name, labels=labels,
@@ -312,14 +324,29 @@ class DockerRuntime:
         self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
         self._call(lambda: self.client.api.start(created["Id"]), "start the node-reader helper")
 
-        def run(argv: list[str]) -> str:
+        def read(argv: list[str]) -> str:
             exec_id = self.client.api.exec_create(created["Id"], argv)["Id"]
             return self.client.api.exec_start(exec_id).decode(errors="replace")
+
+        def run(argv: list[str]) -> str:
+            try:
+                return self._call(lambda: read(argv), "read the node through the helper")
+            except EngineRefused:
+                # A restarted engine does not start the helper again; labkit does, once.
+                self._call(lambda: self.client.api.start(created["Id"]),
+                           "start the node-reader helper again")
+                return self._call(lambda: read(argv), "read the node through the helper")
 
         return HelperGatherer(run)
 
     # -- one place where engine errors become sentences -------------------------
     def _call(self, action, what: str):
+        """Run one request (or a few) to the engine; every failure becomes one sentence.
+
+        The SDK's HTTP session opens a new connection when the old one is dead, so the
+        first call after the engine is back works; what labkit remembers about the
+        engine (its info, the toolbox image) is asked again then, as it may have changed.
+        """
         try:
             result = action()
         except docker.errors.NotFound as error:
@@ -329,14 +356,18 @@ class DockerRuntime:
         except docker.errors.APIError as error:
             raise EngineRefused(f"Docker refused to {what}: {_explanation(error)}.",
                                 _explanation(error)) from None
-        except (docker.errors.InvalidArgument, ValueError) as error:
+        except (docker.errors.DockerException, ValueError) as error:
             # The SDK checks some options itself before the engine sees them.
             raise EngineRefused(f"Docker refused to {what}: {str(error).rstrip('.')}.",
                                 str(error)) from None
-        except requests.exceptions.ConnectionError:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
+                ConnectionError):
+            # Gone, going, or not back yet (refused, reset, or the socket missing).
+            self._info = self._toolbox = None
             raise EngineUnavailable(
-                f"The Docker engine stopped answering while trying to {what}: start it again "
-                "(`sudo ./lab up`), then re-run the cell."
+                f"No Docker engine answers at {self.base_url} any more, so labkit could not "
+                f"{what}: start it again (`sudo ./lab up` does, or `sudo systemctl start "
+                "docker`), then re-run the cell."
             ) from None
         return result
 

@@ -13,6 +13,7 @@ the sandbox's hostname into the joiners, so the *names* still match.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 
 from ..errors import LabError
@@ -67,7 +68,10 @@ class DockerPod:
                     environment=dict(member.env) or None, **self._joiner_modes(),
                     **self._member_options(member))
         except BaseException:
-            self.delete()
+            # Keep the first sentence; what delete cannot remove now stays in the session's
+            # cleanup (and delete may be called again) if the engine went away meanwhile.
+            with contextlib.suppress(LabError):
+                self.delete()
             raise
         return self
 
