@@ -173,10 +173,23 @@ class Lab:
             live.show(samples)
         return samples
 
-    def describe(self) -> str:
+    def describe(self, *images: str) -> str:
+        """This machine as the lab sees it: the engine, the cgroup version, how the kernel
+        is read, and for each image named, what will run for it (itself, or labkit's
+        stand-in and why). It differs from machine to machine, unlike the lessons.
+
+        >>> print(lab.describe("nginx"))                 # doctest: +SKIP
+        Docker 24.0.7 · cgroup v2 · reading the kernel's files directly
+        nginx: this machine has it, so it runs as itself.
+        """
         node = self.node
-        return (f"{self.docker.description} · cgroup v{node.cgroup_version} · "
-                f"{node.gatherer.description}")
+        lines = [f"{self.docker.description} · cgroup v{node.cgroup_version} · "
+                 f"{node.gatherer.description}"]
+        for image in images:
+            resolved = self.docker.resolve_image(image)
+            self.session.said(resolved.note)  # said here: not again at each container
+            lines.append(resolved.note or f"{image}: this machine has it, so it runs as itself.")
+        return "\n".join(lines)
 
     def close(self) -> list[str]:
         return self.session.close()

@@ -39,6 +39,7 @@ class Session:
         self._lock = threading.Lock()
         self.closed = False
         self.record: str | None = None  # the owner record, once claimed
+        self._said: set[str] = set()
         atexit.register(self.close)
 
     def claim(self) -> None:
@@ -56,6 +57,17 @@ class Session:
 
     def short(self, name: str) -> str:
         return name[len(self.prefix):] if name.startswith(self.prefix) else name
+
+    def say_once(self, sentence: str) -> None:
+        """Print a notice the first time this session has it to say (which image stands in
+        for which, for instance), not at every container."""
+        if sentence and sentence not in self._said:
+            self._said.add(sentence)
+            print(sentence)
+
+    def said(self, sentence: str) -> None:
+        """Count a notice as said (it was shown another way)."""
+        self._said.add(sentence)
 
     def on_cleanup(self, what: str, undo: Callable[[], None]) -> None:
         """Register how to remove something just created (run last-in, first-out)."""

@@ -43,8 +43,13 @@ print(manifest)
 
 # %% [markdown]
 # labkit reads the same manifest the Pod chapter uses and turns it into Docker
-# calls. The images the article names are not available offline, so stand-ins
-# run (an HTTP server for the app, a small `curl` for the sidecar).
+# calls. Whether the article's images are on your machine depends on the
+# machine; where they are not (offline, at a workshop), labkit runs its own
+# stand-ins: an HTTP server for the app, a small `curl` for the sidecar. This
+# cell says which; nothing after it depends on the answer.
+
+# %% tags=["nbval-ignore-output"]
+print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl"))
 
 # %%
 pod = lab.docker_pod(manifest)

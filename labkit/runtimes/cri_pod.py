@@ -203,7 +203,7 @@ class CriPod:
             raise
         if not quiet:
             for note in notes:
-                print(note)
+                self.node.session.say_once(note)
         return self
 
     def _pid(self, info: dict[str, str]) -> int:

@@ -27,6 +27,7 @@ from ..errors import (
     EngineUnavailable,
     ImageUnavailable,
     LabError,
+    SpecError,
 )
 from ..model import ExecResult, Member
 from ..node.gather import HelperGatherer
@@ -258,14 +259,15 @@ class DockerRuntime:
 
     def run_spec(self, spec: ContainerSpec, *, role: str = "container", quiet: bool = False,
                  name: str | None = None, **modes: Any) -> Container:
+        check_docker_can_run(spec)
         resolved = self.resolve_image(spec.image)
         command = spec.command or resolved.default_command
-        if command is None:
+        if command is None and resolved.is_stand_in:
             raise LabError(
                 f"Container {spec.name} needs a command: the stand-in for {spec.image} has "
                 "no default one (give e.g. command=['sleep', '3650d'])."
             )
-        spec = replace(spec, command=tuple(command))
+        spec = replace(spec, command=tuple(command) if command else None)  # None: the image's
         engine_name = self.session.name(spec.name)
         hostname, environment = modes.pop("hostname", None), modes.pop("environment", None)
         stop_timeout = modes.pop("stop_timeout", None)
@@ -277,8 +279,8 @@ class DockerRuntime:
         ), f"create {spec.name} that way")
         labels = {**self.session.labels, "io.labkit.role": role, "io.labkit.name": spec.name}
         created = self._call(lambda: self.client.api.create_container(
-            resolved.ref, list(spec.command), name=engine_name, labels=labels,
-            host_config=host_config, hostname=hostname, environment=environment,
+            resolved.ref, list(spec.command) if spec.command else None, name=engine_name,
+            labels=labels, host_config=host_config, hostname=hostname, environment=environment,
             stop_timeout=stop_timeout, ports=list(spec.ports) or None), f"create {spec.name}")
         container = Container(self, spec, created["Id"], engine_name, role, resolved, name=name)
         self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
@@ -287,8 +289,8 @@ class DockerRuntime:
         except LabError:
             self.remove(container)
             raise
-        if resolved.note and not quiet:
-            print(resolved.note)
+        if not quiet:
+            self.session.say_once(resolved.note)
         return container
 
     def remove(self, container: Container) -> None:
@@ -370,6 +372,20 @@ class DockerRuntime:
                 "docker`), then re-run the cell."
             ) from None
         return result
+
+
+DOCKER_MIN_MEMORY = 6 * 2**20  # Docker refuses a smaller --memory
+DOCKER_MIN_CPUS = 0.01  # and a smaller --cpus
+
+
+def check_docker_can_run(spec: ContainerSpec) -> None:
+    """Docker's own floors, checked before anything is created (Kubernetes allows less)."""
+    if spec.memory_bytes is not None and spec.memory_bytes < DOCKER_MIN_MEMORY:
+        raise SpecError(f"Container {spec.name}'s memory limit ({spec.memory_bytes} bytes) is "
+                        "below the 6Mi Docker accepts: give it at least 6Mi.")
+    if spec.cpus is not None and spec.cpus < DOCKER_MIN_CPUS:
+        raise SpecError(f"Container {spec.name}'s CPU limit ({spec.cpus:g}) is below the 10m "
+                        "Docker accepts: give it at least 10m (0.01).")
 
 
 def _explanation(error: docker.errors.APIError) -> str:

@@ -22,7 +22,7 @@ from ..model import Member, Observation
 from ..node import Node, systemd_units
 from ..node.cgroup_writer import make_cgroup, remove_cgroup
 from ..spec import ContainerSpec
-from .docker import Container, DockerRuntime
+from .docker import Container, DockerRuntime, check_docker_can_run
 
 SANDBOX_COMMAND = ("sleep", "2147483647")
 
@@ -53,6 +53,8 @@ class DockerPod:
 
     # -- creation ----------------------------------------------------------------
     def start(self, quiet: bool = True) -> DockerPod:
+        for member in self.spec.containers:  # before the parent cgroup exists
+            check_docker_can_run(member.spec)
         session = self.runtime.session
         session.on_cleanup(self._cleanup_key, self.delete)
         try:
@@ -170,8 +172,11 @@ class DockerPod:
                 flags.append(f"--memory {host['Memory']}")
             if host.get("NanoCpus"):
                 flags.append(f"--cpus {host['NanoCpus'] / 1e9:g}")
-            image = container.image.asked if container.role != "sandbox" else "labkit/toolbox"
-            command = " ".join(container.spec.command or ())
+            if container.role == "sandbox":
+                image, command = "labkit/toolbox", " ".join(container.spec.command or ())
+            else:  # what the manifest says, whichever image stands in for it here
+                asked = next(c.spec for c in self.spec.containers if c.name == container.name)
+                image, command = asked.image, " ".join(asked.command or ())
             lines.append(f"docker run -d {' '.join(flags)} {image} {command}".rstrip())
         return lines
 
