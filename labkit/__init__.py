@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 
 from .errors import LabError
 
-__all__ = ["Lab", "LabError", "Observation", "Session", "views"]
+__all__ = ["Lab", "LabError", "Observation", "Session", "exercises", "views"]
 __version__ = "0.1.0"
 
-_LAZY = {"Lab": ".lab", "Observation": ".model", "Session": ".session", "views": ".views"}
+_LAZY = {"Lab": ".lab", "Observation": ".model", "Session": ".session", "views": ".views",
+         "exercises": ".exercises"}
+_MODULES = {"views", "exercises"}
 
 if TYPE_CHECKING:
-    from . import views
+    from . import exercises, views
     from .lab import Lab
     from .model import Observation
     from .session import Session
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str):
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name], __name__)
-        value = module if name == "views" else getattr(module, name)
+        value = module if name in _MODULES else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")

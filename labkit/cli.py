@@ -1,4 +1,4 @@
-"""The ``labkit`` command: preflight, images, clean."""
+"""The ``labkit`` command: preflight, images, clean, progress."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("images", help="build and load the lab's offline images")
     clean = commands.add_parser("clean", help="remove every container and cgroup the lab left")
     clean.add_argument("--session", help="only this session's (the 8 hex digits in lk-XXXXXXXX-)")
+    progress = commands.add_parser("progress", help="print a learner's exercise progress")
+    progress.add_argument("--learner", help="whose (default: LABKIT_LEARNER, else your user name)")
+    progress.add_argument("--chapter", help="only this chapter's exercises, e.g. 01")
+    progress.add_argument("--json", action="store_true", help="the learner's entries as JSON")
     args = parser.parse_args(argv)
     try:
         if args.command == "preflight":
@@ -28,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
             from .session import Session
 
             print(f"loaded {DockerRuntime(Session()).toolbox()}")
+            return 0
+        if args.command == "progress":
+            from .exercises.report import progress_json, progress_text
+
+            print(progress_json(args.learner) if args.json
+                  else progress_text(args.learner, args.chapter))
             return 0
         from .cleanup import clean as clean_all
         from .runtimes.docker import connect

@@ -1,0 +1,385 @@
+"""Chapter 3 exercises: a Pod emulated with Docker, checked from the kernel.
+
+A pod here is containers named ``<pod>-sandbox``, ``<pod>-app`` and ``<pod>-sidecar``,
+as ``lab.docker_pod(name="<pod>", ...)`` names them (with its session prefix) and as a
+learner names them by hand with ``docker run --name``. Each exercise is its check,
+decorated with its data; the reference and wrong solutions are just above it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ..model import NAMESPACE_TYPES
+from ..quantity import format_bytes
+from .core import (
+    Wrong,
+    exercise,
+    failed,
+    namespace_inode,
+    namespace_types,
+    one_of,
+    passed,
+    unjudged,
+)
+from .machine import parent_of, running_pid
+
+MIB = 2**20
+ROLES = ("sandbox", "app", "sidecar")
+
+# The chapter's manifest (notebooks/manifests/foo-pod.yaml), for the setups below.
+FOO_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: foo
+spec:
+  containers:
+  - name: app
+    image: docker.io/kennethreitz/httpbin
+    ports:
+    - containerPort: 80
+    resources:
+      limits:
+        memory: "256Mi"
+  - name: sidecar
+    image: curlimages/curl
+    command: ["/bin/sleep", "3650d"]
+    resources:
+      limits:
+        memory: "128Mi"
+"""
+
+
+def pod_names(pod: str) -> tuple[str, ...]:
+    return tuple(f"{pod}-{role}" for role in ROLES)
+
+
+def setup_foo_pod(lab):
+    """The chapter's pod, from its manifest."""
+    lab.docker_pod(FOO_POD, quiet=True)
+
+
+def member_pid(lab, name: str) -> int:
+    """docker inspect -f '{{.State.Pid}}' <name> (a container this lab made)."""
+    return lab.docker.client.api.inspect_container(lab.session.name(name))["State"]["Pid"]
+
+
+def _running(machine, pod: str, needed: tuple[str, ...]):
+    """role -> (details, pid) for the pod's members; or the sentence saying what is missing."""
+    found = machine.group(pod_names(pod))
+    members = {}
+    for role in ROLES:
+        details = found.get(f"{pod}-{role}")
+        if details is not None:
+            members[role] = (details, running_pid(details))
+    for role in needed:
+        if role not in members:
+            return None, (f"There is no container named {pod}-{role} yet: make the pod {pod} "
+                          f"(a sandbox {pod}-sandbox, and {pod}-app and {pod}-sidecar joining "
+                          "it).")
+        if members[role][1] is None:
+            status = members[role][0]["State"].get("Status")
+            return None, f"{pod}-{role} is {status}, not running: start the pod again."
+    return members, None
+
+
+def _namespaces_of(machine, pod: str, roles: tuple[str, ...]):
+    """role -> namespaces of the pod's running members; or the sentence saying what is not."""
+    members, missing = _running(machine, pod, roles)
+    if members is None:
+        return None, missing
+    return {role: machine.namespaces(members[role][1]) for role in roles}, None
+
+
+NO_FOO_POD = ("There is no running pod foo yet (containers foo-sandbox, foo-app, foo-sidecar): "
+              "run the chapter's cell that makes it, then check.")
+
+
+# -- predict: which namespaces does the sidecar share with the sandbox? ---------------------
+
+def shared_namespaces_solution(lab):
+    sandbox = lab.node.namespaces(member_pid(lab, "foo-sandbox"))
+    sidecar = lab.node.namespaces(member_pid(lab, "foo-sidecar"))
+    host = lab.node.host_namespaces
+    return [ns for ns in sidecar if sidecar[ns] == sandbox[ns] != host[ns]]
+
+
+@exercise(
+    "03.shared-namespaces", kind="predict",
+    title="What the sidecar shares with the sandbox",
+    task="Before you look at the sharing matrix: which namespaces does pod foo's sidecar "
+         "share with the sandbox, the pod's own ones (not those it shares with the host)? "
+         "Pick every one.",
+    hints=("Look at the flags the sidecar was started with: pod.commands() prints them.",
+           "`--network container:…` and `--ipc container:…` join the sandbox; nothing joins "
+           "its PID namespace without shareProcessNamespace.",
+           "The hostnames match, but Docker copies the name: it cannot join a UTS namespace."),
+    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="net",
+    setup=setup_foo_pod, solution=shared_namespaces_solution,
+    wrong=(Wrong(lambda lab: ["net", "ipc", "uts"], "Docker copies the hostname"),
+           Wrong(lambda lab: ["net", "ipc", "pid"], "sidecar's pid namespace")),
+    untouched="There is no running pod foo yet",
+    reads="/proc/<pid>/ns/* of foo-sandbox and foo-sidecar, and the host's",
+)
+def shared_namespaces(machine, picked):
+    found, _missing = _namespaces_of(machine, "foo", ("sandbox", "sidecar"))
+    if found is None:
+        return unjudged(NO_FOO_POD)
+    sandbox, sidecar = found["sandbox"], found["sidecar"]
+    host = machine.host_namespaces
+    shared = {ns for ns in NAMESPACE_TYPES
+              if ns in sidecar and sidecar[ns] == sandbox.get(ns) != host.get(ns)}
+    for ns in NAMESPACE_TYPES:  # first what is picked but wrong, then what is missing
+        if ns in picked and ns not in shared:
+            if sidecar.get(ns) == host.get(ns):
+                return failed(f"The sidecar is in the host's {ns} namespace ({sidecar.get(ns)}"
+                              "), not in one the sandbox holds for the pod.")
+            copied = " (Docker copies the hostname, not the namespace)" if ns == "uts" else ""
+            return failed(f"The sidecar's {ns} namespace ({sidecar.get(ns)}) is not the "
+                          f"sandbox's ({sandbox.get(ns)}){copied}.")
+    for ns in NAMESPACE_TYPES:
+        if ns in shared and ns not in picked:
+            return failed(f"The sidecar's {ns} namespace is the sandbox's ({sidecar[ns]}): "
+                          "it shares that one too.")
+    return passed(f"Right: the kernel shows the sidecar in the sandbox's "
+                  f"{', '.join(sorted(shared))} namespaces, and in its own or the host's for "
+                  "the rest.")
+
+
+# -- predict: does the sidecar survive its sandbox? -------------------------------------------
+
+KEEPS, KILLED = "it keeps running", "it is killed with the sandbox"
+
+
+def sandbox_dies_solution(lab):
+    sandbox = lab.node.namespaces(member_pid(lab, "foo-sandbox"))["pid"]
+    sidecar = lab.node.namespaces(member_pid(lab, "foo-sidecar"))["pid"]
+    return KILLED if sidecar == sandbox != lab.node.host_namespaces["pid"] else KEEPS
+
+
+@exercise(
+    "03.sandbox-dies", kind="predict",
+    title="When the sandbox dies",
+    task="If pod foo's sandbox container is killed, what happens to its sidecar?",
+    hints=("The sandbox holds the namespaces; which of them can take a process down with it?",
+           "When the init process of a PID namespace exits, the kernel kills every other "
+           "process in that namespace.",
+           "Is foo's sidecar in the sandbox's PID namespace? Compare /proc/<pid>/ns/pid."),
+    form=one_of((KEEPS, KILLED)), options=(KEEPS, KILLED), example=KEEPS,
+    setup=setup_foo_pod, solution=sandbox_dies_solution,
+    wrong=(Wrong(lambda lab: KILLED, "own PID namespace"),),
+    untouched="There is no running pod foo yet",
+    reads="the PID namespaces of foo-sandbox and foo-sidecar while both run; once the "
+          "sandbox is gone, the sidecar's state from Docker",
+)
+def sandbox_dies(machine, answer):
+    found = machine.group(pod_names("foo"))
+    sidecar, sandbox = found.get("foo-sidecar"), found.get("foo-sandbox")
+    if sidecar is None:
+        return unjudged(NO_FOO_POD)
+    sidecar_pid = running_pid(sidecar)
+    sandbox_pid = running_pid(sandbox) if sandbox else None
+    if sandbox_pid is not None:
+        if sidecar_pid is None:
+            return unjudged("foo-sidecar is not running while its sandbox runs: make the pod "
+                            "foo again, then check.")
+        theirs = machine.namespaces(sidecar_pid)["pid"]
+        ours = machine.namespaces(sandbox_pid)["pid"]
+        if theirs == ours != machine.host_namespaces["pid"]:
+            truth, why = KILLED, (f"the sidecar is in the sandbox's PID namespace ({ours}), "
+                                  "whose init process dies with the sandbox")
+        else:
+            truth, why = KEEPS, (f"the sidecar is in its own PID namespace ({theirs}; the "
+                                 f"sandbox's is {ours}), so the sandbox's death does not "
+                                 "reach its processes")
+    elif sidecar_pid is not None:
+        truth, why = KEEPS, "the sandbox is gone and Docker says the sidecar still runs"
+    else:
+        state = sidecar["State"]
+        truth, why = KILLED, (f"the sandbox is gone and the sidecar is {state.get('Status')} "
+                              f"(exit code {state.get('ExitCode')})")
+    if answer == truth:
+        return passed(f"Right: {truth}, as {why}.")
+    return failed(f"Not for this pod: {why}.")
+
+
+# -- find: the pod's network namespace -------------------------------------------------------
+
+def net_inode_solution(lab):
+    return lab.node.namespaces(member_pid(lab, "foo-sandbox"))["net"]  # readlink .../ns/net
+
+
+def _host_net(lab):
+    return lab.node.host_namespaces["net"]  # readlink /proc/self/ns/net, on the host
+
+
+def _app_uts(lab):
+    return lab.node.namespaces(member_pid(lab, "foo-app"))["uts"]
+
+
+@exercise(
+    "03.net-inode", kind="find",
+    title="The pod's network namespace",
+    task="Type the inode of pod foo's network namespace (the number in `net:[…]`).",
+    hints=("Every member of the pod is in the sandbox's network namespace: any of their PIDs "
+           "will do.",
+           "`readlink /proc/<pid>/ns/net` prints net:[<inode>]; the PID is "
+           "`docker inspect -f '{{.State.Pid}}' <container>`.",
+           "`lsns -t net` lists every network namespace with a process in it."),
+    form=namespace_inode(4026532201), example=4026532201,
+    setup=setup_foo_pod, solution=net_inode_solution,
+    wrong=(Wrong(_host_net, "the host's net namespace"),
+           Wrong(_app_uts, "uts namespace, not its network one")),
+    untouched="There is no running pod foo yet",
+    reads="/proc/<pid>/ns/* of foo's members, and the host's",
+)
+def net_inode(machine, inode):
+    members, _missing = _running(machine, "foo", ())
+    running = {role: pid for role, (_d, pid) in (members or {}).items() if pid}
+    if not running:
+        return unjudged(NO_FOO_POD)
+    namespaces = {role: machine.namespaces(pid) for role, pid in running.items()}
+    first = next(iter(namespaces))
+    net = namespaces[first]["net"]
+    if inode == net:
+        return passed(f"Right: {inode} is pod foo's network namespace; "
+                      f"{' and '.join(f'foo-{r}' for r in namespaces)} all have net:[{inode}].")
+    host = machine.host_namespaces
+    for ns in NAMESPACE_TYPES:
+        if host.get(ns) == inode:
+            return failed(f"{inode} is the host's {ns} namespace: pod foo has a network "
+                          "namespace of its own.")
+    for role, theirs in namespaces.items():
+        for ns in NAMESPACE_TYPES:
+            if theirs.get(ns) == inode:
+                return failed(f"{inode} is foo-{role}'s {ns} namespace, not its network one.")
+    return failed(f"No container of pod foo is in a namespace with inode {inode}: read "
+                  "/proc/<pid>/ns/net of one of them.")
+
+
+# -- do: the sidecar sees the app's processes ------------------------------------------------
+
+def shared_pid_solution(lab):
+    lab.docker_pod(name="shared", share_process_namespace=True, quiet=True, containers={
+        "app": {"image": "busybox", "command": "sleep 3650d"},
+        "sidecar": {"image": "busybox", "command": "sleep 3650d"}})
+
+
+def _shared_default(lab):
+    lab.docker_pod(name="shared", quiet=True, containers={
+        "app": {"image": "busybox", "command": "sleep 3650d"},
+        "sidecar": {"image": "busybox", "command": "sleep 3650d"}})
+
+
+def _shared_host(lab):
+    lab.docker_pod(name="shared", host_pid=True, quiet=True, containers={
+        "app": {"image": "busybox", "command": "sleep 3650d"},
+        "sidecar": {"image": "busybox", "command": "sleep 3650d"}})
+
+
+@exercise(
+    "03.shared-pid", kind="do",
+    title="A sidecar that sees the app's processes",
+    task="Make a pod named `shared` (containers `shared-sandbox`, `shared-app`, "
+         "`shared-sidecar`) whose sidecar sees the app's processes, as with "
+         "shareProcessNamespace: true.",
+    hints=("A process sees the processes of its own PID namespace (and those below it).",
+           "lab.docker_pod(name=\"shared\", containers=..., share_process_namespace=True); by "
+           "hand, `--pid container:shared-sandbox` on both joiners.",
+           "hostPID would show them too, but with every process of the node: that is not a "
+           "pod's namespace."),
+    names=pod_names("shared"), solution=shared_pid_solution,
+    wrong=(Wrong(_shared_default, "different PID namespaces"),
+           Wrong(_shared_host, "host's PID namespace")),
+    untouched="There is no container named shared-app yet",
+    reads="/proc/<pid>/ns/pid and ns/net of shared-app and shared-sidecar, and the host's",
+)
+def shared_pid(machine, _answer):
+    found, missing = _namespaces_of(machine, "shared", ("app", "sidecar"))
+    if found is None:
+        return failed(missing)
+    app, sidecar = found["app"], found["sidecar"]
+    if app["net"] != sidecar["net"]:
+        return failed(f"shared-app and shared-sidecar are in different network namespaces "
+                      f"({app['net']}, {sidecar['net']}): a pod's containers join the "
+                      "sandbox's.")
+    if app["pid"] != sidecar["pid"]:
+        return failed(f"shared-app and shared-sidecar are in different PID namespaces "
+                      f"({app['pid']}, {sidecar['pid']}): the sidecar must join the "
+                      "sandbox's PID namespace.")
+    if app["pid"] == machine.host_namespaces.get("pid"):
+        return failed(f"shared-app and shared-sidecar are both in the host's PID namespace "
+                      f"({app['pid']}): share the sandbox's (shareProcessNamespace), not the "
+                      "node's (hostPID).")
+    return passed(f"shared-sidecar sees shared-app's processes: both are in PID namespace "
+                  f"{app['pid']}, the pod's own, as their /proc/<pid>/ns/pid links say.")
+
+
+# -- do: a pod-level memory limit ------------------------------------------------------------
+
+POD_LIMIT = 192 * MIB
+
+
+def limited_solution(lab):
+    # The pod-level limit is the sum of the containers' limits: 128Mi + 64Mi.
+    lab.docker_pod(name="limited", quiet=True, containers={
+        "app": {"image": "busybox", "command": "sleep 3650d", "memory": "128Mi"},
+        "sidecar": {"image": "busybox", "command": "sleep 3650d", "memory": "64Mi"}})
+
+
+def _limited_256(lab):
+    lab.docker_pod(name="limited", quiet=True, containers={
+        "app": {"image": "busybox", "command": "sleep 3650d", "memory": "128Mi"},
+        "sidecar": {"image": "busybox", "command": "sleep 3650d", "memory": "128Mi"}})
+
+
+def _limited_no_parent(lab):
+    """The sandbox and joiners, but no parent cgroup: each container only has its own limit."""
+    sandbox = lab.run("limited-sandbox", "busybox", "sleep 3650d", ipc_mode="shareable",
+                      quiet=True)
+    join = f"container:{sandbox.id}"
+    for name, memory in (("limited-app", "128Mi"), ("limited-sidecar", "64Mi")):
+        lab.run(name, "busybox", "sleep 3650d", memory=memory, network_mode=join,
+                ipc_mode=join, quiet=True)
+
+
+@exercise(
+    "03.pod-memory-192mi", kind="do",
+    title="A pod-level memory limit of 192 MiB",
+    task="Make a pod named `limited` (containers `limited-sandbox`, `limited-app`, "
+         "`limited-sidecar`) whose pod-level memory limit is 192 MiB: one parent cgroup "
+         "holding both containers, limited to 192 MiB.",
+    hints=("The pod-level limit sits on the parent cgroup that all the pod's containers are "
+           "created under (`--cgroup-parent`).",
+           "lab.docker_pod sets the parent's limit to the sum of the containers' limits.",
+           "By hand on cgroup v1: mkdir /sys/fs/cgroup/memory/limited, write 201326592 to its "
+           "memory.limit_in_bytes, then docker run --cgroup-parent /limited ..."),
+    names=pod_names("limited"), solution=limited_solution,
+    wrong=(Wrong(_limited_256, "not 192 MiB"), Wrong(_limited_no_parent, "has no memory limit")),
+    untouched="There is no container named limited-app yet",
+    reads="/proc/<pid>/cgroup of limited-app and limited-sidecar, and their parent cgroup's "
+          "memory.limit_in_bytes (v1) or memory.max (v2)",
+)
+def pod_memory(machine, _answer):
+    members, missing = _running(machine, "limited", ("app", "sidecar"))
+    if members is None:
+        return failed(missing)
+    hierarchy = machine.memory_hierarchy
+    app = machine.cgroups(members["app"][1])
+    sidecar = machine.cgroups(members["sidecar"][1])
+    parents = [posixpath.dirname(c.get(hierarchy, "/")) for c in (app, sidecar)]
+    if parents[0] != parents[1]:
+        return failed(f"limited-app and limited-sidecar are under different parent cgroups "
+                      f"({parents[0]}, {parents[1]}): a pod's containers share one.")
+    parent, file = parents[0], machine.memory_limit_file
+    limit = machine.state(parent_of(app)).limits.memory_bytes
+    if limit is None:
+        return failed(f"Their parent cgroup {parent} has no memory limit ({file} is "
+                      "unlimited): put both under a parent cgroup of the pod's, limited to "
+                      "192 MiB.")
+    if limit != POD_LIMIT:
+        return failed(f"The pod's parent cgroup {parent} allows {format_bytes(limit)} ({file} "
+                      f"= {limit}), not 192 MiB.")
+    return passed(f"limited-app and limited-sidecar both sit under {parent}, whose {file} is "
+                  f"{limit} (192 MiB): the kernel caps the whole pod there.")

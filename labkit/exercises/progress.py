@@ -1,0 +1,150 @@
+"""Each learner's progress, in one small JSON file that survives kernel restarts.
+
+Where: ``$LABKIT_PROGRESS`` if set, else ``$XDG_DATA_HOME/labkit/progress.json``
+(``~/.local/share/labkit/progress.json`` by default). Who: ``$LABKIT_LEARNER``, else the
+user who ran ``sudo`` (``$SUDO_USER``), else the user name. The format is in
+docs/exercises.md; every write replaces the file atomically (a temporary file in the
+same directory, fsync, rename), under a lock so two kernels do not lose each other's tries.
+
+>>> entry("01.oom-64mi")                        # doctest: +SKIP
+{'tries': 2, 'passed': True, 'hints': 1, 'first_pass': '2025-05-01T09:12:03Z', ...}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+FORMAT = 1
+
+
+def path() -> Path:
+    if os.environ.get("LABKIT_PROGRESS"):
+        return Path(os.environ["LABKIT_PROGRESS"])
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"),
+                                                           ".local", "share")
+    return Path(data) / "labkit" / "progress.json"
+
+
+def learner() -> str:
+    for variable in ("LABKIT_LEARNER", "SUDO_USER"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
+
+
+def blank_entry() -> dict:
+    return {"tries": 0, "passed": False, "hints": 0, "first_pass": None, "last_try": None}
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def load(file: Path | None = None) -> dict:
+    """The whole file: ``{"format": 1, "learners": {name: {"exercises": {id: entry}}}}``."""
+    file = file or path()
+    try:
+        data = json.loads(file.read_text())
+    except FileNotFoundError:
+        return {"format": FORMAT, "learners": {}}
+    except (OSError, ValueError):
+        # Unreadable: keep it aside for a human, start afresh rather than block the lesson.
+        with contextlib.suppress(OSError):
+            file.rename(file.with_name(f"{file.name}.broken-{int(time.time())}"))
+        return {"format": FORMAT, "learners": {}}
+    if not isinstance(data, dict) or not isinstance(data.get("learners"), dict):
+        return {"format": FORMAT, "learners": {}}
+    return data
+
+
+def entries(who: str | None = None, file: Path | None = None) -> dict[str, dict]:
+    """exercise id -> entry, for one learner (this one by default)."""
+    data = load(file)
+    found = data["learners"].get(who or learner(), {}).get("exercises", {})
+    return {k: {**blank_entry(), **v} for k, v in found.items()}
+
+
+def entry(exercise_id: str, who: str | None = None) -> dict:
+    return entries(who).get(exercise_id, blank_entry())
+
+
+def save(data: dict, file: Path | None = None) -> None:
+    """Replace the file atomically: readers see the old or the new file, never half."""
+    file = file or path()
+    import tempfile
+
+    file.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(data, out, indent=1, sort_keys=True)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+@contextlib.contextmanager
+def _locked(file: Path):
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with open(file.with_name(f".{file.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def update(exercise_id: str, change: Callable[[dict], None], who: str | None = None) -> dict:
+    """Change one exercise's entry for one learner; returns the entry as written."""
+    file = path()
+    who = who or learner()
+    with _locked(file):
+        data = load(file)
+        data["format"] = FORMAT
+        person = data["learners"].setdefault(who, {})
+        person.setdefault("exercises", {})
+        current = {**blank_entry(), **person["exercises"].get(exercise_id, {})}
+        change(current)
+        person["exercises"][exercise_id] = current
+        person["updated"] = now()
+        save(data, file)
+    return current
+
+
+def record_try(exercise_id: str, success: bool, hints_available: int) -> dict:
+    """A judged check: one more try; a pass is kept (with its first time) for good; a
+    failure unlocks the next hint."""
+
+    def change(current: dict) -> None:
+        current["tries"] += 1
+        current["last_try"] = now()
+        if success and not current["passed"]:
+            current["passed"], current["first_pass"] = True, now()
+        if not success:
+            current["hints"] = min(current["hints"] + 1, hints_available)
+
+    return update(exercise_id, change)
+
+
+def unlock_hint(exercise_id: str, available: int) -> dict:
+    def change(current: dict) -> None:
+        current["hints"] = min(current["hints"] + 1, available)
+
+    return update(exercise_id, change)

@@ -1,0 +1,220 @@
+"""Chapters 1 and 3 exercises against the real engine and kernel.
+
+For every exercise: untouched, the check fails with its "not done yet" sentence; the
+reference solution passes; each wrong solution fails with its sentence. Then a learner
+who solves the *do* exercises by hand with the docker CLI (no labkit) passes too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+
+import pytest
+
+from labkit import exercises
+from labkit.exercises.core import REGISTRY
+from tests.conftest import need
+
+exercises.exercises()  # load the registry
+IDS = [i for i in REGISTRY if i.split(".")[0] in ("01", "03")]
+WRONG = [(i, n) for i in IDS for n in range(len(REGISTRY[i].wrong))]
+
+
+@pytest.fixture(autouse=True)
+def own_progress(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_PROGRESS", str(tmp_path / "progress.json"))
+    monkeypatch.delenv("LABKIT_INSTRUCTOR", raising=False)
+    yield
+    exercises.use(None)
+
+
+@pytest.fixture
+def root_lab(lab):
+    need(os.geteuid() == 0, "chapter 3 writes cgroups: the exercises' tests run as root")
+    exercises.use(lab)
+    return lab
+
+
+def answer_of(spec, lab, solve):
+    if spec.setup is not None:
+        spec.setup(lab)
+    answer = solve(lab)
+    return None if spec.kind == "do" else answer
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_untouched_machine_fails_with_not_done_yet(exercise_id, docker_client):
+    exercises.use(None)  # the checks connect by themselves, as in a fresh kernel
+    ex = exercises.get(exercise_id)
+    result = ex.check(None if ex.kind == "do" else ex.spec.example)
+    assert not result.passed
+    assert ex.spec.untouched in result.sentence, result.sentence
+    assert "\n" not in result.sentence and result.sentence.endswith(".")
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_solution_passes(exercise_id, root_lab):
+    ex = exercises.get(exercise_id)
+    answer = answer_of(ex.spec, root_lab, ex.spec.solution)
+    result = ex.check(answer)
+    assert result.passed, result.sentence
+    assert ex.progress["passed"] and ex.progress["tries"] == 1
+
+
+@pytest.mark.parametrize(("exercise_id", "which"), WRONG)
+def test_wrong_solution_fails_with_its_sentence(exercise_id, which, root_lab):
+    ex = exercises.get(exercise_id)
+    wrong = ex.spec.wrong[which]
+    result = ex.check(answer_of(ex.spec, root_lab, wrong.solve))
+    assert not result.passed and result.counted
+    assert wrong.expect in result.sentence, result.sentence
+    assert ex.hints() == list(ex.spec.hints[:1])  # the failure unlocked the first hint
+
+
+# -- a learner at a terminal: the docker CLI, no labkit -------------------------------------
+
+def docker(*argv: str, check: bool = True) -> str:
+    done = subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=60,
+                          check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(argv)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def by_hand(*names: str):
+    """Containers made by hand with these plain names; exactly those are removed after."""
+    for name in names:
+        exists = subprocess.run(["docker", "inspect", name], capture_output=True, check=False)
+        need(exists.returncode != 0, f"a container named {name} exists already; not touching it")
+    made: list[str] = []
+    try:
+        yield made
+    finally:
+        for container in reversed(made):
+            docker("rm", "-f", "-v", container, check=False)
+
+
+@pytest.fixture
+def toolbox(root_lab):
+    exercises.use(None)  # the check must not lean on the lab
+    return root_lab.docker.toolbox()
+
+
+def test_by_hand_oom64(toolbox):
+    with by_hand("oom64") as made:
+        docker("create", "--name", "oom64", "--memory", "64m", toolbox, "sh", "-c",
+               "head -c 100m /dev/zero | tail >/dev/null")
+        made.append("oom64")
+        docker("start", "-a", "oom64", check=False)
+        result = exercises.get("01.oom-64mi").check()
+        assert result.passed, result.sentence
+
+
+def test_by_hand_quarter_and_reset_removes_exactly_it(toolbox):
+    with by_hand("quarter", "lk-0badc0de-quarter", "quarter-not-it") as made:
+        for name in ("quarter", "lk-0badc0de-quarter", "quarter-not-it"):
+            docker("run", "-d", "--name", name, "--cpus", "0.25", toolbox, "sleep", "3650d")
+            made.append(name)
+        ex = exercises.get("01.cpu-quarter")
+        result = ex.check()
+        assert result.passed, result.sentence
+        said = ex.reset()
+        assert said == "Removed quarter; the recorded progress of 01.cpu-quarter stays."
+        left = docker("ps", "-a", "--format", "{{.Names}}").split()
+        assert "quarter" not in left  # another session's and a look-alike stay
+        assert "lk-0badc0de-quarter" in left and "quarter-not-it" in left
+        assert ex.progress["passed"]
+
+
+def test_by_hand_shared_pid(toolbox):
+    names = ("shared-sandbox", "shared-app", "shared-sidecar")
+    with by_hand(*names) as made:
+        docker("run", "-d", "--name", "shared-sandbox", "--ipc", "shareable", toolbox,
+               "sleep", "3650d")
+        made.append("shared-sandbox")
+        join = "container:shared-sandbox"
+        for name in names[1:]:
+            docker("run", "-d", "--name", name, "--network", join, "--ipc", join, "--pid", join,
+                   toolbox, "sleep", "3650d")
+            made.append(name)
+        result = exercises.get("03.shared-pid").check()
+        assert result.passed, result.sentence
+
+
+def test_by_hand_pod_memory_192mi(toolbox, root_lab):
+    layout = root_lab.node.layout
+    need(root_lab.docker.cgroup_driver == "cgroupfs",
+         "the by-hand pod parent is a cgroupfs directory (systemd hosts make a slice)")
+    parent = f"/limited-by-hand-{os.getpid()}"
+    memory = layout.for_controller("memory").directory(parent)
+    limit_file = "memory.max" if layout.version == 2 else "memory.limit_in_bytes"
+    names = ("limited-sandbox", "limited-app", "limited-sidecar")
+    with by_hand(*names) as made:
+        try:
+            os.mkdir(memory)
+            with open(os.path.join(memory, limit_file), "w") as handle:
+                handle.write(str(192 * 2**20))
+            for name in names:
+                flags = ["--ipc", "shareable"] if name == "limited-sandbox" else [
+                    "--network", "container:limited-sandbox", "--ipc",
+                    "container:limited-sandbox", "--memory", "64m"]
+                docker("create", "--name", name, "--cgroup-parent", parent, *flags, toolbox,
+                       "sleep", "3650d")
+                made.append(name)
+                docker("start", name)
+            result = exercises.get("03.pod-memory-192mi").check()
+            assert result.passed, result.sentence
+        finally:
+            for container in reversed(made):
+                docker("rm", "-f", "-v", container, check=False)
+            made.clear()
+            for mount in layout.mounts:  # Docker made the parent in the other hierarchies
+                directory = mount.directory(parent)
+                for _ in range(20):
+                    if not (directory and os.path.isdir(directory)):
+                        break
+                    try:
+                        os.rmdir(directory)
+                    except OSError:
+                        time.sleep(0.1)  # the last process is still leaving
+
+
+# -- the sandbox-dies prediction: from the kernel while it lives, from the engine after -----
+
+def test_sandbox_dies_is_judged_by_the_kernel_then_by_the_engine(root_lab):
+    from labkit.exercises.ch03 import FOO_POD, KEEPS, KILLED
+
+    ex = exercises.get("03.sandbox-dies")
+    pod = root_lab.docker_pod(FOO_POD, quiet=True)
+    pod.remove_sandbox()
+    result = ex.check(KEEPS)
+    assert result.passed and "Docker says the sidecar still runs" in result.sentence
+    pod.delete()
+    sleeper = {"image": "busybox", "command": "sleep 3650d"}
+    pod = root_lab.docker_pod(name="foo", share_process_namespace=True, quiet=True,
+                              containers={"app": sleeper, "sidecar": sleeper})
+    result = ex.check(KILLED)
+    assert result.passed and "in the sandbox's PID namespace" in result.sentence
+    sidecar = pod["sidecar"]
+    pod.remove_sandbox()
+    deadline = time.monotonic() + 10
+    while sidecar.state.get("Running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    result = ex.check(KILLED)
+    assert result.passed and "the sandbox is gone and the sidecar is" in result.sentence
+
+
+def test_reset_removes_what_the_lab_made_for_the_exercise(root_lab):
+    ex = exercises.get("03.shared-pid")
+    ex.spec.solution(root_lab)
+    other = root_lab.run("shared", "busybox", "sleep 3650d", quiet=True)  # not an exercise name
+    said = ex.reset()
+    prefix = root_lab.session.prefix
+    assert said == (f"Removed {prefix}shared-sidecar, {prefix}shared-app, "
+                    f"{prefix}shared-sandbox; the recorded progress of 03.shared-pid stays.")
+    assert root_lab.docker.session_containers() == [other.engine_name]
+    assert "There is no container named shared-app yet" in ex.check().sentence
