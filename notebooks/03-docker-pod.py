@@ -51,6 +51,17 @@ print(manifest)
 # %% tags=["nbval-ignore-output"]
 print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl"))
 
+# %% [markdown]
+# This chapter asks you things along the way and ends with exercises. Each is
+# checked against the machine itself, not against the code you type; your
+# progress is kept between sessions (`labkit progress` prints it in a terminal):
+
+# %% tags=["nbval-ignore-output"]
+from labkit import exercises
+
+exercises.use(lab)
+exercises.progress_widget("03")
+
 # %%
 pod = lab.docker_pod(manifest)
 for line in pod.commands():
@@ -66,7 +77,12 @@ for line in pod.commands():
 # ## Who owns which namespace
 #
 # The sandbox comes first, so a namespace it holds shows up as `shared with
-# sandbox` for the others:
+# sandbox` for the others. Before you look, make your guess: pick the namespaces
+# you expect the sidecar to share with the sandbox and press **Check**. The
+# answer is compared with what the kernel says.
+
+# %%
+exercises.get("03.shared-namespaces")
 
 # %%
 obs = pod.observe()
@@ -179,8 +195,15 @@ pd.DataFrame(rows).T.rename_axis("app with")
 # %% [markdown]
 # ## When the sandbox dies
 #
-# The sandbox holds the namespaces; what happens to the others if it goes? One
-# container shares only its network (and IPC), another also its PID namespace:
+# The sandbox holds the namespaces; what happens to the others if it goes? Guess
+# first, for pod `foo`'s sidecar:
+
+# %%
+exercises.get("03.sandbox-dies")
+
+# %% [markdown]
+# Now the experiment, on a pod of its own: one container shares only the
+# sandbox's network (and IPC), another also its PID namespace.
 
 # %% tags=["nbval-check-output"]
 life = lab.docker_pod(name="life", containers={"net-only": {"image": "busybox",
@@ -226,6 +249,45 @@ for broken in (manifest.replace("containers:", "contaners:"),
         lab.docker_pod(broken)
     except labkit.LabError as error:
         print("✘", error)
+
+# %% [markdown]
+# ## Exercises
+#
+# Your turn. Each card says what to reach; **Check** reads the machine and tells
+# you the one thing still wrong, and **Hint** unfolds one hint at a time. You may
+# work in the empty cells with `lab` (`lab.docker_pod(...)`, `lab.run(...)`), or
+# in a terminal with the `docker` command: the checks look at the kernel and at
+# Docker, not at how you got there.
+#
+# **1.** Find a number in the kernel's files (`/proc/<pid>/ns/net` of a member of
+# pod `foo`):
+
+# %%
+exercises.get("03.net-inode")
+
+# %% [markdown]
+# **2.** A sidecar that sees the app's processes:
+
+# %%
+exercises.get("03.shared-pid")
+
+# %%
+# your code for exercise 2 here
+
+# %%
+exercises.get("03.shared-pid").check()
+
+# %% [markdown]
+# **3.** A pod-level memory limit you choose:
+
+# %%
+exercises.get("03.pod-memory-192mi")
+
+# %%
+# your code for exercise 3 here
+
+# %%
+exercises.get("03.pod-memory-192mi").check()
 
 # %% [markdown]
 # ## Clean up
