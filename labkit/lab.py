@@ -22,7 +22,7 @@ from .runtimes.cri_pod import CriPod
 from .runtimes.docker import Container, DockerRuntime
 from .runtimes.docker_pod import DockerPod
 from .session import Session
-from .watch import Sample, watch
+from .watch import Watch, watch
 
 GatherChoice = Literal["auto", "direct", "helper"]
 
@@ -154,9 +154,11 @@ class Lab:
         """What the kernel says about these containers right now."""
         return self.node.snapshot([c.member() for c in containers], trees=trees)
 
-    def watch(self, container: Container, *, seconds: float, every: float = 0.2,
-              plot: str | None = None, until=None) -> list[Sample]:
-        """Read a container's cgroup every ``every`` s; ``plot="memory"`` or ``"cpu"``
+    def watch(self, container: Container, *, seconds: float | None = None,
+              samples: int | None = None, every: float = 0.2, plot: str | None = None,
+              until=None) -> Watch:
+        """Read a container's cgroup every ``every`` s until ``until(sample)``, ``samples``
+        readings, the cgroup's end or ``seconds`` (a cap); ``plot="memory"`` or ``"cpu"``
         draws the figure live in the notebook while it runs."""
         cgroups = self.node.cgroups(container.pid)
         live = None
@@ -167,11 +169,11 @@ class Lab:
             if draw is None:
                 raise LabError(f"plot={plot!r} is not a plot labkit draws: use 'memory' or 'cpu'.")
             live = LiveFigure(draw)
-        samples = watch(self.node, cgroups, seconds=seconds, every=every, on_sample=live,
-                        until=until)
-        if live is not None and samples:
-            live.show(samples)
-        return samples
+        readings = watch(self.node, cgroups, seconds=seconds, samples=samples, every=every,
+                         on_sample=live, until=until)
+        if live is not None and readings:
+            live.show(readings)
+        return readings
 
     def describe(self, *images: str) -> str:
         """This machine as the lab sees it: the engine, the cgroup version, how the kernel

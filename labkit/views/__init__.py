@@ -6,7 +6,7 @@ Views never talk to a runtime or the node; they only take plain data.
 from .cgroup_tree import cgroup_tree_figure, cgroup_tree_text
 from .compare import cgroup_pattern, comparison
 from .limits import limits_table
-from .live import cpu_figure, memory_figure
+from .live import cpu_figure, cpu_lesson, memory_figure, memory_lesson
 from .namespaces import namespace_table, sharing_labels, sharing_matrix
 from .tree_widget import cgroup_tree_widget
 
@@ -17,8 +17,10 @@ __all__ = [
     "cgroup_tree_widget",
     "comparison",
     "cpu_figure",
+    "cpu_lesson",
     "limits_table",
     "memory_figure",
+    "memory_lesson",
     "namespace_table",
     "sharing_labels",
     "sharing_matrix",

@@ -3,6 +3,8 @@
 nbval does not compare figures or widgets, so these tests look inside them.
 """
 
+import pytest
+
 from labkit import views
 from labkit.model import (
     CgroupNode,
@@ -159,3 +161,198 @@ def test_tree_labels_systemd_scopes_by_their_container():
     tree = CgroupNode("system.slice", "/system.slice", CgroupState("/system.slice"), (scope,))
     assert views.cgroup_tree_text(tree, NAMES).splitlines()[1].startswith(
         "└── app [aaaaaaaaaaaa]  (memory 512 MiB")
+
+
+# Live lessons on a loaded machine: few readings, zero intervals, a cgroup that goes away.
+
+def _state(t_ns=0, periods=0, throttled=0, mib=0, peak_mib=None, failcnt=None, max_events=None,
+           kills=0, memory=True, quota=True):
+    limits = Limits(memory_bytes=128 * 2**20,
+                    cpu_quota_us=50000 if quota else None, cpu_period_us=100000)
+    usage = Usage(memory_bytes=mib * 2**20 if memory else None,
+                  memory_peak_bytes=peak_mib * 2**20 if peak_mib is not None else None,
+                  memory_failcnt=failcnt, memory_max_events=max_events,
+                  oom_kills=kills if memory else None, cpu_usage_ns=t_ns,
+                  cpu_periods=periods, cpu_throttled_periods=throttled)
+    return CgroupState("/docker/x", limits, usage)
+
+
+GONE = CgroupState("/docker/x")
+
+
+class _FakeNode:
+    """Hands out the given states in turn; a clock that moves only when told."""
+
+    def __init__(self, states, step=0.25):
+        self.states = list(states)
+        self.reads = 0
+        self.now = 0.0
+        self.step = step
+
+    def cgroup_state(self, cgroups):
+        state = self.states[min(self.reads, len(self.states) - 1)]
+        self.reads += 1
+        if isinstance(state, Exception):
+            raise state
+        return state
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += self.step if seconds > 0 else 0.0
+
+
+def _watch(node, **options):
+    from labkit.watch import watch
+
+    return watch(node, {"memory": "/docker/x"}, clock=node.clock, sleep=node.sleep, **options)
+
+
+def test_watch_keeps_the_last_good_reading_when_the_cgroup_goes():
+    node = _FakeNode([_state(periods=20, t_ns=10**9), GONE])
+    samples = _watch(node, seconds=10)
+    assert samples.ended == "gone" and samples.gone and len(samples) == 1
+    assert samples.intervals == 0 and cpu_rates(samples) == []
+
+
+def test_watch_stops_on_a_partly_removed_cgroup():
+    # cgroup v1: the runtime removes one hierarchy after the other
+    node = _FakeNode([_state(mib=50), _state(mib=60), _state(memory=False)])
+    samples = _watch(node, seconds=10)
+    assert samples.ended == "gone" and [s.state.usage.memory_bytes for s in samples] == \
+        [50 * 2**20, 60 * 2**20]
+
+
+def test_watch_treats_a_read_error_after_the_first_reading_as_gone():
+    from labkit.errors import NodeReadError
+
+    node = _FakeNode([_state(mib=1), NodeReadError("No permission to read x: ...")])
+    assert _watch(node, seconds=10).ended == "gone"
+    first = _FakeNode([NodeReadError("No permission to read x: ...")])
+    with pytest.raises(NodeReadError):
+        _watch(first, seconds=10)
+
+
+def test_watch_counts_only_positive_intervals():
+    node = _FakeNode([_state(t_ns=i) for i in range(10)], step=0.0)
+    node.sleep = lambda s: setattr(node, "now", node.now + (0.2 if node.reads >= 3 else 0.0))
+    samples = _watch(node, samples=2)
+    assert [s.t for s in samples] == [0.0, 0.0, 0.0, 0.2, 0.4]
+    assert samples.ended == "samples" and samples.intervals == 2
+    assert [round(r[0], 1) for r in cpu_rates(samples)] == [0.2, 0.4]  # no zero-interval rows
+
+
+def test_watch_takes_a_final_reading_when_the_time_cap_passes():
+    node = _FakeNode([_state(t_ns=i * 10**8) for i in range(50)], step=0.25)
+    samples = _watch(node, seconds=1.0, every=0.25)
+    assert samples.ended == "time" and samples[-1].t == 1.0 and len(samples) == 5
+
+
+def test_watch_ends_on_until_and_enough_samples_needs_both():
+    from labkit.watch import enough_samples
+
+    states = [_state(throttled=0)] * 3 + [_state(throttled=4)] * 5
+    samples = _watch(_FakeNode(states), seconds=60,
+                     until=enough_samples(2, lambda s: bool(s.state.usage.cpu_throttled_periods)))
+    assert samples.ended == "until" and len(samples) == 4
+    until = enough_samples(3)
+    assert [until(Sample(t, GONE)) for t in (0.0, 0.0, 0.1, 0.2, 0.2, 0.3)] == \
+        [False, False, False, False, False, True]
+    with pytest.raises(ValueError):
+        enough_samples(0)
+
+
+def test_cpu_lesson_from_one_reading_of_cumulative_counters():
+    from labkit.views.live import cpu_lesson
+
+    single = [Sample(0.0, _state(t_ns=2 * 10**9, periods=41, throttled=39))]
+    lesson = cpu_lesson(single)
+    assert lesson.measured and lesson.throttled and lesson.within_quota
+    assert str(lesson) == ("the kernel throttled it: yes\n"
+                           "CPU use stayed at or under 0.5 core: yes")
+    over = cpu_lesson([Sample(0.0, _state(t_ns=4 * 10**9, periods=41, throttled=0))])
+    assert str(over) == ("the kernel throttled it: no\n"
+                         "CPU use stayed at or under 0.5 core: no")
+
+
+def test_cpu_lesson_that_cannot_measure_is_one_sentence():
+    from labkit.views import live
+
+    few = live.cpu_lesson([Sample(0.0, _state(t_ns=10**7, periods=2))])
+    assert not few.measured and str(few) == live.FEW_PERIODS
+    assert str(live.cpu_lesson([])) == live.NO_READING
+    assert str(live.cpu_lesson([Sample(0.0, _state(periods=20, quota=False))])) == \
+        live.NO_CPU_QUOTA
+    for sentence in (live.FEW_PERIODS, live.NO_READING, live.NO_CPU_QUOTA,
+                     live.GONE_BEFORE_KILL, live.NO_MEMORY_LIMIT):
+        assert "\n" not in sentence and sentence.count(". ") == 0 and sentence.endswith(".")
+
+
+def test_figures_with_too_few_readings_say_so():
+    from labkit.views import live
+
+    one = [Sample(0.0, _state(t_ns=10**9, periods=20))]
+    for figure, sentence in ((views.cpu_figure(one), live.FEW_INTERVALS),
+                             (views.memory_figure([]), live.NO_READING)):
+        texts = [t.get_text().replace("\n", " ") for t in figure.axes[0].texts]
+        assert texts == [sentence]
+    assert len(views.cpu_figure(_samples()).axes[0].texts) == 0
+
+
+def test_memory_lesson_reads_cumulative_counters_v1_and_v2():
+    from labkit.views.live import memory_lesson
+
+    v1 = [Sample(0.0, _state(mib=20, peak_mib=20, failcnt=0)),
+          Sample(0.2, _state(mib=3, peak_mib=128, failcnt=57, kills=1))]
+    assert str(memory_lesson(v1)) == ("usage reached the limit: yes\n"
+                                      "the kernel counted hits on the limit: yes\n"
+                                      "the kernel's OOM killer killed a process in it: yes")
+    # v2 on a kernel without memory.peak: the highest usage read stands in for the peak
+    v2 = [Sample(0.0, _state(mib=125, max_events=3)), Sample(0.2, _state(mib=1, max_events=9,
+                                                                         kills=1))]
+    lesson = memory_lesson(v2)
+    assert lesson.reached_limit and lesson.hit_limit and lesson.oom_killed
+    short = memory_lesson([Sample(0.0, _state(mib=60, peak_mib=60, failcnt=0))])
+    assert str(short).splitlines()[0] == "usage reached the limit: no"
+
+
+def test_memory_lesson_when_the_cgroup_went_before_the_kill_was_read():
+    from labkit.views import live
+    from labkit.watch import Watch
+
+    before = Watch([Sample(0.0, _state(mib=90, peak_mib=90, failcnt=0))], ended="gone")
+    assert str(live.memory_lesson(before)) == live.GONE_BEFORE_KILL
+    after = Watch([Sample(0.0, _state(mib=9, peak_mib=128, failcnt=4, kills=1))], ended="gone")
+    assert live.memory_lesson(after).oom_killed
+    assert str(live.memory_lesson([])) == live.NO_READING
+
+
+@pytest.mark.parametrize("name", ["v1-docker-cgroupfs.json", "v2-systemd-docker.json"])
+def test_watch_on_recorded_trees_until_the_cgroup_is_removed(recorded_tree, tmp_path, name):
+    import shutil
+
+    from labkit.views import live
+    from labkit.watch import watch
+
+    node = recorded_tree(name)
+    pid = next(iter(node.gatherer.pids()))
+    cgroups = node.cgroups(pid)
+    root = tmp_path / name
+
+    def remove_after_two(samples):
+        if len(samples) == 2:  # the runtime removes the container's cgroup
+            for path in set(cgroups.values()):
+                for directory in [*root.glob(f"sys/fs/cgroup/*{path}"),
+                                  root / f"sys/fs/cgroup{path}"]:
+                    shutil.rmtree(directory, ignore_errors=True)
+
+    samples = watch(node, cgroups, seconds=30, every=0.01, on_sample=remove_after_two)
+    assert samples.ended == "gone" and len(samples) == 2
+    memory, cpu = live.memory_lesson(samples), live.cpu_lesson(samples)
+    if name.startswith("v2"):
+        assert memory.reached_limit and memory.hit_limit and memory.oom_killed
+        assert str(cpu) == "the kernel throttled it: yes\nCPU use stayed at or under 0.5 core: yes"
+    else:
+        assert str(memory) == live.GONE_BEFORE_KILL  # no kill recorded, and then gone
+        assert not cpu.measured  # two periods recorded: too few to say
