@@ -1,0 +1,341 @@
+"""Chapter 4 exercises: a plain container, a Docker-emulated pod and a CRI pod, side by side.
+
+The chapter's first cell makes all three from the article's manifest: a Docker container
+``app`` (``lab.run("app", ...)``), the emulated pod ``foo`` (containers ``foo-sandbox``,
+``foo-app``, ``foo-sidecar``) and the CRI pod ``foo`` on labkit's containerd. Docker's
+are found by name as in chapters 1 and 3, the CRI's as in chapter 2. Each exercise is its
+check, decorated with its data; the reference and wrong solutions are just above it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from ..model import NAMESPACE_TYPES
+from ..quantity import format_bytes
+from .ch02 import ThisLab, find_pod, no_pod, running_pod
+from .ch03 import FOO_POD, _running, pod_names
+from .core import FormError, Wrong, _shown, exercise, failed, one_of, passed, unjudged, whole_number
+from .machine import parent_of, running_pid
+
+MIB = 2**20
+NO_CHAPTER = "the chapter's first cell (lab.run, lab.docker_pod and lab.cri_pod)"
+MAKE_FOO = f"{NO_CHAPTER}, then check"
+
+
+def setup_chapter(lab):
+    """The chapter's first cell: the same app three ways."""
+    lab.run("app", "busybox", "sleep 3650d", memory="256Mi", quiet=True)
+    lab.docker_pod(FOO_POD, quiet=True)
+    lab.cri_pod(FOO_POD, quiet=True)
+
+
+def _cri_foo(lab):
+    """Pod foo as the CRI lists it on this lab's containerd."""
+    return find_pod(ThisLab(lab), "foo")[0]
+
+
+# -- predict: who survives the sandbox? --------------------------------------------------------
+
+BOTH = "both keep running"
+ONLY_DOCKER = "only the Docker-emulated pod's app"
+ONLY_CRI = "only the CRI pod's app"
+NEITHER = "neither keeps running"
+SURVIVORS = {BOTH: (True, True), ONLY_DOCKER: (True, False), ONLY_CRI: (False, True),
+             NEITHER: (False, False)}
+
+
+def sandbox_dies_solution(lab):
+    # An app survives its sandbox unless it is in the sandbox's PID namespace, whose init
+    # process takes every other process of the namespace with it.
+    host = lab.node.host_namespaces["pid"]
+    sandbox = lab.docker.client.api.inspect_container(lab.session.name("foo-sandbox"))
+    app = lab.docker.client.api.inspect_container(lab.session.name("foo-app"))
+    docker = lab.node.namespaces(app["State"]["Pid"])["pid"]
+    docker_keeps = not (docker == lab.node.namespaces(sandbox["State"]["Pid"])["pid"] != host)
+    pod = _cri_foo(lab)
+    cri = lab.node.namespaces(pod.running()["app"])["pid"]
+    cri_keeps = not (cri == lab.node.namespaces(pod.pause_pid)["pid"] != host)
+    return next(k for k, v in SURVIVORS.items() if v == (docker_keeps, cri_keeps))
+
+
+def _docker_fate(machine):
+    """Whether the emulated pod's app outlives its sandbox, and why; or None, the sentence."""
+    members, missing = _running(machine, "foo", ())
+    app = (members or {}).get("app")
+    if app is None:
+        return None, missing or "There is no container named foo-app yet"
+    details, pid = app
+    sandbox_pid = members["sandbox"][1] if "sandbox" in members else None
+    if sandbox_pid is not None:
+        if pid is None:
+            return None, "foo-app is not running while its sandbox runs: make the pod again"
+        theirs = machine.namespaces(pid)["pid"]
+        ours = machine.namespaces(sandbox_pid)["pid"]
+        if theirs == ours != machine.host_namespaces["pid"]:
+            return (False, f"the Docker-emulated pod's app is in its sandbox's PID namespace "
+                           f"({ours}), whose init process takes it along")
+        return (True, f"the Docker-emulated pod's app is in its own PID namespace ({theirs}; "
+                      f"the sandbox's is {ours}), which the sandbox's death does not reach")
+    if pid is not None:
+        return True, "the Docker-emulated pod's sandbox is gone and Docker says foo-app runs"
+    state = details["State"]
+    return (False, f"the Docker-emulated pod's sandbox is gone and foo-app is "
+                   f"{state.get('Status')} (exit code {state.get('ExitCode')})")
+
+
+def _cri_fate(machine):
+    """Whether the CRI pod's app outlives pause, and why; or None, the sentence."""
+    pod, have_node = find_pod(machine, "foo")
+    if pod is None:
+        where = "" if have_node else " (this kernel has not started one)"
+        return None, f"There is no pod named foo on labkit's containerd yet{where}"
+    if "app" not in pod.containers:
+        return None, "Pod foo on labkit's containerd has no container app"
+    pid, state = pod.containers["app"]
+    if pod.ready and pod.pause_pid is not None:
+        if pid is None:
+            return None, f"Pod foo's app is {state} while its sandbox is Ready: make it again"
+        theirs = machine.namespaces(pid)["pid"]
+        ours = machine.namespaces(pod.pause_pid)["pid"]
+        if theirs == ours != machine.host_namespaces["pid"]:
+            return (False, f"the CRI pod's app is in pause's PID namespace ({ours}), whose "
+                           "init process takes it along")
+        return (True, f"the CRI pod's app is in its own PID namespace ({theirs}; pause's is "
+                      f"{ours}), which pause's death does not reach")
+    if pid is not None:
+        return True, "the CRI pod's sandbox is NotReady and containerd says its app runs"
+    return False, f"the CRI pod's sandbox is NotReady and containerd says its app is {state}"
+
+
+@exercise(
+    "04.sandbox-dies", kind="predict",
+    title="When the sandbox dies, side by side",
+    task="Before the cell that removes the emulated pod's sandbox and kills the CRI pod's "
+         "pause process: which of the two pods' app containers keep running?",
+    hints=("A sandbox holds namespaces. Which namespace can take processes down with the "
+           "process that holds it?",
+           "When the init process of a PID namespace exits, the kernel kills every other "
+           "process in that namespace; a network namespace just lives on while anything "
+           "holds it.",
+           "Is either app in its sandbox's PID namespace? Compare /proc/<pid>/ns/pid of "
+           "each app with its sandbox's (pause's)."),
+    form=one_of(tuple(SURVIVORS)), options=tuple(SURVIVORS), example=BOTH,
+    setup=setup_chapter, solution=sandbox_dies_solution,
+    wrong=(Wrong(lambda lab: NEITHER, "the Docker-emulated pod's app"),
+           Wrong(lambda lab: ONLY_DOCKER, "the CRI pod's app")),
+    untouched="There is no container named foo-app yet",
+    reads="while the sandboxes run: the PID namespaces of foo-sandbox and foo-app (Docker), "
+          "of pause and app (the CRI's pod foo); once a sandbox is gone: foo-app's state from "
+          "Docker, the app's state from containerd's CRI",
+)
+def sandbox_dies(machine, answer):
+    docker, docker_why = _docker_fate(machine)
+    if docker is None:
+        return unjudged(f"{docker_why}: run {NO_CHAPTER}, then check.")
+    cri, cri_why = _cri_fate(machine)
+    if cri is None:
+        return unjudged(f"{cri_why}: run {NO_CHAPTER}, then check.")
+    said_docker, said_cri = SURVIVORS[answer]
+    if said_docker != docker:
+        return failed(f"Not for these pods: {docker_why}.")
+    if said_cri != cri:
+        return failed(f"Not for these pods: {cri_why}.")
+    return passed(f"Right, {answer}: {docker_why}, and {cri_why}.")
+
+
+# -- find: the CRI pod's pod-level memory limit --------------------------------------------
+
+def pod_limit_solution(lab):
+    # The pod's cgroup is the parent of its containers' (kubepods/burstable/pod<uid>).
+    app = lab.node.cgroups(_cri_foo(lab).running()["app"])  # /proc/<pid>/cgroup
+    return lab.node.cgroup_state(parent_of(app)).limits.memory_bytes  # memory.limit_in_bytes
+
+
+def _app_limit(lab):
+    return lab.node.cgroup_state(lab.node.cgroups(_cri_foo(lab).running()["app"])) \
+        .limits.memory_bytes
+
+
+@exercise(
+    "04.pod-memory-limit", kind="find",
+    title="The CRI pod's memory limit",
+    task="Type the memory limit of the CRI pod foo's pod-level cgroup (the kubelet's "
+         "pod<uid> cgroup that holds its containers), in bytes.",
+    hints=("The pod's cgroup is the parent of each container's: take the app's line in "
+           "/proc/<pid>/cgroup and go one directory up.",
+           "On cgroup v1 the limit is in memory.limit_in_bytes of that directory under "
+           "/sys/fs/cgroup/memory; on v2 in memory.max.",
+           "The kubelet writes there the sum of the containers' memory limits."),
+    form=whole_number("a number of bytes", 402653184), example=402653184,
+    setup=setup_chapter, solution=pod_limit_solution,
+    wrong=(Wrong(_app_limit, "the limit of foo's app container alone"),
+           Wrong(lambda lab: pod_limit_solution(lab) // MIB, "in MiB")),
+    untouched="There is no pod named foo on labkit's containerd yet",
+    reads="the CRI's pod foo (its containers' host PIDs), their /proc/<pid>/cgroup, and "
+          "memory.limit_in_bytes (v1) or memory.max (v2) of the pod's cgroup and theirs",
+)
+def pod_memory_limit(machine, answer):
+    pod, missing = running_pod(machine, "foo", MAKE_FOO)
+    if pod is None:
+        return unjudged(missing)
+    running = pod.running()
+    if not running:
+        return unjudged("No container of pod foo is running on labkit's containerd: make the "
+                        "pod again (the chapter's first cell), then check.")
+    file = machine.memory_limit_file
+    cgroups = {name: machine.cgroups(pid) for name, pid in running.items()}
+    first = next(iter(cgroups))
+    pod_cgroup = posixpath.dirname(cgroups[first].get(machine.memory_hierarchy, "/"))
+    limit = machine.state(parent_of(cgroups[first])).limits.memory_bytes
+    if limit is None:
+        return unjudged(f"Pod foo's cgroup {pod_cgroup} has no memory limit: make the pod "
+                        "from the chapter's manifest (the chapter's first cell), then check.")
+    if answer == limit:
+        return passed(f"Right: {pod_cgroup} allows {limit} bytes ({format_bytes(limit)}, "
+                      f"{file}), the sum of its containers' limits, enforced on the whole pod.")
+    for name, theirs in cgroups.items():
+        if answer == machine.state(theirs).limits.memory_bytes:
+            return failed(f"{answer} is the limit of foo's {name} container alone ({file} of "
+                          "its own cgroup), not the pod's.")
+    if answer * MIB == limit:
+        return failed(f"{answer} is the pod's limit in MiB: type it in bytes, as {file} "
+                      "holds it.")
+    if answer >= 2**62:
+        return failed(f"{answer} is the kernel's 'no limit': that is a cgroup without one, "
+                      "not the pod's (the parent of its containers' cgroups).")
+    return failed(f"{answer} is not the memory limit of pod foo's cgroup: read {file} in the "
+                  "directory just above its containers' cgroups.")
+
+
+# -- find: what a plain container shares with the host ------------------------------------
+
+def count(answer: Any) -> int:
+    """A count of namespace types, 0 to 8, as a number or its digits."""
+    if isinstance(answer, int) and not isinstance(answer, bool) and 0 <= answer <= 8:
+        return answer
+    text = answer.strip() if isinstance(answer, str) else ""
+    if text.isdigit() and int(text) <= 8:
+        return int(text)
+    raise FormError(f"{_shown(answer)} is not a count of namespace types: type a whole number "
+                    "from 0 to 8, e.g. 3.")
+
+
+def plain_shared_solution(lab):
+    pid = lab.docker.client.api.inspect_container(lab.session.name("app"))["State"]["Pid"]
+    mine, host = lab.node.namespaces(pid), lab.node.host_namespaces
+    return sum(1 for ns in mine if mine[ns] == host[ns])
+
+
+@exercise(
+    "04.plain-shared", kind="find",
+    title="What a plain container shares with the host",
+    task="Count them: of the namespace types in /proc/<pid>/ns (cgroup, ipc, mnt, net, pid, "
+         "time, user, uts), in how many is the plain container app in the host's namespace?",
+    hints=("Compare each of `readlink /proc/<app's pid>/ns/*` with the same link of "
+           "/proc/self (the host's).",
+           "Docker makes five namespaces for a container; the rest stay the host's.",
+           "Which are not among Docker's five? Think of root in a container, and the clocks."),
+    form=count, example=3,
+    setup=setup_chapter, solution=plain_shared_solution,
+    wrong=(Wrong(lambda lab: 0, "is the host's"), Wrong(lambda lab: 5, "is its own")),
+    untouched="There is no running container named app yet",
+    reads="the plain container app's /proc/<pid>/ns/* inodes (its host PID from Docker), "
+          "against the host's (the reading process's)",
+)
+def plain_shared(machine, answer):
+    details = machine.container("app")
+    pid = running_pid(details) if details else None
+    if pid is None:
+        return unjudged(f"There is no running container named app yet: run {NO_CHAPTER}, "
+                        "then check.")
+    mine, host = machine.namespaces(pid), machine.host_namespaces
+    shared = [ns for ns in NAMESPACE_TYPES if ns in mine and mine[ns] == host.get(ns)]
+    own = [ns for ns in NAMESPACE_TYPES if ns in mine and ns not in shared]
+    if answer == len(shared):
+        return passed(f"Right: app is in the host's {', '.join(shared)} namespaces "
+                      f"({len(shared)} of {len(mine)}), and in its own for the rest.")
+    if answer < len(shared):
+        # The one most easily missed first: root in a container is root on the host.
+        ns = next(n for n in ("user", "time", "cgroup", *NAMESPACE_TYPES) if n in shared)
+        return failed(f"app shares more than {answer}: its {ns} namespace ({mine[ns]}) is "
+                      "the host's, for one.")
+    ns = own[0]
+    return failed(f"app shares fewer than {answer}: its {ns} namespace ({mine[ns]}) is its "
+                  f"own, not the host's ({host.get(ns)}).")
+
+
+# -- do: one memory limit, two runtimes ----------------------------------------------------
+
+TWIN = 96 * MIB
+
+
+def twin_solution(lab):
+    app = {"image": "busybox", "command": "sleep 3650d", "memory": "96Mi"}
+    lab.docker_pod(name="twin", containers={"app": app}, quiet=True)
+    lab.cri_pod(name="twin", containers={"app": app}, quiet=True)
+
+
+def _twin_decimal(lab):
+    """96M is 96,000,000 bytes, not 96 MiB."""
+    app = {"image": "busybox", "command": "sleep 3650d"}
+    lab.docker_pod(name="twin", containers={"app": {**app, "memory": "96M"}}, quiet=True)
+    lab.cri_pod(name="twin", containers={"app": {**app, "memory": "96Mi"}}, quiet=True)
+
+
+def _twin_manifest_limit(lab):
+    app = {"image": "busybox", "command": "sleep 3650d"}
+    lab.docker_pod(name="twin", containers={"app": {**app, "memory": "96Mi"}}, quiet=True)
+    lab.cri_pod(name="twin", containers={"app": {**app, "memory": "128Mi"}}, quiet=True)
+
+
+@exercise(
+    "04.twin-96mi", kind="do",
+    title="One limit, two runtimes",
+    task="Make two pods named `twin`: one emulated with Docker (containers `twin-sandbox`, "
+         "`twin-app`), one on labkit's containerd, each with an `app` container whose memory "
+         "limit is 96 MiB. From Python: lab.docker_pod(name=\"twin\", ...) and "
+         "lab.cri_pod(name=\"twin\", ...) (the docker CLI cannot reach labkit's containerd).",
+    hints=("Both take the same containers= dict: {\"app\": {\"image\": \"busybox\", "
+           "\"command\": \"sleep 3650d\", \"memory\": ...}}.",
+           "96Mi is 96 × 1024 × 1024 = 100663296 bytes; 96M is 96,000,000.",
+           "Check each: memory.limit_in_bytes (v1) or memory.max (v2) in the app's own "
+           "cgroup, from its line in /proc/<pid>/cgroup."),
+    names=pod_names("twin"), solution=twin_solution,
+    wrong=(Wrong(_twin_decimal, "twin-app of the Docker-emulated pod twin may use"),
+           Wrong(_twin_manifest_limit, "The app of CRI pod twin may use")),
+    untouched="There is no container named twin-sandbox yet",
+    reads="twin-sandbox and twin-app from Docker, the CRI's pod twin and its app from "
+          "labkit's containerd; memory.limit_in_bytes (v1) or memory.max (v2) of each app's "
+          "cgroup",
+)
+def twin(machine, _answer):
+    members, _missing = _running(machine, "twin", ())
+    for role in ("sandbox", "app"):
+        if role not in members:
+            return failed(f"There is no container named twin-{role} yet: make the "
+                          "Docker-emulated pod twin with lab.docker_pod(name=\"twin\", ...).")
+        if members[role][1] is None:
+            status = members[role][0]["State"].get("Status")
+            return failed(f"twin-{role} is {status}, not running: make the pod twin again.")
+    file = machine.memory_limit_file
+    limit = machine.state(machine.cgroups(members["app"][1])).limits.memory_bytes
+    if limit != TWIN:
+        return failed(f"twin-app of the Docker-emulated pod twin may use {format_bytes(limit)} "
+                      f"({file} = {limit or 'no limit'}), not 96 MiB.")
+    pod, have_node = find_pod(machine, "twin")
+    if pod is None:
+        return failed(no_pod("twin", have_node, "lab.cri_pod(name=\"twin\", ...), then check"))
+    pid = pod.running().get("app")
+    if pid is None:
+        state = pod.containers.get("app", (None, "missing"))[1]
+        return failed(f"The app of CRI pod twin is {state}, not running: make the pod with a "
+                      "container named app that keeps running.")
+    theirs = machine.state(machine.cgroups(pid)).limits.memory_bytes
+    if theirs != TWIN:
+        return failed(f"The app of CRI pod twin may use {format_bytes(theirs)} ({file} = "
+                      f"{theirs or 'no limit'}), not 96 MiB.")
+    return passed(f"twin-app (Docker) and the app of CRI pod twin both have {file} = {TWIN} "
+                  "(96 MiB) in their own cgroups: the same limit, enforced by the same kernel "
+                  "whichever runtime asked.")

@@ -1,0 +1,165 @@
+"""Chapters 2 and 4 exercises against real Docker, labkit's containerd and the kernel.
+
+For every exercise: untouched, the check fails with its "not done yet" sentence; the
+reference solution passes; each wrong solution fails with its sentence. One Lab (and one
+containerd) serves the module; each test removes what it made, and the chapter state a
+*find* or *predict* exercise reads is made once per chapter and removed before anything
+that needs a machine without it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+import labkit
+from labkit import exercises
+from labkit.exercises import ch02, ch04
+from labkit.exercises.core import REGISTRY
+from labkit.exercises.machine import Machine
+from tests.conftest import need
+from tests.integration.test_exercises import own_progress  # noqa: F401 - autouse, here too
+
+exercises.exercises()  # load the registry
+IDS = [i for i in REGISTRY if i.split(".")[0] in ("02", "04")]
+DO = [i for i in IDS if REGISTRY[i].kind == "do"]
+READ = [i for i in IDS if REGISTRY[i].kind != "do"]
+WRONG_DO = [(i, n) for i in DO for n in range(len(REGISTRY[i].wrong))]
+
+
+class Made:
+    """What the module's lab made, by its session's cleanup keys: the chapter state a read
+    exercise needs stays between tests, everything else goes after each test."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.base = set(self.keys())  # the containerd node itself
+        self.setup = None
+        self.prepared: set[str] = set()
+
+    def keys(self) -> list[str]:
+        return [what for what, _undo in self.lab.session._cleanups]
+
+    def undo(self, keep: set[str]) -> None:
+        todo = [(w, u) for w, u in self.lab.session._cleanups if w not in keep]
+        for what, undo in reversed(todo):
+            undo()
+            self.lab.session.forget(what)
+
+    def prepare(self, setup) -> None:
+        if self.setup is not setup:
+            self.drop()
+            before = set(self.keys())
+            setup(self.lab)
+            self.setup, self.prepared = setup, set(self.keys()) - before
+
+    def drop(self) -> None:
+        self.undo(keep=self.base)
+        self.setup, self.prepared = None, set()
+
+
+@pytest.fixture(scope="module")
+def made(docker_client):
+    need(os.geteuid() == 0, "labkit's containerd and pod cgroups need root")
+    lab = labkit.Lab(gather="direct")
+    try:
+        lab.containerd  # noqa: B018 - started once for the module
+        yield Made(lab)
+    finally:
+        lab.close()
+    assert lab.docker.session_containers() == [], "the lab left containers behind"
+
+
+@pytest.fixture
+def lab(made):
+    """The module's lab; what the test makes (beyond the chapter state) goes after it."""
+    exercises.use(made.lab)
+    keep = made.base | made.prepared
+    yield made.lab
+    made.undo(keep=keep | made.prepared)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_untouched_machine_fails_with_not_done_yet(exercise_id, made):
+    made.drop()
+    exercises.use(None)  # the checks find this process's sessions by themselves
+    ex = exercises.get(exercise_id)
+    result = ex.check(None if ex.kind == "do" else ex.spec.example)
+    assert not result.passed
+    assert ex.spec.untouched in result.sentence, result.sentence
+    assert result.counted == (ex.kind == "do")
+    assert "\n" not in result.sentence and result.sentence.endswith(".")
+
+
+@pytest.mark.parametrize("exercise_id", ["02.hostnet", "02.pause-pid", "04.pod-memory-limit"])
+def test_without_a_containerd_in_this_kernel_the_check_says_so(exercise_id, made):
+    machine = Machine()
+    machine.prefixes = lambda: {""}  # another kernel: none of this process's sessions
+    spec = REGISTRY[exercise_id]
+    verdict = spec.check(machine, None if spec.kind == "do" else spec.form(spec.example))
+    assert not verdict.passed and "(this kernel has not started one)" in verdict.sentence
+    assert verdict.counted == (spec.kind == "do")
+
+
+@pytest.mark.parametrize("exercise_id", READ)
+def test_read_exercise_reference_and_wrong_answers(exercise_id, made, lab):
+    ex = exercises.get(exercise_id)
+    made.prepare(ex.spec.setup)
+    result = ex.check(ex.spec.solution(lab))
+    assert result.passed, result.sentence
+    assert ex.progress["passed"] and ex.progress["tries"] == 1
+    for wrong in ex.spec.wrong:
+        result = ex.check(wrong.solve(lab))
+        assert not result.passed and result.counted, result.sentence
+        assert wrong.expect in result.sentence, result.sentence
+
+
+@pytest.mark.parametrize("exercise_id", DO)
+def test_do_reference_solution_passes(exercise_id, lab):
+    ex = exercises.get(exercise_id)
+    ex.spec.solution(lab)
+    result = ex.check()
+    assert result.passed, result.sentence
+    assert ex.progress["passed"] and ex.progress["tries"] == 1
+
+
+@pytest.mark.parametrize(("exercise_id", "which"), WRONG_DO)
+def test_do_wrong_solution_fails_with_its_sentence(exercise_id, which, lab):
+    ex = exercises.get(exercise_id)
+    wrong = ex.spec.wrong[which]
+    wrong.solve(lab)
+    result = ex.check()
+    assert not result.passed and result.counted
+    assert wrong.expect in result.sentence, result.sentence
+    assert ex.hints() == list(ex.spec.hints[:1])  # the failure unlocked the first hint
+
+
+def test_a_cri_pod_of_another_name_or_the_emulated_twin_alone_does_not_count(lab):
+    lab.cri_pod(name="hostnet2", containers={"app": ch02.SLEEPER}, host_network=True,
+                quiet=True)
+    assert "There is no pod named hostnet on" in exercises.get("02.hostnet").check().sentence
+    lab.docker_pod(name="twin", containers={"app": {**ch02.SLEEPER, "memory": "96Mi"}},
+                   quiet=True)
+    result = exercises.get("04.twin-96mi").check()
+    assert not result.passed and "There is no pod named twin on" in result.sentence
+
+
+def test_sandbox_dies_is_judged_from_the_runtimes_once_the_sandboxes_are_gone(made, lab):
+    made.drop()  # its own pods foo, which this test breaks
+    ex = exercises.get("04.sandbox-dies")
+    ch04.setup_chapter(lab)
+    emulated = next(d for d in made.lab.docker.session_containers() if d.endswith("foo-sandbox"))
+    lab.docker.client.api.remove_container(emulated, force=True)
+    pod = ch04._cri_foo(lab)
+    os.kill(pod.pause_pid, 9)
+    deadline = time.monotonic() + 10
+    while ch04._cri_foo(lab).ready and time.monotonic() < deadline:
+        time.sleep(0.05)
+    result = ex.check(ch04.BOTH)
+    assert result.passed, result.sentence
+    assert "Docker says foo-app runs" in result.sentence
+    assert "the CRI pod's sandbox is NotReady and containerd says its app runs" in \
+        result.sentence
+    assert not ex.check(ch04.ONLY_CRI).passed
