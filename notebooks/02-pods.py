@@ -40,6 +40,16 @@ pod = lab.cri_pod(manifest)
 print(f"pod {pod.name}: QoS class {pod.spec.qos_class}, cgroup parent {pod.cgroup_parent}")
 
 # %% [markdown]
+# This chapter asks before it shows, and ends with exercises checked against the
+# machine; your progress is kept between sessions:
+
+# %% tags=["nbval-ignore-output"]
+from labkit import exercises
+
+exercises.use(lab)
+exercises.progress_widget("02")
+
+# %% [markdown]
 # ## Three containers for a two-container Pod
 #
 # What `crictl pods` and `crictl ps` would list on the node: the two containers
@@ -52,6 +62,12 @@ pd.DataFrame(pod.listing())
 # %% [markdown]
 # ## Who owns which namespace
 #
+# Which namespaces does the app reuse from pause? Guess before the kernel says:
+
+# %%
+exercises.get("02.shared-with-pause")
+
+# %% [markdown]
 # The pause container is listed first, so what it holds shows up as `shared
 # with pause` in the other rows:
 
@@ -90,8 +106,14 @@ print("hostnames:", {c: pod.exec(c, "hostname").output.strip() for c in ("app", 
 #
 # Four fields of a Pod spec move containers between the pod's namespaces and
 # the node's. The kubelet turns them into CRI *namespace modes*: `POD` (the
-# sandbox's), `CONTAINER` (its own), `NODE` (the host's). One pod per flag; the
-# app's row each time:
+# sandbox's), `CONTAINER` (its own), `NODE` (the host's). Before the table, one to
+# try yourself at the end of the chapter (a pod on the host's network):
+
+# %%
+exercises.get("02.hostnet")
+
+# %% [markdown]
+# One pod per flag; the app's row each time:
 
 # %% tags=["nbval-check-output"]
 rows = {}
@@ -146,7 +168,14 @@ views.limits_table(obs).loc[["app", "sidecar"]]
 # Limits without requests count as requests equal to the limits. A pod whose
 # every container has equal CPU and memory requests and limits is
 # **Guaranteed** and sits directly under `kubepods`; one with no resources at
-# all is **BestEffort**; anything else is **Burstable**.
+# all is **BestEffort**; anything else is **Burstable**. Can you make one
+# Guaranteed? (Exercise 3 below.)
+
+# %%
+exercises.get("02.steady-guaranteed")
+
+# %% [markdown]
+# Three pods, one per class, and where the kubelet's rules put them:
 
 # %%
 variants = {
@@ -179,6 +208,36 @@ for expected, (qos, path) in placed.items():
 # with `kubectl`, gives a pause container, the same namespace ownership and a
 # `kubepods/burstable/pod<uid>` tree; `minikube ssh` and `sudo crictl ps` show it.
 #
+# ## Exercises
+#
+# labkit's containerd is private to this notebook's lab, so here you work with
+# `lab.cri_pod(...)` (name it as the card says); **Check** reads the CRI's state
+# and the kernel, **Hint** unfolds one hint at a time.
+#
+# **1.** Find the pause process of pod `foo` on the host (its PID):
+
+# %%
+exercises.get("02.pause-pid")
+
+# %% [markdown]
+# **2.** A pod on the host's network (the card above the flags table):
+
+# %%
+# your code for exercise 2 here
+
+# %%
+exercises.get("02.hostnet").check()
+
+# %% [markdown]
+# **3.** A Guaranteed pod (the card above the QoS pods):
+
+# %%
+# your code for exercise 3 here
+
+# %%
+exercises.get("02.steady-guaranteed").check()
+
+# %% [markdown]
 # ## Clean up
 
 # %% tags=["nbval-check-output"]

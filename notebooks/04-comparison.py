@@ -38,7 +38,7 @@ pd.set_option("display.max_colwidth", 100)
 lab = labkit.Lab()
 manifest = Path("manifests/foo-pod.yaml").read_text()
 
-plain = lab.run("app", "busybox", "sleep 600", memory="256Mi", quiet=True)
+plain = lab.run("app", "busybox", "sleep 3650d", memory="256Mi", quiet=True)
 emulated = lab.docker_pod(manifest, quiet=True)
 real = lab.cri_pod(manifest, quiet=True)
 
@@ -47,6 +47,22 @@ observations = {
     "Docker-emulated pod": emulated.observe(),
     "Kubernetes pod (CRI)": real.observe(),
 }
+
+# %% [markdown]
+# This chapter's questions and exercises, and your progress in them:
+
+# %% tags=["nbval-ignore-output"]
+from labkit import exercises
+
+exercises.use(lab)
+exercises.progress_widget("04")
+
+# %% [markdown]
+# First a count to make before the table: in how many of the eight namespace
+# types is the plain container `app` still in the host's?
+
+# %%
+exercises.get("04.plain-shared")
 
 # %% [markdown]
 # ## Namespaces and cgroups of `app`
@@ -70,7 +86,10 @@ views.comparison(observations, "app")
 # ## When the sandbox dies
 #
 # Remove the emulated pod's sandbox container, and kill the real Pod's pause
-# process. What do the runtimes say about the rest?
+# process. What do the runtimes say about the rest? Predict first:
+
+# %%
+exercises.get("04.sandbox-dies")
 
 # %%
 emulated.remove_sandbox()
@@ -90,6 +109,30 @@ print("the real pod's localhost still answers:",
 # seeing that tears the whole pod down and creates it again, pause first. A Pod
 # is a unit with one lifecycle; the emulation is a set of containers that happen
 # to share some namespaces.
+#
+# ## Exercises
+#
+# **1.** A number from the kernel's files: the pod-level memory limit of the CRI
+# pod `foo`, in bytes.
+
+# %%
+exercises.get("04.pod-memory-limit")
+
+# %% [markdown]
+# **2.** Twins: the same limit asked of both kinds of pod, read back from both
+# cgroups.
+
+# %%
+exercises.get("04.twin-96mi")
+
+# %%
+# your code for exercise 2 here
+
+# %%
+exercises.get("04.twin-96mi").check()
+
+# %% [markdown]
+# ## Clean up
 
 # %%
 lab.close()
