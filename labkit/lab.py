@@ -72,9 +72,7 @@ class Lab:
         # session whose owner still runs (another notebook, another learner) is left alone.
         self.reaped = liveness.reap(clean_session)
         self.session = session or Session()
-        self.session.claim()
-        if watch_owner:
-            liveness.watch(self.session.id)
+        self.session.claim(watch=watch_owner)
         self._requested_gather = gather
         self._docker: DockerRuntime | None = None
         self._node: Node | None = None

@@ -40,12 +40,17 @@ class Session:
         self.closed = False
         self.record: str | None = None  # the owner record, once claimed
         self._said: set[str] = set()
+        self._watch: bool | None = None  # None: never claimed (a session only named)
         atexit.register(self.close)
 
-    def claim(self) -> None:
+    def claim(self, *, watch: bool = True) -> None:
         """Record that this process owns the session, so that once it is gone (a kernel
-        killed with SIGKILL runs no cleanup) the next `Lab` removes what it left."""
+        killed with SIGKILL runs no cleanup) what it left is removed: by a watcher process
+        (``watch``), else by the next `Lab` of this user or `labkit clean`."""
         self.record = liveness.write(self.id)
+        self._watch = watch
+        if watch:
+            liveness.watch(self.id)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -73,6 +78,9 @@ class Session:
         """Register how to remove something just created (run last-in, first-out)."""
         with self._lock:
             self._cleanups.append((what, undo))
+            reopened, self.closed = self.closed, False
+        if reopened and self._watch is not None and self.record is None:
+            self.claim(watch=self._watch)  # made after close(): owned and watched again
 
     def forget(self, what: str) -> None:
         """Drop a cleanup because the thing was removed already."""

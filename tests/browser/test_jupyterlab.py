@@ -1,5 +1,7 @@
 """The lab as a learner sees it: JupyterLab in a real browser (Debian's Chromium, driven
-by Playwright), chapter 1 run from the menu, widgets and figures rendered.
+by Playwright), chapter 1 run from the menu, widgets and figures rendered, and an exercise
+done as a learner does it: Check fails, a hint opens, code typed in a cell solves it, and
+Check passes.
 
 nbval compares text; this checks what text cannot: that the server `./lab up` starts
 answers on 127.0.0.1 with its token, that the notebook runs in JupyterLab, and that the
@@ -8,6 +10,7 @@ ipywidgets tree and the matplotlib figures render in the page.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -53,6 +56,7 @@ def jupyterlab(tmp_path, docker_client):
     port, token = _free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["LABKIT_OFFLINE"] = "1"
+    env["LABKIT_PROGRESS"] = str(tmp_path / "progress.json")  # a learner's first visit
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}",
          "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}",
@@ -94,8 +98,9 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
                 timeout=180_000)
         finally:
             page.screenshot(path=str(tmp_path / "chapter1.png"), full_page=False)
-        accordions = page.locator(".jp-OutputArea .lm-AccordionPanel, "
-                                  ".jp-OutputArea .jupyter-widget-Accordion")
+        tree_cell = page.locator(".jp-CodeCell", has_text="views.cgroup_tree_widget")
+        accordions = tree_cell.locator(".jp-OutputArea .lm-AccordionPanel, "
+                                       ".jp-OutputArea .jupyter-widget-Accordion")
         assert accordions.count() >= 1  # the cgroup tree widget rendered
         accordions.first.scroll_into_view_if_needed()
         accordions.first.screenshot(path=str(tmp_path / "tree-widget.png"))
@@ -104,4 +109,32 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
         errors = page.locator(".jp-OutputArea-output[data-mime-type="
                               "'application/vnd.jupyter.stderr']", has_text="Traceback")
         assert errors.count() == 0
+        _do_an_exercise(page, tmp_path)
         browser.close()
+
+
+def _do_an_exercise(page, tmp_path: Path) -> None:
+    """Exercise 4 of chapter 1 (a container held to a quarter of a CPU), in the browser."""
+    card = page.locator(".widget-vbox", has=page.locator("small", has_text="01.cpu-quarter"))
+    card = card.last  # the innermost box that holds the card's title
+    card.scroll_into_view_if_needed()
+    card.locator("button", has_text="Check").click()
+    card.locator("text=There is no container named quarter").wait_for(timeout=30_000)
+    card.locator("button", has_text="Hint").click()
+    # Run All's check cell and this Check each failed and opened a hint; the button a third.
+    card.locator("text=Hint 3 of").wait_for(timeout=10_000)
+    cell = page.locator(".jp-CodeCell", has_text="your code for exercise 4 here")
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('lab.run("quarter", "busybox", "sleep 600", cpus=0.25, quiet=True)')
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
+    card.scroll_into_view_if_needed()
+    card.locator("button", has_text="Check").click()
+    try:
+        card.locator("text=✔").wait_for(timeout=30_000)
+    finally:
+        card.screenshot(path=str(tmp_path / "exercise.png"))
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    entry = next(iter(progress["learners"].values()))["exercises"]["01.cpu-quarter"]
+    assert entry["passed"] and entry["tries"] == 3 and entry["hints"] == 3

@@ -85,3 +85,15 @@ def test_a_closed_session_leaves_no_record(docker_client):
     with labkit.Lab(watch_owner=False) as lab:
         assert lab.session.id in {r.session for r in liveness.records()}
     assert lab.session.id not in {r.session for r in liveness.records()}
+
+
+def test_what_is_made_after_close_is_owned_again(docker_client):
+    """A learner who runs a cell after the chapter's `lab.close()` is still covered."""
+    lab = labkit.Lab(watch_owner=False)
+    lab.close()
+    assert lab.session.id not in {r.session for r in liveness.records()}
+    lab.run("late", "busybox", "sleep 600", quiet=True)
+    assert lab.session.id in {r.session for r in liveness.records()}
+    lab.close()
+    assert lab.docker.session_containers() == []
+    assert lab.session.id not in {r.session for r in liveness.records()}
