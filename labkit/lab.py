@@ -77,6 +77,7 @@ class Lab:
         self._docker: DockerRuntime | None = None
         self._node: Node | None = None
         self._containerd: ContainerdNode | None = None
+        self.pods: list[DockerPod | CriPod] = []  # the pods made here, in order
 
     @property
     def docker(self) -> DockerRuntime:
@@ -99,7 +100,9 @@ class Lab:
         >>> pod = lab.cri_pod(open("pod.yaml").read())          # doctest: +SKIP
         """
         spec = self._pod_spec(manifest, name, containers, flags)
-        return CriPod(self.containerd, self.node, spec).start(quiet=quiet)
+        pod = CriPod(self.containerd, self.node, spec).start(quiet=quiet)
+        self.pods.append(pod)
+        return pod
 
     def cluster_pod(self, manifest: str, *, context: str = "minikube", node_shell=None,
                     start_minikube: bool = False) -> ClusterPod:
@@ -146,7 +149,9 @@ class Lab:
         ... # doctest: +SKIP
         """
         spec = self._pod_spec(manifest, name, containers, flags)
-        return DockerPod(self.docker, self.node, spec).start(quiet=quiet)
+        pod = DockerPod(self.docker, self.node, spec).start(quiet=quiet)
+        self.pods.append(pod)
+        return pod
 
     def observe(self, *containers: Container, trees: tuple[str, ...] = ()) -> Observation:
         """What the kernel says about these containers right now."""

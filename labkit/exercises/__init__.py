@@ -168,15 +168,23 @@ class Exercise:
         if not self.spec.names:
             return Sentence(f"{self.id} only reads the machine: there is nothing of it to "
                             "remove (your progress stays as it is).")
+        # The lab's pods of those names first, whole (their parent cgroups, CRI sandboxes);
+        # then any container of the exercise's names, made by hand with the docker CLI.
+        lab = _state["lab"]
+        deleted = []
+        for pod in list(getattr(lab, "pods", ())):
+            if pod.spec.name in self.spec.pods and not pod.deleted:
+                pod.delete()
+                deleted.append(f"pod {pod.spec.name} ({pod.kind})")
         found = _machine().named(self.spec.names)
         order = {n: i for i, n in enumerate(self.spec.names)}
         found.sort(key=lambda s: -order[s["short"]])  # joiners before the sandbox they join
         for summary in found:
             _machine().remove(summary["Id"])
-        if not found:
+        if not found and not deleted:
             return Sentence(f"No container named {_names(self.spec.names)} was there: nothing "
                             "removed.")
-        removed = ", ".join(s["engine_name"] for s in found)
+        removed = ", ".join(deleted + [s["engine_name"] for s in found])
         return Sentence(f"Removed {removed}; the recorded progress of {self.id} stays.")
 
     # -- solutions (instructor mode) ----------------------------------------------------------

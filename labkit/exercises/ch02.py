@@ -336,7 +336,7 @@ def _hostnet_docker(lab):
            "\"command\": \"sleep 3650d\"}}, host_network=True)",
            "Check it: readlink /proc/<app's pid>/ns/net must be the same as "
            "readlink /proc/1/ns/net."),
-    names=pod_names("hostnet"), solution=hostnet_solution,
+    names=pod_names("hostnet"), pods=("hostnet",), solution=hostnet_solution,
     wrong=(Wrong(_hostnet_own, "not the host's"), Wrong(_hostnet_docker, "is a Docker container")),
     untouched="There is no pod named hostnet on labkit's containerd yet",
     reads="ListPodSandbox/ListContainers and verbose status from labkit's containerd (pod "
@@ -398,7 +398,7 @@ def _steady_nothing(lab):
            "requests_cpus).",
            "Check it: the pod's cgroup, the parent of its containers' in /proc/<pid>/cgroup, "
            "sits right under kubepods/, not under kubepods/burstable/."),
-    names=pod_names("steady"), solution=steady_solution,
+    names=pod_names("steady"), pods=("steady",), solution=steady_solution,
     wrong=(Wrong(_steady_memory_only, "where the kubelet puts Burstable pods"),
            Wrong(_steady_nothing, "where the kubelet puts BestEffort pods")),
     untouched="There is no pod named steady on labkit's containerd yet",

@@ -289,7 +289,7 @@ def _shared_host(lab):
            "hand, `--pid container:shared-sandbox` on both joiners.",
            "hostPID would show them too, but with every process of the node: that is not a "
            "pod's namespace."),
-    names=pod_names("shared"), solution=shared_pid_solution,
+    names=pod_names("shared"), pods=("shared",), solution=shared_pid_solution,
     wrong=(Wrong(_shared_default, "different PID namespaces"),
            Wrong(_shared_host, "host's PID namespace")),
     untouched="There is no container named shared-app yet",
@@ -355,7 +355,7 @@ def _limited_no_parent(lab):
            "lab.docker_pod sets the parent's limit to the sum of the containers' limits.",
            "By hand on cgroup v1: mkdir /sys/fs/cgroup/memory/limited, write 201326592 to its "
            "memory.limit_in_bytes, then docker run --cgroup-parent /limited ..."),
-    names=pod_names("limited"), solution=limited_solution,
+    names=pod_names("limited"), pods=("limited",), solution=limited_solution,
     wrong=(Wrong(_limited_256, "not 192 MiB"), Wrong(_limited_no_parent, "has no memory limit")),
     untouched="There is no container named limited-app yet",
     reads="/proc/<pid>/cgroup of limited-app and limited-sidecar, and their parent cgroup's "

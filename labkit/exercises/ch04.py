@@ -302,7 +302,7 @@ def _twin_manifest_limit(lab):
            "96Mi is 96 × 1024 × 1024 = 100663296 bytes; 96M is 96,000,000.",
            "Check each: memory.limit_in_bytes (v1) or memory.max (v2) in the app's own "
            "cgroup, from its line in /proc/<pid>/cgroup."),
-    names=pod_names("twin"), solution=twin_solution,
+    names=pod_names("twin"), pods=("twin",), solution=twin_solution,
     wrong=(Wrong(_twin_decimal, "twin-app of the Docker-emulated pod twin may use"),
            Wrong(_twin_manifest_limit, "The app of CRI pod twin may use")),
     untouched="There is no container named twin-sandbox yet",

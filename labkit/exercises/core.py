@@ -98,6 +98,7 @@ class Spec:
     wrong: tuple[Wrong, ...]
     untouched: str  # a piece of the sentence the check answers on an untouched machine
     names: tuple[str, ...] = ()  # the containers a *do* exercise asks for (what reset removes)
+    pods: tuple[str, ...] = ()  # the pods it asks for: reset deletes the lab's pods so named
     setup: Callable[[Any], Any] | None = None  # what the chapter's cells make before it
     form: Callable[[Any], Any] | None = None  # answer -> value, or FormError
     options: tuple[str, ...] = ()  # a predict exercise's choices

@@ -75,6 +75,8 @@ class CriMember:
 class CriPod:
     """A Pod running on labkit's containerd, reported with every member's host PID."""
 
+    kind = "on labkit's containerd"
+
     def __init__(self, node: ContainerdNode, reader: Node, spec: PodSpec) -> None:
         self.node = node
         self.reader = reader
@@ -82,6 +84,7 @@ class CriPod:
         self.name = spec.name
         self.sandbox_id: str | None = None
         self.containers: dict[str, CriMember] = {}
+        self.deleted = False
         if node.systemd:
             # The kubelet's systemd driver: kubepods-burstable-pod<uid with _>.slice, where
             # each dash nests; labkit's node slice stands where the kubelet's root would.
@@ -291,6 +294,7 @@ class CriPod:
             remove_cgroup(self.reader.layout, self.cgroup_parent,
                           up_to=self.node.kubepods.rsplit("/", 1)[0])
         self.node.session.forget(self._key)
+        self.deleted = True
 
     def __enter__(self) -> CriPod:
         return self

@@ -41,6 +41,8 @@ class ParentCgroup:
 class DockerPod:
     """A running emulated pod: its sandbox and containers, in manifest order."""
 
+    kind = "emulated with Docker"
+
     def __init__(self, runtime: DockerRuntime, node: Node, spec: PodSpec) -> None:
         self.runtime = runtime
         self.node = node
@@ -49,6 +51,7 @@ class DockerPod:
         self.parent: ParentCgroup | None = None
         self.sandbox: Container | None = None
         self.containers: dict[str, Container] = {}
+        self.deleted = False
         self._cleanup_key = runtime.session.name(f"pod-{spec.name}")
 
     # -- creation ----------------------------------------------------------------
@@ -202,6 +205,7 @@ class DockerPod:
                 remove_cgroup(self.node.layout, self.parent.path)
             self.parent = None
         self.runtime.session.forget(self._cleanup_key)
+        self.deleted = True
 
     def __enter__(self) -> DockerPod:
         return self

@@ -163,3 +163,19 @@ def test_sandbox_dies_is_judged_from_the_runtimes_once_the_sandboxes_are_gone(ma
     assert "the CRI pod's sandbox is NotReady and containerd says its app runs" in \
         result.sentence
     assert not ex.check(ch04.ONLY_CRI).passed
+
+
+def test_reset_deletes_the_exercises_cri_pod_whole(made, lab):
+    """Reset removes the lab's pod of the exercise's name: its sandbox and its pod cgroup."""
+    from labkit.exercises.ch02 import find_pod
+
+    ex = exercises.get("02.hostnet")
+    ex.spec.solution(lab)
+    cgroup = lab.pods[-1].cgroup_parent
+    assert ex.check().passed
+    said = ex.reset()
+    assert said == ("Removed pod hostnet (on labkit's containerd); the recorded progress of "
+                    "02.hostnet stays.")
+    assert find_pod(Machine(lab), "hostnet")[0] is None
+    assert not any(os.path.isdir(m.mountpoint + cgroup) for m in lab.node.layout.mounts)
+    assert "There is no pod named hostnet" in ex.check().sentence
