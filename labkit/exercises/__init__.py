@@ -22,7 +22,6 @@ import inspect
 import os
 import textwrap
 import warnings
-import weakref
 from typing import Any
 
 from ..errors import LabError
@@ -35,7 +34,7 @@ CHAPTERS = ("ch01", "ch02", "ch03", "ch04")
 
 _state: dict[str, Any] = {"instructor": None, "lab": None, "machine": None, "own_lab": None}
 _cards: dict[str, Exercise] = {}
-_progress_views: list[tuple[str, weakref.ref]] = []
+_progress_views: list[tuple[str, Any]] = []  # held: the collector would close them
 
 
 def _load() -> dict[str, Spec]:
@@ -101,6 +100,7 @@ class Exercise:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
+        self._card = None  # held here: a widget nobody holds is closed by the collector
 
     id = property(lambda self: self.spec.id)
     kind = property(lambda self: self.spec.kind)
@@ -208,10 +208,14 @@ class Exercise:
 
     # -- display ----------------------------------------------------------------------------
     def widget(self):
-        """The exercise's card (ipywidgets): task, answer, Check and Hint buttons, result."""
-        from .ui import card
+        """The exercise's card (ipywidgets): task, answer, Check and Hint buttons, result;
+        one per exercise, so every view of it shows the same state."""
+        mode = instructor()
+        if self._card is None or self._card[0] != mode:  # instructor mode adds a solution
+            from .ui import card
 
-        return card(self)
+            self._card = (mode, card(self))
+        return self._card[1]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         try:
@@ -243,7 +247,7 @@ def progress_widget(chapter: str):
     from .ui import progress_view
 
     view = progress_view(chapter)
-    _progress_views.append((chapter, weakref.ref(view)))
+    _progress_views.append((chapter, view))
     return view
 
 
@@ -252,11 +256,8 @@ def _refresh_progress(chapter: str) -> None:
         return
     from .ui import refresh_progress
 
-    for which, ref in list(_progress_views):
-        view = ref()
-        if view is None:
-            _progress_views.remove((which, ref))
-        elif which == chapter:
+    for which, view in _progress_views:
+        if which == chapter:
             refresh_progress(view, chapter)
 
 

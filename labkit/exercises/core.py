@@ -205,7 +205,7 @@ def cgroup_path(answer: Any) -> CgroupAnswer:
 
 
 def namespace_types(answer: Any) -> frozenset[str]:
-    """Namespace types, as a list (a SelectMultiple's value) or ``"net, ipc"``."""
+    """Namespace types, as a list (the picked toggles) or ``"net, ipc"``."""
     if isinstance(answer, str):
         items: Iterable[Any] = re.split(r"[\s,]+", answer.strip())
     elif isinstance(answer, Iterable):

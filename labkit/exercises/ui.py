@@ -21,18 +21,37 @@ def _inline(text: str) -> str:
 
 
 def answer_widget(exercise):
-    """Text for *find*, SelectMultiple or Dropdown for *predict*; None for *do*."""
+    """Text for *find*; a row of toggles (pick every one) or a Dropdown for *predict*;
+    None for *do*."""
     import ipywidgets as widgets
 
     spec = exercise.spec
     if spec.kind == "find":
         return widgets.Text(placeholder=str(spec.example), description="Answer:")
     if spec.multiple:
-        return widgets.SelectMultiple(options=spec.options, rows=len(spec.options),
-                                      description="Answer:")
+        return choices(spec.options)
     if spec.kind == "predict":
         return widgets.Dropdown(options=spec.options, value=None, description="Answer:")
     return None
+
+
+def choices(options):
+    """One toggle button per option, each picked or not with a click; ``value`` is the
+    tuple of those picked (settable, as a SelectMultiple's)."""
+    import ipywidgets as widgets
+
+    class Choices(widgets.HBox):
+        @property
+        def value(self) -> tuple[str, ...]:
+            return tuple(b.description for b in self.children if b.value)
+
+        @value.setter
+        def value(self, picked) -> None:
+            for button in self.children:
+                button.value = button.description in picked
+
+    return Choices([widgets.ToggleButton(description=o, layout=widgets.Layout(width="auto"))
+                    for o in options])
 
 
 def _result_html(result) -> str:
@@ -144,7 +163,13 @@ def progress_view(chapter: str):
     rows = progress_rows(chapter)
     bar = widgets.IntProgress(value=sum(r["passed"] for r in rows), min=0, max=len(rows),
                               description=f"Chapter {chapter}:")
-    view = widgets.VBox([bar, widgets.HTML(progress_html(chapter))])
+    class ProgressView(widgets.VBox):
+        def __repr__(self) -> str:  # what a reader without the widget sees
+            done = sum(r["passed"] for r in progress_rows(chapter))
+            return (f"{progress.learner()}: {done} of {len(rows)} exercises of chapter "
+                    f"{chapter} passed")
+
+    view = ProgressView([bar, widgets.HTML(progress_html(chapter))])
     view.bar, view.table = bar, view.children[1]
     return view
 

@@ -109,6 +109,8 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
         errors = page.locator(".jp-OutputArea-output[data-mime-type="
                               "'application/vnd.jupyter.stderr']", has_text="Traceback")
         assert errors.count() == 0
+        # ./lab setup keeps JupyterLab from asking about (and fetching) news from the web.
+        assert page.locator("text=get notified about official Jupyter news").count() == 0
         _do_an_exercise(page, tmp_path)
         browser.close()
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+SCRIPTS = REPO / "notebook-scripts"  # their py:percent twins (jupytext.toml pairs them)
 
 
 def test_there_are_notebooks():
@@ -37,9 +39,16 @@ def test_no_stored_errors_and_python3_kernel(path):
 def test_paired_script_has_the_same_code(path):
     import jupytext
 
-    script = path.with_suffix(".py")
+    script = SCRIPTS / path.with_suffix(".py").name
     assert script.exists(), f"{path.name} has no paired py:percent script"
     from_script = jupytext.read(script)
     stored = jupytext.read(path)
     code = [c.source for c in stored.cells if c.cell_type == "code"]
     assert code == [c.source for c in from_script.cells if c.cell_type == "code"]
+
+
+def test_the_learners_folder_holds_only_what_a_learner_opens():
+    """JupyterLab opens on notebooks/: the chapters and the manifests they read, no more."""
+    names = sorted(p.name for p in (REPO / "notebooks").iterdir()
+                   if not p.name.startswith("."))
+    assert names == [p.name for p in NOTEBOOKS] + ["manifests"]

@@ -308,7 +308,7 @@ def test_cards_have_the_right_inputs_and_wired_buttons(fresh):
     import ipywidgets as widgets
 
     kinds = {"01.oom-64mi": type(None), "01.host-pid": widgets.Text,
-             "01.own-namespaces": widgets.SelectMultiple, "03.sandbox-dies": widgets.Dropdown}
+             "01.own-namespaces": widgets.HBox, "03.sandbox-dies": widgets.Dropdown}
     for exercise_id, kind in kinds.items():
         card = exercises.get(exercise_id).widget()
         assert isinstance(card, widgets.VBox) and isinstance(card.answer, kind)
@@ -324,7 +324,9 @@ def test_cards_have_the_right_inputs_and_wired_buttons(fresh):
     assert "✔" in card.result.value and progress.entry("01.host-pid")["passed"]
 
     card = exercises.get("01.own-namespaces").widget()
-    card.answer.value = ("net", "user")
+    for button in card.answer.children:  # a learner clicks net and user
+        button.value = button.description in ("net", "user")
+    assert card.answer.value == ("net", "user")
     fresh.ns[4242] = FOO_NS
     card.check_button.click()
     assert "shares its user namespace with the host" in card.result.value
@@ -367,3 +369,16 @@ def test_registry_refuses_an_incomplete_exercise():
         core.exercise("99.x", kind="do", title="t", task="t", hints=("one",), solution=print,
                       wrong=(), untouched="u")
     assert "99.x" not in REGISTRY
+
+
+def test_cards_and_progress_views_outlive_the_collector(fresh):
+    """A widget nobody holds is closed by the garbage collector, and its card then shows as
+    text in the notebook: the exercises hold theirs."""
+    import gc
+    import weakref
+
+    card = weakref.ref(exercises.get("01.host-pid").widget())
+    view = weakref.ref(exercises.progress_widget("01"))
+    gc.collect()
+    assert card() is exercises.get("01.host-pid").widget()
+    assert view() is not None
