@@ -47,8 +47,11 @@ class Session:
         """Record that this process owns the session, so that once it is gone (a kernel
         killed with SIGKILL runs no cleanup) what it left is removed: by a watcher process
         (``watch``), else by the next `Lab` of this user or `labkit clean`."""
-        self.record = liveness.write(self.id)
         self._watch = watch
+        try:
+            self.record = liveness.write(self.id)
+        except OSError:  # nowhere to write it: closing and `labkit clean` still work
+            return
         if watch:
             liveness.watch(self.id)
 
