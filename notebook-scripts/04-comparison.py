@@ -57,13 +57,6 @@ exercises.use(lab)
 exercises.progress_widget("04")
 
 # %% [markdown]
-# First a count to make before the table: in how many of the eight namespace
-# types is the plain container `app` still in the host's?
-
-# %%
-exercises.get("04.plain-shared")
-
-# %% [markdown]
 # ## Namespaces and cgroups of `app`
 
 # %%
@@ -111,21 +104,28 @@ print("the real pod's localhost still answers:",
 #
 # ## Exercises
 #
-# **1.** A number from the kernel's files: the pod-level memory limit of the CRI
+# **1.** A count: in how many of the eight namespace types is the plain
+# container `app` still in the host's?
+
+# %%
+exercises.get("04.plain-shared")
+
+# %% [markdown]
+# **2.** A number from the kernel's files: the pod-level memory limit of the CRI
 # pod `foo`, in bytes.
 
 # %%
 exercises.get("04.pod-memory-limit")
 
 # %% [markdown]
-# **2.** Twins: the same limit asked of both kinds of pod, read back from both
+# **3.** Twins: the same limit asked of both kinds of pod, read back from both
 # cgroups.
 
 # %%
 exercises.get("04.twin-96mi")
 
 # %%
-# your code for exercise 2 here
+# your code for exercise 3 here
 
 # %%
 exercises.get("04.twin-96mi").check()
