@@ -34,7 +34,7 @@ CHAPTERS = ("ch01", "ch02", "ch03", "ch04")
 
 _state: dict[str, Any] = {"instructor": None, "lab": None, "machine": None, "own_lab": None}
 _cards: dict[str, Exercise] = {}
-_progress_views: list[tuple[str, Any]] = []  # held: the collector would close them
+_progress_views: list[tuple[str, Any]] = []  # every progress view shown, kept up to date
 
 
 def _load() -> dict[str, Spec]:
@@ -100,7 +100,7 @@ class Exercise:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._card = None  # held here: a widget nobody holds is closed by the collector
+        self._card = None  # one card per exercise: every view of it shows the same state
 
     id = property(lambda self: self.spec.id)
     kind = property(lambda self: self.spec.kind)

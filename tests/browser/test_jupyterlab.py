@@ -60,7 +60,9 @@ def jupyterlab(tmp_path, docker_client):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}",
          "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}",
-         f"--IdentityProvider.token={token}"],
+         f"--IdentityProvider.token={token}",
+         # A learner's first visit: no tabs restored from another session's workspace.
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:

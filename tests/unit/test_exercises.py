@@ -371,9 +371,9 @@ def test_registry_refuses_an_incomplete_exercise():
     assert "99.x" not in REGISTRY
 
 
-def test_cards_and_progress_views_outlive_the_collector(fresh):
-    """A widget nobody holds is closed by the garbage collector, and its card then shows as
-    text in the notebook: the exercises hold theirs."""
+def test_one_card_per_exercise_and_progress_views_kept(fresh):
+    """Showing an exercise twice shows one card (its views share the state), and every
+    progress view stays registered for refreshes."""
     import gc
     import weakref
 
