@@ -17,6 +17,7 @@ from .core import (
     passed,
     unjudged,
     whole_number,
+    wrong_pid,
 )
 from .machine import running_pid
 
@@ -124,15 +125,9 @@ def host_pid(machine, pid):
     if pid == 1:
         return failed("1 is the PID foo's main process has inside its own PID namespace: "
                       "the host numbers it differently.")
-    cgroups = machine.process_cgroups(pid)
-    if cgroups is None:
-        return failed(f"There is no process {pid} on this host now: look the PID up again.")
-    if any(details["Id"] in path for path in cgroups.values()):
-        return failed(f"Process {pid} ({machine.command_name(pid)}) is in foo's cgroup but "
-                      "is not its main process: find the one Docker started first.")
-    where = cgroups.get(machine.memory_hierarchy, "?")
-    return failed(f"Process {pid} ({machine.command_name(pid)}) is not one of foo's processes "
-                  f"(its memory cgroup is {where}).")
+    return wrong_pid(machine, pid, "foo's",
+                     lambda cgroups: any(details["Id"] in p for p in cgroups.values()),
+                     "is not its main process: find the one Docker started first")
 
 
 # -- find: the cgroup in the memory hierarchy -----------------------------------------------

@@ -25,6 +25,7 @@ from .core import (
     passed,
     unjudged,
     whole_number,
+    wrong_pid,
 )
 
 RUNNING = 1  # runtime.v1 ContainerState CONTAINER_RUNNING
@@ -295,15 +296,12 @@ def pause_pid(machine, pid):
     if pid == 1:
         return failed("1 is the PID pause has inside its own PID namespace (and the host's "
                       "init outside): the host numbers pause differently.")
-    cgroups = machine.process_cgroups(pid)
-    if cgroups is None:
-        return failed(f"There is no process {pid} on this host now: look the PID up again.")
-    where = cgroups.get(machine.memory_hierarchy, "?")
-    if pod.uid in where or pod.uid.replace("-", "_") in where:
-        return failed(f"Process {pid} ({machine.command_name(pid)}) is in pod foo's cgroup but "
-                      "is not pause: look for the sandbox's process.")
-    return failed(f"Process {pid} ({machine.command_name(pid)}) is not one of pod foo's "
-                  f"processes (its memory cgroup is {where}).")
+    def in_pod(cgroups: dict[str, str]) -> bool:
+        where = cgroups.get(machine.memory_hierarchy, "")
+        return pod.uid in where or pod.uid.replace("-", "_") in where
+
+    return wrong_pid(machine, pid, "pod foo's", in_pod,
+                     "is not pause: look for the sandbox's process")
 
 
 # -- do: a pod on the host's network -----------------------------------------------------------

@@ -134,6 +134,22 @@ def exercise(exercise_id: str, *, kind: Kind, title: str, task: str, hints: Sequ
     return register
 
 
+def wrong_pid(machine, pid: int, whose: str, is_theirs: Callable[[dict[str, str]], bool],
+              but: str) -> Verdict:
+    """The verdict on a PID that is not the one asked, read from the kernel: no such
+    process, one of ``whose`` processes but the wrong one (``but`` says which to find), or
+    somebody else's (with the memory cgroup it is in)."""
+    cgroups = machine.process_cgroups(pid)
+    if cgroups is None:
+        return failed(f"There is no process {pid} on this host now: look the PID up again.")
+    name = machine.command_name(pid)
+    if is_theirs(cgroups):
+        return failed(f"Process {pid} ({name}) is in {whose} cgroup but {but}.")
+    where = cgroups.get(machine.memory_hierarchy, "?")
+    return failed(f"Process {pid} ({name}) is not one of {whose} processes (its memory cgroup "
+                  f"is {where}).")
+
+
 # -- answer forms: each turns an answer into a value, or says which form is expected ---------
 
 def whole_number(what: str, example: int) -> Callable[[Any], int]:

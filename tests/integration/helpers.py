@@ -43,16 +43,23 @@ def learner_path() -> str:
     return directory
 
 
-def run_as_learner(code: str, *, docker_group: bool) -> dict:
-    """Run Python ``code`` as uid 65534 (in the docker group or not); it prints one JSON line."""
+def learner_command(code: str, *args: str, docker_group: bool,
+                    **env: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run Python ``code`` as uid 65534 (in the docker group
+    or not), with labkit from a world-readable copy."""
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv (util-linux) is needed to run as a non-root learner"
     groups = f"--groups={grp.getgrnam('docker').gr_gid}" if docker_group else "--clear-groups"
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": learner_path(),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(
-        [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", groups,
-         os.path.realpath(sys.executable), "-c", code],
-        capture_output=True, text=True, env=env, cwd="/tmp", timeout=120, check=False)
+           "PYTHONDONTWRITEBYTECODE": "1", **env}
+    return ([setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", groups,
+             os.path.realpath(sys.executable), "-c", code, *args], env)
+
+
+def run_as_learner(code: str, *, docker_group: bool) -> dict:
+    """Run Python ``code`` as uid 65534 (in the docker group or not); it prints one JSON line."""
+    argv, env = learner_command(code, docker_group=docker_group)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/tmp",
+                          timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])

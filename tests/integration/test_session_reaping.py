@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import grp
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +11,7 @@ import labkit
 from labkit import liveness
 
 from ..conftest import need
-from .helpers import NOBODY, learner_path
+from .helpers import NOBODY, learner_command
 
 # A session that starts a container, says its id, then waits (or dies where it stands).
 OWNER = """
@@ -42,11 +40,8 @@ def _owner(how: str) -> tuple[subprocess.Popen, str]:
 
 def _learner_owner() -> tuple[subprocess.Popen, str]:
     """Another learner (uid 65534 in the docker group) holding a live session."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": learner_path(),
-           "PYTHONDONTWRITEBYTECODE": "1", "LABKIT_OFFLINE": "1"}
-    return _start([shutil.which("setpriv"), f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                   f"--groups={grp.getgrnam('docker').gr_gid}", os.path.realpath(sys.executable),
-                   "-c", OWNER, "live"], env=env, cwd="/tmp")
+    argv, env = learner_command(OWNER, "live", docker_group=True, LABKIT_OFFLINE="1")
+    return _start(argv, env=env, cwd="/tmp")
 
 
 def _containers(client, session: str) -> list[str]:
