@@ -29,7 +29,7 @@
 #   image from the static busybox on this machine and uses it wherever the
 #   original article uses nginx, httpbin or curl.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from labkit.preflight import run_checks
 
 checks = run_checks()
