@@ -14,7 +14,7 @@ from timing import median_seconds
 
 import labkit
 from labkit.manifest import parse_pod
-from labkit.runtimes.cri_pod import CriPod
+from labkit.runtimes.containerd import CriPod
 
 FOO = (Path(__file__).resolve().parents[1] / "notebooks/manifests/foo-pod.yaml").read_text()
 
@@ -29,10 +29,10 @@ def main() -> None:
 
         def with_labkit() -> None:
             pod = lab.cri_pod(FOO, quiet=True)
-            pod.observe()
+            lab.observe(pod)
             pod.delete()
 
-        template = CriPod(node, lab.node, parse_pod(FOO))
+        template = CriPod(node, parse_pod(FOO), lab.node.layout)
         template._resolve_images()
         sandbox_config = template.sandbox_config()
         sandbox_config.linux.cgroup_parent = f"{node.kubepods}/burstable/podfloor"

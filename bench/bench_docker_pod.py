@@ -48,7 +48,7 @@ def main() -> None:
 
         def with_labkit() -> None:
             pod = lab.docker_pod(FOO, quiet=True)
-            pod.observe()
+            lab.observe(pod)
             pod.delete()
 
         ours = median_seconds(with_labkit, args.repeat)

@@ -1,8 +1,9 @@
 """`labkit clean`: remove the lab's leftovers, and only those.
 
 A container is the lab's when it carries ``io.labkit.owner=labkit``; a cgroup
-is the lab's when its name starts with ``lk-<8 hex digits>-`` (the session
-prefix). Nothing else is listed, stopped or removed.
+is the lab's when its name starts with a session's prefix (``lk-<8 hex digits>-``,
+or ``lk_<8 hex digits>_`` for a systemd slice). Nothing else is listed, stopped or
+removed.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from . import liveness
 from .node.cgroup_writer import rmdir_tree
 from .node.mounts import CgroupLayout, parse_mountinfo
 from .node.systemd_units import stop_slice
-from .session import OWNER, OWNER_LABEL, SESSION_LABEL
+from .session import NAME_RE, OWNER, OWNER_LABEL, SESSION_LABEL, SLICE_RE
 
-CGROUP_NAME_RE = re.compile(r"lk-(?P<session>[0-9a-f]{8})-[a-z0-9.-]+")
-SLICE_NAME_RE = re.compile(r"lk_(?P<session>[0-9a-f]{8})_[a-z0-9_]+\.slice")
+CGROUP_NAME_RE = re.compile(NAME_RE.pattern + r"[a-z0-9.-]+")
+SLICE_NAME_RE = re.compile(SLICE_RE.pattern + r"[a-z0-9_]+\.slice")
 
 
 @dataclass
@@ -117,7 +118,7 @@ def _clean(session: str | None, client) -> CleanReport:
     report = CleanReport()
     if client is not None:
         report.containers, report.failed = clean_containers(client, session)
-    from .runtimes.containerd_node import ContainerdNode
+    from .runtimes.containerd.node import ContainerdNode
 
     for leftover in ContainerdNode.leftovers():
         if session is None or leftover == session:

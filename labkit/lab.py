@@ -3,31 +3,34 @@
 >>> lab = Lab()                                   # doctest: +SKIP
 >>> web = lab.run("foo", "nginx", memory="512MB", cpus=0.5)   # doctest: +SKIP
 >>> obs = lab.observe(web)                        # doctest: +SKIP
+>>> pod = lab.cri_pod(open("pod.yaml").read())    # doctest: +SKIP
+>>> obs = lab.observe(pod)                        # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Literal
 
 from . import liveness
 from .cleanup import clean_session
 from .errors import LabError, install_notebook_handler
-from .model import Observation
+from .model import Member, Observation
 from .node import Node
-from .node.gather import DirectGatherer
+from .node.gather import DirectGatherer, HelperGatherer
+from .node.mounts import CgroupLayout
 from .runtimes.cluster import ClusterPod, ClusterRuntime
-from .runtimes.containerd_node import ContainerdNode
-from .runtimes.cri_pod import CriPod
-from .runtimes.docker import Container, DockerRuntime
-from .runtimes.docker_pod import DockerPod
+from .runtimes.containerd import ContainerdNode, CriPod
+from .runtimes.docker import Container, DockerPod, DockerRuntime
+from .runtimes.pod import Pod
 from .session import Session
 from .watch import Watch, watch
 
 GatherChoice = Literal["auto", "direct", "helper"]
 
 
-def engine_visible(process_name: str = "dockerd") -> bool:
+def engine_visible(process_name: str) -> bool:
     """True when the engine's process is in this PID namespace (so its PIDs mean ours)."""
     try:
         names = os.listdir("/proc")
@@ -44,15 +47,16 @@ def engine_visible(process_name: str = "dockerd") -> bool:
     return False
 
 
-def choose_gatherer(requested: GatherChoice = "auto") -> str:
-    """``direct`` for root beside a visible dockerd; otherwise ``helper``."""
+def choose_gatherer(requested: GatherChoice = "auto",
+                    engine_process: str = DockerRuntime.engine_process) -> str:
+    """``direct`` for root beside a visible engine process (Docker's); otherwise ``helper``."""
     requested = os.environ.get("LABKIT_GATHER", requested)  # type: ignore[assignment]
     if requested not in ("auto", "direct", "helper"):
         raise LabError(f"LABKIT_GATHER={requested!r} is not a way of reading: use direct, "
                        "helper or auto.")
     if requested != "auto":
         return requested
-    if os.geteuid() == 0 and engine_visible():
+    if os.geteuid() == 0 and engine_visible(engine_process):
         return "direct"
     return "helper"
 
@@ -77,7 +81,10 @@ class Lab:
         self._docker: DockerRuntime | None = None
         self._node: Node | None = None
         self._containerd: ContainerdNode | None = None
-        self.pods: list[DockerPod | CriPod] = []  # the pods made here, in order
+        # A cluster's node, read through its node shell, for each cluster runtime in use.
+        self._cluster_nodes: weakref.WeakKeyDictionary[ClusterRuntime, Node] = \
+            weakref.WeakKeyDictionary()
+        self.pods: list[Pod] = []  # the pods made here, in order
 
     @property
     def docker(self) -> DockerRuntime:
@@ -100,7 +107,7 @@ class Lab:
         >>> pod = lab.cri_pod(open("pod.yaml").read())          # doctest: +SKIP
         """
         spec = self._pod_spec(manifest, name, containers, flags)
-        pod = CriPod(self.containerd, self.node, spec).start(quiet=quiet)
+        pod = CriPod(self.containerd, spec, self.node.layout).start(quiet=quiet)
         self.pods.append(pod)
         return pod
 
@@ -116,7 +123,9 @@ class Lab:
             from .runtimes.cluster import start_minikube as start
 
             start(context)
-        return ClusterRuntime(self.session, context, node_shell).run(spec)
+        pod = ClusterRuntime(self.session, context, node_shell).run(spec)
+        self.pods.append(pod)
+        return pod
 
     def _pod_spec(self, manifest, name, containers, flags):
         from .manifest import parse_pod, pod_from_kwargs
@@ -129,11 +138,25 @@ class Lab:
 
     @property
     def node(self) -> Node:
+        """This machine's kernel, read directly or through Docker's helper container."""
         if self._node is None:
-            how = choose_gatherer(self._requested_gather)
-            gatherer = DirectGatherer() if how == "direct" else self.docker.helper_gatherer()
+            engine = DockerRuntime.engine_process
+            how = choose_gatherer(self._requested_gather, engine)
+            gatherer = DirectGatherer() if how == "direct" else \
+                HelperGatherer(self.docker.start_helper(), engine)
             self._node = Node(gatherer, engine=self.docker.description)
         return self._node
+
+    def _cluster_node(self, runtime: ClusterRuntime) -> Node:
+        """A cluster's node, read with the same gatherer as the helper's, through its shell."""
+        if runtime not in self._cluster_nodes:
+            gatherer = HelperGatherer(runtime.node_shell, runtime.engine_process)
+            self._cluster_nodes[runtime] = Node(gatherer, engine=f"cluster {runtime.context}")
+        return self._cluster_nodes[runtime]
+
+    def _writable_layout(self) -> CgroupLayout | None:
+        """The cgroup file systems, when this process writes them itself (reading directly)."""
+        return self.node.layout if self.node.gatherer.kind == "direct" else None
 
     def run(self, name: str, image: str, command=None, **options) -> Container:
         """``docker run -d`` with the session's labels; see :meth:`DockerRuntime.run`."""
@@ -149,13 +172,35 @@ class Lab:
         ... # doctest: +SKIP
         """
         spec = self._pod_spec(manifest, name, containers, flags)
-        pod = DockerPod(self.docker, self.node, spec).start(quiet=quiet)
+        pod = DockerPod(self.docker, spec, self._writable_layout()).start(quiet=quiet)
         self.pods.append(pod)
         return pod
 
-    def observe(self, *containers: Container, trees: tuple[str, ...] = ()) -> Observation:
-        """What the kernel says about these containers right now."""
-        return self.node.snapshot([c.member() for c in containers], trees=trees)
+    def observe(self, *things: Container | Pod, trees: tuple[str, ...] = ()) -> Observation:
+        """What the kernel says right now about these containers, or these pods' members
+        (with each pod's cgroup subtree walked, first in ``trees``).
+
+        >>> lab.observe(pod).trees[0].path == pod.cgroup_parent       # doctest: +SKIP
+        True
+        """
+        members: list[Member] = []
+        walked: list[str] = []
+        nodes = set()
+        for thing in things:
+            if isinstance(thing, Container):
+                members.append(thing.member())
+                nodes.add(None)
+                continue
+            members += thing.members()
+            if thing.cgroup_parent:
+                walked.append(thing.cgroup_parent)
+            nodes.add(thing.runtime if isinstance(thing, ClusterPod) else None)
+        if len(nodes) > 1:
+            raise LabError("These run on different nodes (this machine, a cluster): observe "
+                           "each node's containers and pods in a call of their own.")
+        runtime = next(iter(nodes), None)
+        node = self._cluster_node(runtime) if runtime is not None else self.node
+        return node.snapshot(members, trees=(*walked, *trees))
 
     def watch(self, container: Container, *, seconds: float | None = None,
               samples: int | None = None, every: float = 0.2, plot: str | None = None,

@@ -1,22 +1,31 @@
-"""Kubernetes Pod manifests, checked field by field before anything is created.
+"""Kubernetes Pod manifests (or keywords), checked field by field before anything is
+created, into the ``PodSpec`` of :mod:`labkit.spec`.
 
->>> pod = parse_pod(open("pod.yaml").read())     # doctest: +SKIP
->>> [c.name for c in pod.containers]             # doctest: +SKIP
-['app', 'sidecar']
+>>> pod = parse_pod('''
+... apiVersion: v1
+... kind: Pod
+... metadata: {name: foo}
+... spec:
+...   containers:
+...   - {name: app, image: nginx, resources: {limits: {memory: 256Mi}}}
+...   - {name: sidecar, image: curlimages/curl, command: [sleep, 3650d]}
+... ''')
+>>> [c.name for c in pod.containers], pod.qos_class, pod.memory_limit
+(['app', 'sidecar'], 'Burstable', None)
+>>> pod_from_kwargs("foo", {"app": {"image": "nginx", "memory": "64Mi", "cpus": "250m"}}).qos_class
+'Guaranteed'
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import uuid
-from dataclasses import dataclass, field
 
 import yaml
 
 from .errors import SpecError
 from .quantity import format_bytes, parse_cpus, parse_memory
-from .spec import ContainerSpec, check_name
+from .spec import ContainerSpec, PodContainer, PodSpec, Port, check_name
 
 # Fields labkit understands; anything else is a typo or something it cannot run.
 TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
@@ -42,70 +51,6 @@ KNOWN_NOT_RUN = {
     "port": {"hostPort", "hostIP"},
     "env": {"valueFrom"},
 }
-
-
-@dataclass(frozen=True)
-class Port:
-    """A port the container declares (``containerPort``): informational, as in Kubernetes."""
-
-    container_port: int
-    protocol: str = "TCP"  # TCP, UDP or SCTP
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class PodContainer:
-    """A container of a Pod: what to run, its limits and its requests, and what it declares."""
-
-    spec: ContainerSpec
-    requests_memory: int | None = None
-    requests_cpus: float | None = None
-    env: tuple[tuple[str, str], ...] = ()
-    ports: tuple[Port, ...] = ()  # declared; spec.ports stays Docker's publishing (none here)
-    image_pull_policy: str = "IfNotPresent"  # Always, IfNotPresent or Never
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-
-@dataclass(frozen=True)
-class PodSpec:
-    name: str
-    containers: tuple[PodContainer, ...]
-    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
-    share_process_namespace: bool = False
-    host_network: bool = False
-    host_ipc: bool = False
-    host_pid: bool = False
-    restart_policy: str = "Always"  # Always, OnFailure, Never
-    grace_period_s: int = 30  # terminationGracePeriodSeconds
-    namespace: str = "default"
-    labels: tuple[tuple[str, str], ...] = ()
-    annotations: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def qos_class(self) -> str:
-        """Guaranteed, Burstable or BestEffort, as the kubelet computes it."""
-        limits = [(c.spec.memory_bytes, c.spec.cpus) for c in self.containers]
-        requests = [(c.requests_memory or c.spec.memory_bytes, c.requests_cpus or c.spec.cpus)
-                    for c in self.containers]
-        if all(m is None and cpu is None for m, cpu in limits + requests):
-            return "BestEffort"
-        if all(m is not None and cpu is not None for m, cpu in limits) and requests == limits:
-            return "Guaranteed"
-        return "Burstable"
-
-    @property
-    def memory_limit(self) -> int | None:
-        """The pod-level memory limit: the sum, when every container has one."""
-        values = [c.spec.memory_bytes for c in self.containers]
-        return sum(values) if values and None not in values else None  # type: ignore[arg-type]
-
-    @property
-    def cpu_limit(self) -> float | None:
-        values = [c.spec.cpus for c in self.containers]
-        return sum(values) if values and None not in values else None  # type: ignore[arg-type]
 
 
 def _unknown(where: str, data: dict, allowed: set[str], kind: str | None = None, *,

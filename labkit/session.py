@@ -2,8 +2,9 @@
 
 Every container carries the labels ``io.labkit.owner=labkit`` and
 ``io.labkit.session=<id>``; every name (containers, cgroups) starts with
-``lk-<id>-``. Cleanup runs on context exit, at interpreter exit, and through
-``labkit clean``; it never touches anything without the lab's marks.
+``lk-<id>-`` (systemd slices, where a dash means nesting, with ``lk_<id>_``). Cleanup
+runs on context exit, at interpreter exit, and through ``labkit clean``; it never
+touches anything without the lab's marks.
 """
 
 from __future__ import annotations
@@ -21,7 +22,28 @@ from . import liveness
 OWNER_LABEL = "io.labkit.owner"
 SESSION_LABEL = "io.labkit.session"
 OWNER = "labkit"
-NAME_RE = re.compile(r"lk-(?P<session>[0-9a-f]{8})-")
+SESSION_ID_RE = re.compile(r"[0-9a-f]{8}")
+
+
+def prefix(session_id: str) -> str:
+    """What every name a session gives starts with; ``NAME_RE`` finds it in a name.
+
+    >>> prefix("0badcafe")
+    'lk-0badcafe-'
+    >>> NAME_RE.search("/lk-0badcafe-node/kubepods")["session"]
+    '0badcafe'
+    """
+    return f"lk-{session_id}-"
+
+
+def slice_prefix(session_id: str) -> str:
+    """The same for systemd slices, where a dash would mean nesting: ``lk_<id>_``."""
+    return f"lk_{session_id}_"
+
+
+# Any session's prefix, in a name; match["session"] is the session's id.
+NAME_RE = re.compile(prefix(f"(?P<session>{SESSION_ID_RE.pattern})"))
+SLICE_RE = re.compile(slice_prefix(f"(?P<session>{SESSION_ID_RE.pattern})"))
 
 
 class Session:
@@ -34,7 +56,8 @@ class Session:
 
     def __init__(self, session_id: str | None = None) -> None:
         self.id = session_id or secrets.token_hex(4)
-        self.prefix = f"lk-{self.id}-"
+        self.prefix = prefix(self.id)
+        self.slice_prefix = slice_prefix(self.id)
         self._cleanups: list[tuple[str, Callable[[], None]]] = []
         self._lock = threading.Lock()
         self.closed = False
@@ -62,9 +85,6 @@ class Session:
     def name(self, short: str) -> str:
         """The engine-wide name of something this session creates."""
         return f"{self.prefix}{short}"
-
-    def short(self, name: str) -> str:
-        return name[len(self.prefix):] if name.startswith(self.prefix) else name
 
     def say_once(self, sentence: str) -> None:
         """Print a notice the first time this session has it to say (which image stands in

@@ -1,16 +1,21 @@
-"""What to run: a container spec, validated into exact numbers before anything starts."""
+"""What to run: a container, or a Pod of containers, in exact numbers before anything starts.
+
+``ContainerSpec`` is validated from a learner's keywords here; ``PodSpec`` is built by
+:mod:`labkit.manifest` from YAML or keywords, with every rule the API server applies.
+"""
 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 
+from . import kubernetes
 from .errors import SpecError
 from .model import Limits
 from .quantity import Style, parse_cpus, parse_memory
 
 _NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-CFS_PERIOD_US = 100_000  # the period Docker and the kubelet use
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,76 @@ class ContainerSpec:
     @property
     def asked(self) -> Limits:
         """The limits as the kernel should show them."""
-        quota = round(self.cpus * CFS_PERIOD_US) if self.cpus else None
+        quota = kubernetes.cfs_quota(self.cpus)
         return Limits(memory_bytes=self.memory_bytes, cpu_quota_us=quota,
-                      cpu_period_us=CFS_PERIOD_US if quota else None)
+                      cpu_period_us=kubernetes.CFS_PERIOD_US if quota else None)
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port the container declares (``containerPort``): informational, as in Kubernetes."""
+
+    container_port: int
+    protocol: str = "TCP"  # TCP, UDP or SCTP
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class PodContainer:
+    """A container of a Pod: what to run, its limits and its requests, and what it declares."""
+
+    spec: ContainerSpec
+    requests_memory: int | None = None
+    requests_cpus: float | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    ports: tuple[Port, ...] = ()  # declared; spec.ports stays Docker's publishing (none here)
+    image_pull_policy: str = "IfNotPresent"  # Always, IfNotPresent or Never
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    """A Pod: its containers, the four namespace flags, and what else the lab accepts."""
+
+    name: str
+    containers: tuple[PodContainer, ...]
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    share_process_namespace: bool = False
+    host_network: bool = False
+    host_ipc: bool = False
+    host_pid: bool = False
+    restart_policy: str = "Always"  # Always, OnFailure, Never
+    grace_period_s: int = 30  # terminationGracePeriodSeconds
+    namespace: str = "default"
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def qos_class(self) -> str:
+        """Guaranteed, Burstable or BestEffort, as the kubelet computes it."""
+        return kubernetes.qos_class(self.containers)
+
+    @property
+    def namespace_modes(self) -> kubernetes.NamespaceModes:
+        """Whose net, ipc, pid and uts namespaces the containers are in."""
+        return kubernetes.namespace_modes(
+            host_network=self.host_network, host_ipc=self.host_ipc, host_pid=self.host_pid,
+            share_process_namespace=self.share_process_namespace)
+
+    @property
+    def memory_limit(self) -> int | None:
+        """The pod-level memory limit: the sum, when every container has one."""
+        values = [c.spec.memory_bytes for c in self.containers]
+        return sum(values) if values and None not in values else None  # type: ignore[arg-type]
+
+    @property
+    def cpu_limit(self) -> float | None:
+        """The pod-level CPU limit in cores: the sum, when every container has one."""
+        values = [c.spec.cpus for c in self.containers]
+        return sum(values) if values and None not in values else None  # type: ignore[arg-type]
 
 
 def check_name(name: str, what: str = "The name") -> str:

@@ -71,7 +71,7 @@ exercises.get("02.shared-with-pause")
 # with pause` in the other rows:
 
 # %%
-obs = pod.observe()
+obs = lab.observe(pod)
 views.sharing_matrix(obs)
 
 # %% tags=["nbval-check-output"]
@@ -120,7 +120,7 @@ box = {"app": {"image": "busybox", "command": "sleep 600"}}
 for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "host_pid"):
     flags = {} if flag == "none" else {flag: True}
     with lab.cri_pod(name="flags", containers=box, quiet=True, **flags) as variant:
-        app = views.sharing_labels(variant.observe())["app"]
+        app = views.sharing_labels(lab.observe(variant))["app"]
         if flag == "share_process_namespace":
             first = variant.exec("app", "cat /proc/1/comm").output.strip()
     rows[flag] = {ns: app[ns] for ns in ("net", "ipc", "uts", "pid")}
@@ -186,7 +186,7 @@ variants = {
 placed = {}
 for expected, containers in variants.items():
     with lab.cri_pod(name="qos", containers=containers, quiet=True) as variant:
-        path = variant.observe().trees[0].path
+        path = lab.observe(variant).trees[0].path
     shown = path.replace(variant.spec.uid, "<uid>").replace(variant.spec.uid.replace("-", "_"),
                                                             "<uid>")
     placed[expected] = (variant.spec.qos_class, shown)

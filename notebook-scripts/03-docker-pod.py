@@ -84,7 +84,7 @@ for line in pod.commands():
 exercises.get("03.shared-namespaces")
 
 # %%
-obs = pod.observe()
+obs = lab.observe(pod)
 views.sharing_matrix(obs)
 
 # %% tags=["nbval-check-output"]
@@ -187,7 +187,7 @@ for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "hos
     with lab.docker_pod(name="flags", containers={"app": {"image": "busybox",
                                                           "command": "sleep 600"}},
                         quiet=True, **flags) as variant:
-        app = views.sharing_labels(variant.observe())["app"]
+        app = views.sharing_labels(lab.observe(variant))["app"]
     rows[flag] = {ns: app[ns] for ns in ("net", "ipc", "uts", "pid")}
 pd.DataFrame(rows).T.rename_axis("app with")
 

@@ -43,8 +43,8 @@ real = lab.cri_pod(manifest, quiet=True)
 
 observations = {
     "plain container": lab.observe(plain),
-    "Docker-emulated pod": emulated.observe(),
-    "Kubernetes pod (CRI)": real.observe(),
+    "Docker-emulated pod": lab.observe(emulated),
+    "Kubernetes pod (CRI)": lab.observe(real),
 }
 
 # %% [markdown]

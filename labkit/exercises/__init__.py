@@ -173,7 +173,7 @@ class Exercise:
         lab = _state["lab"]
         deleted = []
         for pod in list(getattr(lab, "pods", ())):
-            if pod.spec.name in self.spec.pods and not pod.deleted:
+            if pod.spec.name in self.spec.pods and pod.state != "deleted":
                 pod.delete()
                 deleted.append(f"pod {pod.spec.name} ({pod.kind})")
         found = _machine().named(self.spec.names)

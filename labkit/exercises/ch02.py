@@ -15,6 +15,7 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 
+from ..kubernetes import cpu_shares, cpu_weight
 from ..model import NAMESPACE_TYPES
 from ..quantity import format_bytes
 from .core import (
@@ -29,7 +30,6 @@ from .core import (
 )
 
 RUNNING = 1  # runtime.v1 ContainerState CONTAINER_RUNNING
-CRI_STATES = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}
 SLEEPER = {"image": "busybox", "command": "sleep 3650d"}
 
 
@@ -60,7 +60,7 @@ class CriPodSeen:
 def _sockets(machine) -> list[str]:
     """The CRI sockets of labkit's containerd of each lab session this process owns (a
     machine that cannot name its sessions has none)."""
-    from ..runtimes.containerd_node import STATE_BASE
+    from ..runtimes.containerd.node import STATE_BASE
 
     prefixes = getattr(machine, "prefixes", None)
     found = []
@@ -72,7 +72,7 @@ def _sockets(machine) -> list[str]:
 
 
 def _client(socket: str):
-    from ..cri import CriClient
+    from ..runtimes.containerd.cri import CriClient
 
     for gone in [s for s in _clients if not os.path.exists(s)]:
         _clients.pop(gone).close()
@@ -92,6 +92,8 @@ def _pid(info) -> int | None:
 def find_pod(machine, name: str) -> tuple[CriPodSeen | None, bool]:
     """The learner's pod with this name on labkit's containerd (Ready first, then the
     newest), and whether this process has a labkit containerd at all."""
+    from ..runtimes.containerd.cri import CONTAINER_STATES
+
     sockets = _sockets(machine)
     best = None
     for socket in sockets:
@@ -121,7 +123,8 @@ def find_pod(machine, name: str) -> tuple[CriPodSeen | None, bool]:
                 container_id=container.id, verbose=True), timeout=10,
                 what="read a container's status")
             pid = _pid(status.info)
-        seen.containers[container.metadata.name] = (pid, CRI_STATES.get(container.state, "?"))
+        state = CONTAINER_STATES.get(container.state, "?")
+        seen.containers[container.metadata.name] = (pid, state)
     return seen, True
 
 
@@ -443,9 +446,9 @@ def steady_guaranteed(machine, _answer):
 def _cpu_weight(limits):
     """The CPU weight in the cgroup, and the one a request equal to the limit gives: the
     kubelet's cpu.shares (1024 per CPU), which runc turns into cpu.weight on cgroup v2."""
-    shares = max(2, round(limits.cpus * 1024))
+    shares = cpu_shares(limits.cpus)
     if limits.cpu_shares is not None:
         return limits.cpu_shares, shares, "cpu.shares"
     if limits.cpu_weight is not None:
-        return limits.cpu_weight, 1 + ((shares - 2) * 9999) // 262142, "cpu.weight"
+        return limits.cpu_weight, cpu_weight(shares), "cpu.weight"
     return None, None, ""

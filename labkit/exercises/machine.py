@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import liveness
-from ..errors import LabError
+from ..errors import unchecked
 from ..model import CgroupState
-
-_PREFIX = r"lk-[0-9a-f]{8}-"
+from ..session import NAME_RE, SESSION_ID_RE, prefix
 
 
 class Machine:
@@ -57,18 +56,20 @@ class Machine:
             else:
                 from ..lab import choose_gatherer
                 from ..node import Node
-                from ..node.gather import DirectGatherer
+                from ..node.gather import DirectGatherer, HelperGatherer
+                from ..runtimes.docker import DockerRuntime
 
-                if choose_gatherer() == "direct":
+                if choose_gatherer("auto", DockerRuntime.engine_process) == "direct":
                     self._node = Node(DirectGatherer())
                 else:  # a learner without root: the same reads, through the helper container
-                    from ..runtimes.docker import DockerRuntime
                     from ..session import Session
 
                     self._helper_session = Session()
                     self._helper_session.claim()
                     runtime = DockerRuntime(self._helper_session)
-                    self._node = Node(runtime.helper_gatherer(), engine=runtime.description)
+                    self._node = Node(HelperGatherer(runtime.start_helper(),
+                                                     runtime.engine_process),
+                                      engine=runtime.description)
         return self._node
 
     # -- whose names count --------------------------------------------------------------
@@ -79,15 +80,15 @@ class Machine:
             found.add(self.lab.session.prefix)
         me = os.getpid()
         for record in liveness.records():
-            if record.owner.get("pid") == me and re.fullmatch(r"[0-9a-f]{8}", record.session):
-                found.add(f"lk-{record.session}-")
+            if record.owner.get("pid") == me and SESSION_ID_RE.fullmatch(record.session):
+                found.add(prefix(record.session))
         return found
 
     # -- the engine ---------------------------------------------------------------------
     def named(self, names: Sequence[str]) -> list[dict]:
         """The learner's containers with exactly these names (plain or session-prefixed),
         as ``docker ps -a`` lists them, newest first."""
-        pattern = f"^/?({_PREFIX})?({'|'.join(re.escape(n) for n in names)})$"
+        pattern = f"^/?({NAME_RE.pattern})?({'|'.join(re.escape(n) for n in names)})$"
         listed = self._engine(lambda: self.client.api.containers(
             all=True, filters={"name": pattern}), "list containers")
         prefixes = self.prefixes()
@@ -149,8 +150,7 @@ class Machine:
         except docker.errors.NotFound:
             raise
         except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
-            raise LabError(f"Docker could not {what} for the check ({error}): make sure the "
-                           "engine runs, then check again.") from None
+            raise unchecked("Docker", what, str(error)) from None
 
     # -- the kernel ----------------------------------------------------------------------
     def namespaces(self, pid: int) -> dict[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..spec import CFS_PERIOD_US
+from ..kubernetes import CFS_PERIOD_US, cfs_quota, cpu_weight
 from .mounts import CgroupLayout
 
 
@@ -31,12 +31,12 @@ def make_cgroup(layout: CgroupLayout, path: str, *, memory_bytes: int | None = N
         for new in reversed(missing):
             os.mkdir(new)
             made.append(new)
-    quota = round(cpus * CFS_PERIOD_US) if cpus else None
+    quota = cfs_quota(cpus)
     if layout.version == 2:
         unified = layout.unified.directory(path) if layout.unified else None
         writes = [(unified, "memory.max", memory_bytes),
                   (unified, "cpu.max", f"{quota} {CFS_PERIOD_US}" if quota else None),
-                  (unified, "cpu.weight", _weight(cpu_shares))]
+                  (unified, "cpu.weight", cpu_weight(cpu_shares))]
     else:
         memory, cpu = layout.for_controller("memory"), layout.for_controller("cpu")
         memory_dir = memory.directory(path) if memory else None
@@ -49,13 +49,6 @@ def make_cgroup(layout: CgroupLayout, path: str, *, memory_bytes: int | None = N
             with open(os.path.join(directory, name), "w") as handle:
                 handle.write(str(value))
     return made
-
-
-def _weight(shares: int | None) -> int | None:
-    """cpu.shares (2..262144) to cgroup v2 cpu.weight (1..10000), as runc converts it."""
-    if shares is None:
-        return None
-    return 1 + ((shares - 2) * 9999) // 262142
 
 
 def rmdir_tree(directory: str) -> None:

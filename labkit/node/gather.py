@@ -7,7 +7,8 @@ Two ways, one interface:
 * :class:`HelperGatherer` runs the same reads inside a helper container that
   shares the host's PID and cgroup namespaces and sees /sys/fs/cgroup read-only
   (a learner in the ``docker`` group without root, or Docker Desktop). It only
-  needs a function that runs an argv in that container and returns its stdout.
+  needs a function that runs an argv in that container and returns its stdout,
+  and the name of the engine's process, whose namespaces stand for the host's.
 
 Neither parses anything: parsing lives in the pure modules beside this one.
 """
@@ -36,7 +37,7 @@ done
 _ENGINE_PID_SCRIPT = r"""
 for d in /proc/[0-9]*; do
   c=$(cat "$d/comm" 2>/dev/null) || continue  # processes come and go during the scan
-  [ "$c" = dockerd ] && { echo "${d#/proc/}"; exit 0; }
+  [ "$c" = "$1" ] && { echo "${d#/proc/}"; exit 0; }
 done
 exit 0
 """
@@ -98,19 +99,21 @@ class DirectGatherer:
 
 
 class HelperGatherer:
-    """Reads the kernel's files inside a helper container via ``run(argv) -> stdout``."""
+    """Reads the kernel's files inside a helper container via ``run(argv) -> stdout``;
+    ``engine_process`` names the engine's process (its ``comm``: ``dockerd``, ...)."""
 
     kind = "helper"
     description = "reading the kernel's files through a helper container (host PID namespace)"
 
-    def __init__(self, run: Callable[[list[str]], str]) -> None:
+    def __init__(self, run: Callable[[list[str]], str], engine_process: str) -> None:
         self._run = run
+        self.engine_process = engine_process
         self._reference: str | None = None
 
     def reference_ns_dir(self) -> str:
         """The engine's namespaces stand for "the host" (the helper's own mnt ns is private)."""
         if self._reference is None:
-            pid = self._run(["sh", "-c", _ENGINE_PID_SCRIPT]).strip()
+            pid = self._run(["sh", "-c", _ENGINE_PID_SCRIPT, "find", self.engine_process]).strip()
             self._reference = f"/proc/{pid}/ns" if pid.isdigit() else "/proc/self/ns"
         return self._reference
 

@@ -31,11 +31,3 @@ def parse_proc_cgroup(text: str) -> dict[str, str]:
         result[key] = path
     return result
 
-
-def parse_status_field(text: str, field: str) -> str | None:
-    """One field of /proc/<pid>/status, e.g. ``NSpid``."""
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        if name == field:
-            return value.strip()
-    return None

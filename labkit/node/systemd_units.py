@@ -12,7 +12,7 @@ import os
 import subprocess
 
 from ..errors import LabError
-from ..spec import CFS_PERIOD_US
+from ..kubernetes import CFS_PERIOD_US
 
 
 def systemd_manages_cgroups() -> bool:

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..model import Observation
+from ..session import NAME_RE
 from .namespaces import sharing_labels
 
 _UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_SESSION = re.compile(r"lk-[0-9a-f]{8}-")
 
 
 def cgroup_pattern(obs: Observation, member: str) -> str:
@@ -20,7 +20,7 @@ def cgroup_pattern(obs: Observation, member: str) -> str:
     for observed in obs.members:
         if observed.member.runtime_id:
             path = path.replace(observed.member.runtime_id, f"<{observed.name}-id>")
-    return _SESSION.sub("lk-<session>-", _UID.sub("<uid>", path))
+    return NAME_RE.sub("lk-<session>-", _UID.sub("<uid>", path))
 
 
 def comparison(observations: Mapping[str, Observation], member: str = "app",

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..kubernetes import CFS_PERIOD_US
 from ..watch import Sample
 
 MiB = 2**20
@@ -224,7 +225,7 @@ class CpuLesson:
     periods: int = 0
     throttled_periods: int = 0
     used_ns: int = 0
-    period_us: int = 100_000
+    period_us: int = CFS_PERIOD_US
 
     @property
     def throttled(self) -> bool:
@@ -258,7 +259,7 @@ def cpu_lesson(samples: Sequence[Sample]) -> CpuLesson:
     if usage.cpu_periods < MIN_PERIODS:
         return CpuLesson(False, FEW_PERIODS, quota, usage.cpu_periods)
     return CpuLesson(True, "", quota, usage.cpu_periods, usage.cpu_throttled_periods or 0,
-                     usage.cpu_usage_ns, last.limits.cpu_period_us or 100_000)
+                     usage.cpu_usage_ns, last.limits.cpu_period_us or CFS_PERIOD_US)
 
 
 class LiveFigure:

@@ -22,7 +22,7 @@ def test_pod_on_the_cluster_node():
     context = os.environ["LABKIT_KUBE_CONTEXT"]
     with labkit.Lab() as lab:
         pod = lab.cluster_pod(FOO, context=context)
-        labels = sharing_labels(pod.observe())
+        labels = sharing_labels(lab.observe(pod))
         pod.delete()
     for member in ("app", "sidecar"):
         assert {ns for ns, label in labels[member].items() if label == "shared with pause"} == \

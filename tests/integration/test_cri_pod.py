@@ -51,7 +51,7 @@ def need_root():
 
 def test_the_pod_as_the_kubelet_runs_it(node_lab):
     pod = node_lab.cri_pod(FOO, quiet=True)
-    obs = pod.observe()
+    obs = node_lab.observe(pod)
     labels = sharing_labels(obs)
     assert [m.name for m in obs.members] == ["pause", "app", "sidecar"]
     assert {ns for ns, label in labels["pause"].items() if label == "own"} == \
@@ -70,7 +70,7 @@ def test_the_pod_as_the_kubelet_runs_it(node_lab):
 
 def test_pod_cgroups_and_limits(node_lab):
     pod = node_lab.cri_pod(FOO, quiet=True)
-    obs = pod.observe()
+    obs = node_lab.observe(pod)
     tree = obs.trees[0]
     assert tree.path == f"/lk-{node_lab.session.id}-node/kubepods/burstable/pod{pod.spec.uid}"
     assert tree.state.limits.memory_bytes == 384 * 2**20
@@ -96,7 +96,7 @@ def test_localhost_and_shared_memory(node_lab):
 ])
 def test_pod_flags_change_the_matrix(node_lab, flag, expected):
     with node_lab.cri_pod(name="flags", containers=BOX, quiet=True, **{flag: True}) as pod:
-        app = sharing_labels(pod.observe())["app"]
+        app = sharing_labels(node_lab.observe(pod))["app"]
         if flag == "share_process_namespace":
             assert pod.exec("app", "cat /proc/1/comm").output.strip() == "pause"
     assert {ns: app[ns] for ns in expected} == expected
@@ -109,7 +109,7 @@ def test_pod_flags_change_the_matrix(node_lab, flag, expected):
 def test_qos_class_places_the_pod_cgroup(node_lab, resources, qos_dir):
     containers = {"app": {"image": "busybox", "command": "sleep 600", **resources}}
     with node_lab.cri_pod(name="qos", containers=containers, quiet=True) as pod:
-        tree = pod.observe().trees[0]
+        tree = node_lab.observe(pod).trees[0]
     assert tree.path == f"/lk-{node_lab.session.id}-node/kubepods/{qos_dir}pod{pod.spec.uid}"
     if resources:
         assert tree.state.limits.cpus == 0.25
@@ -117,10 +117,10 @@ def test_qos_class_places_the_pod_cgroup(node_lab, resources, qos_dir):
 
 def test_containerd_restarted_mid_chapter(node_lab):
     pod = node_lab.cri_pod(FOO, quiet=True)
-    before = pod.observe()
+    before = node_lab.observe(pod)
     os.kill(node_lab.containerd.pid, signal.SIGKILL)
     node_lab.containerd._process.wait()
-    after = pod.observe()  # labkit starts containerd again; the pod lived on in its shims
+    after = node_lab.observe(pod)  # labkit starts containerd again; the pod lived on in its shims
     assert node_lab.containerd.restarts == 1
     assert [m.member.pid for m in after.members] == [m.member.pid for m in before.members]
     assert "<html" in pod.exec("sidecar", "curl -s http://localhost:80/").output

@@ -19,7 +19,7 @@ def lab_cgroups(prefix: str) -> list[str]:
 
 def test_pod_namespaces_traffic_ipc_and_hostnames(lab):
     pod = lab.docker_pod(FOO, quiet=True)
-    obs = pod.observe()
+    obs = lab.observe(pod)
     labels = labkit.views.sharing_labels(obs)
     for member in ("app", "sidecar"):
         assert labels[member]["net"] == labels[member]["ipc"] == "shared with sandbox"
@@ -35,7 +35,7 @@ def test_pod_namespaces_traffic_ipc_and_hostnames(lab):
 
 def test_pod_cgroup_tree_and_pod_level_limit(lab):
     pod = lab.docker_pod(FOO, quiet=True)
-    tree = pod.observe().trees[0]
+    tree = lab.observe(pod).trees[0]
     assert tree.path == f"/{lab.session.prefix}foo"
     assert tree.state.limits.memory_bytes == 384 * 2**20
     by_name = {pod.names()[c.name]: c.state.limits.memory_bytes for c in tree.children}
@@ -63,7 +63,7 @@ def test_host_flags_map_to_docker_modes(lab, flag, expected):
     with lab.docker_pod(name="f", containers={"app": {"image": "busybox",
                                                       "command": "sleep 60"}},
                         quiet=True, **{flag: True}) as pod:
-        app = labkit.views.sharing_labels(pod.observe())["app"]
+        app = labkit.views.sharing_labels(lab.observe(pod))["app"]
     assert {ns: app[ns] for ns in expected} == expected
 
 
@@ -133,4 +133,4 @@ def test_what_else_of_the_pod_docker_does(lab):
     assert sidecar["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
     assert sidecar["Config"]["StopTimeout"] == 5
     assert sidecar["HostConfig"]["MemoryReservation"] == 64 * 2**20
-    assert pod.observe().member("sidecar").state.limits.cpu_shares == 256  # the kernel's file
+    assert lab.observe(pod).member("sidecar").state.limits.cpu_shares == 256  # the kernel's file

@@ -74,7 +74,7 @@ def test_docker_stopped_then_started_again(private_dockerd, monkeypatch):
         private_dockerd.stop()  # and back, with no call in between: the old connection is dead
         private_dockerd.start()
         pod = lab.docker_pod(name="pod", containers=BOX, quiet=True)
-        assert [m.name for m in pod.observe().members] == ["sandbox", "app"]
+        assert [m.name for m in lab.observe(pod).members] == ["sandbox", "app"]
     finally:
         failed = lab.close()
     assert failed == []

@@ -18,7 +18,8 @@ import yaml
 
 import labkit
 from labkit.errors import SpecError
-from labkit.manifest import Port, parse_pod
+from labkit.manifest import parse_pod
+from labkit.spec import Port
 from tests.conftest import FIXTURES, need
 
 BASE = {
@@ -362,7 +363,7 @@ def test_valid_edge_cases_run_on_docker(docker_lab, case):
         assert config["HostConfig"]["MemoryReservation"] == (first.requests_memory or 0)
         assert all(f"{k}={v}" in config["Config"]["Env"] for k, v in first.env[-1:])
         assert _session_cgroups(docker_lab)  # the control: the check above sees a pod's
-        kernel = pod.observe().member(first.name).state.limits.memory_bytes
+        kernel = docker_lab.observe(pod).member(first.name).state.limits.memory_bytes
         assert 0 <= first.spec.memory_bytes - kernel < 4096  # the kernel counts whole pages
     assert docker_lab.docker.session_containers() == []
 
@@ -372,6 +373,6 @@ def test_a_valid_edge_case_runs_on_the_cri(cri_lab):
         assert pod.spec.uid == "9c1e7a5e-3f0b-4d7e-8a51-2b6f0d3c4e1a"
         sandboxes, cgroups = _cri_created(cri_lab)  # the control: the listing sees a pod
         assert len(sandboxes) == 1 and any(pod.spec.uid in c for c in cgroups)
-        kernel = pod.observe().member("app").state.limits.memory_bytes
+        kernel = cri_lab.observe(pod).member("app").state.limits.memory_bytes
         assert 0 <= 129 * 10**6 - kernel < 4096
     assert _cri_created(cri_lab) == ([], [])

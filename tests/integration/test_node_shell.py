@@ -17,7 +17,7 @@ def local_shell(argv: list[str]) -> str:
 
 def test_shell_gatherer_reads_what_direct_reading_reads(lab):
     box = lab.run("box", "busybox", "sleep 600", memory="96Mi", cpus=0.5, quiet=True)
-    through_shell = Node(HelperGatherer(local_shell))
+    through_shell = Node(HelperGatherer(local_shell, "dockerd"))
     direct = lab.node
     member = [box.member()]
     shelled, read = through_shell.snapshot(member), direct.snapshot(member)

@@ -4,7 +4,8 @@
 import pytest
 
 from labkit.errors import SpecError
-from labkit.manifest import Port, default_pull_policy, parse_pod, pod_from_kwargs
+from labkit.manifest import default_pull_policy, parse_pod, pod_from_kwargs
+from labkit.spec import Port
 from tests.manifests import FOO
 
 

@@ -69,7 +69,7 @@ def test_the_docker_pod_hangs_from_a_slice(lab):
     sid = lab.session.id
     assert pod.parent.path == f"/lk_{sid}_foo.slice"
     assert pod.parent.command.startswith(f"systemctl set-property --runtime lk_{sid}_foo.slice")
-    obs = pod.observe()
+    obs = lab.observe(pod)
     tree = obs.trees[0]
     assert tree.state.limits.memory_bytes == 384 * 2**20
     limits = {c.name: c.state.limits.memory_bytes for c in tree.children}
@@ -89,7 +89,7 @@ def test_the_cri_pod_under_the_kubelets_systemd_slices(lab):
     assert pod.cgroup_parent == (f"/{node}.slice/{node}-kubepods.slice/"
                                  f"{node}-kubepods-burstable.slice/"
                                  f"{node}-kubepods-burstable-pod{uid}.slice")
-    obs = pod.observe()
+    obs = lab.observe(pod)
     app = obs.member("app")
     assert app.state.path == f"{pod.cgroup_parent}/cri-containerd-{pod.containers['app'].id}.scope"
     assert app.state.limits.memory_bytes == 256 * 2**20

@@ -12,9 +12,10 @@ import os
 import sys
 from typing import Any
 
-from ..errors import EngineRefused, EngineUnavailable
+from ....errors import not_answering, refused
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+CONTAINER_STATES = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}  # ContainerState
 RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
              ("grpc.max_reconnect_backoff_ms", 500)]
 
@@ -53,12 +54,10 @@ class CriClient:
         except grpc.RpcError as error:
             code, detail = error.code(), (error.details() or "").strip()
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise EngineUnavailable(
-                    f"labkit's containerd does not answer on {self.socket}: re-run the cell "
-                    "(labkit starts it again), or see its log next to the socket."
-                ) from None
-            raise EngineRefused(f"containerd refused to {what or method}: {detail}.",
-                                detail) from None
+                raise not_answering("labkit's containerd", self.socket, "re-run the cell "
+                                    "(labkit starts it again), or see its log next to the "
+                                    "socket") from None
+            raise refused("containerd", what or method, detail) from None
 
     def close(self) -> None:
         self._channel.close()

@@ -17,11 +17,11 @@ import signal
 import subprocess
 import time
 
-from .. import images, oci
-from ..cri import CriClient
-from ..errors import EngineUnavailable, LabError
-from ..node.systemd_units import stop_slice, systemd_manages_cgroups
-from ..session import Session
+from ... import images, oci
+from ...errors import EngineUnavailable, LabError
+from ...node.systemd_units import stop_slice, systemd_manages_cgroups
+from ...session import NAME_RE, Session
+from .cri import CriClient
 
 STATE_BASE = "/run/labkit"
 ROOT_BASE = "/var/lib/labkit"
@@ -93,8 +93,6 @@ def choose_subnet(session_id: str, used: list[ipaddress.IPv4Network]) -> str:
 class ContainerdNode:
     """Start, watch, restart and stop labkit's containerd for one session."""
 
-    kind = "containerd"
-
     def __init__(self, session: Session) -> None:
         for tool in ("containerd", "ctr", "runc", "containerd-shim-runc-v2"):
             if shutil.which(tool) is None:
@@ -118,8 +116,8 @@ class ContainerdNode:
         self.bridge = f"lk{session.id}"
         self.kubepods = f"/{session.prefix}node/kubepods"  # cgroupfs driver
         self.systemd = systemd_manages_cgroups()  # then runc's systemd driver, with slices
-        self.node_slice = f"lk_{session.id}_node.slice"
-        self.kubepods_slice_prefix = f"lk_{session.id}_node-kubepods"
+        self.node_slice = f"{session.slice_prefix}node.slice"
+        self.kubepods_slice_prefix = f"{session.slice_prefix}node-kubepods"
         busybox = images.find_busybox()
         self._layer = images.toolbox_tar(busybox)
         tag = images.toolbox_tag(busybox)
@@ -182,9 +180,9 @@ class ContainerdNode:
             return []
         found = []
         for name in sorted(os.listdir(STATE_BASE)):
-            match = re.fullmatch(r"lk-([0-9a-f]{8})-containerd", name)
+            match = re.fullmatch(f"{NAME_RE.pattern}containerd", name)
             if match:
-                found.append(match[1])
+                found.append(match["session"])
         return found
 
     @classmethod

@@ -9,22 +9,73 @@
 
 Docker cannot share a UTS namespace, so every member keeps its own; Docker copies
 the sandbox's hostname into the joiners, so the *names* still match.
+
+The namespace modes come from :mod:`labkit.kubernetes`, as for every pod kind; here
+they become Docker's ``--network``, ``--ipc`` and ``--pid`` modes.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..errors import LabError
-from ..manifest import PodSpec
-from ..model import Member, Observation
-from ..node import Node, systemd_units
-from ..node.cgroup_writer import make_cgroup, remove_cgroup
-from ..spec import ContainerSpec
-from .docker import Container, DockerRuntime, check_docker_can_run
+from ...errors import EngineRefused, LabError
+from ...kubernetes import NamespaceModes, cpu_shares
+from ...model import ExecResult, Member
+from ...node import systemd_units
+from ...node.cgroup_writer import make_cgroup, remove_cgroup
+from ...node.mounts import CgroupLayout
+from ...spec import ContainerSpec, PodContainer, PodSpec
+from ..pod import DeletedOnExit
+from .container import Container
+from .runtime import DockerRuntime, check_docker_can_run
 
 SANDBOX_COMMAND = ("sleep", "2147483647")
+RESTART_POLICIES = {"Always": {"Name": "always"}, "OnFailure": {"Name": "on-failure"},
+                    "Never": None}
+
+
+def sandbox_modes(modes: NamespaceModes, hostname: str) -> dict[str, str]:
+    """Docker's options for the sandbox: it holds the pod's namespaces, its IPC shareable.
+    Docker cannot share UTS, so a pod's UTS becomes the pod's name, copied to the joiners.
+
+    >>> from labkit.kubernetes import namespace_modes
+    >>> sandbox_modes(namespace_modes(), "foo")
+    {'hostname': 'foo', 'ipc_mode': 'shareable'}
+    >>> sandbox_modes(namespace_modes(host_network=True, host_pid=True), "foo")
+    {'network_mode': 'host', 'ipc_mode': 'shareable', 'pid_mode': 'host'}
+    """
+    options = {}
+    if modes.net == "node":
+        options["network_mode"] = "host"
+    if modes.uts == "pod":
+        options["hostname"] = hostname
+    options["ipc_mode"] = "host" if modes.ipc == "node" else "shareable"
+    if modes.pid == "node":
+        options["pid_mode"] = "host"
+    return options
+
+
+def joiner_modes(modes: NamespaceModes, sandbox_id: str) -> dict[str, str]:
+    """Docker's options for a container joining the sandbox's namespaces (its network
+    always: on the node's network, the sandbox is there).
+
+    >>> from labkit.kubernetes import namespace_modes
+    >>> joiner_modes(namespace_modes(), "3f2a")
+    {'network_mode': 'container:3f2a', 'ipc_mode': 'container:3f2a'}
+    >>> joiner_modes(namespace_modes(share_process_namespace=True), "3f2a")["pid_mode"]
+    'container:3f2a'
+    >>> joiner_modes(namespace_modes(host_ipc=True, host_pid=True), "3f2a")
+    {'network_mode': 'container:3f2a', 'ipc_mode': 'host', 'pid_mode': 'host'}
+    """
+    sandbox = f"container:{sandbox_id}"
+    options = {"network_mode": sandbox, "ipc_mode": "host" if modes.ipc == "node" else sandbox}
+    if modes.pid == "node":
+        options["pid_mode"] = "host"
+    elif modes.pid == "pod":
+        options["pid_mode"] = sandbox
+    return options
 
 
 @dataclass(frozen=True)
@@ -38,20 +89,25 @@ class ParentCgroup:
     slice: str = ""  # the systemd slice, when systemd owns the tree
 
 
-class DockerPod:
-    """A running emulated pod: its sandbox and containers, in manifest order."""
+class DockerPod(DeletedOnExit):
+    """A running emulated pod: its sandbox and containers, in manifest order.
+
+    ``layout`` is where the parent cgroup is written with the cgroupfs driver; None
+    where this process may not write cgroups (reading the node through the helper).
+    """
 
     kind = "emulated with Docker"
 
-    def __init__(self, runtime: DockerRuntime, node: Node, spec: PodSpec) -> None:
+    def __init__(self, runtime: DockerRuntime, spec: PodSpec,
+                 layout: CgroupLayout | None) -> None:
         self.runtime = runtime
-        self.node = node
+        self.layout = layout
         self.spec = spec
         self.name = spec.name
         self.parent: ParentCgroup | None = None
         self.sandbox: Container | None = None
         self.containers: dict[str, Container] = {}
-        self.deleted = False
+        self._deleted = False
         self._cleanup_key = runtime.session.name(f"pod-{spec.name}")
 
     # -- creation ----------------------------------------------------------------
@@ -60,18 +116,20 @@ class DockerPod:
             check_docker_can_run(member.spec)
         session = self.runtime.session
         session.on_cleanup(self._cleanup_key, self.delete)
+        modes = self.spec.namespace_modes
         try:
             self.parent = self._make_parent()
+            cgroup_parent = self.parent.docker_parent if self.parent else None
             self.sandbox = self.runtime.run_spec(
                 _sandbox_spec(self.spec), role="sandbox", quiet=True, name="sandbox",
-                **self._sandbox_modes())
+                cgroup_parent=cgroup_parent, **sandbox_modes(modes, self.spec.name))
             for member in self.spec.containers:
                 # Engine names are pod-scoped (lk-<session>-foo-app); the lesson says "app".
                 scoped = replace(member.spec, name=f"{self.spec.name}-{member.name}")
                 self.containers[member.name] = self.runtime.run_spec(
                     scoped, role=member.name, quiet=quiet, name=member.name,
-                    environment=dict(member.env) or None, **self._joiner_modes(),
-                    **self._member_options(member))
+                    environment=dict(member.env) or None, cgroup_parent=cgroup_parent,
+                    **joiner_modes(modes, self.sandbox.id), **self._member_options(member))
         except BaseException:
             # Keep the first sentence; what delete cannot remove now stays in the session's
             # cleanup (and delete may be called again) if the engine went away meanwhile.
@@ -80,39 +138,15 @@ class DockerPod:
             raise
         return self
 
-    def _sandbox_modes(self) -> dict:
-        modes = {"cgroup_parent": self.parent.docker_parent if self.parent else None}
-        if self.spec.host_network:
-            modes["network_mode"] = "host"
-        else:
-            modes["hostname"] = self.spec.name
-        modes["ipc_mode"] = "host" if self.spec.host_ipc else "shareable"
-        if self.spec.host_pid:
-            modes["pid_mode"] = "host"
-        return modes
-
-    def _joiner_modes(self) -> dict:
-        sandbox = f"container:{self.sandbox.id}"
-        modes = {"cgroup_parent": self.parent.docker_parent if self.parent else None,
-                 "network_mode": sandbox,
-                 "ipc_mode": "host" if self.spec.host_ipc else sandbox}
-        if self.spec.host_pid:
-            modes["pid_mode"] = "host"
-        elif self.spec.share_process_namespace:
-            modes["pid_mode"] = sandbox
-        return modes
-
-    def _member_options(self, member) -> dict:
+    def _member_options(self, member: PodContainer) -> dict:
         """What else of the Pod Docker can do for each container: requests as cpu shares and
         a memory reservation, the restart policy, the grace period."""
         options = {
-            "restart_policy": {"Always": {"Name": "always"},
-                               "OnFailure": {"Name": "on-failure"},
-                               "Never": None}[self.spec.restart_policy],
+            "restart_policy": RESTART_POLICIES[self.spec.restart_policy],
             "stop_timeout": self.spec.grace_period_s,
         }
         if member.requests_cpus:
-            options["cpu_shares"] = max(2, round(member.requests_cpus * 1024))
+            options["cpu_shares"] = cpu_shares(member.requests_cpus)
         if member.requests_memory:
             options["mem_reservation"] = member.requests_memory
         return options
@@ -122,32 +156,54 @@ class DockerPod:
         limits = (self.spec.memory_limit, self.spec.cpu_limit)
         if self.runtime.cgroup_driver == "systemd":
             # Docker's systemd driver wants a slice; a dash in its name would mean nesting.
-            name = f"lk_{session.id}_{self.spec.name.replace('-', '_')}.slice"
+            name = f"{session.slice_prefix}{self.spec.name.replace('-', '_')}.slice"
             systemd_units.start_slice(name, *limits)
             return ParentCgroup(systemd_units.slice_path(name), name, (),
                                 systemd_units.set_command(name, *limits), slice=name)
-        if self.node.gatherer.kind != "direct":
+        if self.layout is None:
             raise LabError(
                 "Making the pod's parent cgroup means writing to /sys/fs/cgroup, which needs "
                 "root: open the lab as root (sudo ./lab up) for this chapter."
             )
         path = f"/{session.name(self.spec.name)}"
-        made = make_cgroup(self.node.layout, path, memory_bytes=limits[0], cpus=limits[1])
+        made = make_cgroup(self.layout, path, memory_bytes=limits[0], cpus=limits[1])
         return ParentCgroup(path, path, tuple(made), f"cgcreate -g cpu,memory:{path}")
 
     # -- looking -------------------------------------------------------------------
-    def members(self) -> list[Member]:
-        found = [self.sandbox.member()] if self.sandbox else []
-        return found + [c.member() for c in self.containers.values()]
+    @property
+    def cgroup_parent(self) -> str:
+        return self.parent.path if self.parent else ""
 
-    def observe(self) -> Observation:
-        trees = (self.parent.path,) if self.parent else ()
-        return self.node.snapshot(self.members(), trees=trees)
+    def _every(self) -> list[Container]:
+        return ([self.sandbox] if self.sandbox else []) + list(self.containers.values())
+
+    def members(self) -> list[Member]:
+        return [c.member() for c in self._every()]
 
     def names(self) -> dict[str, str]:
         """runtime id -> member name, for labelling cgroup trees."""
-        every = [self.sandbox] if self.sandbox else []
-        return {c.id: c.name for c in [*every, *self.containers.values()]}
+        return {c.id: c.name for c in self._every()}
+
+    @property
+    def state(self) -> str:
+        """``running``; ``sandbox gone`` once it is removed; the members that do not run
+        (``sidecar exited``); ``deleted``."""
+        if self._deleted:
+            return "deleted"
+        if self.sandbox is None:
+            return "sandbox gone"
+        stopped = []
+        for container in self._every():
+            try:
+                status = container.status
+            except EngineRefused:  # removed behind labkit's back
+                status = "gone"
+            if status != "running":
+                stopped.append(f"{container.name} {status}")
+        return ", ".join(stopped) or "running"
+
+    def exec(self, container: str, command: str | Sequence[str]) -> ExecResult:
+        return self[container].exec(command)
 
     def __getitem__(self, name: str) -> Container:
         if name == "sandbox" and self.sandbox:
@@ -157,9 +213,7 @@ class DockerPod:
     def commands(self) -> list[str]:
         """The shell commands a learner would type to build this pod by hand."""
         lines = [self.parent.command] if self.parent else []
-        for container in [self.sandbox, *self.containers.values()]:
-            if container is None:
-                continue
+        for container in self._every():
             host = container.inspect()["HostConfig"]
             flags = [f"--name {container.engine_name}"]
             if host.get("CgroupParent"):
@@ -202,16 +256,10 @@ class DockerPod:
             if self.parent.slice:
                 systemd_units.stop_slice(self.parent.slice)
             else:
-                remove_cgroup(self.node.layout, self.parent.path)
+                remove_cgroup(self.layout, self.parent.path)
             self.parent = None
         self.runtime.session.forget(self._cleanup_key)
-        self.deleted = True
-
-    def __enter__(self) -> DockerPod:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.delete()
+        self._deleted = True
 
 
 def _sandbox_spec(spec: PodSpec) -> ContainerSpec:

@@ -1,4 +1,4 @@
-"""The Docker engine, through the Python ``docker`` SDK.
+"""The Docker engine, through the Python ``docker`` SDK: images, containers, the helper.
 
 >>> docker = DockerRuntime(Session())             # doctest: +SKIP
 >>> web = docker.run("web", "nginx", memory="512MB", cpus=0.5)  # doctest: +SKIP
@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -20,19 +20,21 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
-from .. import images
-from ..errors import (
+from ... import images
+from ...errors import (
     EnginePermissionError,
     EngineRefused,
     EngineUnavailable,
     ImageUnavailable,
     LabError,
     SpecError,
+    gone,
+    not_found,
+    refused,
 )
-from ..model import ExecResult, Member
-from ..node.gather import HelperGatherer
-from ..session import SESSION_LABEL, Session
-from ..spec import ContainerSpec
+from ...session import SESSION_LABEL, Session
+from ...spec import ContainerSpec
+from .container import Container
 
 PULL_TIMEOUT_S = 20
 
@@ -57,110 +59,10 @@ def connect(base_url: str | None = None) -> docker.DockerClient:
         ) from None
 
 
-class Container:
-    """A running (or stopped) container this session created."""
-
-    def __init__(self, runtime: DockerRuntime, spec: ContainerSpec, container_id: str,
-                 engine_name: str, role: str, image: images.ResolvedImage,
-                 name: str | None = None) -> None:
-        self.runtime = runtime
-        self.spec = spec
-        self.role = role
-        self.image = image
-        self._id = container_id
-        self._engine_name = engine_name
-        self._name = name or spec.name
-
-    @property
-    def name(self) -> str:
-        """The name the lesson uses (``app``); ``engine_name`` is Docker's."""
-        return self._name
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def engine_name(self) -> str:
-        return self._engine_name
-
-    def inspect(self) -> dict[str, Any]:
-        return self.runtime._call(lambda: self.runtime.client.api.inspect_container(self.id),
-                                  f"inspect {self.name}")
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.inspect()["State"]
-
-    @property
-    def status(self) -> str:
-        return self.state["Status"]
-
-    @property
-    def pid(self) -> int:
-        state = self.state
-        if not state.get("Running"):
-            raise LabError(
-                f"Container {self.name} is {state.get('Status')}, so it has no process: "
-                "start it again, or look at its state with .state."
-            )
-        return int(state["Pid"])
-
-    def member(self) -> Member:
-        return Member(name=self.name, pid=self.pid, runtime_id=self.id, role=self.role,
-                      asked=self.spec.asked)
-
-    def exec(self, command: str | Sequence[str]) -> ExecResult:
-        """Run a command inside and wait for it; a string runs through ``sh -c``."""
-        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        api = self.runtime.client.api
-
-        def run() -> ExecResult:
-            exec_id = api.exec_create(self.id, argv)["Id"]
-            output = api.exec_start(exec_id).decode(errors="replace")
-            return ExecResult(int(api.exec_inspect(exec_id)["ExitCode"]), output)
-
-        return self.runtime._call(run, f"run {argv[0]} in {self.name}")
-
-    def logs(self) -> str:
-        return self.runtime._call(
-            lambda: self.runtime.client.api.logs(self.id).decode(errors="replace"),
-            f"read the logs of {self.name}")
-
-    def wait(self, timeout: float = 30) -> int:
-        def wait() -> dict:
-            try:
-                return self.runtime.client.api.wait(self.id, timeout=timeout)
-            except requests.exceptions.ReadTimeout:
-                raise LabError(f"Container {self.name} did not exit within {timeout:g} s: "
-                               "stop it with .stop(), or wait longer.") from None
-
-        return int(self.runtime._call(wait, f"wait for {self.name}")["StatusCode"])
-
-    def start(self) -> None:
-        self.runtime._call(lambda: self.runtime.client.api.start(self.id), f"start {self.name}")
-
-    def stop(self, timeout: int = 2) -> None:
-        self.runtime._call(lambda: self.runtime.client.api.stop(self.id, timeout=timeout),
-                           f"stop {self.name}")
-
-    def remove(self) -> None:
-        self.runtime.remove(self)
-
-    def __enter__(self) -> Container:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-    def __repr__(self) -> str:
-        return f"<Container {self.name} ({self.image.ref})>"
-
-
 class DockerRuntime:
     """Runs containers for a session; everything it creates carries the session's marks."""
 
-    kind = "docker"
+    engine_process = "dockerd"  # its namespaces stand for "the host" when read through the helper
 
     def __init__(self, session: Session, base_url: str | None = None) -> None:
         self.session = session
@@ -311,8 +213,9 @@ class DockerRuntime:
         return [c["Names"][0].lstrip("/") for c in found]
 
     # -- helper for reading the node without root ------------------------------
-    def helper_gatherer(self) -> HelperGatherer:
-        """Start the node-reader helper container and gather through it."""
+    def start_helper(self) -> Callable[[list[str]], str]:
+        """Start the node-reader helper container (host PID and cgroup namespaces, the cgroup
+        tree read-only); returns ``run(argv) -> stdout`` in it, for the node reader."""
         engine_name = self.session.name("node-reader")
         host_config = self._call(lambda: self.client.api.create_host_config(
             pid_mode="host", cgroupns="host", network_mode="none",
@@ -339,7 +242,7 @@ class DockerRuntime:
                            "start the node-reader helper again")
                 return self._call(lambda: read(argv), "read the node through the helper")
 
-        return HelperGatherer(run)
+        return run
 
     # -- one place where engine errors become sentences -------------------------
     def _call(self, action, what: str):
@@ -352,25 +255,18 @@ class DockerRuntime:
         try:
             result = action()
         except docker.errors.NotFound as error:
-            raise EngineRefused(
-                f"Docker could not {what}: {_explanation(error)} (it may have been removed; "
-                "run the cell that creates it again).", _explanation(error)) from None
+            raise not_found("Docker", what, _explanation(error)) from None
         except docker.errors.APIError as error:
-            raise EngineRefused(f"Docker refused to {what}: {_explanation(error)}.",
-                                _explanation(error)) from None
+            raise refused("Docker", what, _explanation(error)) from None
         except (docker.errors.DockerException, ValueError) as error:
             # The SDK checks some options itself before the engine sees them.
-            raise EngineRefused(f"Docker refused to {what}: {str(error).rstrip('.')}.",
-                                str(error)) from None
+            raise refused("Docker", what, str(error)) from None
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
                 ConnectionError):
             # Gone, going, or not back yet (refused, reset, or the socket missing).
             self._info = self._toolbox = None
-            raise EngineUnavailable(
-                f"No Docker engine answers at {self.base_url} any more, so labkit could not "
-                f"{what}: start it again (`sudo ./lab up` does, or `sudo systemctl start "
-                "docker`), then re-run the cell."
-            ) from None
+            raise gone("Docker", self.base_url, what, "start it again (`sudo ./lab up` does, "
+                       "or `sudo systemctl start docker`), then re-run the cell") from None
         return result
 
 

@@ -2,7 +2,8 @@
 
 ``RunPodSandbox`` (the pause container, owner of the pod's namespaces, under the
 pod's cgroup parent), then ``CreateContainer`` + ``StartContainer`` for each
-container, with the namespace options and resources the kubelet would compute.
+container, with the namespace options and resources the kubelet would compute
+(:mod:`labkit.kubernetes`, as for every pod kind; here in the CRI's terms).
 """
 
 from __future__ import annotations
@@ -11,49 +12,30 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import images
-from ..errors import ImageUnavailable, LabError
-from ..manifest import PodContainer, PodSpec
-from ..model import ExecResult, Member, Observation
-from ..node import Node, systemd_units
-from ..node.cgroup_writer import make_cgroup, remove_cgroup
-from ..spec import CFS_PERIOD_US
-from .containerd_node import ContainerdNode
+from ... import images
+from ...errors import EngineRefused, ImageUnavailable, LabError
+from ...kubernetes import CFS_PERIOD_US, cfs_quota, cpu_shares, oom_score_adj, requests
+from ...model import ExecResult, Member
+from ...node import systemd_units
+from ...node.cgroup_writer import make_cgroup, remove_cgroup
+from ...node.mounts import CgroupLayout
+from ...spec import PodContainer, PodSpec
+from ..pod import DeletedOnExit
+from .cri import CONTAINER_STATES
+from .node import ContainerdNode
 
-POD, CONTAINER, NODE = 0, 1, 2  # runtime.v1 NamespaceMode
-QOS_DIRS = {"Guaranteed": "", "Burstable": "burstable/", "BestEffort": "besteffort/"}
-
-
-@dataclass(frozen=True)
-class NamespaceModes:
-    network: int
-    pid: int
-    ipc: int
+CRI_MODES = {"pod": 0, "container": 1, "node": 2}  # runtime.v1 NamespaceMode: POD, CONTAINER, NODE
+QOS_LEVELS = {"Guaranteed": "", "Burstable": "burstable", "BestEffort": "besteffort"}
 
 
-def namespace_modes(spec: PodSpec) -> NamespaceModes:
-    """How the kubelet maps a Pod's flags onto CRI namespace modes."""
-    pid = NODE if spec.host_pid else POD if spec.share_process_namespace else CONTAINER
-    return NamespaceModes(network=NODE if spec.host_network else POD, pid=pid,
-                          ipc=NODE if spec.host_ipc else POD)
-
-
-def cpu_shares(cpus: float | None) -> int:
-    """The kubelet's cpu.shares for a CPU request: 1024 per core, at least 2."""
-    return max(2, round((cpus or 0) * 1024))
-
-
-def oom_score_adj(spec: PodSpec, container: PodContainer, memory_capacity: int) -> int:
-    """The kubelet's OOM score for a container of this QoS class."""
-    qos = spec.qos_class
-    if qos == "Guaranteed":
-        return -997
-    if qos == "BestEffort":
-        return 1000
-    request = container.requests_memory or container.spec.memory_bytes or 0
-    return min(999, max(2, 1000 - (1000 * request) // memory_capacity))
+def namespace_option(pb, spec: PodSpec):
+    """The pod's namespace modes as the CRI's ``NamespaceOption`` (uts follows the network)."""
+    modes = spec.namespace_modes
+    return pb.NamespaceOption(network=CRI_MODES[modes.net], pid=CRI_MODES[modes.pid],
+                              ipc=CRI_MODES[modes.ipc])
 
 
 def _memory_capacity() -> int:
@@ -72,30 +54,32 @@ class CriMember:
     note: str = ""
 
 
-class CriPod:
+class CriPod(DeletedOnExit):
     """A Pod running on labkit's containerd, reported with every member's host PID."""
 
     kind = "on labkit's containerd"
 
-    def __init__(self, node: ContainerdNode, reader: Node, spec: PodSpec) -> None:
+    def __init__(self, node: ContainerdNode, spec: PodSpec, layout: CgroupLayout) -> None:
         self.node = node
-        self.reader = reader
+        self.layout = layout  # where the kubelet's part writes the pod's cgroup (cgroupfs)
         self.spec = spec
         self.name = spec.name
         self.sandbox_id: str | None = None
         self.containers: dict[str, CriMember] = {}
-        self.deleted = False
+        self._deleted = False
+        level = QOS_LEVELS[spec.qos_class]  # "": a Guaranteed pod sits right under kubepods
         if node.systemd:
             # The kubelet's systemd driver: kubepods-burstable-pod<uid with _>.slice, where
             # each dash nests; labkit's node slice stands where the kubelet's root would.
-            qos = {"Guaranteed": "", "Burstable": "-burstable", "BestEffort": "-besteffort"}
-            self.slice = (f"{node.kubepods_slice_prefix}{qos[spec.qos_class]}"
+            dashed = f"-{level}" if level else ""
+            self.slice = (f"{node.kubepods_slice_prefix}{dashed}"
                           f"-pod{spec.uid.replace('-', '_')}.slice")
             self.cri_parent = self.slice
             self.cgroup_parent = systemd_units.slice_path(self.slice)
         else:
             self.slice = ""
-            self.cri_parent = f"{node.kubepods}/{QOS_DIRS[spec.qos_class]}pod{spec.uid}"
+            nested = f"{level}/" if level else ""
+            self.cri_parent = f"{node.kubepods}/{nested}pod{spec.uid}"
             self.cgroup_parent = self.cri_parent
         self._key = node.session.name(f"cri-pod-{spec.name}-{spec.uid[:8]}")
         self._images: dict[str, tuple[str, tuple[str, ...] | None, str]] = {}
@@ -106,11 +90,11 @@ class CriPod:
 
     # -- the kubelet's translation ----------------------------------------------
     def sandbox_config(self):
-        pb, spec, modes = self.cri.pb, self.spec, namespace_modes(self.spec)
+        pb, spec = self.cri.pb, self.spec
         return pb.PodSandboxConfig(
             metadata=pb.PodSandboxMetadata(name=spec.name, uid=spec.uid, namespace="default",
                                            attempt=0),
-            hostname="" if spec.host_network else spec.name,
+            hostname="" if spec.namespace_modes.uts == "node" else spec.name,
             log_directory=os.path.join(self.node.state, "pods",
                                        f"default_{spec.name}_{spec.uid}"),
             labels={"io.kubernetes.pod.name": spec.name, "io.kubernetes.pod.namespace": "default",
@@ -118,15 +102,14 @@ class CriPod:
             linux=pb.LinuxPodSandboxConfig(
                 cgroup_parent=self.cri_parent,
                 security_context=pb.LinuxSandboxSecurityContext(
-                    namespace_options=pb.NamespaceOption(network=modes.network, pid=modes.pid,
-                                                         ipc=modes.ipc))),
+                    namespace_options=namespace_option(pb, spec))),
         )
 
     def container_config(self, container: PodContainer):
-        pb, modes = self.cri.pb, namespace_modes(self.spec)
+        pb = self.cri.pb
         ref, command, _note = self._images[container.name]
         limits = container.spec
-        quota = round(limits.cpus * CFS_PERIOD_US) if limits.cpus else 0
+        memory_request, cpu_request = requests(container)
         return pb.ContainerConfig(
             metadata=pb.ContainerMetadata(name=container.name, attempt=0),
             image=pb.ImageSpec(image=ref),
@@ -138,15 +121,13 @@ class CriPod:
             log_path=f"{container.name}/0.log",
             linux=pb.LinuxContainerConfig(
                 resources=pb.LinuxContainerResources(
-                    cpu_period=CFS_PERIOD_US, cpu_quota=quota,
-                    cpu_shares=cpu_shares(container.requests_cpus or limits.cpus),
+                    cpu_period=CFS_PERIOD_US, cpu_quota=cfs_quota(limits.cpus) or 0,
+                    cpu_shares=cpu_shares(cpu_request),
                     memory_limit_in_bytes=limits.memory_bytes or 0,
-                    oom_score_adj=oom_score_adj(self.spec, container, _memory_capacity())),
+                    oom_score_adj=oom_score_adj(self.spec.qos_class, memory_request,
+                                                _memory_capacity())),
                 security_context=pb.LinuxContainerSecurityContext(
-                    namespace_options=pb.NamespaceOption(
-                        network=modes.network,
-                        pid=CONTAINER if modes.pid == CONTAINER else modes.pid,
-                        ipc=modes.ipc))),
+                    namespace_options=namespace_option(pb, self.spec))),
         )
 
     # -- running ---------------------------------------------------------------------
@@ -184,10 +165,9 @@ class CriPod:
             if self.slice:
                 systemd_units.start_slice(self.slice, spec.memory_limit, spec.cpu_limit)
             else:
-                make_cgroup(self.reader.layout, self.cgroup_parent,
+                make_cgroup(self.layout, self.cgroup_parent,
                             memory_bytes=spec.memory_limit, cpus=spec.cpu_limit,
-                            cpu_shares=sum(cpu_shares(c.requests_cpus or c.spec.cpus)
-                                           for c in spec.containers))
+                            cpu_shares=sum(cpu_shares(requests(c)[1]) for c in spec.containers))
             sandbox_config = self.sandbox_config()
             self.sandbox_id = self.node.call(
                 "RunPodSandbox", self.cri.pb.RunPodSandboxRequest(config=sandbox_config),
@@ -225,14 +205,33 @@ class CriPod:
                                 container.spec.asked))
         return found
 
-    def observe(self) -> Observation:
-        return self.reader.snapshot(self.members(), trees=(self.cgroup_parent,))
-
     def names(self) -> dict[str, str]:
         found = {self.sandbox_id: "pause"} if self.sandbox_id else {}
         return found | {m.id: m.name for m in self.containers.values()}
 
-    def exec(self, container: str, command: str | list[str], timeout: int = 30):
+    def __getitem__(self, name: str) -> CriMember:
+        if name == "pause" and self.sandbox_id:
+            return CriMember("pause", self.sandbox_id, self.node.pause_image)
+        return self.containers[name]
+
+    @property
+    def state(self) -> str:
+        """``running``; ``sandbox gone`` once pause is (NotReady); the containers that do
+        not run (``app exited``); ``deleted``."""
+        if self._deleted:
+            return "deleted"
+        try:
+            states = self.states()
+        except EngineRefused:  # the sandbox was removed behind labkit's back
+            return "sandbox gone"
+        if states.pop("pause") != "Ready":
+            return "sandbox gone"
+        stopped = [f"{name} {state.lower()}" for name, state in states.items()
+                   if state != "Running"]
+        return ", ".join(stopped) or "running"
+
+    def exec(self, container: str, command: str | Sequence[str],
+             timeout: int = 30) -> ExecResult:
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
         response = self.node.call("ExecSync", self.cri.pb.ExecSyncRequest(
             container_id=self.containers[container].id, cmd=argv, timeout=timeout),
@@ -248,11 +247,10 @@ class CriPod:
                  "STATE": self.states()["pause"]}]
         listed = self.node.call("ListContainers", pb.ListContainersRequest(
             filter=pb.ContainerFilter(pod_sandbox_id=self.sandbox_id)))
-        states = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}
         for item in sorted(listed.containers, key=lambda c: c.metadata.name):
             rows.append({"CONTAINER": item.id[:13], "IMAGE": item.image.image,
                          "NAME": item.metadata.name, "POD ID": item.pod_sandbox_id[:13],
-                         "STATE": states.get(item.state, "?")})
+                         "STATE": CONTAINER_STATES.get(item.state, "?")})
         return rows
 
     def states(self) -> dict[str, str]:
@@ -262,11 +260,10 @@ class CriPod:
         sandbox = self.node.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
             pod_sandbox_id=self.sandbox_id), what="read the sandbox's status").status
         found = {"pause": "Ready" if sandbox.state == 0 else "NotReady"}
-        names = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}
         for name, member in self.containers.items():
             status = self.node.call("ContainerStatus", pb.ContainerStatusRequest(
                 container_id=member.id), what=f"read {name}'s status").status
-            found[name] = names.get(status.state, "Unknown")
+            found[name] = CONTAINER_STATES.get(status.state, "Unknown")
         return found
 
     def kill_pause(self) -> None:
@@ -291,13 +288,7 @@ class CriPod:
         if self.slice:
             systemd_units.stop_slice(self.slice)
         else:
-            remove_cgroup(self.reader.layout, self.cgroup_parent,
+            remove_cgroup(self.layout, self.cgroup_parent,
                           up_to=self.node.kubepods.rsplit("/", 1)[0])
         self.node.session.forget(self._key)
-        self.deleted = True
-
-    def __enter__(self) -> CriPod:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.delete()
+        self._deleted = True

@@ -1,0 +1,5 @@
+"""A small gRPC client of the Kubernetes CRI (runtime.v1), as the kubelet speaks it."""
+
+from .client import CONTAINER_STATES, CriClient
+
+__all__ = ["CONTAINER_STATES", "CriClient"]

@@ -1,0 +1,121 @@
+"""A container this session created, as a learner holds it: ``web.exec(...)``, ``web.pid``.
+
+>>> web = lab.run("web", "nginx", memory="512MB")    # doctest: +SKIP
+>>> web.exec("hostname").output.strip()              # doctest: +SKIP
+'3f2a9c1b7e44'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import requests.exceptions
+
+from ...errors import LabError
+from ...model import ExecResult, Member
+from ...spec import ContainerSpec
+
+if TYPE_CHECKING:
+    from ... import images
+    from .runtime import DockerRuntime
+
+
+class Container:
+    """A running (or stopped) container this session created."""
+
+    def __init__(self, runtime: DockerRuntime, spec: ContainerSpec, container_id: str,
+                 engine_name: str, role: str, image: images.ResolvedImage,
+                 name: str | None = None) -> None:
+        self.runtime = runtime
+        self.spec = spec
+        self.role = role
+        self.image = image
+        self._id = container_id
+        self._engine_name = engine_name
+        self._name = name or spec.name
+
+    @property
+    def name(self) -> str:
+        """The name the lesson uses (``app``); ``engine_name`` is Docker's."""
+        return self._name
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def engine_name(self) -> str:
+        return self._engine_name
+
+    def inspect(self) -> dict[str, Any]:
+        return self.runtime._call(lambda: self.runtime.client.api.inspect_container(self.id),
+                                  f"inspect {self.name}")
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.inspect()["State"]
+
+    @property
+    def status(self) -> str:
+        return self.state["Status"]
+
+    @property
+    def pid(self) -> int:
+        state = self.state
+        if not state.get("Running"):
+            raise LabError(
+                f"Container {self.name} is {state.get('Status')}, so it has no process: "
+                "start it again, or look at its state with .state."
+            )
+        return int(state["Pid"])
+
+    def member(self) -> Member:
+        return Member(name=self.name, pid=self.pid, runtime_id=self.id, role=self.role,
+                      asked=self.spec.asked)
+
+    def exec(self, command: str | Sequence[str]) -> ExecResult:
+        """Run a command inside and wait for it; a string runs through ``sh -c``."""
+        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+        api = self.runtime.client.api
+
+        def run() -> ExecResult:
+            exec_id = api.exec_create(self.id, argv)["Id"]
+            output = api.exec_start(exec_id).decode(errors="replace")
+            return ExecResult(int(api.exec_inspect(exec_id)["ExitCode"]), output)
+
+        return self.runtime._call(run, f"run {argv[0]} in {self.name}")
+
+    def logs(self) -> str:
+        return self.runtime._call(
+            lambda: self.runtime.client.api.logs(self.id).decode(errors="replace"),
+            f"read the logs of {self.name}")
+
+    def wait(self, timeout: float = 30) -> int:
+        def wait() -> dict:
+            try:
+                return self.runtime.client.api.wait(self.id, timeout=timeout)
+            except requests.exceptions.ReadTimeout:
+                raise LabError(f"Container {self.name} did not exit within {timeout:g} s: "
+                               "stop it with .stop(), or wait longer.") from None
+
+        return int(self.runtime._call(wait, f"wait for {self.name}")["StatusCode"])
+
+    def start(self) -> None:
+        self.runtime._call(lambda: self.runtime.client.api.start(self.id), f"start {self.name}")
+
+    def stop(self, timeout: int = 2) -> None:
+        self.runtime._call(lambda: self.runtime.client.api.stop(self.id, timeout=timeout),
+                           f"stop {self.name}")
+
+    def remove(self) -> None:
+        self.runtime.remove(self)
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        return f"<Container {self.name} ({self.image.ref})>"

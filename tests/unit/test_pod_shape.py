@@ -1,0 +1,90 @@
+"""Every kind of pod has the one shape of labkit.runtimes.pod.Pod, and takes the
+kubelet's semantics from labkit.kubernetes. No engine is needed: the pods are made
+but not started."""
+
+from __future__ import annotations
+
+import inspect
+from types import SimpleNamespace
+
+import pytest
+
+from labkit.manifest import pod_from_kwargs
+from labkit.node.mounts import CgroupLayout
+from labkit.runtimes.cluster import ClusterPod
+from labkit.runtimes.containerd import CriPod
+from labkit.runtimes.containerd.pod import namespace_option
+from labkit.runtimes.docker import DockerPod
+from labkit.runtimes.docker.pod import joiner_modes, sandbox_modes
+from labkit.runtimes.pod import Pod
+from labkit.session import Session
+
+SPEC = pod_from_kwargs("foo", {"app": {"image": "busybox", "memory": "64Mi"}})
+FLAGS = ({}, {"share_process_namespace": True}, {"host_network": True}, {"host_ipc": True},
+         {"host_pid": True})
+
+
+def _members_of_the_protocol() -> list[str]:
+    declared = [n for n in vars(Pod) if not n.startswith("_") or n in
+                ("__getitem__", "__enter__", "__exit__")]
+    return sorted(set(Pod.__annotations__) | {n for n in declared
+                                               if callable(vars(Pod)[n])
+                                               or isinstance(vars(Pod)[n], property)})
+
+
+def _pods() -> dict[str, object]:
+    session = Session("0badcafe")
+    node = SimpleNamespace(systemd=False, kubepods="/lk-0badcafe-node/kubepods",
+                           session=session)
+    return {
+        "docker": DockerPod(SimpleNamespace(session=session), SPEC, None),
+        "cri": CriPod(node, SPEC, CgroupLayout(())),
+        "cluster": ClusterPod(SimpleNamespace(session=session), SPEC, "lk-0badcafe-foo"),
+    }
+
+
+def _has(pod: object, name: str) -> bool:
+    """Without evaluating a property (which would ask the engine)."""
+    return name in vars(pod) or any(name in vars(cls) for cls in type(pod).__mro__)
+
+
+@pytest.mark.parametrize("kind", ["docker", "cri", "cluster"])
+def test_every_pod_kind_has_the_protocols_members(kind):
+    pod = _pods()[kind]
+    missing = [name for name in _members_of_the_protocol() if not _has(pod, name)]
+    assert missing == []
+    assert list(inspect.signature(pod.exec).parameters)[:2] == ["container", "command"]
+    assert "observe" not in dir(pod)  # pods do not read the node: lab.observe(pod) does
+
+
+@pytest.mark.parametrize("kind", ["docker", "cluster"])
+def test_a_deleted_pod_says_so_without_asking_the_engine(kind, monkeypatch):
+    pod = _pods()[kind]
+    if kind == "cluster":
+        monkeypatch.setattr(pod.runtime, "kubectl", lambda *args, **kw: "", raising=False)
+    with pod:
+        pass
+    assert pod.state == "deleted"
+
+
+def test_the_cri_pods_cgroup_follows_its_qos_class():
+    pod = _pods()["cri"]
+    assert pod.cgroup_parent == f"/lk-0badcafe-node/kubepods/burstable/pod{SPEC.uid}"
+
+
+@pytest.mark.parametrize("flags", FLAGS, ids=lambda f: next(iter(f), "none"))
+def test_docker_and_the_cri_translate_the_same_modes(flags):
+    """One reading of the four flags; each runtime only says it in its own terms."""
+    spec = pod_from_kwargs("foo", {"app": {"image": "busybox"}}, **flags)
+    modes = spec.namespace_modes
+    pb = SimpleNamespace(NamespaceOption=lambda **modes: modes)
+    cri = namespace_option(pb, spec)
+    words = {0: "pod", 1: "container", 2: "node"}
+    assert {k: words[v] for k, v in cri.items()} == {"network": modes.net, "pid": modes.pid,
+                                                    "ipc": modes.ipc}
+    sandbox, joiner = sandbox_modes(modes, "foo"), joiner_modes(modes, "id")
+    assert (sandbox.get("network_mode") == "host") == (modes.net == "node")
+    assert ("hostname" in sandbox) == (modes.uts == "pod")
+    assert (joiner["ipc_mode"] == "host") == (modes.ipc == "node")
+    assert joiner.get("pid_mode") == {"node": "host", "pod": "container:id",
+                                      "container": None}[modes.pid]
