@@ -29,11 +29,13 @@ class CleanReport:
     containers: list[str] = field(default_factory=list)
     cgroups: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)  # sessions whose containerd was removed
+    podman: list[str] = field(default_factory=list)  # sessions whose podman pods were removed
     failed: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"removed {len(self.containers)} container(s), {len(self.nodes)} containerd "
-                 f"node(s) and {len(self.cgroups)} cgroup director(y/ies) left by the lab"]
+                 f"node(s), the podman pods of {len(self.podman)} session(s) and "
+                 f"{len(self.cgroups)} cgroup director(y/ies) left by the lab"]
         lines += [f"  could not remove {f}" for f in self.failed]
         return "\n".join(lines)
 
@@ -127,6 +129,14 @@ def _clean(session: str | None, client) -> CleanReport:
                 report.nodes.append(leftover)
             except Exception as error:  # report and go on
                 report.failed.append(f"containerd of session {leftover}: {error}")
+    from .runtimes.podman import PodmanService
+
+    for leftover in PodmanService.leftovers(session):
+        try:
+            PodmanService.recover(leftover)
+            report.podman.append(leftover)
+        except Exception as error:  # report and go on
+            report.failed.append(f"podman pods of session {leftover}: {error}")
     with open("/proc/self/mountinfo") as handle:
         layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
     for directory in lab_cgroup_dirs(layout, session):

@@ -24,6 +24,7 @@ from .runtimes.cluster import ClusterPod, ClusterRuntime
 from .runtimes.containerd import ContainerdNode, CriPod
 from .runtimes.docker import Container, DockerPod, DockerRuntime
 from .runtimes.pod import Pod
+from .runtimes.podman import PodmanPod, PodmanService, check_share
 from .session import Session
 from .watch import Watch, watch
 
@@ -81,6 +82,7 @@ class Lab:
         self._docker: DockerRuntime | None = None
         self._node: Node | None = None
         self._containerd: ContainerdNode | None = None
+        self._podman: PodmanService | None = None
         # A cluster's node, read through its node shell, for each cluster runtime in use.
         self._cluster_nodes: weakref.WeakKeyDictionary[ClusterRuntime, Node] = \
             weakref.WeakKeyDictionary()
@@ -98,6 +100,34 @@ class Lab:
         if self._containerd is None:
             self._containerd = ContainerdNode(self.session).start()
         return self._containerd
+
+    @property
+    def podman(self) -> PodmanService:
+        """labkit's own rootful podman (its own storage and API socket), started on first
+        use."""
+        if self._podman is None:
+            self._podman = PodmanService(self.session).start()
+        return self._podman
+
+    def podman_pod(self, manifest: str | None = None, *, name: str | None = None,
+                   containers: dict[str, dict] | None = None, share=None,
+                   quiet: bool = False, **flags: bool) -> PodmanPod:
+        """A Podman pod: a manifest goes to ``podman kube play``; keywords make it as
+        ``podman pod create --share SHARE`` and ``podman run --pod`` per container.
+
+        >>> pod = lab.podman_pod(open("pod.yaml").read())                  # doctest: +SKIP
+        >>> pod = lab.podman_pod(name="foo", containers={"app": {"image": "nginx"}},
+        ...                      share="+pid")                                  # doctest: +SKIP
+        """
+        spec = self._pod_spec(manifest, name, containers, flags)
+        if manifest is not None and share is not None:
+            raise LabError("share= goes with name= and containers= (podman pod create); a "
+                           "manifest's pod shares what its spec says: drop one of the two.")
+        how = "kube play" if manifest is not None else "pod create"
+        shared = check_share(share)  # checked before Podman starts
+        pod = PodmanPod(self.podman, spec, how=how, share=shared).start(quiet=quiet)
+        self.pods.append(pod)
+        return pod
 
     def cri_pod(self, manifest: str | None = None, *, name: str | None = None,
                 containers: dict[str, dict] | None = None, quiet: bool = False,
@@ -223,7 +253,7 @@ class Lab:
             live.show(readings)
         return readings
 
-    def describe(self, *images: str) -> str:
+    def describe(self, *images: str, engine: Literal["docker", "podman"] = "docker") -> str:
         """This machine as the lab sees it: the engine, the cgroup version, how the kernel
         is read, and for each image named, what will run for it (itself, or labkit's
         stand-in and why). It differs from machine to machine, unlike the lessons.
@@ -232,11 +262,17 @@ class Lab:
         Docker 24.0.7 · cgroup v2 · reading the kernel's files directly
         nginx: this machine has it, so it runs as itself.
         """
+        if engine not in ("docker", "podman"):
+            raise LabError(f"engine={engine!r} is not one labkit describes: use 'docker' or "
+                           "'podman'.")
         node = self.node
-        lines = [f"{self.docker.description} · cgroup v{node.cgroup_version} · "
+        runtime = self.podman if engine == "podman" else self.docker
+        lines = [f"{runtime.description} · cgroup v{node.cgroup_version} · "
                  f"{node.gatherer.description}"]
+        if engine == "podman":
+            lines[0] += f" · podman's {runtime.cgroup_manager} cgroup manager"
         for image in images:
-            resolved = self.docker.resolve_image(image)
+            resolved = runtime.resolve_image(image)
             self.session.said(resolved.note)  # said here: not again at each container
             lines.append(resolved.note or f"{image}: this machine has it, so it runs as itself.")
         return "\n".join(lines)

@@ -31,3 +31,22 @@ def parse_proc_cgroup(text: str) -> dict[str, str]:
         result[key] = path
     return result
 
+
+
+def processes_with_argument(argument: str, program: str = "") -> list[int]:
+    """PIDs of this host's processes whose command line holds ``argument`` (and whose
+    program name ends with ``program``, if given): a daemon labkit started, found again."""
+    import os
+
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(program.encode()) and argument.encode() in argv:
+            found.append(int(name))
+    return found

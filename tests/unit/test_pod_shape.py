@@ -17,6 +17,7 @@ from labkit.runtimes.containerd.pod import namespace_option
 from labkit.runtimes.docker import DockerPod
 from labkit.runtimes.docker.pod import joiner_modes, sandbox_modes
 from labkit.runtimes.pod import Pod
+from labkit.runtimes.podman import PodmanPod
 from labkit.session import Session
 
 SPEC = pod_from_kwargs("foo", {"app": {"image": "busybox", "memory": "64Mi"}})
@@ -40,6 +41,9 @@ def _pods() -> dict[str, object]:
         "docker": DockerPod(SimpleNamespace(session=session), SPEC, None),
         "cri": CriPod(node, SPEC, CgroupLayout(())),
         "cluster": ClusterPod(SimpleNamespace(session=session), SPEC, "lk-0badcafe-foo"),
+        "podman": PodmanPod(SimpleNamespace(session=session, api=SimpleNamespace(
+            request=lambda *args, **kw: (404, b"")), cgroup_manager="cgroupfs"), SPEC,
+            how="pod create"),
     }
 
 
@@ -48,7 +52,7 @@ def _has(pod: object, name: str) -> bool:
     return name in vars(pod) or any(name in vars(cls) for cls in type(pod).__mro__)
 
 
-@pytest.mark.parametrize("kind", ["docker", "cri", "cluster"])
+@pytest.mark.parametrize("kind", ["docker", "cri", "cluster", "podman"])
 def test_every_pod_kind_has_the_protocols_members(kind):
     pod = _pods()[kind]
     missing = [name for name in _members_of_the_protocol() if not _has(pod, name)]
@@ -57,7 +61,7 @@ def test_every_pod_kind_has_the_protocols_members(kind):
     assert "observe" not in dir(pod)  # pods do not read the node: lab.observe(pod) does
 
 
-@pytest.mark.parametrize("kind", ["docker", "cluster"])
+@pytest.mark.parametrize("kind", ["docker", "cluster", "podman"])
 def test_a_deleted_pod_says_so_without_asking_the_engine(kind, monkeypatch):
     pod = _pods()[kind]
     if kind == "cluster":

@@ -19,6 +19,7 @@ import time
 
 from ... import images, oci
 from ...errors import EngineUnavailable, LabError
+from ...node.procfs import processes_with_argument
 from ...node.systemd_units import stop_slice, systemd_manages_cgroups
 from ...session import NAME_RE, Session
 from .cri import CriClient
@@ -268,18 +269,7 @@ class ContainerdNode:
 def _processes_using(socket: str) -> list[int]:
     """containerd processes (not shims) started with this socket's config."""
     config = os.path.join(os.path.dirname(socket), "config.toml")
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as handle:
-                argv = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"containerd") and config.encode() in argv:
-            found.append(int(name))
-    return found
+    return processes_with_argument(config, program="containerd")
 
 
 def _mounts_under(*prefixes: str) -> list[str]:

@@ -1,0 +1,352 @@
+"""A Podman pod: an infra container holding the shared namespaces, and the containers.
+
+Two ways in, as a learner has them on the command line:
+
+* a Kubernetes manifest, sent to ``podman kube play`` (``POST /libpod/play/kube``);
+* keywords, as ``podman pod create`` followed by ``podman run --pod`` for each container
+  (``POST /libpod/pods/create`` and ``/libpod/containers/create``), where ``share`` says
+  which namespaces the infra container lends (Podman's default: ``ipc,net,uts``).
+
+Either way the pod is then read back from Podman (its cgroup, its infra container, each
+member's host PID), so both give the same :class:`PodmanPod`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+
+import yaml
+
+from ... import images, kubernetes
+from ...errors import EngineUnavailable, LabError, SpecError
+from ...model import ExecResult, Member
+from ...spec import PodContainer, PodSpec
+from ..pod import DeletedOnExit
+from .service import PodmanService, podman_command, podman_environment, remove_pod_cgroups
+
+PODMAN_SHARES = ("cgroup", "ipc", "net", "pid", "uts")
+DEFAULT_SHARE = ("ipc", "net", "uts")
+
+
+def check_share(share) -> tuple[str, ...]:
+    """Podman's ``--share`` list: ``"ipc,net,uts"``, ``"+pid"`` (added to the default), or a
+    sequence of namespace names.
+
+    >>> check_share("+pid")
+    ('ipc', 'net', 'pid', 'uts')
+    >>> check_share(["net"])
+    ('net',)
+    """
+    if share is None:
+        return DEFAULT_SHARE
+    if isinstance(share, str):
+        text = share
+    elif isinstance(share, (list, tuple)) and all(isinstance(item, str) for item in share):
+        text = ",".join(share)
+    else:
+        raise SpecError(f"share={share!r} is not a list of namespaces: give e.g. "
+                        "share='ipc,net,uts' or share='+pid'.")
+    added = text.startswith("+")
+    names = [name.strip() for name in text.lstrip("+").split(",") if name.strip()]
+    unknown = [name for name in names if name not in PODMAN_SHARES]
+    if unknown:
+        raise SpecError(f"share={share!r} names {', '.join(unknown)}, which a Podman pod cannot "
+                        f"share: choose from {', '.join(PODMAN_SHARES)}.")
+    chosen = set(names) | (set(DEFAULT_SHARE) if added else set())
+    return tuple(sorted(chosen))
+
+
+def refuse_what_podman_ignores(spec: PodSpec, version: str) -> None:
+    """``podman kube play`` (4.3) quietly leaves hostIPC and hostPID out; the lab says so
+    before anything is made rather than show a pod that is not the manifest's."""
+    for flag, value in (("hostIPC", spec.host_ipc), ("hostPID", spec.host_pid)):
+        if value:
+            raise SpecError(
+                f"Podman {version or ''} does not put a pod's containers in the node's "
+                f"{flag[4:]} namespace as {flag}: true asks (kube play ignores it): run this Pod "
+                "with lab.cri_pod, or drop the flag.".replace("Podman  ", "Podman "))
+
+
+def _resources(container: PodContainer) -> dict:
+    """The container's limits and requests in Kubernetes quantities (bytes, millicores)."""
+    limits, requests = {}, {}
+    if container.spec.memory_bytes:
+        limits["memory"] = str(container.spec.memory_bytes)
+    if container.spec.cpus:
+        limits["cpu"] = f"{round(container.spec.cpus * 1000)}m"
+    if container.requests_memory:
+        requests["memory"] = str(container.requests_memory)
+    if container.requests_cpus:
+        requests["cpu"] = f"{round(container.requests_cpus * 1000)}m"
+    return {key: value for key, value in (("limits", limits), ("requests", requests)) if value}
+
+
+class PodmanPod(DeletedOnExit):
+    """A pod on labkit's Podman, reported with every member's host PID."""
+
+    kind = "on labkit's podman"
+
+    def __init__(self, service: PodmanService, spec: PodSpec, *, how: str,
+                 share: tuple[str, ...] = DEFAULT_SHARE) -> None:
+        self.service = service
+        self.spec = spec
+        self.name = spec.name
+        self.how = how  # "kube play" or "pod create"
+        self.share = share
+        self.engine_name = service.session.name(spec.name)
+        self.id = ""
+        self.infra_id = ""
+        self.cgroup_parent = ""
+        self.resolved: dict[str, images.ResolvedImage] = {}
+        self.containers: dict[str, str] = {}  # member name -> container id
+        self._deleted = False
+        self._key = service.session.name(f"podman-pod-{spec.name}")
+
+    @property
+    def api(self):
+        return self.service.api
+
+    # -- creation ----------------------------------------------------------------------
+    def start(self, quiet: bool = False) -> PodmanPod:
+        """Resolve images and check the spec (nothing made yet), then make the pod."""
+        if self.how == "kube play":
+            refuse_what_podman_ignores(self.spec, self.service.version)
+        for container in self.spec.containers:
+            self.resolved[container.name] = self.service.resolve_image(container.spec.image)
+        self.service.ensure_running()
+        self.service.session.on_cleanup(self._key, self.delete)
+        try:
+            if self.how == "kube play":
+                self._play()
+            else:
+                self._create()
+            self._read_back()
+        except BaseException:
+            with contextlib.suppress(LabError):  # the first sentence is the one to show
+                self.delete()
+            raise
+        if not quiet:
+            for resolved in self.resolved.values():
+                self.service.session.say_once(resolved.note)
+        return self
+
+    def _labels(self) -> dict[str, str]:
+        return {**dict(self.spec.labels), **self.service.session.labels}
+
+    def _command(self, container: PodContainer) -> list[str] | None:
+        asked = container.spec.command
+        resolved = self.resolved[container.name]
+        return list(asked or resolved.default_command or ()) or None
+
+    def kube_yaml(self) -> str:
+        """The manifest labkit hands to ``podman kube play``: the learner's Pod with the
+        session's name and labels, and the images that really run here. Declared ports stay
+        out: Podman would map them on the host, and these pods have loopback only."""
+        containers = []
+        for container in self.spec.containers:
+            entry: dict = {"name": container.name,
+                           "image": self.resolved[container.name].ref,
+                           "imagePullPolicy": "Never"}  # nothing is pulled here
+            command = self._command(container)
+            if command:
+                entry["command"] = command
+            if container.env:
+                entry["env"] = [{"name": k, "value": v} for k, v in container.env]
+            resources = _resources(container)
+            if resources:
+                entry["resources"] = resources
+            containers.append(entry)
+        pod_spec: dict = {"hostname": self.spec.name, "containers": containers,
+                          "restartPolicy": self.spec.restart_policy,
+                          "terminationGracePeriodSeconds": self.spec.grace_period_s}
+        if self.spec.share_process_namespace:
+            pod_spec["shareProcessNamespace"] = True
+        if self.spec.host_network:
+            pod_spec["hostNetwork"] = True
+            del pod_spec["hostname"]
+        metadata: dict = {"name": self.engine_name, "labels": self._labels()}
+        if self.spec.annotations:
+            metadata["annotations"] = dict(self.spec.annotations)
+        return yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+                               "spec": pod_spec}, sort_keys=False)
+
+    def _play(self) -> None:
+        self.api.call("POST", "/play/kube", what=f"play the manifest of pod {self.name}",
+                      params={} if self.spec.host_network else {"network": "none"},
+                      raw=self.kube_yaml().encode(),
+                      content_type="application/x-yaml")
+
+    def _create(self) -> None:
+        body: dict = {"name": self.engine_name, "labels": self._labels(),
+                      "infra_image": self.service.infra_image,
+                      "shared_namespaces": list(self.share)}
+        if self.spec.host_network:
+            body["netns"] = {"nsmode": "host"}
+        else:  # loopback only, as with kube play here: the host's network is left alone
+            body["netns"], body["hostname"] = {"nsmode": "none"}, self.spec.name
+        limits = _linux_resources(self.spec.memory_limit, self.spec.cpu_limit)
+        if limits:
+            body["resource_limits"] = limits
+        self.id = self.api.call("POST", "/pods/create", what=f"create pod {self.name}",
+                                body=body)["Id"]
+        for container in self.spec.containers:
+            request: dict = {"name": f"{self.engine_name}-{container.name}",
+                             "image": self.resolved[container.name].ref,
+                             "pod": self.id, "labels": self._labels()}
+            command = self._command(container)
+            if command:
+                request["command"] = command
+            if container.env:
+                request["env"] = dict(container.env)
+            resources = _linux_resources(container.spec.memory_bytes, container.spec.cpus,
+                                         kubernetes.requests(container)[1])
+            if resources:
+                request["resource_limits"] = resources
+            self.api.call("POST", "/containers/create", what=f"create container "
+                          f"{container.name} of pod {self.name}", body=request)
+        self.api.call("POST", f"/pods/{self.id}/start", what=f"start pod {self.name}",
+                      ok=(200, 304))
+
+    def _read_back(self) -> None:
+        pod = self.api.call("GET", f"/pods/{self.engine_name}/json",
+                            what=f"inspect pod {self.name}")
+        self.id, self.infra_id = pod["Id"], pod.get("InfraContainerID") or ""
+        self.cgroup_parent = pod.get("CgroupPath") or ""
+        prefix = f"{self.engine_name}-"
+        for entry in pod.get("Containers") or []:
+            if entry["Id"] != self.infra_id:
+                self.containers[entry["Name"].removeprefix(prefix)] = entry["Id"]
+        order = [c.name for c in self.spec.containers]
+        self.containers = {n: self.containers[n] for n in order if n in self.containers}
+
+    # -- looking -----------------------------------------------------------------------------
+    def _inspect(self, container_id: str) -> dict:
+        return self.api.call("GET", f"/containers/{container_id}/json",
+                             what="inspect a container of the pod")
+
+    def members(self) -> list[Member]:
+        found = []
+        if self.infra_id:
+            state = self._inspect(self.infra_id)["State"]
+            if state.get("Running"):
+                found.append(Member("infra", state["Pid"], self.infra_id, role="sandbox"))
+        asked = {c.name: c.spec.asked for c in self.spec.containers}
+        for name, container_id in self.containers.items():
+            state = self._inspect(container_id)["State"]
+            if state.get("Running"):
+                found.append(Member(name, state["Pid"], container_id, role=name,
+                                    asked=asked[name]))
+        return found
+
+    def names(self) -> dict[str, str]:
+        """runtime id -> member name, for labelling cgroup trees."""
+        every = {self.infra_id: "infra"} if self.infra_id else {}
+        return {**every, **{cid: name for name, cid in self.containers.items()}}
+
+    def __getitem__(self, name: str) -> str:
+        if name == "infra" and self.infra_id:
+            return self.infra_id
+        return self.containers[name]
+
+    def exec(self, container: str, command) -> ExecResult:
+        """Run a command in one of the pod's containers (``podman exec``)."""
+        if isinstance(command, str):
+            command = ["sh", "-c", command]
+        if container not in self.containers and container != "infra":
+            raise LabError(f"Pod {self.name} has no container {container!r}: it has "
+                           f"{', '.join(self.containers)}.")
+        code, output = self.api.exec(self[container], list(command),
+                                     what=f"run a command in {container}")
+        return ExecResult(code, output)
+
+    @property
+    def state(self) -> str:
+        """Podman's word for the pod: running, degraded (some members stopped), exited..."""
+        if self._deleted:
+            return "deleted"
+        pod = self.api.call("GET", f"/pods/{self.id}/json", what=f"inspect pod {self.name}")
+        return str(pod.get("State", "")).lower()
+
+    def container_states(self) -> dict[str, str]:
+        """Each member's state as Podman reports it (``running``, ``exited``...)."""
+        return {name: str(self._inspect(cid)["State"].get("Status", "")).lower()
+                for name, cid in {"infra": self.infra_id, **self.containers}.items() if cid}
+
+    def listing(self) -> list[dict[str, str]]:
+        """What ``podman ps -a --pod`` shows for this pod: the infra container too."""
+        rows = []
+        for name, cid in {"infra": self.infra_id, **self.containers}.items():
+            if not cid:
+                continue
+            found = self._inspect(cid)
+            rows.append({"CONTAINER ID": cid[:12], "IMAGE": found.get("ImageName", ""),
+                         "NAMES": found.get("Name", ""), "POD ID": self.id[:12],
+                         "STATUS": str(found["State"].get("Status", "")).lower(),
+                         "member": name})
+        return rows
+
+    def conmon_pids(self) -> dict[str, int]:
+        """The PID of each member's conmon, the monitor Podman starts per container."""
+        return {name: int(self._inspect(cid)["State"].get("ConmonPid") or 0)
+                for name, cid in {"infra": self.infra_id, **self.containers}.items() if cid}
+
+    def kill_infra(self) -> None:
+        """SIGKILL the infra container, as if the pod's pause process died."""
+        self.api.call("POST", f"/containers/{self.infra_id}/kill",
+                      what="kill the infra container", params={"signal": "KILL"})
+        self.api.call("POST", f"/containers/{self.infra_id}/wait",
+                      what="wait for the infra container", params={"condition": "exited"})
+
+    def commands(self) -> list[str]:
+        """The podman commands a learner would type to build this pod by hand."""
+        if self.how == "kube play":
+            return [f"podman kube play {self.name}-pod.yaml"]
+        lines = [f"podman pod create --name {self.engine_name} --share {','.join(self.share)}"
+                 + _limit_flags(self.spec.memory_limit, self.spec.cpu_limit)]
+        for container in self.spec.containers:
+            command = " ".join(container.spec.command or ())
+            lines.append(f"podman run -d --pod {self.engine_name} --name "
+                         f"{self.engine_name}-{container.name}"
+                         f"{_limit_flags(container.spec.memory_bytes, container.spec.cpus)} "
+                         f"{container.spec.image} {command}".rstrip())
+        return lines
+
+    # -- deletion ------------------------------------------------------------------------------
+    def delete(self) -> None:
+        """``podman pod rm -f``: the containers, the infra container and the pod's cgroup."""
+        if not self._deleted:
+            target = self.id or self.engine_name
+            try:  # SIGKILL first: a sleep or httpd as PID 1 ignores SIGTERM and would cost
+                # the whole stop timeout, as `podman pod rm -f -t 0` avoids it
+                self.api.request("POST", f"/pods/{target}/kill", what=f"stop pod {self.name}",
+                                 params={"signal": "KILL"}, ok=(200, 204, 404, 409))
+                self.api.request("DELETE", f"/pods/{target}", what=f"remove pod {self.name}",
+                                 params={"force": "true"}, ok=(200, 204, 404))
+            except EngineUnavailable:  # the service is gone: podman itself still can
+                subprocess.run(podman_command("pod", "rm", "-f", "-t", "0", "--ignore", target),
+                               env=podman_environment(), capture_output=True, timeout=120)
+            if self.id and self.service.cgroup_manager == "cgroupfs":
+                remove_pod_cgroups([self.id])
+        self.service.session.forget(self._key)
+        self._deleted = True
+
+
+def _linux_resources(memory: int | None, cpus: float | None,
+                     request_cpus: float | None = None) -> dict:
+    resources: dict = {}
+    if memory:
+        resources["memory"] = {"limit": memory}
+    cpu: dict = {}
+    if cpus:
+        cpu.update(quota=kubernetes.cfs_quota(cpus), period=kubernetes.CFS_PERIOD_US)
+    if request_cpus:
+        cpu["shares"] = kubernetes.cpu_shares(request_cpus)
+    if cpu:
+        resources["cpu"] = cpu
+    return resources
+
+
+def _limit_flags(memory: int | None, cpus: float | None) -> str:
+    return (f" --memory {memory}" if memory else "") + (f" --cpus {cpus:g}" if cpus else "")
+

@@ -1,0 +1,314 @@
+"""labkit's own Podman: rootful, with its own storage, run directory and configuration.
+
+A learner's own podman state (``/var/lib/containers``, ``/etc/containers``) is never
+read or written: every podman labkit starts is given ``CONTAINERS_CONF``,
+``CONTAINERS_STORAGE_CONF`` and ``CONTAINERS_REGISTRIES_CONF`` under
+``/run/labkit/podman`` and an image store under ``/var/lib/labkit/podman``. The images
+are loaded from the lab's own archives (nothing is pulled), the infra container runs
+labkit's pause, and each session talks to its own ``podman system service`` socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import time
+
+from ... import images, oci
+from ...errors import EngineUnavailable, ImageUnavailable, LabError
+from ...node.cgroup_writer import remove_cgroup
+from ...node.mounts import CgroupLayout, parse_mountinfo
+from ...node.procfs import processes_with_argument
+from ...node.systemd_units import systemd_manages_cgroups
+from ...session import OWNER_LABEL, SESSION_LABEL, Session
+from .api import PodmanAPI
+
+RUN_BASE = "/run/labkit/podman"
+STORE_BASE = "/var/lib/labkit/podman"
+OLDEST = (4, 0)  # the libpod API the lab speaks (Debian 12 has 4.3)
+NPROC_CAP = 32768  # podman caps its own RLIMIT_NPROC here; containers get the same
+
+
+def limits_for_containers() -> tuple[int, int]:
+    """(open files, processes) that a process without CAP_SYS_RESOURCE may give them."""
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    procs = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    infinity = resource.RLIM_INFINITY
+    return (1048576 if files == infinity else min(files, 1048576),
+            NPROC_CAP if procs == infinity else min(procs, NPROC_CAP))
+
+
+def containers_conf(infra_image: str, cgroup_manager: str, files: int, procs: int) -> str:
+    # Without CAP_SYS_RESOURCE no runtime may raise a limit, so containers get exactly what
+    # the service has (podman's defaults are higher). crun refuses a hybrid v1 tree: runc.
+    return f"""# written by labkit: its own podman, never the machine's
+[containers]
+default_ulimits = ["nofile={files}:{files}", "nproc={procs}:{procs}"]
+
+[engine]
+cgroup_manager = "{cgroup_manager}"
+events_logger = "file"
+infra_image = "{infra_image}"
+runtime = "runc"
+image_default_transport = "containers-storage:"
+
+[network]
+network_config_dir = "{RUN_BASE}/networks"
+"""
+
+
+def podman_version(binary: str = "podman") -> tuple[int, ...]:
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out.stdout)
+    if out.returncode != 0 or match is None:
+        raise EngineUnavailable("`podman --version` did not answer: reinstall it "
+                                "(`sudo ./lab setup` installs Debian's podman).")
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+class PodmanService:
+    """One session's ``podman system service`` on a private socket, started on first use."""
+
+    def __init__(self, session: Session) -> None:
+        if shutil.which("podman") is None:
+            raise EngineUnavailable("Podman is not installed, so this chapter cannot run its "
+                                    "pods: run `sudo ./lab setup` (it installs Debian's podman).")
+        if os.geteuid() != 0:
+            raise LabError("labkit runs Podman rootful, with storage of its own, which needs "
+                           "root: open the lab as root (sudo ./lab up) for the Podman chapter.")
+        self.session = session
+        self.name = f"{session.prefix}podman"
+        self.socket = os.path.join(RUN_BASE, f"{self.name}.sock")
+        self.log = os.path.join(RUN_BASE, f"{self.name}.log")
+        busybox = images.find_busybox()
+        self._busybox = busybox
+        tag = images.toolbox_tag(busybox)
+        self.toolbox_image = f"localhost/labkit/toolbox:{tag}"
+        self.infra_image = f"localhost/labkit/pause:{tag}"
+        self.cgroup_manager = "systemd" if systemd_manages_cgroups() else "cgroupfs"
+        self.api = PodmanAPI(self.socket, revive=self.ensure_running)
+        self.version = ""
+        self.restarts = 0
+        self._process: subprocess.Popen | None = None
+
+    # -- configuration --------------------------------------------------------------
+    def _write_configuration(self) -> None:
+        os.makedirs(os.path.join(RUN_BASE, "networks"), exist_ok=True)
+        os.makedirs(os.path.join(RUN_BASE, "tmp"), exist_ok=True)
+        os.makedirs(STORE_BASE, exist_ok=True)
+        files = {
+            "containers.conf": containers_conf(self.infra_image, self.cgroup_manager,
+                                               *limits_for_containers()),
+            "storage.conf": (f'[storage]\ndriver = "overlay"\nrunroot = "{RUN_BASE}/run"\n'
+                             f'graphroot = "{STORE_BASE}/storage"\n'),
+            # No registry is asked for anything: short names resolve to nothing.
+            "registries.conf": "unqualified-search-registries = []\n",
+        }
+        for name, text in files.items():
+            path = os.path.join(RUN_BASE, name)
+            with open(f"{path}.{os.getpid()}", "w") as handle:
+                handle.write(text)
+            os.replace(f"{path}.{os.getpid()}", path)  # other sessions read it meanwhile
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> PodmanService:
+        version = podman_version()
+        if version[:2] < OLDEST:
+            found = ".".join(map(str, version))
+            raise EngineUnavailable(f"Podman {found} is older than the lab supports (4.0 or "
+                                    "newer): upgrade it, e.g. with Debian 12's podman 4.3.")
+        self._write_configuration()
+        self.session.on_cleanup(self.name, self.stop)
+        self._launch()
+        self._load_images()
+        return self
+
+    def _launch(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket)
+        files, procs = limits_for_containers()
+
+        def same_limits_as_containers() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+            resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))
+
+        with open(self.log, "ab") as log:
+            self._process = subprocess.Popen(
+                podman_command("system", "service", "--time=0", f"unix://{self.socket}"),
+                env=podman_environment(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=same_limits_as_containers)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise EngineUnavailable(f"labkit's podman service exited at start: see "
+                                        f"{self.log}.")
+            if os.path.exists(self.socket):
+                with contextlib.suppress(LabError):  # no reviving from in here
+                    answer = PodmanAPI(self.socket, timeout=5).call(
+                        "GET", "/version", what="say its version")
+                    self.version = answer.get("Version", "")
+                    return
+            time.sleep(0.05)
+        raise EngineUnavailable(f"labkit's podman service did not answer within 20 s: see "
+                                f"{self.log}.")
+
+    def ensure_running(self) -> None:
+        """Start the service anew if it went away: the pods live on without it (conmon
+        watches each container), so the same pods answer again."""
+        if self._process is None or self._process.poll() is not None \
+                or not os.path.exists(self.socket):
+            if self._process is not None and self._process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+            self.restarts += 1
+            self._launch()
+
+    def _load_images(self) -> None:
+        """The toolbox and the pause image, from archives labkit writes itself."""
+        layer = None
+        for ref, config in ((self.toolbox_image, {"cmd": ["sh"]}),
+                            (self.infra_image, {"entrypoint": ["/pause"]})):
+            if self.api.exists(f"/images/{ref}/exists"):
+                continue
+            layer = layer or images.toolbox_tar(self._busybox)
+            self.api.call("POST", "/images/load", what=f"load the lab's image {ref}",
+                          raw=oci.image_archive(layer, ref, **config))
+
+    def resolve_image(self, name: str) -> images.ResolvedImage:
+        """The image that really runs: the one asked for if labkit's podman store has it,
+        else the lab's stand-in (nothing is pulled: the store is the lab's own)."""
+        if name.split(":")[0] in (images.TOOLBOX, "toolbox", "localhost/labkit/toolbox"):
+            return images.ResolvedImage(name, self.toolbox_image)
+        if self.api.exists(f"/images/{name}/exists"):
+            return images.ResolvedImage(name, name)
+        stand_in = images.stand_in_for(name)
+        if stand_in is None:
+            raise ImageUnavailable(
+                f"The image {name!r} is not in labkit's podman store, and labkit pulls nothing "
+                f"for Podman: load it with `labkit podman load -i FILE`, or use one the lab "
+                f"brings ({images.BROUGHT}).")
+        note = (f"{name} is not in labkit's podman store: running labkit's stand-in "
+                f"({stand_in.what}) instead.")
+        return images.ResolvedImage(name, self.toolbox_image, stand_in.command, note)
+
+    @property
+    def description(self) -> str:
+        return f"Podman {self.version}" if self.version else "Podman"
+
+    def stop(self) -> None:
+        """Remove this session's pods and containers, then end its service."""
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(LabError):
+                self._remove_session_pods_via_api()
+        remove_session_pods(self.session.id)
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=10)
+            if self._process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+            self._process = None
+        for path in (self.socket, self.log):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def _remove_session_pods_via_api(self) -> None:
+        label = f"{SESSION_LABEL}={self.session.id}"
+        for pod in self.api.call("GET", "/pods/json", what="list the session's pods",
+                                 params={"filters": f'{{"label":["{label}"]}}'}) or []:
+            self.api.call("DELETE", f"/pods/{pod['Id']}", what="remove a pod",
+                          params={"force": "true"})
+
+    # -- crashed sessions ------------------------------------------------------------------
+    @classmethod
+    def leftovers(cls, session: str | None = None) -> list[str]:
+        """Sessions (this one, or all) that left a podman service, socket, log, pod or
+        container behind. Nothing is asked of podman on a machine where the lab never
+        configured it."""
+        if not os.path.isfile(os.path.join(RUN_BASE, "containers.conf")):
+            return []
+        found = set()
+        for name in os.listdir(RUN_BASE):
+            match = re.fullmatch(r"lk-([0-9a-f]{8})-podman\.(sock|log)", name)
+            if match:
+                found.add(match[1])
+        if shutil.which("podman") is not None:
+            label = f"{SESSION_LABEL}={session}" if session else OWNER_LABEL
+            for kind in ("pod", "container"):
+                listed = subprocess.run(
+                    podman_command(kind, "ps", "-a", "--filter", f"label={label}",
+                                   "--format", "json"),
+                    env=podman_environment(), capture_output=True, text=True, timeout=60)
+                with contextlib.suppress(ValueError):
+                    for item in json.loads(listed.stdout or "[]") or []:
+                        found.add((item.get("Labels") or {}).get(SESSION_LABEL, ""))
+        found.discard("")
+        return sorted(found if session is None else found & {session})
+
+    @classmethod
+    def recover(cls, session_id: str) -> None:
+        """End a crashed session's podman service and remove its pods and containers."""
+        name = f"lk-{session_id}-podman"
+        socket_path = os.path.join(RUN_BASE, f"{name}.sock")
+        for pid in processes_with_argument(f"unix://{socket_path}"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if shutil.which("podman") is not None and os.path.isfile(
+                os.path.join(RUN_BASE, "containers.conf")):
+            remove_session_pods(session_id)
+        for suffix in (".sock", ".log"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(RUN_BASE, name + suffix))
+
+
+def podman_environment() -> dict[str, str]:
+    """What every podman labkit runs is given, so it uses the lab's files only."""
+    return {**os.environ,
+            "CONTAINERS_CONF": os.path.join(RUN_BASE, "containers.conf"),
+            "CONTAINERS_STORAGE_CONF": os.path.join(RUN_BASE, "storage.conf"),
+            "CONTAINERS_REGISTRIES_CONF": os.path.join(RUN_BASE, "registries.conf")}
+
+
+def podman_command(*args: str) -> list[str]:
+    """The podman command line with the lab's configuration (``podman_environment``)."""
+    return ["podman", "--tmpdir", os.path.join(RUN_BASE, "tmp"), *args]
+
+
+def remove_session_pods(session_id: str) -> None:
+    """Remove every pod and container labelled with this session (and nothing else), with
+    the podman command itself: it works while no service answers."""
+    label = f"label={SESSION_LABEL}={session_id}"
+    for kind in ("pod", "container"):
+        listed = subprocess.run(podman_command(kind, "ps", "-a", "-q", "--no-trunc",
+                                               "--filter", label),
+                                env=podman_environment(), capture_output=True, text=True,
+                                timeout=60)
+        ids = listed.stdout.split()
+        if ids:
+            subprocess.run(podman_command(kind, "rm", "-f", "-t", "0", *ids),
+                           env=podman_environment(),
+                           capture_output=True, timeout=120)
+        if kind == "pod":
+            remove_pod_cgroups(ids)
+
+
+def remove_pod_cgroups(pod_ids) -> None:
+    """What Podman's cgroupfs manager leaves of removed pods on a v1 host: their
+    ``/libpod_parent/<pod id>`` in the hierarchies without controllers (``name=systemd``,
+    the unified one). systemd's manager removes its slices itself."""
+    with open("/proc/self/mountinfo") as handle:
+        layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
+    for pod_id in pod_ids:
+        if re.fullmatch(r"[0-9a-f]{64}", pod_id):
+            remove_cgroup(layout, f"/libpod_parent/{pod_id}")
+
