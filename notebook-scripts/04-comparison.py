@@ -16,10 +16,11 @@
 # %% [markdown]
 # # 4 · Container, emulated Pod, real Pod: side by side
 #
-# The same `app` three ways, all on this machine at once:
+# The same `app` four ways, all on this machine at once:
 #
 # * a **plain container** (`docker run`, chapter 1);
 # * an **emulated Pod** made of Docker containers around a sandbox (chapter 3);
+# * a **Podman pod**, played from the same manifest (chapter 5);
 # * a **Kubernetes Pod** made through containerd's CRI, as the kubelet makes it
 #   (chapter 2).
 #
@@ -39,11 +40,13 @@ manifest = Path("manifests/foo-pod.yaml").read_text()
 
 plain = lab.run("app", "busybox", "sleep 3650d", memory="256Mi", quiet=True)
 emulated = lab.docker_pod(manifest, quiet=True)
+podman = lab.podman_pod(manifest, quiet=True)
 real = lab.cri_pod(manifest, quiet=True)
 
 observations = {
     "plain container": lab.observe(plain),
     "Docker-emulated pod": lab.observe(emulated),
+    "Podman pod": lab.observe(podman),
     "Kubernetes pod (CRI)": lab.observe(real),
 }
 
@@ -66,28 +69,32 @@ views.comparison(observations, "app")
 # Read it row by row:
 #
 # * the plain container has all five namespaces to itself;
-# * both pods share **net** and **ipc** with their sandbox, which is what lets
-#   the containers of a Pod talk over `localhost` and share memory;
-# * only the real Pod shares **uts**: Docker cannot join another container's
-#   UTS namespace, it can only copy the hostname;
-# * neither shares **pid** or **mnt** by default;
+# * all three pods share **net** and **ipc** with their sandbox, which is what
+#   lets the containers of a Pod talk over `localhost` and share memory;
+# * the Podman pod and the real Pod share **uts** as well: Docker cannot join
+#   another container's UTS namespace, it can only copy the hostname;
+# * none shares **pid** or **mnt** by default;
 # * the cgroup tells who grouped the containers: Docker puts a plain container
-#   under `/docker`, our emulation under the parent we created, the kubelet under
-#   `kubepods/<QoS class>/pod<uid>`.
+#   under `/docker`, our emulation under the parent we created, Podman under
+#   `/libpod_parent/<pod id>`, the kubelet under `kubepods/<QoS class>/pod<uid>`.
 #
 # ## When the sandbox dies
 #
-# Remove the emulated pod's sandbox container, and kill the real Pod's pause
-# process. What do the runtimes say about the rest? Predict first:
+# Remove the emulated pod's sandbox container, kill the Podman pod's infra
+# container, and kill the real Pod's pause process. What do the runtimes say
+# about the rest? Predict first (for the Docker and the CRI pod):
 
 # %%
 exercises.get("04.sandbox-dies")
 
 # %%
 emulated.remove_sandbox()
+podman.kill_infra()
 real.kill_pause()
 print("Docker-emulated pod: app is", emulated["app"].status,
       "· sidecar is", emulated["sidecar"].status)
+print("Podman pod:", podman.state, "·",
+      ", ".join(f"{k} is {v}" for k, v in podman.container_states().items()))
 print("Kubernetes pod (CRI):", ", ".join(f"{k} is {v}" for k, v in real.states().items()))
 print("the real pod's localhost still answers:",
       "<html" in real.exec("sidecar", "curl -s http://localhost:80/").output)
@@ -97,10 +104,12 @@ print("the real pod's localhost still answers:",
 # lives on as long as something holds it (a container joined to it; containerd's
 # bind mount of it). The difference is what comes next. Docker never notices:
 # the orphans cannot even be restarted, since the container whose namespaces
-# they named is gone. The CRI runtime marks the sandbox *NotReady*; a kubelet
+# they named is gone. Podman notices, and only reports: the pod is *degraded*,
+# and nothing is restarted. The CRI runtime marks the sandbox *NotReady*; a kubelet
 # seeing that tears the whole pod down and creates it again, pause first. A Pod
 # is a unit with one lifecycle; the emulation is a set of containers that happen
-# to share some namespaces.
+# to share some namespaces, and a Podman pod sits in between: one unit to create,
+# list and remove, with nobody to bring it back.
 #
 # ## Exercises
 #

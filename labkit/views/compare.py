@@ -11,6 +11,7 @@ from ..model import Observation
 from ..session import NAME_RE
 from .namespaces import sharing_labels
 
+_POD_ID = re.compile(r"\b[0-9a-f]{64}\b")
 _UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -20,6 +21,7 @@ def cgroup_pattern(obs: Observation, member: str) -> str:
     for observed in obs.members:
         if observed.member.runtime_id:
             path = path.replace(observed.member.runtime_id, f"<{observed.name}-id>")
+    path = _POD_ID.sub("<pod-id>", path)  # what is left of 64 hex digits: a Podman pod's id
     return NAME_RE.sub("lk-<session>-", _UID.sub("<uid>", path))
 
 

@@ -1,12 +1,12 @@
-"""Nothing outlives a kernel: killed, restarted or shut down at any cell of chapters 2 and 3.
+"""Nothing outlives a kernel: killed, restarted or shut down at any cell of chapters 2, 3 and 5.
 
 Each run starts a real IPython kernel in notebooks/, executes the chapter's cells up to a
 random one, and ends the kernel the way a learner's would end (SIGKILL, a restart, a normal
 shutdown). The session's watcher and then ``labkit clean`` must leave zero of everything
 the lab makes: containers, cgroups in every hierarchy, network namespaces and links,
-mounts, containerd processes, CNI and iptables state; a foreign container and a foreign
-cgroup survive. LABKIT_KILL_RUNS sets the number of runs (10 by default), LABKIT_KILL_SEED
-the seed (printed, so a failing run can be replayed).
+mounts, containerd and podman processes, podman pods, CNI and iptables state; a foreign
+container and a foreign cgroup survive. LABKIT_KILL_RUNS sets the number of runs (10 by
+default), LABKIT_KILL_SEED the seed (printed, so a failing run can be replayed).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from labkit.node.mounts import CgroupLayout, parse_mountinfo
 from ..conftest import need
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-CHAPTERS = ("02-pods.ipynb", "03-docker-pod.ipynb")
+CHAPTERS = ("02-pods.ipynb", "03-docker-pod.ipynb", "05-podman-pods.ipynb")
 RUNS = int(os.environ.get("LABKIT_KILL_RUNS", "10"))
 SEED = int(os.environ.get("LABKIT_KILL_SEED", str(secrets.randbits(32))))
 ENDINGS = ("sigkill", "restart", "shutdown")
@@ -73,7 +73,7 @@ def _processes() -> list[str]:
                 argv = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if re.search(rb"/(run|var/lib)/labkit/lk-[0-9a-f]{8}-", argv):
+            if re.search(rb"/(run|var/lib)/labkit/(podman/)?lk-[0-9a-f]{8}-", argv):
                 found.append(argv.decode(errors="replace"))
     return found
 
@@ -89,6 +89,21 @@ def _busy_watchers() -> list[int]:
                 and not liveness.alive({"pid": int(argv[4]), "start": int(argv[5])})):
             busy.append(int(name))
     return busy
+
+
+def _podman_things() -> set[str]:
+    """Pods and containers in labkit's podman store that carry the lab's label."""
+    from labkit.runtimes.podman.service import podman_command, podman_environment
+
+    if not Path("/run/labkit/podman/containers.conf").is_file():
+        return set()
+    found = set()
+    for kind in ("pod", "container"):
+        listed = subprocess.run(podman_command(kind, "ps", "-a", "-q", "--filter",
+                                               "label=io.labkit.owner=labkit"),
+                                capture_output=True, text=True, env=podman_environment())
+        found |= {f"{kind} {item}" for item in listed.stdout.split()}
+    return found
 
 
 def _read(path: str) -> bytes:
@@ -112,13 +127,16 @@ def state() -> dict[str, set[str]]:
         "processes": set(_processes()),
         "cni": {p.name for p in cni.iterdir()} if cni.is_dir() else set(),
         "iptables": _iptables(),
+        "podman": _podman_things(),
+        "libpod cgroups": {str(p) for p in Path("/sys/fs/cgroup").glob("*/libpod_parent/*")
+                           if p.is_dir()},
     }
 
 
 def leftovers(before: dict[str, set[str]]) -> dict[str, set[str]]:
     """What is there now and was not before (lab things are counted absolutely)."""
     now = state()
-    absolute = ("containers", "cgroups", "mounts", "processes")
+    absolute = ("containers", "cgroups", "mounts", "processes", "podman")
     return {key: now[key] if key in absolute else now[key] - before[key]
             for key in now if (now[key] if key in absolute else now[key] - before[key])}
 

@@ -14,6 +14,7 @@ member's host PID), so both give the same :class:`PodmanPod`.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import subprocess
 
 import yaml
@@ -305,7 +306,7 @@ class PodmanPod(DeletedOnExit):
         lines = [f"podman pod create --name {self.engine_name} --share {','.join(self.share)}"
                  + _limit_flags(self.spec.memory_limit, self.spec.cpu_limit)]
         for container in self.spec.containers:
-            command = " ".join(container.spec.command or ())
+            command = shlex.join(container.spec.command or ())
             lines.append(f"podman run -d --pod {self.engine_name} --name "
                          f"{self.engine_name}-{container.name}"
                          f"{_limit_flags(container.spec.memory_bytes, container.spec.cpus)} "
