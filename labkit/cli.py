@@ -1,4 +1,4 @@
-"""The ``labkit`` command: preflight, images, clean, progress."""
+"""The ``labkit`` command: preflight, images, clean, progress, podman."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     progress.add_argument("--learner", help="whose (default: LABKIT_LEARNER, else your user name)")
     progress.add_argument("--chapter", help="only this chapter's exercises, e.g. 01")
     progress.add_argument("--json", action="store_true", help="the learner's entries as JSON")
+    podman = commands.add_parser(
+        "podman", help="run podman on labkit's own store and configuration (not the machine's), "
+                       "e.g. `labkit podman pod ps` or `labkit podman load -i FILE`")
+    podman.add_argument("arguments", nargs=argparse.REMAINDER, help="podman's own arguments")
     args = parser.parse_args(argv)
+    if args.command == "podman":
+        return run_lab_podman(args.arguments)
     try:
         if args.command == "preflight":
             from .preflight import run_checks
@@ -55,6 +61,25 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as error:
         print(f"labkit: {error}", file=sys.stderr)
         return 1
+
+
+def run_lab_podman(arguments: list[str]) -> int:
+    """podman, as labkit runs it: the lab's containers.conf, storage and registries."""
+    import os
+    import shutil
+    import subprocess
+
+    from .runtimes.podman.service import RUN_BASE, podman_command, podman_environment
+
+    if shutil.which("podman") is None:
+        print("labkit: podman is not installed: run `sudo ./lab setup` (it installs Debian's "
+              "podman).", file=sys.stderr)
+        return 1
+    if not os.path.isfile(os.path.join(RUN_BASE, "containers.conf")):
+        print("labkit: labkit's podman has not been set up on this machine yet: run chapter 5's "
+              "first cell (or any lab.podman_pod), then try again.", file=sys.stderr)
+        return 1
+    return subprocess.run(podman_command(*arguments), env=podman_environment()).returncode
 
 
 if __name__ == "__main__":

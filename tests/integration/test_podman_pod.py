@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,26 @@ def test_other_pods_in_the_lab_store_are_never_touched(podman_lab):
         assert _lab_podman("pod", "exists", foreign).returncode == 0
     finally:
         _lab_podman("pod", "rm", "-f", foreign)
+
+
+def test_a_loaded_image_runs_as_itself(podman_lab, tmp_path):
+    """`labkit podman load -i FILE` puts a learner's image in labkit's store; it then runs
+    as itself, with no stand-in sentence."""
+    from labkit import images, oci
+
+    layer = images.toolbox_tar(images.find_busybox())
+    archive = tmp_path / "own.tar"
+    archive.write_bytes(oci.image_archive(layer, "localhost/learner/own:1", cmd=["sh"]))
+    assert podman_lab.podman.version  # the lab configures its podman on first use
+    loaded = subprocess.run([sys.executable, "-m", "labkit.cli", "podman", "load", "-i",
+                             str(archive)], capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    try:
+        box = {"app": {"image": "localhost/learner/own:1", "command": "sleep 600"}}
+        with podman_lab.podman_pod(name="own", containers=box) as pod:
+            _made(podman_lab, pod)
+            assert pod.resolved["app"].note == "" and pod.resolved["app"].ref == \
+                "localhost/learner/own:1"
+            assert pod.listing()[1]["IMAGE"] == "localhost/learner/own:1"
+    finally:
+        _lab_podman("rmi", "-f", "localhost/learner/own:1")

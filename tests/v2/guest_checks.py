@@ -1,7 +1,7 @@
 """Checks that run inside the cgroup v2 + systemd guest (tests/v2/guest.sh), never on
 the CI host itself: the file name keeps pytest from collecting it there.
 
-They state, for a host where systemd owns the cgroup tree, what chapters 1-3 state
+They state, for a host where systemd owns the cgroup tree, what chapters 1-3 and 5 state
 for a cgroup v1 host.
 """
 
@@ -101,3 +101,29 @@ def test_the_cri_pod_under_the_kubelets_systemd_slices(lab):
     assert os.path.isdir(f"/sys/fs/cgroup{pod.cgroup_parent}")
     pod.delete()
     assert not os.path.isdir(f"/sys/fs/cgroup{pod.cgroup_parent}")
+
+
+def test_the_podman_pod_is_a_machine_slice(lab):
+    """Podman's systemd cgroup manager: the pod is ``machine-libpod_pod_<id>.slice`` under
+    machine.slice, each container a ``libpod-<id>.scope`` in it, each conmon a scope of
+    its own in the same slice; ``pod create --memory`` writes memory.max on the slice."""
+    assert lab.podman.cgroup_manager == "systemd"
+    pod = lab.podman_pod(FOO, quiet=True)
+    assert pod.cgroup_parent == f"/machine.slice/machine-libpod_pod_{pod.id}.slice"
+    obs = lab.observe(pod)
+    for member in ("app", "sidecar"):
+        assert obs.member(member).state.path == \
+            f"{pod.cgroup_parent}/libpod-{pod[member]}.scope"
+    assert obs.member("app").state.limits.memory_bytes == 256 * 2**20
+    for pid in pod.conmon_pids().values():
+        assert lab.node.cgroups(pid)["unified"].startswith(f"{pod.cgroup_parent}/")
+    labels = sharing_labels(obs)["app"]
+    assert {ns for ns, label in labels.items() if label == "shared with infra"} == \
+        {"net", "ipc", "uts"}
+    pod.delete()
+    limited = {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi"},
+               "sidecar": {"image": "busybox", "command": "sleep 600", "memory": "32Mi"}}
+    with lab.podman_pod(name="limited", containers=limited, quiet=True) as summed:
+        slice_dir = f"/sys/fs/cgroup{summed.cgroup_parent}"
+        assert int(open(f"{slice_dir}/memory.max").read()) == 96 * 2**20  # noqa: SIM115
+    assert not os.path.exists(f"/sys/fs/cgroup{pod.cgroup_parent}")
