@@ -3,8 +3,8 @@
 Only the standard library: one HTTP/1.1 connection per call, JSON in and out.
 Every refusal becomes one sentence (:class:`~labkit.errors.LabError`).
 
->>> _error_sentence("create pod foo", 409, b'{"message": "name foo is in use"}')
-'Podman could not create pod foo: name foo is in use.'
+>>> print(_refusal("create pod foo", 409, b'{"message": "name foo is in use"}'))
+Podman refused to create pod foo: name foo is in use.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import struct
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ...errors import EngineUnavailable, LabError
+from ...errors import EngineRefused, EngineUnavailable, not_answering, refused
 
 API = "/v4.0.0/libpod"  # the oldest libpod API the lab speaks; podman 4.x and 5.x answer it
 
@@ -37,13 +37,12 @@ class _NobodyAnswered(Exception):
     """The socket is missing or refuses: the service is not running."""
 
 
-def _error_sentence(what: str, status: int, body: bytes) -> str:
+def _refusal(what: str, status: int, body: bytes) -> EngineRefused:
     try:
         message = json.loads(body).get("message") or ""
     except (ValueError, AttributeError):
         message = body.decode(errors="replace").strip()
-    message = message.strip().rstrip(".") or f"HTTP {status}"
-    return f"Podman could not {what}: {message}."
+    return refused("Podman", what, message.strip() or f"HTTP {status}")
 
 
 class PodmanAPI:
@@ -59,17 +58,17 @@ class PodmanAPI:
             return self._request(method, path, **kwargs)
         except _NobodyAnswered:
             if self.revive is None:
-                raise self._unavailable(None) from None
+                raise self._unavailable() from None
             self.revive()
         try:
             return self._request(method, path, **kwargs)
-        except _NobodyAnswered as again:
-            raise self._unavailable(again.__cause__) from None
+        except _NobodyAnswered:
+            raise self._unavailable() from None
 
-    def _unavailable(self, error) -> EngineUnavailable:
-        return EngineUnavailable(
-            f"labkit's podman service is not answering on {self.socket_path}: run the cell "
-            "again (labkit starts it anew), or `sudo ./lab setup` if Podman is missing.")
+    def _unavailable(self) -> EngineUnavailable:
+        return not_answering("labkit's podman service", self.socket_path,
+                             "run the cell again (labkit starts it anew), or `sudo ./lab "
+                             "setup` if Podman is missing")
 
     def _request(self, method: str, path: str, *, what: str, params: dict | None = None,
                 body: Any = None, raw: bytes | None = None, content_type: str = "",
@@ -96,7 +95,7 @@ class PodmanAPI:
         finally:
             connection.close()
         if response.status not in ok:
-            raise LabError(_error_sentence(what, response.status, payload))
+            raise _refusal(what, response.status, payload)
         return response.status, payload
 
     def call(self, method: str, path: str, *, what: str, **kwargs) -> Any:
