@@ -257,3 +257,21 @@ def test_a_loaded_image_runs_as_itself(podman_lab, tmp_path):
             assert pod.listing()[1]["IMAGE"] == "localhost/learner/own:1"
     finally:
         _lab_podman("rmi", "-f", "localhost/learner/own:1")
+
+
+def test_a_second_pod_of_the_same_name_is_refused_and_the_first_survives(podman_lab):
+    first = _made(podman_lab, podman_lab.podman_pod(name="twice", containers=BOX, quiet=True))
+    with pytest.raises(SpecError) as refused:
+        podman_lab.podman_pod(name="twice", containers=BOX, quiet=True)
+    assert "already has a Podman pod named twice" in str(refused.value)
+    assert first.state == "running" and [m.name for m in first.members()] == ["infra", "app"]
+
+
+def test_keyword_flags_mean_what_the_manifest_flags_mean(podman_lab):
+    with podman_lab.podman_pod(name="spn", containers=BOX, share_process_namespace=True,
+                               quiet=True) as pod:
+        _made(podman_lab, pod)
+        assert sharing_labels(podman_lab.observe(pod))["app"]["pid"] == "shared with infra"
+        assert "pid" in pod.share
+    with pytest.raises(SpecError):
+        podman_lab.podman_pod(name="hipc", containers=BOX, host_ipc=True)

@@ -59,8 +59,9 @@ def check_share(share) -> tuple[str, ...]:
 
 
 def refuse_what_podman_ignores(spec: PodSpec, version: str) -> None:
-    """``podman kube play`` (4.3) quietly leaves hostIPC and hostPID out; the lab says so
-    before anything is made rather than show a pod that is not the manifest's."""
+    """``podman kube play`` (4.3) quietly leaves hostIPC and hostPID out, and labkit's
+    ``pod create`` follows it; the lab says so before anything is made rather than show a
+    pod that is not the one asked for."""
     for flag, value in (("hostIPC", spec.host_ipc), ("hostPID", spec.host_pid)):
         if value:
             raise SpecError(
@@ -111,11 +112,12 @@ class PodmanPod(DeletedOnExit):
     # -- creation ----------------------------------------------------------------------
     def start(self, quiet: bool = False) -> PodmanPod:
         """Resolve images and check the spec (nothing made yet), then make the pod."""
-        if self.how == "kube play":
-            refuse_what_podman_ignores(self.spec, self.service.version)
+        refuse_what_podman_ignores(self.spec, self.service.version)
         for container in self.spec.containers:
             self.resolved[container.name] = self.service.resolve_image(container.spec.image)
-        self.service.ensure_running()
+        if self.api.exists(f"/pods/{self.engine_name}/exists"):
+            raise SpecError(f"This lab already has a Podman pod named {self.name}: delete it "
+                            "first (pod.delete()), or give the new one another name.")
         self.service.session.on_cleanup(self._key, self.delete)
         try:
             if self.how == "kube play":
@@ -179,9 +181,11 @@ class PodmanPod(DeletedOnExit):
                       content_type="application/x-yaml")
 
     def _create(self) -> None:
+        shared = set(self.share) | ({"pid"} if self.spec.share_process_namespace else set())
+        self.share = tuple(sorted(shared))
         body: dict = {"name": self.engine_name, "labels": self._labels(),
                       "infra_image": self.service.infra_image,
-                      "shared_namespaces": list(self.share)}
+                      "shared_namespaces": sorted(shared)}
         if self.spec.host_network:
             body["netns"] = {"nsmode": "host"}
         else:  # loopback only, as with kube play here: the host's network is left alone
