@@ -52,6 +52,16 @@ pod = lab.podman_pod(manifest)
 print(f"pod {pod.name}: made with podman {pod.how}, {len(pod.members())} processes running")
 
 # %% [markdown]
+# This chapter asks before it shows, and ends with exercises checked against the
+# machine; your progress is kept between sessions:
+
+# %% tags=["nbval-ignore-output"]
+from labkit import exercises
+
+exercises.use(lab)
+exercises.progress_widget("05")
+
+# %% [markdown]
 # ## The article's manifest, played
 #
 # `podman kube play foo-pod.yaml` reads the very YAML that chapter 2 handed to
@@ -61,6 +71,13 @@ print(f"pod {pod.name}: made with podman {pod.how}, {len(pod.members())} process
 
 # %% tags=["nbval-check-output"]
 pd.DataFrame(pod.listing()).drop(columns="member")
+
+# %% [markdown]
+# Which namespaces does the app reuse from the infra container? Guess before the
+# kernel says:
+
+# %%
+exercises.get("05.shared-with-infra")
 
 # %% [markdown]
 # ## Who owns which namespace
@@ -127,6 +144,14 @@ pd.DataFrame(rows).T.rename_axis("app with")
 print("with --share +pid, PID 1 in the app's view is:", first)
 
 # %% [markdown]
+# Your turn, at the end of the chapter (exercise 1): a pod of your own in which
+# pause is the app's PID 1, made with `lab.podman_pod` or with `labkit podman` in
+# a terminal.
+
+# %%
+exercises.get("05.shared-pid")
+
+# %% [markdown]
 # With `pid` shared, the infra container's pause is PID 1 for every member, as
 # with `shareProcessNamespace: true`. Leave `uts` out and each container gets
 # its own hostname namespace, which is what Docker gives you by default.
@@ -159,6 +184,13 @@ for flag in ("shareProcessNamespace", "hostNetwork", "hostIPC"):
 # `libpod-<id>` cgroup inside it. Podman also starts one small monitor process
 # per container, **conmon**, which holds the container's terminal and logs and
 # records its exit code. Where does it go?
+
+# %% [markdown]
+# Find out before the next cell does: `pod.conmon_pids()` gives each member's
+# conmon, and `/proc/<pid>/cgroup` says where it is.
+
+# %%
+exercises.get("05.conmon-cgroup")
 
 # %% tags=["nbval-check-output"]
 def inside(path: str, parent: str) -> bool:
@@ -239,6 +271,35 @@ print("sidecar → http://localhost:80/ still:", reply.exit_code == 0 and "<html
 # keeps a namespace while anything is in it. The app and the sidecar are, so
 # `localhost` still joins them. Chapter 4 sets this beside the Docker emulation
 # and the CRI pod.
+
+# %% [markdown]
+# ## Exercises
+#
+# labkit's Podman is the lab's own: make pods with `lab.podman_pod(...)`, or in a
+# terminal with `labkit podman …` (podman with the lab's store and configuration;
+# add `--network none`, as the lab's own pods have). Name them as the card says;
+# **Check** reads Podman's API and the kernel, **Hint** unfolds one hint at a time.
+#
+# **1.** pause as the app's PID 1 (the card after the `--share` table):
+
+# %%
+# your code for exercise 1 here
+
+# %%
+exercises.get("05.shared-pid").check()
+
+# %% [markdown]
+# **2.** Containers that outlive their infra container, as `foo`'s did above,
+# in a pod `lonely` of your own:
+
+# %%
+exercises.get("05.lonely")
+
+# %%
+# your code for exercise 2 here
+
+# %%
+exercises.get("05.lonely").check()
 
 # %%
 lab.close()

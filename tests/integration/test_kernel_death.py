@@ -99,9 +99,11 @@ def _podman_things() -> set[str]:
         return set()
     found = set()
     for kind in ("pod", "container"):
-        listed = subprocess.run(podman_command(kind, "ps", "-a", "-q", "--filter",
+        every = ["-a"] if kind == "container" else []  # `pod ps` lists every pod already
+        listed = subprocess.run(podman_command(kind, "ps", *every, "-q", "--filter",
                                                "label=io.labkit.owner=labkit"),
                                 capture_output=True, text=True, env=podman_environment())
+        assert listed.returncode == 0, listed.stderr
         found |= {f"{kind} {item}" for item in listed.stdout.split()}
     return found
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -27,15 +28,22 @@ def _lab_podman(*args: str) -> subprocess.CompletedProcess:
                           text=True, env=podman_service.podman_environment(), timeout=120)
 
 
+def _labelled(kind: str, session: str) -> list[str]:
+    """This session's pods or containers in labkit's podman store (podman must answer)."""
+    every = ["-a"] if kind == "container" else []
+    listed = _lab_podman(kind, "ps", *every, "-q", "--filter",
+                         f"label=io.labkit.session={session}")
+    assert listed.returncode == 0, listed.stderr
+    return listed.stdout.split()
+
+
 def _traces(lab, pod_ids) -> list[str]:
     """What this session could leave: labelled pods and containers, its service, socket and
     log, and the cgroups of its pods."""
     sid = lab.session.id
     found = []
     for kind in ("pod", "container"):
-        listed = _lab_podman(kind, "ps", "-a", "-q", "--filter",
-                             f"label=io.labkit.session={sid}").stdout.split()
-        found += [f"{kind} {item}" for item in listed]
+        found += [f"{kind} {item}" for item in _labelled(kind, sid)]
     for suffix in (".sock", ".log"):
         path = f"{podman_service.RUN_BASE}/lk-{sid}-podman{suffix}"
         if os.path.exists(path):
@@ -137,8 +145,7 @@ def test_what_kube_play_would_ignore_is_refused_before_anything_exists(podman_la
         podman_lab.podman_pod(text)
     sentence = str(refused.value)
     assert flag in sentence and "lab.cri_pod" in sentence and "\n" not in sentence
-    assert _lab_podman("pod", "ps", "-q", "--filter",
-                       f"label=io.labkit.session={podman_lab.session.id}").stdout == ""
+    assert _labelled("pod", podman_lab.session.id) == []
 
 
 def test_pod_create_puts_the_sum_of_limits_on_the_pod_cgroup(podman_lab):
@@ -183,8 +190,7 @@ def test_bad_manifests_are_one_sentence_and_make_nothing(podman_lab, text):
     with pytest.raises(SpecError) as refused:
         podman_lab.podman_pod(text)
     assert "\n" not in str(refused.value)
-    assert _lab_podman("pod", "ps", "-q", "--filter",
-                       f"label=io.labkit.session={podman_lab.session.id}").stdout == ""
+    assert _labelled("pod", podman_lab.session.id) == []
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
@@ -198,8 +204,7 @@ def test_bad_keywords_are_one_sentence_and_make_nothing(podman_lab, kwargs, word
     with pytest.raises((SpecError, ImageUnavailable)) as refused:
         podman_lab.podman_pod(**arguments)
     assert words in str(refused.value) and "\n" not in str(refused.value)
-    assert _lab_podman("pod", "ps", "-a", "-q", "--filter",
-                       f"label=io.labkit.session={podman_lab.session.id}").stdout == ""
+    assert _labelled("pod", podman_lab.session.id) == []
 
 
 def test_no_podman_is_one_sentence(tmp_path, monkeypatch, docker_client):
@@ -275,3 +280,27 @@ def test_keyword_flags_mean_what_the_manifest_flags_mean(podman_lab):
         assert "pid" in pod.share
     with pytest.raises(SpecError):
         podman_lab.podman_pod(name="hipc", containers=BOX, host_ipc=True)
+
+
+def test_a_crashed_sessions_pods_are_removed_by_clean_session(docker_client):
+    """A kernel killed with SIGKILL runs no cleanup: its podman service, pods and their
+    cgroups are found again by the session label and removed, and nothing else."""
+    need(shutil.which("podman") is not None and os.geteuid() == 0, "labkit's podman, as root")
+    from labkit.cleanup import clean_session
+
+    script = ("import labkit, sys\n"
+              "lab = labkit.Lab(gather='direct', watch_owner=False)\n"
+              "pod = lab.podman_pod(name='crash', containers={'app': {'image': 'busybox', "
+              "'command': 'sleep 600'}}, quiet=True)\n"
+              "print(lab.session.id, pod.id, flush=True)\n"
+              "sys.stdin.read()\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        session, pod_id = child.stdout.readline().split()
+    finally:
+        child.kill()
+        child.wait()
+    assert _labelled("pod", session) != []
+    assert clean_session(session) == []
+    assert _traces(SimpleNamespace(session=SimpleNamespace(id=session)), [pod_id]) == []

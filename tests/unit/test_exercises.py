@@ -99,9 +99,9 @@ def test_every_chapter_has_enough_exercises_each_complete():
         assert bool(spec.names) == (spec.kind == "do")
         if spec.kind != "do":
             spec.form(spec.example)  # the placeholder is itself a well-formed answer
-    assert {"01", "03"} <= set(chapters)
-    assert all(len(exercises.exercises(c)) >= 3 for c in ("01", "03"))
-    assert chapters["01"] == chapters["03"] == {"do", "find", "predict"}
+    assert {"01", "03", "05"} <= set(chapters)
+    assert all(len(exercises.exercises(c)) >= 3 for c in ("01", "03", "05"))
+    assert chapters["01"] == chapters["03"] == chapters["05"] == {"do", "find", "predict"}
 
 
 def test_importing_exercises_loads_neither_the_sdk_nor_widgets():

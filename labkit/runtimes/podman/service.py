@@ -224,10 +224,15 @@ class PodmanService:
 
     def _remove_session_pods_via_api(self) -> None:
         label = f"{SESSION_LABEL}={self.session.id}"
-        for pod in self.api.call("GET", "/pods/json", what="list the session's pods",
-                                 params={"filters": f'{{"label":["{label}"]}}'}) or []:
+        pods = self.api.call("GET", "/pods/json", what="list the session's pods",
+                             params={"filters": f'{{"label":["{label}"]}}'}) or []
+        for pod in pods:
+            self.api.call("POST", f"/pods/{pod['Id']}/kill", what="stop a pod",
+                          params={"signal": "KILL"}, ok=(200, 204, 404, 409))
             self.api.call("DELETE", f"/pods/{pod['Id']}", what="remove a pod",
                           params={"force": "true"})
+        if self.cgroup_manager == "cgroupfs":
+            remove_pod_cgroups([pod["Id"] for pod in pods])
 
     # -- crashed sessions ------------------------------------------------------------------
     @classmethod
@@ -246,8 +251,8 @@ class PodmanService:
             label = f"{SESSION_LABEL}={session}" if session else OWNER_LABEL
             for kind in ("pod", "container"):
                 listed = subprocess.run(
-                    podman_command(kind, "ps", "-a", "--filter", f"label={label}",
-                                   "--format", "json"),
+                    podman_command(kind, "ps", *(["-a"] if kind == "container" else []),
+                                   "--filter", f"label={label}", "--format", "json"),
                     env=podman_environment(), capture_output=True, text=True, timeout=60)
                 with contextlib.suppress(ValueError):
                     for item in json.loads(listed.stdout or "[]") or []:
@@ -289,7 +294,8 @@ def remove_session_pods(session_id: str) -> None:
     the podman command itself: it works while no service answers."""
     label = f"label={SESSION_LABEL}={session_id}"
     for kind in ("pod", "container"):
-        listed = subprocess.run(podman_command(kind, "ps", "-a", "-q", "--no-trunc",
+        every = ["-a"] if kind == "container" else []  # `pod ps` lists every pod already
+        listed = subprocess.run(podman_command(kind, "ps", *every, "-q", "--no-trunc",
                                                "--filter", label),
                                 env=podman_environment(), capture_output=True, text=True,
                                 timeout=60)

@@ -1,0 +1,504 @@
+"""Chapter 5 exercises: Podman pods, on labkit's own rootful Podman.
+
+A Podman pod counts as the learner's when labkit's podman store names it as the exercise
+does (``shared``, as ``labkit podman pod create --name shared`` typed by hand makes it)
+or with the prefix of a lab session this process owns (``lk-<session>-shared``, as
+``lab.podman_pod(name="shared", ...)`` or a manifest named shared makes it); a pod
+labelled with another session (``io.labkit.session``) does not count, whatever its name.
+Pods are read through the libpod API on the podman socket of a lab session this process
+owns (``/run/labkit/podman/lk-<session>-podman.sock``: every session's service reads the
+one store of labkit's podman, so the first that answers will do), never from podman's CLI
+text; the rest from the kernel: namespace links, ``/proc/<pid>/cgroup``. Each exercise is
+its check, decorated with its data; the reference and wrong solutions are just above it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from ..errors import EngineUnavailable
+from ..model import NAMESPACE_TYPES
+from ..session import NAME_RE, SESSION_LABEL
+from .ch02 import SLEEPER
+from .ch02 import find_pod as find_cri_pod
+from .ch03 import FOO_POD, pod_names
+from .core import Wrong, cgroup_path, exercise, failed, namespace_types, passed, unjudged
+
+PODMAN = "labkit's podman"
+
+# -- what the checks read on labkit's podman ----------------------------------------------------
+
+
+@dataclass
+class MemberSeen:
+    """One container of a Podman pod, as ``podman inspect`` has it."""
+
+    name: str  # as Podman names it
+    status: str  # running, exited, created...
+    pid: int | None  # the host PID of its main process, while it runs
+    conmon: int | None  # the host PID of the conmon that watches it
+    exit_code: int = 0
+
+
+@dataclass
+class PodSeen:
+    """A Podman pod as ``podman pod inspect`` has it, with its members."""
+
+    name: str
+    id: str
+    state: str  # Podman's word, in lower case: running, degraded, exited...
+    shared: tuple[str, ...]  # the namespaces its infra container lends (SharedNamespaces)
+    cgroup: str  # CgroupPath
+    infra: MemberSeen | None  # None for a pod made with --infra=false
+    containers: dict[str, MemberSeen] = field(default_factory=dict)  # short name -> member
+
+    def running(self) -> dict[str, int]:
+        return {name: m.pid for name, m in self.containers.items() if m.pid}
+
+    def states(self) -> str:
+        every = {"infra": self.infra, **self.containers}
+        return ", ".join(f"{name} is {m.status}" + (f" (exit code {m.exit_code})"
+                                                     if m.status == "exited" else "")
+                         for name, m in every.items() if m)
+
+
+def _own(machine) -> tuple[set[str], list[str]]:
+    """The lab sessions this process owns (their ids), and the podman sockets of those that
+    have started labkit's podman (a machine that cannot name its sessions has none)."""
+    from ..runtimes.podman.service import RUN_BASE
+
+    prefixes = sorted(p for p in (machine.prefixes() if hasattr(machine, "prefixes") else ())
+                      if p)
+    sockets = [os.path.join(RUN_BASE, f"{p}podman.sock") for p in prefixes]
+    return ({NAME_RE.match(p)["session"] for p in prefixes},
+            [s for s in sockets if os.path.exists(s)])
+
+
+def _created(text: str) -> tuple[str, str]:
+    """Podman's RFC 3339 time with nanoseconds, as a key that sorts (its zeros are cut)."""
+    whole, _, fraction = (text or "").rstrip("Z").partition(".")
+    return whole, fraction.ljust(9, "0")
+
+
+def _member(api, container_id: str) -> MemberSeen:
+    found = api.call("GET", f"/containers/{quote(container_id)}/json",
+                     what="inspect a container of a pod")
+    state = found.get("State") or {}
+    running = bool(state.get("Running")) and int(state.get("Pid") or 0) > 0
+    return MemberSeen(found.get("Name", ""), str(state.get("Status", "")).lower(),
+                      int(state["Pid"]) if running else None,
+                      int(state.get("ConmonPid") or 0) or None, int(state.get("ExitCode") or 0))
+
+
+def _read(api, pod_id: str) -> PodSeen:
+    pod = api.call("GET", f"/pods/{pod_id}/json", what="inspect a pod")
+    infra_id = pod.get("InfraContainerID") or ""
+    seen = PodSeen(pod["Name"], pod["Id"], str(pod.get("State", "")).lower(),
+                   tuple(sorted(pod.get("SharedNamespaces") or ())),
+                   pod.get("CgroupPath") or "", _member(api, infra_id) if infra_id else None)
+    for entry in pod.get("Containers") or ():
+        if entry["Id"] != infra_id:  # kube play and lab.podman_pod name them <pod>-<name>
+            short = entry["Name"].removeprefix(f"{seen.name}-")
+            seen.containers[short] = _member(api, entry["Id"])
+    return seen
+
+
+def find_pod(machine, name: str) -> tuple[PodSeen | None, bool]:
+    """The learner's Podman pod with this name (running or degraded first, then the newest),
+    and whether this process has started labkit's podman at all."""
+    from ..runtimes.podman.api import PodmanAPI
+
+    sessions, sockets = _own(machine)
+    names = {name, *(f"lk-{s}-{name}" for s in sessions)}
+    refused = None
+    for socket in sockets:
+        api = PodmanAPI(socket, timeout=10)
+        try:
+            listed = api.call("GET", "/pods/json", what="list its pods") or []
+        except EngineUnavailable as error:  # that session's service is gone: the next one
+            refused = error
+            continue
+        mine = [p for p in listed if p.get("Name") in names  # and not another session's
+                and (p.get("Labels") or {}).get(SESSION_LABEL, "") in ("", *sessions)]
+        if not mine:
+            return None, True
+        best = max(mine, key=lambda p: (str(p.get("Status")) in ("Running", "Degraded"),
+                                        _created(p.get("Created", ""))))
+        return _read(api, best["Id"]), True
+    if refused is not None:
+        raise refused
+    return None, False
+
+
+def no_pod(name: str, have_podman: bool, make: str) -> str:
+    """The sentence for a pod that is not in labkit's podman store (yet)."""
+    where = "" if have_podman else " (this kernel has not started it)"
+    return f"There is no pod named {name} on {PODMAN} yet{where}: make it with {make}."
+
+
+def elsewhere(machine, name: str) -> str | None:
+    """A sentence if the learner made this pod with Docker or on the CRI instead."""
+    make = f"make {name} with lab.podman_pod(name=\"{name}\", ...) or labkit podman pod create."
+    cri, _ = find_cri_pod(machine, name)
+    if cri is not None:
+        return f"Pod {name} is on labkit's containerd (a CRI pod, as in chapter 2), not on " \
+               f"{PODMAN}: {make}"
+    found = machine.named(pod_names(name))
+    if found:
+        return f"{found[0]['engine_name']} is a Docker container (a pod emulated as in " \
+               f"chapter 3), not a Podman pod: {make}"
+    return None
+
+
+def on_foo(check):
+    """A *find* or *predict* check of pod foo, as the chapter's first cell made it: it gets
+    the pod with its infra container and app running, or there is nothing to judge yet."""
+
+    @functools.wraps(check)
+    def judge(machine, answer):
+        pod, have_podman = find_pod(machine, "foo")
+        if pod is None:
+            return unjudged(no_pod("foo", have_podman, NO_FOO))
+        if pod.infra is None or pod.infra.pid is None or "app" not in pod.running():
+            return unjudged(f"Pod foo's infra container and app are not both running on "
+                            f"{PODMAN} ({pod.states()}): delete the pod and make it again (the "
+                            "chapter's first cell), then check.")
+        return check(machine, pod, answer)
+
+    return judge
+
+
+def asks_for(pod: str) -> dict:
+    """What a *do* exercise asking for Podman pod ``pod`` declares: the Docker look-alikes
+    that reset removes, the lab's pods it deletes, the sentence on an untouched machine."""
+    return {"names": pod_names(pod), "pods": (pod,),
+            "untouched": f"There is no pod named {pod} on {PODMAN} yet"}
+
+
+def on_learners_pod(name: str, make: str):
+    """A *do* check of the learner's Podman pod ``name``: it gets the pod, with an infra
+    container; otherwise the check fails saying why (not made yet, made with Docker or on
+    the CRI instead, made without an infra container)."""
+
+    def wrap(check):
+        @functools.wraps(check)
+        def judge(machine, _answer):
+            pod, have_podman = find_pod(machine, name)
+            if pod is None:
+                return failed(elsewhere(machine, name) or no_pod(name, have_podman, make))
+            if pod.infra is None:
+                return failed(f"Pod {name} has no infra container (made with --infra=false), "
+                              "so nothing holds the pod's namespaces: make it again with one.")
+            return check(machine, pod)
+
+        return judge
+
+    return wrap
+
+
+def _lab_pod(lab, name: str):
+    """The chapter's ``pod``: the lab's newest Podman pod of this name."""
+    from ..runtimes.podman import PodmanPod
+
+    return next(p for p in reversed(lab.pods)
+                if isinstance(p, PodmanPod) and p.name == name and p.state != "deleted")
+
+
+def _pids(lab, name: str) -> dict[str, int]:
+    """What the chapter's cells read: every running member's host PID, infra first."""
+    return {m.name: m.pid for m in _lab_pod(lab, name).members()}
+
+
+# -- predict: which namespaces does the app share with the infra container? -------------------
+
+NO_FOO = "the chapter's first cell (lab.podman_pod(manifest)), then check"
+
+
+def setup_foo(lab):
+    """The chapter's first cell: the article's manifest, played with podman kube play."""
+    return lab.podman_pod(FOO_POD, quiet=True)
+
+
+# What the read exercises declare: the chapter's first cell, and the untouched sentence.
+ON_FOO = {"setup": setup_foo, "untouched": f"There is no pod named foo on {PODMAN} yet"}
+
+
+def shared_with_infra_solution(lab):
+    seen = {name: lab.node.namespaces(pid) for name, pid in _pids(lab, "foo").items()}
+    return [ns for ns, inode in seen["app"].items()  # readlink /proc/<pid>/ns/<ns>
+            if inode == seen["infra"][ns] and inode != lab.node.host_namespaces[ns]]
+
+
+@exercise(
+    "05.shared-with-infra", kind="predict",
+    title="What the app shares with the infra container",
+    task="Before you look at who owns which namespace: which namespaces does pod foo's app "
+         "share with the infra container, the ones the infra container holds for the pod "
+         "(not those it shares with the host)? Pick every one. (foo is the pod the "
+         "chapter's first cell played with podman kube play.)",
+    hints=("Podman makes the infra container first; each container of the pod then joins "
+           "the namespaces the pod shares, as a Kubernetes Pod's containers join pause's.",
+           "podman pod inspect lists them as SharedNamespaces; `podman pod create --share` "
+           "defaults to ipc,net,uts, and kube play gives a Pod the same.",
+           "Without shareProcessNamespace each container keeps its own PID namespace, and "
+           "each always has its own mount namespace (its own filesystem)."),
+    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="net", **ON_FOO,
+    solution=shared_with_infra_solution,
+    wrong=(Wrong(lambda lab: ["net", "ipc"], "uts namespace is the infra container's"),
+           Wrong(lambda lab: ["net", "ipc", "uts", "pid"], "app's pid namespace")),
+    reads="Podman's pod foo (its infra container and app, their host PIDs from the libpod "
+          "API), their /proc/<pid>/ns/* links and the host's",
+)
+@on_foo
+def shared_with_infra(machine, pod, picked):
+    infra = machine.namespaces(pod.infra.pid)
+    app = machine.namespaces(pod.running()["app"])
+    host = machine.host_namespaces
+    shared = [ns for ns in NAMESPACE_TYPES if ns in app and app[ns] == infra.get(ns)
+              and app[ns] != host.get(ns)]
+    extra = [ns for ns in NAMESPACE_TYPES if ns in picked and ns not in shared]
+    if extra:
+        ns = extra[0]
+        if app.get(ns) == host.get(ns):
+            whose = "the host's, not one the infra container holds for the pod"
+        else:
+            whose = f"its own, not the infra container's ({infra.get(ns)})"
+        return failed(f"The app's {ns} namespace ({app.get(ns)}) is {whose}.")
+    left = [ns for ns in shared if ns not in picked]
+    if left:
+        return failed(f"The app's {left[0]} namespace is the infra container's "
+                      f"({app[left[0]]}): it shares that one too.")
+    uts = " (uts too: Podman joins it, where Docker copies the hostname)" \
+        if "uts" in shared else ""
+    return passed(f"Right: the kernel shows foo's app in the infra container's "
+                  f"{', '.join(shared)} namespaces{uts}, and in its own or the host's for the "
+                  "rest.")
+
+
+# -- do: the infra container's pause as the app's PID 1 ---------------------------------------
+
+MAKE_SHARED = ("lab.podman_pod(name=\"shared\", containers={\"app\": ...}, share=...), then "
+               "check")
+
+
+def shared_pid_solution(lab):
+    # --share +pid: Podman's default (ipc,net,uts) and the PID namespace.
+    lab.podman_pod(name="shared", containers={"app": SLEEPER}, share="+pid", quiet=True)
+
+
+def _shared(make: str, **flags):
+    """A wrong solution: pod shared made with ``lab.<make>`` and these flags."""
+    return lambda lab: getattr(lab, make)(name="shared", containers={"app": SLEEPER},
+                                          quiet=True, **flags)
+
+
+@exercise(
+    "05.shared-pid", kind="do",
+    title="pause as the app's PID 1",
+    task="Make a Podman pod named `shared`, with a container `app`, in which the app sees "
+         "the infra container's pause as PID 1: the pod shares its PID namespace, as "
+         "shareProcessNamespace: true asks.",
+    hints=("PID 1 of a PID namespace is the process that made it: the app must join the "
+           "infra container's PID namespace.",
+           "lab.podman_pod(name=\"shared\", containers={\"app\": {\"image\": \"busybox\", "
+           "\"command\": \"sleep 3650d\"}}, share=\"+pid\"): a leading + adds to Podman's "
+           "default ipc,net,uts (share_process_namespace=True does the same).",
+           "In a terminal: `labkit podman pod create --name shared --share +pid --network "
+           "none`, then `labkit podman run -d --pod shared --name shared-app <image> sleep "
+           "3650d` with the toolbox image `labkit podman images` lists; in it, `cat "
+           "/proc/1/comm` says pause."),
+    solution=shared_pid_solution, **asks_for("shared"),
+    wrong=(Wrong(_shared("podman_pod"), "its own, not the infra container's"),
+           Wrong(_shared("docker_pod", share_process_namespace=True), "is a Docker container"),
+           Wrong(_shared("cri_pod", share_process_namespace=True), "is on labkit's containerd")),
+    reads="Podman's pod shared (its infra container and app, their host PIDs from the libpod "
+          "API), their /proc/<pid>/ns/pid links and the host's; for a pod made elsewhere, "
+          "Docker's containers and labkit's containerd",
+)
+@on_learners_pod("shared", MAKE_SHARED)
+def shared_pid(machine, pod):
+    app = pod.containers.get("app")
+    if app is None:
+        others = ", ".join(pod.containers) or "none but its infra container"
+        return failed(f"Pod shared has no container named app (it has {others}): add one, "
+                      "e.g. labkit podman run --pod shared --name shared-app ...")
+    if pod.infra.pid is None or app.pid is None:
+        return failed(f"Not every member of pod shared is running ({pod.states()}): make the "
+                      "pod again, with an app that keeps running.")
+    ours = machine.namespaces(pod.infra.pid)["pid"]
+    theirs = machine.namespaces(app.pid)["pid"]
+    host = machine.host_namespaces["pid"]
+    if theirs == host:
+        return failed(f"shared's app is in the host's PID namespace ({host}): share the infra "
+                      "container's, not the node's.")
+    if theirs != ours:
+        return failed(f"shared's app is in PID namespace {theirs}, its own, not the infra "
+                      f"container's ({ours}): the pod must share pid too (Podman shares "
+                      f"{', '.join(pod.shared) or 'nothing'} here).")
+    return passed(f"In pod shared the app is in the infra container's PID namespace ({ours}), "
+                  f"not the host's ({host}): its PID 1 is {machine.command_name(pod.infra.pid)}"
+                  ", the process that holds the pod's namespaces.")
+
+
+# -- find: where conmon sits ------------------------------------------------------------------
+
+def conmon_cgroup_solution(lab):
+    conmon = _lab_pod(lab, "foo").conmon_pids()["app"]  # State.ConmonPid in podman inspect
+    hierarchy = lab.node.layout.hierarchy_of("memory")
+    path = lab.node.cgroups(conmon)[hierarchy]  # /proc/<conmon's pid>/cgroup
+    return f"0::{path}" if hierarchy == "unified" else f"{hierarchy}:{path}"
+
+
+def _memory_line(lab, pid: int) -> str:
+    hierarchy = lab.node.layout.hierarchy_of("memory")
+    return f"{'0:' if hierarchy == 'unified' else hierarchy}:{lab.node.cgroups(pid)[hierarchy]}"
+
+
+def _app_cgroup(lab):
+    return _memory_line(lab, _pids(lab, "foo")["app"])
+
+
+def _pod_cgroup(lab):
+    line = _memory_line(lab, _pids(lab, "foo")["app"])
+    return posixpath.dirname(line)
+
+
+def _answered_path(machine, answer) -> tuple[str | None, str | None]:
+    """The answer as a path in the memory hierarchy; or None and the sentence why not."""
+    hierarchy = machine.memory_hierarchy
+    if answer.directory is None:
+        if answer.hierarchy == hierarchy:
+            return answer.path, None
+        line = "0::" if hierarchy == "unified" else f"{hierarchy}:"
+        return None, (f"{answer.hierarchy} is not the memory hierarchy: on this host it is the "
+                      f"{line} line of /proc/<pid>/cgroup.")
+    root = (machine.memory_directory("/") or "").rstrip("/")
+    if root and (answer.directory == root or answer.directory.startswith(root + "/")):
+        return answer.directory[len(root):] or "/", None
+    return None, (f"{answer.directory} is not in the memory hierarchy, which is mounted at "
+                  f"{root or '?'}.")
+
+
+@exercise(
+    "05.conmon-cgroup", kind="find",
+    title="Where conmon sits",
+    task="Podman starts one conmon per container to watch it. Type the cgroup that the "
+         "conmon of pod foo's app is in, in the memory hierarchy: as /proc/<pid>/cgroup names "
+         "it (`memory:/libpod_parent/…` with cgroupfs on cgroup v1) or as its directory under "
+         "/sys/fs/cgroup.",
+    hints=("conmon is not the container's process: it is its parent, outside the container, "
+           "and Podman records its PID.",
+           "pod.conmon_pids() gives each member's conmon (podman inspect: State.ConmonPid); "
+           "then read /proc/<that pid>/cgroup, the memory line.",
+           "Compare it with pod.cgroup_parent and with the app's own cgroup: is conmon in "
+           "either, or beside them?"),
+    form=cgroup_path, example="memory:/libpod_parent/3f2a…", **ON_FOO,
+    solution=conmon_cgroup_solution,
+    wrong=(Wrong(_app_cgroup, "is the cgroup of foo's app container itself"),
+           Wrong(_pod_cgroup, "is pod foo's own cgroup")),
+    reads="the ConmonPid of each member of pod foo (libpod API), /proc/<conmon's pid>/cgroup "
+          "and the app's, and where the memory hierarchy is mounted",
+)
+@on_foo
+def conmon_cgroup(machine, pod, answer):
+    app = pod.containers["app"]
+    conmons = {name: machine.process_cgroups(m.conmon) for name, m in
+               {"infra": pod.infra, **pod.containers}.items() if m and m.conmon}
+    if conmons.get("app") is None:
+        return unjudged(f"Podman names no running conmon for pod foo's app (ConmonPid "
+                        f"{app.conmon or 0}): make the pod again, then check.")
+    path, wrong_form = _answered_path(machine, answer)
+    if path is None:
+        return failed(wrong_form)
+    hierarchy = machine.memory_hierarchy
+    truth = conmons["app"].get(hierarchy, "")
+    container = machine.cgroups(app.pid).get(hierarchy, "")
+    pod_cgroup = posixpath.dirname(container)
+    if path == truth:
+        where = ("inside pod foo's cgroup, beside its containers and in none of them, so it "
+                 "counts against the pod's limits, never against a container's"
+                 if truth.startswith(pod_cgroup + "/") else
+                 f"outside pod foo's cgroup ({pod_cgroup}) and its containers'")
+        return passed(f"Right: {answer} holds the conmon of foo's app: {where}.")
+    if path == container:
+        return failed(f"{path} is the cgroup of foo's app container itself: its conmon runs "
+                      "outside the container (look up conmon's own PID).")
+    if path == pod_cgroup:
+        return failed(f"{path} is pod foo's own cgroup, the parent of its containers': conmon "
+                      "is not in it directly; read the cgroup of conmon's own PID.")
+    for name, cgroups in conmons.items():
+        if cgroups and cgroups.get(hierarchy) == path:
+            return failed(f"{path} holds the conmon of foo's {name}, not the app's.")
+    return failed(f"{path} is not where the conmon of foo's app sits: read the memory line of "
+                  "/proc/<conmon's pid>/cgroup (pod.conmon_pids() gives the PID).")
+
+
+# -- do: a degraded pod whose containers live on ------------------------------------------------
+
+MAKE_LONELY = ("lab.podman_pod(name=\"lonely\", ...), then pod.kill_infra(), then check")
+
+
+def lonely_solution(lab):
+    pod = lab.podman_pod(name="lonely", containers={"app": SLEEPER}, quiet=True)
+    pod.kill_infra()  # SIGKILL to pause: the pod turns degraded
+
+
+def _lonely_shared_pid(lab):
+    pod = lab.podman_pod(name="lonely", containers={"app": SLEEPER}, share="+pid", quiet=True)
+    pod.kill_infra()
+
+
+def _lonely_untouched(lab):
+    lab.podman_pod(name="lonely", containers={"app": SLEEPER}, quiet=True)
+
+
+@exercise(
+    "05.lonely", kind="do",
+    title="Containers that outlive their infra container",
+    task="Make a Podman pod named `lonely` whose containers keep running after its infra "
+         "container was killed: Podman then calls the pod degraded. Make it, kill its infra "
+         "container (pod.kill_infra(), or labkit podman kill on its id), then check.",
+    hints=("Killing the infra container kills its pause process; which namespace can take "
+           "other processes down with it?",
+           "When the init process of a PID namespace exits, the kernel kills every other "
+           "process in that namespace: keep the PID namespace out of what the pod shares "
+           "(Podman's default, ipc,net,uts, does).",
+           "lab.podman_pod(name=\"lonely\", containers={\"app\": {\"image\": \"busybox\", "
+           "\"command\": \"sleep 3650d\"}}), then .kill_infra() on it; .state says degraded "
+           "(in a terminal: `labkit podman kill` on the InfraContainerID that `labkit podman "
+           "pod inspect lonely` shows)."),
+    solution=lonely_solution, **asks_for("lonely"),
+    wrong=(Wrong(_lonely_shared_pid, "the kernel killed every process in it"),
+           Wrong(_lonely_untouched, "infra container still runs")),
+    reads="Podman's pod lonely (its state, SharedNamespaces, its infra container's and "
+          "containers' states and host PIDs from the libpod API), the running containers' "
+          "/proc/<pid>/ns/net and the host's",
+)
+@on_learners_pod("lonely", MAKE_LONELY)
+def lonely(machine, pod):
+    if pod.infra.pid is not None:
+        pause = machine.command_name(pod.infra.pid)
+        return failed(f"lonely's infra container still runs ({pause}, host PID "
+                      f"{pod.infra.pid}): kill it (pod.kill_infra(), or labkit podman kill on "
+                      "its id), then check.")
+    running = pod.running()
+    if not running and pod.containers and "pid" in pod.shared:
+        return failed(f"Every container of pod lonely stopped with its infra container "
+                      f"({pod.states()}): the pod shares its PID namespace (Podman's "
+                      f"SharedNamespaces: {', '.join(pod.shared)}), whose init was pause, and "
+                      "when it died the kernel killed every process in it.")
+    if not running:
+        return failed(f"No container of pod lonely is running ({pod.states()}): give it one "
+                      "that keeps running, then kill the infra container.")
+    host = machine.host_namespaces["net"]
+    name, pid = next(iter(running.items()))
+    net = machine.namespaces(pid)["net"]
+    where = (f"still in net:[{net}], the network namespace the infra container made, which "
+             "the kernel keeps while a process is in it") if net != host else \
+        "in the host's network namespace"
+    return passed(f"Pod lonely is {pod.state} in Podman's words: its infra container is "
+                  f"{pod.infra.status} and its {name} runs on (host PID {pid}), {where}.")
