@@ -44,7 +44,7 @@ def _traces(lab, pod_ids) -> list[str]:
     found = []
     for kind in ("pod", "container"):
         found += [f"{kind} {item}" for item in _labelled(kind, sid)]
-    for suffix in (".sock", ".log"):
+    for suffix in (".sock", ".log", ".pods"):
         path = f"{podman_service.RUN_BASE}/lk-{sid}-podman{suffix}"
         if os.path.exists(path):
             found.append(path)

@@ -195,6 +195,7 @@ class PodmanPod(DeletedOnExit):
             body["resource_limits"] = limits
         self.id = self.api.call("POST", "/pods/create", what=f"create pod {self.name}",
                                 body=body)["Id"]
+        self.service.remember(self.id)
         for container in self.spec.containers:
             request: dict = {"name": f"{self.engine_name}-{container.name}",
                              "image": self.resolved[container.name].ref,
@@ -217,6 +218,7 @@ class PodmanPod(DeletedOnExit):
         pod = self.api.call("GET", f"/pods/{self.engine_name}/json",
                             what=f"inspect pod {self.name}")
         self.id, self.infra_id = pod["Id"], pod.get("InfraContainerID") or ""
+        self.service.remember(self.id)
         self.cgroup_parent = pod.get("CgroupPath") or ""
         prefix = f"{self.engine_name}-"
         for entry in pod.get("Containers") or []:

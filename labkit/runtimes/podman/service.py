@@ -86,6 +86,7 @@ class PodmanService:
         self.name = f"{session.prefix}podman"
         self.socket = os.path.join(RUN_BASE, f"{self.name}.sock")
         self.log = os.path.join(RUN_BASE, f"{self.name}.log")
+        self.pods_made = os.path.join(RUN_BASE, f"{self.name}.pods")  # ids, for a crash
         busybox = images.find_busybox()
         self._busybox = busybox
         tag = images.toolbox_tag(busybox)
@@ -218,9 +219,17 @@ class PodmanService:
                     os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
             self._process = None
-        for path in (self.socket, self.log):
+        if self.cgroup_manager == "cgroupfs":
+            remove_pod_cgroups(_read_ids(self.pods_made))
+        for path in (self.socket, self.log, self.pods_made):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+
+    def remember(self, pod_id: str) -> None:
+        """Note a pod made, so that what Podman leaves of its cgroups is found again even if
+        this process dies halfway through removing it."""
+        with open(self.pods_made, "a") as handle:
+            handle.write(pod_id + "\n")
 
     def _remove_session_pods_via_api(self) -> None:
         label = f"{SESSION_LABEL}={self.session.id}"
@@ -244,7 +253,7 @@ class PodmanService:
             return []
         found = set()
         for name in os.listdir(RUN_BASE):
-            match = re.fullmatch(r"lk-([0-9a-f]{8})-podman\.(sock|log)", name)
+            match = re.fullmatch(r"lk-([0-9a-f]{8})-podman\.(sock|log|pods)", name)
             if match:
                 found.add(match[1])
         if shutil.which("podman") is not None:
@@ -271,7 +280,8 @@ class PodmanService:
         if shutil.which("podman") is not None and os.path.isfile(
                 os.path.join(RUN_BASE, "containers.conf")):
             remove_session_pods(session_id)
-        for suffix in (".sock", ".log"):
+        remove_pod_cgroups(_read_ids(os.path.join(RUN_BASE, f"{name}.pods")))
+        for suffix in (".sock", ".log", ".pods"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(RUN_BASE, name + suffix))
 
@@ -308,13 +318,30 @@ def remove_session_pods(session_id: str) -> None:
             remove_pod_cgroups(ids)
 
 
+def _read_ids(path: str) -> list[str]:
+    try:
+        with open(path) as handle:
+            return handle.read().split()
+    except FileNotFoundError:
+        return []
+
+
 def remove_pod_cgroups(pod_ids) -> None:
     """What Podman's cgroupfs manager leaves of removed pods on a v1 host: their
     ``/libpod_parent/<pod id>`` in the hierarchies without controllers (``name=systemd``,
     the unified one). systemd's manager removes its slices itself."""
     with open("/proc/self/mountinfo") as handle:
         layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
-    for pod_id in pod_ids:
-        if re.fullmatch(r"[0-9a-f]{64}", pod_id):
-            remove_cgroup(layout, f"/libpod_parent/{pod_id}")
+    paths = [f"/libpod_parent/{pod_id}" for pod_id in pod_ids
+             if re.fullmatch(r"[0-9a-f]{64}", pod_id)]
+    deadline = time.monotonic() + 5  # conmon leaves a moment after the pod is removed
+    while paths:
+        for path in paths:
+            remove_cgroup(layout, path)
+        paths = [path for path in paths if any(
+            (directory := mount.directory(path)) and os.path.isdir(directory)
+            for mount in layout.mounts)]
+        if not paths or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
