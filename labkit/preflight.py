@@ -56,5 +56,27 @@ def run_checks() -> list[Check]:
         checks.append(Check("lab images", True, f"{ref.split(':')[0]} is loaded (offline)"))
     except LabError as error:
         checks.append(Check("lab images", False, str(error)))
+    checks.append(_podman_check())
     runtime.session.close()
     return checks
+
+
+def _podman_check() -> Check:
+    """Podman for chapters 4 and 5: installed, and new enough."""
+    import shutil
+
+    from .runtimes.podman.service import OLDEST, podman_version
+
+    name = "Podman (chapters 4 and 5)"
+    if shutil.which("podman") is None:
+        return Check(name, False, "not installed: run `sudo ./lab setup` (it installs "
+                                  "Debian's podman).")
+    try:
+        version = podman_version()
+    except LabError as error:
+        return Check(name, False, str(error))
+    found = ".".join(map(str, version))
+    if version[:2] < OLDEST:
+        return Check(name, False, f"{found} is older than the lab supports (4.0 or newer): "
+                                  "upgrade it, e.g. to Debian 12's podman 4.3.")
+    return Check(name, True, f"podman {found}, run rootful by labkit with storage of its own")

@@ -304,3 +304,14 @@ def test_a_crashed_sessions_pods_are_removed_by_clean_session(docker_client):
     assert _labelled("pod", session) != []
     assert clean_session(session) == []
     assert _traces(SimpleNamespace(session=SimpleNamespace(id=session)), [pod_id]) == []
+
+
+def test_preflight_names_podman(docker_client, tmp_path, monkeypatch):
+    from labkit.preflight import run_checks
+
+    line = next(c for c in run_checks() if c.name.startswith("Podman"))
+    need(shutil.which("podman") is not None, "podman is installed (./lab setup installs it)")
+    assert line.ok and "podman 4." in line.detail
+    monkeypatch.setenv("PATH", str(tmp_path))  # Docker is asked through its socket
+    missing = next(c for c in run_checks() if c.name.startswith("Podman"))
+    assert not missing.ok and "./lab setup" in missing.detail
