@@ -219,7 +219,10 @@ class PodmanPod(DeletedOnExit):
                             what=f"inspect pod {self.name}")
         self.id, self.infra_id = pod["Id"], pod.get("InfraContainerID") or ""
         self.service.remember(self.id)
-        self.cgroup_parent = pod.get("CgroupPath") or ""
+        # cgroupfs says "/libpod_parent/<id>", systemd "machine.slice/machine-libpod_pod_<id>
+        # .slice": both are paths from the hierarchy's root.
+        path = (pod.get("CgroupPath") or "").strip("/")
+        self.cgroup_parent = f"/{path}" if path else ""
         prefix = f"{self.engine_name}-"
         for entry in pod.get("Containers") or []:
             if entry["Id"] != self.infra_id:
