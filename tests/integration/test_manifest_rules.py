@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,19 @@ def fake_kubectl(tmp_path, monkeypatch):
     return log
 
 
+def _podman_created(lab) -> list[str]:
+    """The session's pods in labkit's podman store (none if labkit never set podman up)."""
+    from labkit.runtimes.podman.service import RUN_BASE, podman_command, podman_environment
+
+    if not os.path.isfile(os.path.join(RUN_BASE, "containers.conf")):
+        return []
+    listed = subprocess.run(podman_command("pod", "ps", "-q", "--filter",
+                                           f"label=io.labkit.session={lab.session.id}"),
+                            capture_output=True, text=True, env=podman_environment())
+    assert listed.returncode == 0, listed.stderr
+    return listed.stdout.split()
+
+
 def _no_shell(argv):
     raise AssertionError(f"the node shell was called: {argv}")
 
@@ -226,12 +240,15 @@ def _way(request, kind: str):
     if kind == "cri":
         lab = request.getfixturevalue("cri_lab")
         return lab.cri_pod, lambda: [x for found in _cri_created(lab) for x in found]
+    if kind == "podman":
+        lab = request.getfixturevalue("docker_lab")
+        return lab.podman_pod, lambda: _podman_created(lab)
     lab, log = request.getfixturevalue("docker_lab"), request.getfixturevalue("fake_kubectl")
     return (lambda text, **_: lab.cluster_pod(text, node_shell=_no_shell),
             lambda: log.read_text().splitlines() if log.exists() else [])  # kubectl's calls
 
 
-@pytest.mark.parametrize("kind", ["docker", "cri", "cluster"])
+@pytest.mark.parametrize("kind", ["docker", "cri", "podman", "cluster"])
 @pytest.mark.parametrize("case", INVALID, ids=str)
 def test_refused_with_one_sentence_before_anything_is_created(request, case, kind):
     text, expected = INVALID[case]
@@ -250,7 +267,7 @@ def test_the_fake_kubectl_is_the_one_called(docker_lab, fake_kubectl):
     assert [c.split()[2] for c in calls] == ["version", "apply", "get", "delete"]
 
 
-# Keyword arguments (docker_pod and cri_pod take them): the same rules.
+# Keyword arguments (docker_pod, cri_pod and podman_pod take them): the same rules.
 BOX = {"image": "busybox", "command": "sleep 600"}
 INVALID_KWARGS = {
     "pod name": (dict(name="Bad_Name", containers={"app": BOX}), "The Pod name 'Bad_Name'"),
@@ -273,7 +290,7 @@ INVALID_KWARGS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["docker", "cri"])
+@pytest.mark.parametrize("kind", ["docker", "cri", "podman"])
 @pytest.mark.parametrize("case", INVALID_KWARGS, ids=str)
 def test_keyword_pods_are_checked_the_same(request, case, kind):
     kwargs, expected = INVALID_KWARGS[case]
