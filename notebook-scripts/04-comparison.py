@@ -100,7 +100,7 @@ print("the real pod's localhost still answers:",
       "<html" in real.exec("sidecar", "curl -s http://localhost:80/").output)
 
 # %% [markdown]
-# In both cases the containers keep running, because the network namespace
+# In all three cases the containers keep running, because the network namespace
 # lives on as long as something holds it (a container joined to it; containerd's
 # bind mount of it). The difference is what comes next. Docker never notices:
 # the orphans cannot even be restarted, since the container whose namespaces

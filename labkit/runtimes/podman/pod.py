@@ -62,12 +62,13 @@ def refuse_what_podman_ignores(spec: PodSpec, version: str) -> None:
     """``podman kube play`` (4.3) quietly leaves hostIPC and hostPID out, and labkit's
     ``pod create`` follows it; the lab says so before anything is made rather than show a
     pod that is not the one asked for."""
+    podman = f"Podman {version}" if version else "Podman"
     for flag, value in (("hostIPC", spec.host_ipc), ("hostPID", spec.host_pid)):
         if value:
             raise SpecError(
-                f"Podman {version or ''} does not put a pod's containers in the node's "
-                f"{flag[4:]} namespace as {flag}: true asks (kube play ignores it): run this Pod "
-                "with lab.cri_pod, or drop the flag.".replace("Podman  ", "Podman "))
+                f"{podman} does not put a pod's containers in the node's {flag[4:]} namespace "
+                f"as {flag}: true asks (kube play ignores it): run this Pod with lab.cri_pod, "
+                "or drop the flag.")
 
 
 def _resources(container: PodContainer) -> dict:

@@ -204,10 +204,8 @@ class PodmanService:
         return f"Podman {self.version}" if self.version else "Podman"
 
     def stop(self) -> None:
-        """Remove this session's pods and containers, then end its service."""
-        if self._process is not None and self._process.poll() is None:
-            with contextlib.suppress(LabError):
-                self._remove_session_pods_via_api()
+        """Remove this session's pods and containers (those its own cleanups have not
+        removed already), then end its service."""
         remove_session_pods(self.session.id)
         if self._process is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -230,18 +228,6 @@ class PodmanService:
         this process dies halfway through removing it."""
         with open(self.pods_made, "a") as handle:
             handle.write(pod_id + "\n")
-
-    def _remove_session_pods_via_api(self) -> None:
-        label = f"{SESSION_LABEL}={self.session.id}"
-        pods = self.api.call("GET", "/pods/json", what="list the session's pods",
-                             params={"filters": f'{{"label":["{label}"]}}'}) or []
-        for pod in pods:
-            self.api.call("POST", f"/pods/{pod['Id']}/kill", what="stop a pod",
-                          params={"signal": "KILL"}, ok=(200, 204, 404, 409))
-            self.api.call("DELETE", f"/pods/{pod['Id']}", what="remove a pod",
-                          params={"force": "true"})
-        if self.cgroup_manager == "cgroupfs":
-            remove_pod_cgroups([pod["Id"] for pod in pods])
 
     # -- crashed sessions ------------------------------------------------------------------
     @classmethod
