@@ -68,11 +68,20 @@ exercises.get("02.shared-with-pause")
 
 # %% [markdown]
 # The pause container is listed first, so what it holds shows up as `shared
-# with pause` in the other rows:
+# with pause` in the other rows (and as `held for the pod` in its own). Blue is
+# shared in the pod, orange is a container's own, grey is the host's:
 
 # %%
 obs = lab.observe(pod)
-views.sharing_matrix(obs)
+views.sharing_colours(obs)
+
+# %% [markdown]
+# The same reading as a picture: a row per namespace type, a box per namespace,
+# and every process drawn in the boxes it is in. The host has a column too: a
+# container drawn in a grey box would be in the host's namespace.
+
+# %%
+views.namespace_boxes(obs, title="the article's Pod, made through the CRI")
 
 # %% tags=["nbval-check-output"]
 labels = views.sharing_labels(obs)

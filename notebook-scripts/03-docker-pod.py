@@ -85,7 +85,7 @@ exercises.get("03.shared-namespaces")
 
 # %%
 obs = lab.observe(pod)
-views.sharing_matrix(obs)
+views.sharing_colours(obs)
 
 # %% tags=["nbval-check-output"]
 labels = views.sharing_labels(obs)
@@ -96,7 +96,14 @@ for ns in ("net", "ipc", "uts", "pid", "mnt"):
 # %% [markdown]
 # Network and IPC are the pod's; mount and PID stay private to each container,
 # as in a real Pod without `shareProcessNamespace`. UTS is the odd one out; more
-# on that below.
+# on that below. Drawn as boxes, each process inside the namespaces it is in:
+
+# %%
+views.namespace_boxes(obs, title="the article's Pod, emulated with Docker")
+
+# %% [markdown]
+# Compare the **uts** row with chapter 2's picture: there the pause container,
+# the app and the sidecar share one box; here each has a box of its own.
 #
 # ## Shown by running
 #

@@ -63,13 +63,13 @@ exercises.progress_widget("04")
 # ## Namespaces and cgroups of `app`
 
 # %%
-views.comparison(observations, "app")
+views.comparison_colours(observations, "app")
 
 # %% [markdown]
 # Read it row by row:
 #
-# * the plain container has all five namespaces to itself;
-# * all three pods share **net** and **ipc** with their sandbox, which is what
+# * the plain container has all five namespaces to itself (orange: its own);
+# * all three pods share **net** and **ipc** with their sandbox (blue), which is what
 #   lets the containers of a Pod talk over `localhost` and share memory;
 # * the Podman pod and the real Pod share **uts** as well: Docker cannot join
 #   another container's UTS namespace, it can only copy the hostname;
@@ -78,6 +78,23 @@ views.comparison(observations, "app")
 #   under `/docker`, our emulation under the parent we created, Podman under
 #   `/libpod_parent/<pod id>`, the kubelet under `kubepods/<QoS class>/pod<uid>`.
 #
+# ## The four as pictures
+#
+# One picture per way of running `app`, drawn the same way: a row per namespace
+# type, a box per namespace, each process in the boxes it is in.
+
+# %%
+views.namespace_boxes_by_kind(observations)
+
+# %% [markdown]
+# To look at one process at a time, pick it below: its boxes light up and the
+# namespaces it is in are listed under the picture. The check box adds the three
+# types the article leaves out (cgroup, time, user).
+
+# %%
+views.namespace_boxes_widget(observations)
+
+# %% [markdown]
 # ## When the sandbox dies
 #
 # Remove the emulated pod's sandbox container, kill the Podman pod's infra

@@ -87,7 +87,7 @@ exercises.get("05.shared-with-infra")
 
 # %%
 obs = lab.observe(pod)
-views.sharing_matrix(obs)
+views.sharing_colours(obs)
 
 # %% tags=["nbval-check-output"]
 labels = views.sharing_labels(obs)
@@ -103,7 +103,10 @@ with open(f"/proc/{obs.member('infra').member.pid}/comm") as comm:
 # The same three as a Kubernetes Pod: **net**, **ipc** and **uts**. Podman can
 # share UTS where Docker could not (chapter 3 had to copy the hostname instead),
 # so here one hostname is one namespace. Mount and PID namespaces stay each
-# container's own.
+# container's own. As a picture, with the infra container in the sandbox's place:
+
+# %%
+views.namespace_boxes(obs, title="the article's Pod, played by Podman")
 
 # %% tags=["nbval-check-output"]
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")

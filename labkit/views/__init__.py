@@ -8,6 +8,13 @@ from .compare import cgroup_pattern, comparison
 from .limits import limits_table
 from .live import cpu_figure, cpu_lesson, memory_figure, memory_lesson
 from .namespaces import namespace_table, sharing_labels, sharing_matrix
+from .pictures import (
+    comparison_colours,
+    namespace_boxes,
+    namespace_boxes_by_kind,
+    namespace_boxes_widget,
+    sharing_colours,
+)
 from .tree_widget import cgroup_tree_widget
 
 __all__ = [
@@ -16,12 +23,17 @@ __all__ = [
     "cgroup_tree_text",
     "cgroup_tree_widget",
     "comparison",
+    "comparison_colours",
     "cpu_figure",
     "cpu_lesson",
     "limits_table",
     "memory_figure",
     "memory_lesson",
+    "namespace_boxes",
+    "namespace_boxes_by_kind",
+    "namespace_boxes_widget",
     "namespace_table",
+    "sharing_colours",
     "sharing_labels",
     "sharing_matrix",
 ]

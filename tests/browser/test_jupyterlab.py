@@ -1,7 +1,9 @@
 """The lab as a learner sees it: JupyterLab in a real browser (Debian's Chromium, driven
 by Playwright), chapter 1 run from the menu, widgets and figures rendered, and an exercise
 done as a learner does it: Check fails, a hint opens, code typed in a cell solves it, and
-Check passes.
+Check passes. Chapter 4 run the same way shows the pictures of who shares what (one image
+per kind of pod), the coloured matrix (cells in the categories' colours) and the picture's
+widget answering a click.
 
 nbval compares text; this checks what text cannot: that the server `./lab up` starts
 answers on 127.0.0.1 with its token, that the notebook runs in JupyterLab, and that the
@@ -46,13 +48,13 @@ def jupyterlab(tmp_path, docker_client):
     # A learner's first run: no stored outputs to mistake for fresh ones.
     import nbformat
 
-    path = notebooks / "01-containers.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    notebook.metadata.pop("widgets", None)
-    nbformat.write(notebook, path)
+    for path in notebooks.glob("*.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        notebook.metadata.pop("widgets", None)
+        nbformat.write(notebook, path)
     port, token = _free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["LABKIT_OFFLINE"] = "1"
@@ -81,6 +83,26 @@ def jupyterlab(tmp_path, docker_client):
         server.wait(20)
 
 
+def _run_all(page, base: str, token: str, notebook: str, done: str, shot: Path) -> None:
+    """Open a chapter, run all its cells from the menu, and wait for its last line."""
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=10_000)
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')", timeout=10_000)
+    try:
+        page.wait_for_function(f"document.body.innerText.includes({json.dumps(done)})",
+                               timeout=240_000)
+    finally:
+        page.screenshot(path=str(shot), full_page=False)
+
+
+def _no_tracebacks(page) -> None:
+    errors = page.locator(".jp-OutputArea-output[data-mime-type="
+                          "'application/vnd.jupyter.stderr']", has_text="Traceback")
+    assert errors.count() == 0
+
+
 def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
     sync_api = pytest.importorskip("playwright.sync_api")
     base, token, tmp_path = jupyterlab
@@ -89,17 +111,8 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{base}/lab/tree/01-containers.ipynb?token={token}")
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
-        page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=10_000)
-        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')", timeout=10_000)
-        try:
-            page.wait_for_function(
-                "document.body.innerText.includes('containers left from this session: []')",
-                timeout=180_000)
-        finally:
-            page.screenshot(path=str(tmp_path / "chapter1.png"), full_page=False)
+        _run_all(page, base, token, "01-containers.ipynb",
+                 "containers left from this session: []", tmp_path / "chapter1.png")
         tree_cell = page.locator(".jp-CodeCell", has_text="views.cgroup_tree_widget")
         accordions = tree_cell.locator(".jp-OutputArea .lm-AccordionPanel, "
                                        ".jp-OutputArea .jupyter-widget-Accordion")
@@ -108,9 +121,7 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
         accordions.first.screenshot(path=str(tmp_path / "tree-widget.png"))
         figures = page.locator(".jp-OutputArea img[src^='data:image/png']")
         assert figures.count() >= 3  # tree figure, memory plot, CPU plot
-        errors = page.locator(".jp-OutputArea-output[data-mime-type="
-                              "'application/vnd.jupyter.stderr']", has_text="Traceback")
-        assert errors.count() == 0
+        _no_tracebacks(page)
         # ./lab setup keeps JupyterLab from asking about (and fetching) news from the web.
         assert page.locator("text=get notified about official Jupyter news").count() == 0
         _do_an_exercise(page, tmp_path)
@@ -142,3 +153,56 @@ def _do_an_exercise(page, tmp_path: Path) -> None:
     progress = json.loads((tmp_path / "progress.json").read_text())
     entry = next(iter(progress["learners"].values()))["exercises"]["01.cpu-quarter"]
     assert entry["passed"] and entry["tries"] == 3 and entry["hints"] == 3
+
+
+def _rgb(hex_colour: str) -> str:
+    """A #RRGGBB colour as the browser's computed style writes it."""
+    red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_chapter_four_shows_the_pictures_and_the_coloured_matrix(jupyterlab):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from labkit.views.pictures import FILLS
+
+    base, token, tmp_path = jupyterlab
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _run_all(page, base, token, "04-comparison.ipynb", "containers left: []",
+                 tmp_path / "chapter4.png")
+        # The pictures: one figure, rendered as an image in the cell that draws it.
+        pictures = page.locator(".jp-CodeCell", has_text="views.namespace_boxes_by_kind")
+        image = pictures.locator(".jp-OutputArea img[src^='data:image/png']")
+        assert image.count() == 1
+        image.scroll_into_view_if_needed()
+        box = image.bounding_box()
+        assert box["width"] > 300 and box["height"] > box["width"]  # four pictures, stacked
+        image.screenshot(path=str(tmp_path / "pictures.png"))
+        # The coloured matrix: the app's row per kind, each cell in its category's colour.
+        matrix = page.locator(".jp-CodeCell", has_text="views.comparison_colours")
+        cells = matrix.locator(".jp-OutputArea table.lk-sharing td.lk-ns")
+        assert cells.count() == 4 * 5  # four ways of running app, five namespace types
+        seen = {}
+        for category in ("own", "pod"):
+            found = matrix.locator(f"table.lk-sharing td.lk-ns-{category}")
+            seen[category] = found.count()
+            for i in range(found.count()):
+                colour = found.nth(i).evaluate("cell => getComputedStyle(cell).backgroundColor")
+                assert colour == _rgb(FILLS[category])
+        assert seen["own"] >= 5 and seen["pod"] >= 6  # the plain container; net, ipc of 3
+        plain = matrix.locator("table.lk-sharing tr", has_text="plain container")
+        assert plain.locator("td.lk-ns-own").count() == 5
+        matrix.locator("table.lk-sharing").screenshot(path=str(tmp_path / "matrix.png"))
+        # The widget: its picture renders, and a click on a process lists its namespaces.
+        widget = page.locator(".jp-CodeCell", has_text="views.namespace_boxes_widget")
+        widget.locator(".jp-OutputArea img").first.wait_for(timeout=30_000)
+        widget.scroll_into_view_if_needed()
+        widget.get_by_role("button", name="app", exact=True).click()
+        widget.locator("li", has_text="app's own net alone").wait_for(timeout=30_000)
+        assert widget.locator("text=app is in:").count() == 1
+        widget.get_by_role("button", name="Podman pod", exact=True).click()
+        widget.locator("li", has_text="infra's net, shared").wait_for(timeout=30_000)
+        widget.screenshot(path=str(tmp_path / "widget.png"))
+        _no_tracebacks(page)
+        browser.close()
