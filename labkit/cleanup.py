@@ -2,8 +2,10 @@
 
 A container is the lab's when it carries ``io.labkit.owner=labkit``; a cgroup
 is the lab's when its name starts with a session's prefix (``lk-<8 hex digits>-``,
-or ``lk_<8 hex digits>_`` for a systemd slice). Nothing else is listed, stopped or
-removed.
+or ``lk_<8 hex digits>_`` for a systemd slice). A pod from scratch is the lab's by its
+directory ``/run/labkit/scratch/lk-<id>-<pod>`` and its cgroup ``lk-<id>-scratch.<pod>``:
+the processes in that cgroup are killed before it is removed. Nothing else is listed,
+stopped or removed.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ class CleanReport:
     cgroups: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)  # sessions whose containerd was removed
     podman: list[str] = field(default_factory=list)  # sessions whose podman pods were removed
+    scratch: list[str] = field(default_factory=list)  # pods from scratch (lk-<session>-<pod>)
     failed: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"removed {len(self.containers)} container(s), {len(self.nodes)} containerd "
-                 f"node(s), the podman pods of {len(self.podman)} session(s) and "
+                 f"node(s), the podman pods of {len(self.podman)} session(s), "
+                 f"{len(self.scratch)} pod(s) from scratch and "
                  f"{len(self.cgroups)} cgroup director(y/ies) left by the lab"]
         lines += [f"  could not remove {f}" for f in self.failed]
         return "\n".join(lines)
@@ -139,6 +143,16 @@ def _clean(session: str | None, client) -> CleanReport:
             report.failed.append(f"podman pods of session {leftover}: {error}")
     with open("/proc/self/mountinfo") as handle:
         layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
+    from .runtimes.scratch import leftovers
+
+    # A pod from scratch has no engine to ask: its processes are those in its cgroup,
+    # killed before the cgroup (and the generic pass below) can go.
+    for mark, (directory, cgroup) in leftovers.find(layout, session).items():
+        try:
+            leftovers.remove(layout, directory, cgroup)
+            report.scratch.append(mark)
+        except Exception as error:  # report and go on
+            report.failed.append(f"pod from scratch {mark}: {error}")
     for directory in lab_cgroup_dirs(layout, session):
         try:
             if directory.endswith(".slice"):

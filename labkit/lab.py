@@ -25,6 +25,7 @@ from .runtimes.containerd import ContainerdNode, CriPod
 from .runtimes.docker import Container, DockerPod, DockerRuntime
 from .runtimes.pod import Pod
 from .runtimes.podman import PodmanPod, PodmanService, check_share
+from .runtimes.scratch import ScratchPod
 from .session import Session
 from .watch import Watch, watch
 
@@ -203,6 +204,20 @@ class Lab:
         """
         spec = self._pod_spec(manifest, name, containers, flags)
         pod = DockerPod(self.docker, spec, self._writable_layout()).start(quiet=quiet)
+        self.pods.append(pod)
+        return pod
+
+    def scratch_pod(self, manifest: str | None = None, *, name: str | None = None,
+                    containers: dict[str, dict] | None = None, quiet: bool = False,
+                    **flags: bool) -> ScratchPod:
+        """A Pod from scratch, with no engine: ``unshare`` makes pause's namespaces,
+        ``nsenter`` joins the containers to them, cgroupfs holds the limits (needs root).
+
+        >>> pod = lab.scratch_pod(open("pod.yaml").read())      # doctest: +SKIP
+        >>> print("\\n".join(pod.commands()))                   # doctest: +SKIP
+        """
+        spec = self._pod_spec(manifest, name, containers, flags)
+        pod = ScratchPod(self.session, spec).start(quiet=quiet)
         self.pods.append(pod)
         return pod
 

@@ -30,7 +30,7 @@ from .core import REGISTRY, FormError, Result, Sentence, Spec, unjudged
 
 __all__ = ["Exercise", "Result", "exercises", "get", "instructor", "progress_widget", "use"]
 
-CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05")
+CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06")
 
 _state: dict[str, Any] = {"instructor": None, "lab": None, "machine": None, "own_lab": None}
 _cards: dict[str, Exercise] = {}

@@ -1,4 +1,5 @@
-"""Nothing outlives a kernel: killed, restarted or shut down at any cell of chapters 2, 3 and 5.
+"""Nothing outlives a kernel: killed, restarted or shut down at any cell of chapters 2, 3, 5
+and 6.
 
 Each run starts a real IPython kernel in notebooks/, executes the chapter's cells up to a
 random one, and ends the kernel the way a learner's would end (SIGKILL, a restart, a normal
@@ -6,7 +7,8 @@ shutdown). The session's watcher and then ``labkit clean`` must leave zero of ev
 the lab makes: containers, cgroups in every hierarchy, network namespaces and links,
 mounts, containerd and podman processes, podman pods, CNI and iptables state; a foreign
 container and a foreign cgroup survive. LABKIT_KILL_RUNS sets the number of runs (10 by
-default), LABKIT_KILL_SEED the seed (printed, so a failing run can be replayed).
+default), LABKIT_KILL_SEED the seed (printed, so a failing run can be replayed),
+LABKIT_KILL_CHAPTERS the chapters (their numbers, e.g. ``06`` or ``02,06``; all by default).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from labkit.node.mounts import CgroupLayout, parse_mountinfo
 from ..conftest import need
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-CHAPTERS = ("02-pods.ipynb", "03-docker-pod.ipynb", "05-podman-pods.ipynb")
+CHAPTERS = tuple(
+    name for name in ("02-pods.ipynb", "03-docker-pod.ipynb", "05-podman-pods.ipynb",
+                      "06-pod-from-scratch.ipynb")
+    if name[:2] in os.environ.get("LABKIT_KILL_CHAPTERS", name[:2]).split(","))
 RUNS = int(os.environ.get("LABKIT_KILL_RUNS", "10"))
 SEED = int(os.environ.get("LABKIT_KILL_SEED", str(secrets.randbits(32))))
 ENDINGS = ("sigkill", "restart", "shutdown")
@@ -65,7 +70,8 @@ def _iptables() -> set[str]:
 
 
 def _processes() -> list[str]:
-    """Processes started by a labkit containerd (the daemons and their shims)."""
+    """Processes started by a labkit containerd (the daemons and their shims), and the
+    unshare and nsenter of a pod from scratch."""
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -73,7 +79,7 @@ def _processes() -> list[str]:
                 argv = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if re.search(rb"/(run|var/lib)/labkit/(podman/)?lk-[0-9a-f]{8}-", argv):
+            if re.search(rb"/(run|var/lib)/labkit/(podman/|scratch/)?lk-[0-9a-f]{8}-", argv):
                 found.append(argv.decode(errors="replace"))
     return found
 
@@ -130,6 +136,7 @@ def state() -> dict[str, set[str]]:
         "cni": {p.name for p in cni.iterdir()} if cni.is_dir() else set(),
         "iptables": _iptables(),
         "podman": _podman_things(),
+        "pods from scratch": {p.name for p in Path("/run/labkit/scratch").glob("lk-*")},
         "libpod cgroups": {str(p) for p in Path("/sys/fs/cgroup").glob("*/libpod_parent/*")
                            if p.is_dir()},
     }

@@ -18,6 +18,8 @@ from labkit.runtimes.docker import DockerPod
 from labkit.runtimes.docker.pod import joiner_modes, sandbox_modes
 from labkit.runtimes.pod import Pod
 from labkit.runtimes.podman import PodmanPod
+from labkit.runtimes.scratch import ScratchPod
+from labkit.runtimes.scratch.commands import joiner_flags, pause_flags
 from labkit.session import Session
 
 SPEC = pod_from_kwargs("foo", {"app": {"image": "busybox", "memory": "64Mi"}})
@@ -44,6 +46,7 @@ def _pods() -> dict[str, object]:
         "podman": PodmanPod(SimpleNamespace(session=session, api=SimpleNamespace(
             request=lambda *args, **kw: (404, b"")), cgroup_manager="cgroupfs"), SPEC,
             how="pod create"),
+        "scratch": ScratchPod(session, SPEC, CgroupLayout(())),
     }
 
 
@@ -52,7 +55,7 @@ def _has(pod: object, name: str) -> bool:
     return name in vars(pod) or any(name in vars(cls) for cls in type(pod).__mro__)
 
 
-@pytest.mark.parametrize("kind", ["docker", "cri", "cluster", "podman"])
+@pytest.mark.parametrize("kind", ["docker", "cri", "cluster", "podman", "scratch"])
 def test_every_pod_kind_has_the_protocols_members(kind):
     pod = _pods()[kind]
     missing = [name for name in _members_of_the_protocol() if not _has(pod, name)]
@@ -61,7 +64,7 @@ def test_every_pod_kind_has_the_protocols_members(kind):
     assert "observe" not in dir(pod)  # pods do not read the node: lab.observe(pod) does
 
 
-@pytest.mark.parametrize("kind", ["docker", "cluster", "podman"])
+@pytest.mark.parametrize("kind", ["docker", "cluster", "podman", "scratch"])
 def test_a_deleted_pod_says_so_without_asking_the_engine(kind, monkeypatch):
     pod = _pods()[kind]
     if kind == "cluster":
@@ -92,3 +95,9 @@ def test_docker_and_the_cri_translate_the_same_modes(flags):
     assert (joiner["ipc_mode"] == "host") == (modes.ipc == "node")
     assert joiner.get("pid_mode") == {"node": "host", "pod": "container:id",
                                       "container": None}[modes.pid]
+    # from scratch: unshare makes what the pod owns, nsenter joins what it shares
+    made, (enter, own) = pause_flags(modes), joiner_flags(modes, 4242)
+    for ns, mode in (("net", modes.net), ("ipc", modes.ipc), ("uts", modes.uts)):
+        assert (f"--{ns}" in made) == (f"--{ns}" in enter) == (mode == "pod")
+    assert ("--pid" in made) == (modes.pid != "node")
+    assert ("--pid" in enter, "--pid" in own) == (modes.pid == "pod", modes.pid == "container")

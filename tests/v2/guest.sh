@@ -20,7 +20,7 @@ mkdir -p "$out"
     tests/v2/guest_checks.py \
     --nbval-lax \
     notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
-    notebooks/05-podman-pods.ipynb \
+    notebooks/05-podman-pods.ipynb notebooks/06-pod-from-scratch.ipynb \
     --junitxml="$out/junit.xml"
   status=$?
   echo "== took $(( $(date +%s) - start )) s"

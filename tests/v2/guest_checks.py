@@ -1,7 +1,7 @@
 """Checks that run inside the cgroup v2 + systemd guest (tests/v2/guest.sh), never on
 the CI host itself: the file name keeps pytest from collecting it there.
 
-They state, for a host where systemd owns the cgroup tree, what chapters 1-3 and 5 state
+They state, for a host where systemd owns the cgroup tree, what chapters 1-3, 5 and 6 state
 for a cgroup v1 host.
 """
 
@@ -127,3 +127,38 @@ def test_the_podman_pod_is_a_machine_slice(lab):
         slice_dir = f"/sys/fs/cgroup{summed.cgroup_parent}"
         assert int(open(f"{slice_dir}/memory.max").read()) == 96 * 2**20  # noqa: SIM115
     assert not os.path.exists(f"/sys/fs/cgroup{pod.cgroup_parent}")
+
+
+def test_the_pod_from_scratch_on_v2(lab):
+    """No engine and no systemd unit: the pod's cgroup is a directory at the unified root,
+    with cpu, memory and pids handed down (cgroup.subtree_control) to one cgroup per member,
+    each with its own memory.max and cpu.max; the members join it by ``echo $$``."""
+    containers = {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi",
+                          "cpus": 0.5},
+                  "sidecar": {"image": "busybox", "command": "sleep 600", "memory": "32Mi",
+                              "cpus": 0.25}}
+    pod = lab.scratch_pod(name="scratch", containers=containers, quiet=True)
+    sid = lab.session.id
+    assert pod.cgroup_parent == f"/lk-{sid}-scratch.scratch"
+    top = f"/sys/fs/cgroup{pod.cgroup_parent}"
+    with open(f"{top}/cgroup.subtree_control") as handle:
+        assert {"cpu", "memory"} <= set(handle.read().split())
+    with open(f"{top}/memory.max") as handle:
+        assert int(handle.read()) == 96 * 2**20
+    with open(f"{top}/cpu.max") as handle:
+        assert handle.read().split() == ["75000", "100000"]
+    with open(f"{top}/app/cpu.max") as handle:
+        assert handle.read().split() == ["50000", "100000"]
+    obs = lab.observe(pod)
+    assert [m.name for m in obs.members] == ["pause", "app", "sidecar"]
+    for member in obs.members:
+        assert member.state.path == f"{pod.cgroup_parent}/{member.name}"
+    assert obs.member("sidecar").state.limits.memory_bytes == 32 * 2**20
+    labels = sharing_labels(obs)
+    for member in ("app", "sidecar"):
+        assert {ns: labels[member][ns] for ns in ("net", "ipc", "uts")} == \
+            dict.fromkeys(("net", "ipc", "uts"), "shared with pause")
+        assert labels[member]["mnt"] == labels[member]["pid"] == "own"
+    assert "0::/lk-" in pod.exec("app", "cat /proc/self/cgroup").output  # exec joins it
+    pod.delete()
+    assert not os.path.exists(top)

@@ -1,0 +1,172 @@
+"""The commands that make a pod from scratch: util-linux ``unshare`` and ``nsenter``,
+``mount``, ``chroot`` and ``echo $$ > cgroup.procs``. Pure: each function returns the
+argv that labkit then runs as it is, and that a learner could type.
+
+The pause process makes the pod's namespaces::
+
+    unshare --net --ipc --uts --pid --mount --fork -- /bin/sh -c '
+    echo $$ > /sys/fs/cgroup/memory/lk-<session>-scratch.foo/pause/cgroup.procs
+    hostname foo
+    ip link set lo up
+    mount -t proc proc /run/labkit/scratch/lk-<session>-foo/pause/proc
+    ...
+    exec chroot /run/labkit/scratch/lk-<session>-foo/pause /pause'
+
+and each container joins the ones the pod shares and makes its own::
+
+    nsenter --target <pause pid> --net --ipc --uts -- unshare --mount --pid --fork -- ...
+
+>>> from labkit.kubernetes import namespace_modes
+>>> pause_flags(namespace_modes())
+['--net', '--ipc', '--uts', '--pid', '--mount', '--fork']
+>>> joiner_flags(namespace_modes(), 4242)
+(['--target', '4242', '--net', '--ipc', '--uts'], ['--mount', '--pid', '--fork'])
+>>> joiner_flags(namespace_modes(share_process_namespace=True), 4242)[1]
+['--mount']
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ...kubernetes import NamespaceModes
+
+DEVICES = ("null", "zero", "random", "urandom")  # bound from the host, as runc makes them
+CONTAINER_PATH = "/bin"  # the root file system is busybox: every command is in /bin
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    """Where one member lives: its root file system and its cgroup's ``cgroup.procs`` files
+    (one per hierarchy on cgroup v1, one on v2)."""
+
+    name: str
+    rootfs: str
+    procs_files: tuple[str, ...]
+
+
+def pause_flags(modes: NamespaceModes) -> list[str]:
+    """``unshare``'s flags for pause: a new namespace for each one the pod owns (none for
+    those on the node), its own mount namespace, and ``--fork`` so that pause is PID 1 of
+    the new PID namespace (unshare itself cannot enter a PID namespace it makes)."""
+    flags = [flag for flag, mode in (("--net", modes.net), ("--ipc", modes.ipc),
+                                     ("--uts", modes.uts)) if mode == "pod"]
+    if modes.pid != "node":
+        flags.append("--pid")
+    flags.append("--mount")
+    if modes.pid != "node":
+        flags.append("--fork")
+    return flags
+
+
+def joiner_flags(modes: NamespaceModes, pause_pid: int) -> tuple[list[str], list[str]]:
+    """``nsenter``'s flags (pause's namespaces that the pod shares) and ``unshare``'s (the
+    container's own: always a mount namespace, a PID namespace unless it is shared)."""
+    enter = ["--target", str(pause_pid)]
+    enter += [flag for flag, mode in (("--net", modes.net), ("--ipc", modes.ipc),
+                                      ("--uts", modes.uts), ("--pid", modes.pid))
+              if mode == "pod"]
+    own = ["--mount"] + (["--pid", "--fork"] if modes.pid == "container" else [])
+    return enter, own
+
+
+def each_hierarchy(files: Sequence[str], template: str) -> list[str]:
+    """Shell lines running ``template`` (``{}`` stands for a file or directory) for each of
+    ``files``: one loop when they differ only by their hierarchy's directory.
+
+    >>> each_hierarchy(["/sys/fs/cgroup/cpu/p", "/sys/fs/cgroup/memory/p"], "mkdir {}")
+    ['for h in cpu memory; do mkdir /sys/fs/cgroup/$h/p; done']
+    >>> each_hierarchy(["/sys/fs/cgroup/p"], "mkdir {}")
+    ['mkdir /sys/fs/cgroup/p']
+    """
+    split = [f.split("/", 5) for f in files]
+    if len(files) > 1 and all(len(s) == 6 for s in split) and \
+            len({(s[1], s[2], s[3], s[5]) for s in split}) == 1:
+        first = split[0]
+        names = " ".join(s[4] for s in split)
+        where = f"/{first[1]}/{first[2]}/{first[3]}/$h/{shlex.quote(first[5])}"
+        return [f"for h in {names}; do {template.format(where)}; done"]
+    return [template.format(shlex.quote(f)) for f in files]
+
+
+def join_cgroup_lines(procs_files: Sequence[str]) -> list[str]:
+    """Shell lines that move the running shell into a cgroup (its children follow it).
+
+    >>> join_cgroup_lines(["/sys/fs/cgroup/cpu/p/cgroup.procs",
+    ...                    "/sys/fs/cgroup/memory/p/cgroup.procs"])
+    ['for h in cpu memory; do echo $$ > /sys/fs/cgroup/$h/p/cgroup.procs; done']
+    >>> join_cgroup_lines(["/sys/fs/cgroup/p/cgroup.procs"])
+    ['echo $$ > /sys/fs/cgroup/p/cgroup.procs']
+    """
+    return each_hierarchy(procs_files, "echo $$ > {}")
+
+
+def setup_lines(member: MemberPlan, *, shm: str | None, hostname: str | None,
+                loopback: bool) -> list[str]:
+    """What a member's first process does before it becomes the container: join its
+    cgroup, (pause only) name the host and bring loopback up, mount /proc and the devices
+    (and the pod's /dev/shm) into its root file system, in its own mount namespace."""
+    root = shlex.quote(member.rootfs)
+    lines = join_cgroup_lines(member.procs_files)
+    if hostname:
+        lines.append(f"hostname {shlex.quote(hostname)}")
+    if loopback:
+        lines.append("ip link set lo up")
+    lines.append(f"mount -t proc proc {root}/proc")
+    lines.append(f"for d in {' '.join(DEVICES)}; do mount --bind /dev/$d {root}/dev/$d; done")
+    if shm:
+        lines.append(f"mount --bind {shlex.quote(shm)} {root}/dev/shm")
+    return lines
+
+
+def environment(env: Sequence[tuple[str, str]], hostname: str | None) -> list[str]:
+    """``env -i`` and the container's variables, as a kubelet would set them.
+
+    >>> environment([("MODE", "dev")], "foo")
+    ['env', '-i', 'PATH=/bin', 'HOSTNAME=foo', 'MODE=dev']
+    """
+    pairs = [f"PATH={CONTAINER_PATH}"] + ([f"HOSTNAME={hostname}"] if hostname else [])
+    return ["env", "-i", *pairs, *(f"{k}={v}" for k, v in env)]
+
+
+def pause_argv(modes: NamespaceModes, pause: MemberPlan, hostname: str) -> list[str]:
+    """The whole command that starts pause, the holder of the pod's namespaces."""
+    lines = setup_lines(pause, shm=None, hostname=hostname if modes.uts == "pod" else None,
+                        loopback=modes.net == "pod")
+    lines.append(f"exec chroot {shlex.quote(pause.rootfs)} /pause")
+    return ["unshare", *pause_flags(modes), "--", "/bin/sh", "-c", "\n".join(lines)]
+
+
+def container_argv(modes: NamespaceModes, pause_pid: int, member: MemberPlan,
+                   command: Sequence[str], env: Sequence[tuple[str, str]], shm: str,
+                   hostname: str | None) -> list[str]:
+    """The whole command that starts one container of the pod, joined to pause."""
+    enter, own = joiner_flags(modes, pause_pid)
+    lines = setup_lines(member, shm=shm, hostname=None, loopback=False)
+    run = ["chroot", member.rootfs, *environment(env, hostname), *command]
+    lines.append(f"exec {shlex.join(run)}")
+    # nothing to join (every namespace on the node, or the container's own): no nsenter
+    joining = ["nsenter", *enter, "--"] if len(enter) > 2 else []
+    return [*joining, "unshare", *own, "--", "/bin/sh", "-c", "\n".join(lines)]
+
+
+def exec_argv(pid: int, procs_files: Sequence[str], namespaces: Sequence[str],
+              command: Sequence[str], env: Sequence[tuple[str, str]],
+              hostname: str | None) -> list[str]:
+    """``docker exec`` by hand: join the member's cgroup, enter all its namespaces and its
+    root (``nsenter --root`` takes the target's chroot), and run the command there."""
+    flags = [f"--{ns}" for ns in namespaces]
+    join = "; ".join(join_cgroup_lines(procs_files))
+    return ["/bin/sh", "-c", f'{join}; exec "$@"', "sh", "nsenter", "--target", str(pid),
+            *flags, "--root", "--wd", "--", *environment(env, hostname), *command]
+
+
+def shell_text(argv: Sequence[str]) -> str:
+    """An argv as one line a learner can paste into a shell (newlines stay in the quotes).
+
+    >>> print(shell_text(["sh", "-c", "echo $$"]))
+    sh -c 'echo $$'
+    """
+    return shlex.join(argv)

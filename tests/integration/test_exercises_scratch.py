@@ -1,0 +1,105 @@
+"""Chapter 6 exercises against the real kernel: pods from scratch, checked from their
+cgroups and namespace links alone (there is no engine to ask).
+
+For every exercise: untouched, the check fails with its "not done yet" sentence (and a
+kernel owning none of this process's sessions sees nothing); each wrong solution fails with
+its sentence; the reference passes. Then the third container started from a terminal, as
+a learner pastes pod.join_commands(...), and reset. One Lab serves the module; at the end
+nothing of its session is left: no pod directory, cgroup or process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+import labkit
+from labkit import exercises
+from labkit.cleanup import lab_cgroup_dirs
+from labkit.exercises.core import REGISTRY
+from labkit.exercises.machine import Machine
+from labkit.runtimes.scratch import rootfs
+from tests.integration.test_exercises import own_progress  # noqa: F401 - autouse, here too
+from tests.integration.test_exercises_pods import Made
+
+exercises.exercises()  # load the registry
+IDS = [i for i in REGISTRY if i.startswith("06.")]
+
+
+@pytest.fixture(scope="module")
+def made():
+    if os.geteuid() != 0:
+        pytest.skip("a pod from scratch needs root")
+    lab = labkit.Lab(gather="direct", watch_owner=False)
+    try:
+        yield Made(lab)
+    finally:
+        lab.close()
+    assert lab_cgroup_dirs(lab.node.layout, lab.session.id) == []
+    assert not [d for d in os.listdir(rootfs.BASE) if d.startswith(lab.session.prefix)]
+
+
+def attempt(ex, made, solve):
+    if ex.spec.setup is not None:
+        made.prepare(ex.spec.setup)
+    answer = solve(made.lab)
+    try:
+        return ex.check(None if ex.kind == "do" else answer)
+    finally:
+        made.undo(keep=made.base | made.prepared)
+
+
+def test_there_are_three(made):
+    assert IDS == ["06.joined-namespaces", "06.pause-pid", "06.third-container"]
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_untouched_then_each_wrong_solution_then_the_reference(exercise_id, made):
+    ex = exercises.get(exercise_id)
+    made.drop()
+    exercises.use(None)  # the checks find this process's sessions by themselves
+    untouched = ex.check(None if ex.kind == "do" else ex.spec.example)
+    assert not untouched.passed and untouched.counted == (ex.kind == "do")
+    assert ex.spec.untouched in untouched.sentence, untouched.sentence
+    exercises.use(made.lab)
+    if ex.spec.setup is not None:
+        made.prepare(ex.spec.setup)
+    other_kernel = Machine(made.lab)
+    other_kernel.prefixes = lambda: {""}  # a kernel that owns none of these sessions
+    verdict = ex.spec.check(other_kernel, None if ex.kind == "do" else ex.spec.form(
+        ex.spec.example))
+    assert not verdict.passed and ex.spec.untouched in verdict.sentence
+    for failures, wrong in enumerate(ex.spec.wrong, start=1 + untouched.counted):
+        result = attempt(ex, made, wrong.solve)
+        assert not result.passed and result.counted, result.sentence
+        assert wrong.expect in result.sentence, result.sentence
+        assert len(ex.hints()) == min(failures, len(ex.spec.hints))
+    result = attempt(ex, made, ex.spec.solution)
+    assert result.passed, result.sentence
+    assert ex.progress["passed"] and ex.progress["tries"] == failures + 1
+    for said in (untouched.sentence, verdict.sentence, result.sentence):
+        assert "\n" not in said and said.endswith("."), said
+
+
+def test_the_third_container_from_a_terminal_then_reset(made):
+    made.drop()
+    exercises.use(made.lab)
+    ex = exercises.get("06.third-container")
+    pod = made.lab.scratch_pod(name="trio", containers={"app": {"image": "busybox",
+                                                               "command": "sleep 600"}},
+                               quiet=True)
+    lines = pod.join_commands("debug", "sleep 600")
+    subprocess.run(["bash", "-c", "\n".join(lines) + "\nsleep 0.3\n"], check=True, timeout=30)
+    result = ex.check()
+    assert result.passed, result.sentence
+    memory = made.lab.node.layout.for_controller("memory").directory(pod.cgroup_parent)
+    with open(f"{memory}/debug/cgroup.procs") as handle:
+        debug = handle.read().split()
+    assert debug
+    said = ex.reset()
+    assert "pod trio (from scratch)" in str(said)
+    assert pod.state == "deleted"
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in debug)
+    assert not ex.check().passed
