@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _NS_LINK = re.compile(r"(?P<type>[a-z_]+):\[(?P<inode>\d+)\]")
 
 
+@functools.lru_cache(maxsize=4096)  # a host's processes share few namespaces: parse each once
 def parse_ns_link(target: str) -> tuple[str, int]:
     """``"net:[4026531840]"`` -> ``("net", 4026531840)``."""
     match = _NS_LINK.fullmatch(target.strip())

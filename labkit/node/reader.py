@@ -59,12 +59,9 @@ class Node:
 
     def namespace_map(self) -> dict[int, dict[str, int]]:
         """Every process's namespaces, as ``lsns`` would gather them (unreadable ones left out)."""
-        pids = self.gatherer.pids()
-        paths = [f"/proc/{pid}/ns/{t}" for pid in pids for t in NAMESPACE_TYPES]
-        result = self.gatherer.read(paths)
         found: dict[int, dict[str, int]] = {}
-        for pid in pids:
-            namespaces = _namespaces_from(result, f"/proc/{pid}/ns")
+        for pid, links in self.gatherer.namespace_links(NAMESPACE_TYPES).items():
+            namespaces = dict(parse_ns_link(text) for text in links.values() if text)
             if namespaces:
                 found[pid] = namespaces
         return found

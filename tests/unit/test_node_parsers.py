@@ -1,5 +1,7 @@
 """The pure parsers, on text the kernel writes (v1 recorded here, v2 from a systemd host)."""
 
+import os
+
 from labkit.node.cgroupfs import limits_v1, limits_v2, parse_keyed, usage_v1, usage_v2
 from labkit.node.gather import parse_read_output
 from labkit.node.mounts import CgroupLayout, parse_mountinfo
@@ -109,3 +111,62 @@ def test_systemd_slice_paths_and_limits():
     assert limit_properties(384 * 2**20, 0.5) == ["MemoryMax=402653184", "CPUQuota=50%",
                                                    "CPUQuotaPeriodSec=100ms"]
     assert set_command("x.slice", None, None) == "systemctl set-property --runtime x.slice"
+
+
+class LocalReader:
+    """A Channel to a process on this machine: the helper's reader, without a container."""
+
+    def __init__(self, argv: list[str]) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def send(self, data: bytes) -> None:
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def receive(self, timeout: float) -> bytes:
+        import os
+        import select
+
+        if not select.select([self.process.stdout], [], [], timeout)[0]:
+            raise TimeoutError
+        return os.read(self.process.stdout.fileno(), 65536)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def test_the_helper_reader_reads_what_direct_reading_reads(tmp_path):
+    """The reader script, once per request (a node shell) and long-lived (the helper), run
+    by this machine's sh on a small tree: a link, files with and without a last newline,
+    a directory, a missing path, the same texts and errors as reading directly."""
+    import subprocess
+
+    from labkit.node.gather import DirectGatherer, HelperGatherer
+
+    (tmp_path / "ns").mkdir()
+    (tmp_path / "ns" / "net").symlink_to("net:[4026531840]")
+    (tmp_path / "stat").write_text("user 1\nsystem 2\n")
+    (tmp_path / "max").write_text("max 100000")
+    paths = [str(tmp_path / p) for p in ("ns/net", "stat", "max", "ns", "missing")]
+
+    def once(argv: list[str]) -> str:
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+
+    def run(argv: list[str]) -> str:
+        raise AssertionError("the long-lived reader answers")
+
+    run.attach = LocalReader  # type: ignore[attr-defined]
+    direct = DirectGatherer().read(paths)
+    for gatherer in (HelperGatherer(once, "dockerd"), HelperGatherer(run, "dockerd")):
+        result = gatherer.read(paths)
+        assert {p: (t or "").strip() for p, t in result.texts.items()} == \
+            {p: (t or "").strip() for p, t in direct.texts.items()}
+        assert result[paths[2]] == "max 100000" and result[paths[1]] == "user 1\nsystem 2\n"
+        assert result.errors == direct.errors == {paths[3]: "EISDIR", paths[4]: "ENOENT"}
+        assert gatherer.walk(str(tmp_path)) == DirectGatherer().walk(str(tmp_path))
+        assert os.getpid() in gatherer.pids()
+        assert gatherer.namespace_links(["net"])[os.getpid()] == \
+            DirectGatherer().namespace_links(["net"])[os.getpid()]

@@ -17,8 +17,10 @@ they become Docker's ``--network``, ``--ipc`` and ``--pid`` modes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from ...errors import EngineRefused, LabError
 from ...kubernetes import NamespaceModes, cpu_shares
@@ -32,6 +34,7 @@ from .container import Container
 from .runtime import DockerRuntime, check_docker_can_run
 
 SANDBOX_COMMAND = ("sleep", "2147483647")
+T = TypeVar("T")
 RESTART_POLICIES = {"Always": {"Name": "always"}, "OnFailure": {"Name": "on-failure"},
                     "Never": None}
 
@@ -120,16 +123,34 @@ class DockerPod(DeletedOnExit):
         try:
             self.parent = self._make_parent()
             cgroup_parent = self.parent.docker_parent if self.parent else None
-            self.sandbox = self.runtime.run_spec(
-                _sandbox_spec(self.spec), role="sandbox", quiet=True, name="sandbox",
+            self.sandbox = self.runtime.create_spec(
+                _sandbox_spec(self.spec), role="sandbox", name="sandbox",
                 cgroup_parent=cgroup_parent, **sandbox_modes(modes, self.spec.name))
-            for member in self.spec.containers:
+            joiners = joiner_modes(modes, self.sandbox.id)
+
+            def create(member: PodContainer) -> Container:
                 # Engine names are pod-scoped (lk-<session>-foo-app); the lesson says "app".
                 scoped = replace(member.spec, name=f"{self.spec.name}-{member.name}")
-                self.containers[member.name] = self.runtime.run_spec(
-                    scoped, role=member.name, quiet=quiet, name=member.name,
+                return self.runtime.create_spec(
+                    scoped, role=member.name, name=member.name,
                     environment=dict(member.env) or None, cgroup_parent=cgroup_parent,
-                    **joiner_modes(modes, self.sandbox.id), **self._member_options(member))
+                    **joiners, **self._member_options(member))
+
+            # The joiners are created while the sandbox starts, then start together (the
+            # engine's container starts are most of the time); the first failure, in
+            # manifest order, is the one said.
+            sandbox = self.sandbox
+            made, error = together([lambda: self.runtime.start_created(sandbox)] +
+                                   [lambda m=m: create(m) for m in self.spec.containers])
+            self.containers = {c.name: c for c in made[1:] if c is not None}
+            if error is None:
+                _, error = together([lambda c=c: self.runtime.start_created(c)
+                                     for c in self.containers.values()])
+            if error is not None:
+                raise error
+            if not quiet:  # said here, in manifest order, not from the starting threads
+                for container in self.containers.values():
+                    session.say_once(container.image.note)
         except BaseException:
             # Keep the first sentence; what delete cannot remove now stays in the session's
             # cleanup (and delete may be called again) if the engine went away meanwhile.
@@ -245,13 +266,15 @@ class DockerPod(DeletedOnExit):
 
     # -- deletion --------------------------------------------------------------------
     def delete(self) -> None:
-        """Remove the containers (joiners first), then the parent cgroup in every hierarchy."""
-        for container in reversed(list(self.containers.values())):
-            self.runtime.remove(container)
+        """Remove the containers, together (as ``docker rm -f`` of several does), then the
+        parent cgroup in every hierarchy."""
+        every = list(reversed(list(self.containers.values()))) + \
+            ([self.sandbox] if self.sandbox else [])
+        _, error = together([lambda c=c: self.runtime.remove(c) for c in every])
+        if error is not None:  # what was not removed stays, for delete (or cleanup) again
+            raise error
         self.containers = {}
-        if self.sandbox is not None:
-            self.runtime.remove(self.sandbox)
-            self.sandbox = None
+        self.sandbox = None
         if self.parent is not None:
             if self.parent.slice:
                 systemd_units.stop_slice(self.parent.slice)
@@ -260,6 +283,28 @@ class DockerPod(DeletedOnExit):
             self.parent = None
         self.runtime.session.forget(self._cleanup_key)
         self._deleted = True
+
+
+def together(actions: Sequence[Callable[[], T]]) -> tuple[list[T | None], BaseException | None]:
+    """Run the actions at once (a thread each); every one ends before this returns.
+    Their results in order (None where one failed), and the first failure in that order.
+
+    >>> together([lambda: 1, lambda: 2])
+    ([1, 2], None)
+    >>> together([lambda: 1, lambda: 1 / 0])[1]
+    ZeroDivisionError('division by zero')
+    """
+    if len(actions) < 2:
+        try:
+            return [action() for action in actions], None
+        except Exception as error:  # handed back, as from the threads
+            return [None], error
+    with ThreadPoolExecutor(max_workers=len(actions)) as pool:
+        futures = [pool.submit(action) for action in actions]
+        wait(futures)
+    failures = [f.exception() for f in futures]
+    results = [None if e else f.result() for f, e in zip(futures, failures, strict=True)]
+    return results, next((e for e in failures if e is not None), None)
 
 
 def _sandbox_spec(spec: PodSpec) -> ContainerSpec:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -161,6 +160,23 @@ class DockerRuntime:
 
     def run_spec(self, spec: ContainerSpec, *, role: str = "container", quiet: bool = False,
                  name: str | None = None, **modes: Any) -> Container:
+        container = self.create_spec(spec, role=role, name=name, **modes)
+        self.start_created(container)
+        if not quiet:
+            self.session.say_once(container.image.note)
+        return container
+
+    def start_created(self, container: Container) -> None:
+        """Start a container made by ``create_spec``; one that cannot start is removed."""
+        try:
+            container.start()
+        except LabError:
+            self.remove(container)
+            raise
+
+    def create_spec(self, spec: ContainerSpec, *, role: str = "container",
+                    name: str | None = None, **modes: Any) -> Container:
+        """Create (not start) a container like ``docker create``: ``run_spec``'s first half."""
         check_docker_can_run(spec)
         resolved = self.resolve_image(spec.image)
         command = spec.command or resolved.default_command
@@ -184,16 +200,8 @@ class DockerRuntime:
             resolved.ref, list(spec.command) if spec.command else None, name=engine_name,
             labels=labels, host_config=host_config, hostname=hostname, environment=environment,
             stop_timeout=stop_timeout, ports=list(spec.ports) or None), f"create {spec.name}")
-        container = Container(self, spec, created["Id"], engine_name, role, resolved, name=name)
         self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
-        try:
-            container.start()
-        except LabError:
-            self.remove(container)
-            raise
-        if not quiet:
-            self.session.say_once(resolved.note)
-        return container
+        return Container(self, spec, created["Id"], engine_name, role, resolved, name=name)
 
     def remove(self, container: Container) -> None:
         self._force_remove(container.id)
@@ -213,9 +221,10 @@ class DockerRuntime:
         return [c["Names"][0].lstrip("/") for c in found]
 
     # -- helper for reading the node without root ------------------------------
-    def start_helper(self) -> Callable[[list[str]], str]:
+    def start_helper(self) -> HelperExec:
         """Start the node-reader helper container (host PID and cgroup namespaces, the cgroup
-        tree read-only); returns ``run(argv) -> stdout`` in it, for the node reader."""
+        tree read-only); returns ``run(argv) -> stdout`` in it (with ``attach``, for the
+        node reader's long-lived process), for the node reader."""
         engine_name = self.session.name("node-reader")
         host_config = self._call(lambda: self.client.api.create_host_config(
             pid_mode="host", cgroupns="host", network_mode="none",
@@ -228,21 +237,7 @@ class DockerRuntime:
             host_config=host_config), "start the node-reader helper")
         self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
         self._call(lambda: self.client.api.start(created["Id"]), "start the node-reader helper")
-
-        def read(argv: list[str]) -> str:
-            exec_id = self.client.api.exec_create(created["Id"], argv)["Id"]
-            return self.client.api.exec_start(exec_id).decode(errors="replace")
-
-        def run(argv: list[str]) -> str:
-            try:
-                return self._call(lambda: read(argv), "read the node through the helper")
-            except EngineRefused:
-                # A restarted engine does not start the helper again; labkit does, once.
-                self._call(lambda: self.client.api.start(created["Id"]),
-                           "start the node-reader helper again")
-                return self._call(lambda: read(argv), "read the node through the helper")
-
-        return run
+        return HelperExec(self, created["Id"])
 
     # -- one place where engine errors become sentences -------------------------
     def _call(self, action, what: str):
@@ -270,6 +265,92 @@ class DockerRuntime:
         return result
 
 
+class HelperExec:
+    """Runs commands in the node-reader helper: ``helper(argv) -> stdout``, one exec per
+    call; ``helper.attach(argv)`` starts a long-lived process there, stdin and stdout
+    attached (the node reader keeps one, so a reading costs no exec)."""
+
+    def __init__(self, runtime: DockerRuntime, container_id: str) -> None:
+        self.runtime = runtime
+        self.container_id = container_id
+
+    def __call__(self, argv: list[str]) -> str:
+        api = self.runtime.client.api
+
+        def read() -> str:
+            exec_id = api.exec_create(self.container_id, argv)["Id"]
+            return api.exec_start(exec_id).decode(errors="replace")
+
+        return self._again_if_stopped(read, "read the node through the helper")
+
+    def attach(self, argv: list[str]) -> AttachedExec:
+        return self._again_if_stopped(
+            lambda: AttachedExec(self.runtime.client.api, self.container_id, argv),
+            "start the node reader in the helper")
+
+    def _again_if_stopped(self, action, what: str):
+        call = self.runtime._call
+        try:
+            return call(action, what)
+        except EngineRefused:
+            # A restarted engine does not start the helper again; labkit does, once.
+            call(lambda: self.runtime.client.api.start(self.container_id),
+                 "start the node-reader helper again")
+            return call(action, what)
+
+
+class AttachedExec:
+    """A process started in a container with its stdin and stdout on one socket: Docker's
+    stream of frames (8 bytes: stream, 3 zeros, big-endian size; then the bytes)."""
+
+    def __init__(self, api: docker.APIClient, container_id: str, argv: list[str]) -> None:
+        self._api = api
+        self.container_id = container_id
+        self.exec_id = api.exec_create(container_id, argv, stdin=True, stdout=True,
+                                       stderr=False)["Id"]
+        raw = api.exec_start(self.exec_id, socket=True)
+        self._socket = getattr(raw, "_sock", raw)
+        self._pending = b""
+
+    @property
+    def pid(self) -> int:
+        """Its host PID (the helper shares the host's PID namespace)."""
+        return int(self._api.exec_inspect(self.exec_id)["Pid"])
+
+    def send(self, data: bytes) -> None:
+        self._socket.settimeout(SEND_TIMEOUT_S)
+        self._socket.sendall(data)
+
+    def receive(self, timeout: float) -> bytes:
+        self._socket.settimeout(timeout)
+        while True:
+            if len(self._pending) >= 8:
+                end = 8 + int.from_bytes(self._pending[4:8], "big")
+                if len(self._pending) >= end:
+                    stream, payload = self._pending[0], self._pending[8:end]
+                    self._pending = self._pending[end:]
+                    if stream == 1 and payload:
+                        return payload
+                    continue
+            data = self._socket.recv(65536)
+            if not data:
+                return b""
+            self._pending += data
+
+    def close(self) -> None:
+        """Close its stdin (a reader then ends); kill it if it still runs, e.g. stuck."""
+        with contextlib.suppress(OSError):
+            self._socket.close()
+        with contextlib.suppress(docker.errors.DockerException,
+                                 requests.exceptions.RequestException):
+            state = self._api.exec_inspect(self.exec_id)
+            if state.get("Running") and state.get("Pid"):
+                kill = self._api.exec_create(self.container_id,
+                                             ["kill", "-9", str(state["Pid"])])["Id"]
+                self._api.exec_start(kill)
+
+
+SEND_TIMEOUT_S = 5.0
 DOCKER_MIN_MEMORY = 6 * 2**20  # Docker refuses a smaller --memory
 DOCKER_MIN_CPUS = 0.01  # and a smaller --cpus
 
