@@ -71,9 +71,22 @@ class Lab:
     ``Lab`` of the same user, or to ``labkit clean``.
     """
 
+    def __new__(cls, *args, **kwargs):
+        # A chapter's lab may be its recording instead: replayed where no engine answers
+        # (Binder), or recorded while it runs for real (./lab record). See labkit.replay.
+        if cls is Lab and kwargs.get("chapter"):
+            from .replay import instead_of_lab
+
+            install_notebook_handler()
+            other = instead_of_lab(cls, args, kwargs)
+            if other is not None:
+                return other
+        return super().__new__(cls)
+
     def __init__(self, gather: GatherChoice = "auto", session: Session | None = None, *,
-                 watch_owner: bool = True) -> None:
+                 watch_owner: bool = True, chapter: str | None = None) -> None:
         install_notebook_handler()
+        self.chapter = chapter  # the notebook's chapter ("01"): its recording, if replayed
         # What this user's earlier sessions left when their kernel died goes first; a
         # session whose owner still runs (another notebook, another learner) is left alone.
         self.reaped = liveness.reap(clean_session)

@@ -37,6 +37,9 @@ def run_checks() -> list[Check]:
         runtime = DockerRuntime(Session())
     except LabError as error:
         checks.append(Check("Docker engine", False, str(error)))
+        recorded = _recordings_check()
+        if recorded is not None:
+            checks.append(recorded)
         return checks
     info = runtime.client.info()
     checks.append(Check("Docker engine", True, f"{runtime.description} answers"))
@@ -59,6 +62,31 @@ def run_checks() -> list[Check]:
     checks.append(_podman_check())
     runtime.session.close()
     return checks
+
+
+REPLAYING = "replaying"
+
+
+def verdict(checks: list[Check]) -> str:
+    """``ready``; ``ready, replaying ...`` where no engine answers but the chapters have
+    recordings (Binder); otherwise what to do."""
+    if all(c.ok for c in checks):
+        return "ready"
+    if any(c.name == REPLAYING and c.ok for c in checks):
+        return "ready, replaying the chapters' recordings (no engine answers here)"
+    return "fix the ✘ lines above first"
+
+
+def _recordings_check() -> Check | None:
+    """Where no engine answers, the chapters replay what they recorded on a real machine."""
+    from .replay import TAPES, Tape
+
+    chapters = sorted(p.stem for p in TAPES.glob("*.json"))
+    tape = Tape.load(chapters[0]) if chapters else None
+    if tape is None:
+        return None
+    return Check(REPLAYING, True, f"chapters {', '.join(chapters)} replay what the kernel "
+                                  f"said on {tape.host} ({tape.recorded})")
 
 
 def _podman_check() -> Check:

@@ -30,7 +30,7 @@
 #   original article uses nginx, httpbin or curl.
 
 # %% tags=["nbval-ignore-output"]
-from labkit.preflight import run_checks
+from labkit.preflight import run_checks, verdict
 
 checks = run_checks()
 for check in checks:
@@ -38,7 +38,10 @@ for check in checks:
 
 # %% [markdown]
 # All ✔? Then open **01-containers**. On Binder there is no engine at all: the
-# checks say so, and you can still read the executed notebooks.
+# checks say so, and each chapter then *replays* what the kernel said when it ran on
+# a real machine. Every cell still runs; the tables, trees and the *find* and
+# *predict* exercises work on that recording, while making containers of your own
+# needs a machine with Docker.
 
 # %%
-print("ready" if all(c.ok for c in checks) else "fix the ✘ lines above first")
+print(verdict(checks))

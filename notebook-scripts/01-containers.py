@@ -39,7 +39,7 @@
 import labkit
 from labkit import exercises, views
 
-lab = labkit.Lab()
+lab = labkit.Lab(chapter="01")
 print(lab.describe("nginx", "busybox"))
 
 # %% [markdown]

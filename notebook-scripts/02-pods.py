@@ -33,7 +33,7 @@ import pandas as pd
 import labkit
 from labkit import views
 
-lab = labkit.Lab()
+lab = labkit.Lab(chapter="02")
 manifest = Path("manifests/foo-pod.yaml").read_text()
 pod = lab.cri_pod(manifest)
 print(f"pod {pod.name}: QoS class {pod.spec.qos_class}, cgroup parent {pod.cgroup_parent}")
@@ -90,8 +90,8 @@ print("pause owns:", ", ".join(ns for ns in five if labels["pause"][ns] == "own"
 for member in ("app", "sidecar"):
     reused = [ns for ns in five if labels[member][ns] == "shared with pause"]
     print(f"{member} reuses the pause container's:", ", ".join(reused))
-with open(f"/proc/{obs.member('pause').member.pid}/comm") as comm:
-    print("the sandbox's process is called:", comm.read().strip())
+comm = lab.node.read(f"/proc/{obs.member('pause').member.pid}/comm")  # cat /proc/<pid>/comm
+print("the sandbox's process is called:", comm.strip())
 
 # %% [markdown]
 # Unlike the Docker emulation of chapter 3, **uts** is shared too: in a real Pod

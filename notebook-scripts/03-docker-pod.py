@@ -36,7 +36,7 @@ from pathlib import Path
 import labkit
 from labkit import views
 
-lab = labkit.Lab()
+lab = labkit.Lab(chapter="03")
 manifest = Path("manifests/foo-pod.yaml").read_text()
 print(manifest)
 

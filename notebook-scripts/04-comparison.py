@@ -26,7 +26,7 @@
 #
 # Each is asked the same questions, and the kernel answers.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +35,7 @@ import labkit
 from labkit import views
 
 pd.set_option("display.max_colwidth", 100)
-lab = labkit.Lab()
+lab = labkit.Lab(chapter="04")
 manifest = Path("manifests/foo-pod.yaml").read_text()
 
 plain = lab.run("app", "busybox", "sleep 3650d", memory="256Mi", quiet=True)

@@ -38,7 +38,7 @@ import labkit
 from labkit import views
 from labkit.quantity import format_bytes
 
-lab = labkit.Lab()
+lab = labkit.Lab(chapter="05")
 print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl", engine="podman"))
 
 # %% [markdown]
@@ -96,8 +96,8 @@ print("infra owns:", ", ".join(ns for ns in five if labels["infra"][ns] == "own"
 for member in ("app", "sidecar"):
     reused = [ns for ns in five if labels[member][ns] == "shared with infra"]
     print(f"{member} reuses the infra container's:", ", ".join(reused))
-with open(f"/proc/{obs.member('infra').member.pid}/comm") as comm:
-    print("the infra container's process is called:", comm.read().strip())
+comm = lab.node.read(f"/proc/{obs.member('infra').member.pid}/comm")  # cat /proc/<pid>/comm
+print("the infra container's process is called:", comm.strip())
 
 # %% [markdown]
 # The same three as a Kubernetes Pod: **net**, **ipc** and **uts**. Podman can

@@ -41,7 +41,7 @@ import pandas as pd
 import labkit
 from labkit import views
 
-lab = labkit.Lab()
+lab = labkit.Lab(chapter="06")
 print(f"cgroup v{lab.node.cgroup_version} · {lab.node.gatherer.description}")
 
 # %% [markdown]
@@ -210,7 +210,6 @@ exercises.get("06.pause-pid")
 # In Kubernetes, pause only holds the namespaces. Kill it and see what is left:
 
 # %% tags=["nbval-check-output"]
-pause_pid = pod["pause"].pid
 pod.kill_pause()
 print("pod:", pod.state)
 print("still running:", ", ".join(m.name for m in pod.members()))
@@ -227,12 +226,9 @@ print("sidecar → http://localhost:80/ still:", reply.exit_code == 0 and "<html
 # `/proc/<pid>/ns/net`, and that is gone.
 
 # %% tags=["nbval-check-output"]
-import subprocess
-
-joined = subprocess.run(["nsenter", "--target", str(pause_pid), "--net", "true"],
-                        capture_output=True, text=True)
-print("nsenter --target <pause> --net:", "refused" if joined.returncode else "joined",
-      "(no such process)" if "No such" in joined.stderr else "")
+joined = pod.try_join("net")  # nsenter --target <pause's old PID> --net true
+print("nsenter --target <pause> --net:", "refused" if joined.exit_code else "joined",
+      "(no such process)" if "No such" in joined.output else "")
 
 # %% [markdown]
 # That is why the kubelet, when it sees a dead sandbox, tears the whole pod down

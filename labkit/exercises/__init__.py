@@ -76,7 +76,10 @@ def use(lab) -> None:
     instructor solutions in it. Optional: without it checks connect by themselves."""
     from .machine import Machine
 
-    _state["lab"], _state["machine"] = lab, Machine(lab)
+    machine = Machine(lab)
+    # A recorded chapter's checks read through its recording (labkit.replay).
+    through = getattr(lab, "checks_through", None)
+    _state["lab"], _state["machine"] = lab, through(machine) if through else machine
 
 
 def _machine():
@@ -220,6 +223,11 @@ class Exercise:
         return self._card[1]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        # Shown where the chapter has made what it reads: a chapter being recorded judges
+        # here the answers its replay must judge (labkit.replay).
+        rehearse = getattr(_state["lab"], "rehearse", None)
+        if rehearse is not None:
+            rehearse(self)
         try:
             bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
         except ImportError:

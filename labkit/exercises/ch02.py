@@ -28,6 +28,7 @@ from .core import (
     whole_number,
     wrong_pid,
 )
+from .machine import reading
 
 RUNNING = 1  # runtime.v1 ContainerState CONTAINER_RUNNING
 SLEEPER = {"image": "busybox", "command": "sleep 3650d"}
@@ -89,6 +90,7 @@ def _pid(info) -> int | None:
     return pid if pid > 0 and os.path.exists(f"/proc/{pid}") else None
 
 
+@reading
 def find_pod(machine, name: str) -> tuple[CriPodSeen | None, bool]:
     """The learner's pod with this name on labkit's containerd (Ready first, then the
     newest), and whether this process has a labkit containerd at all."""

@@ -27,6 +27,7 @@ from .ch02 import SLEEPER
 from .ch02 import find_pod as find_cri_pod
 from .ch03 import FOO_POD, pod_names
 from .core import Wrong, cgroup_path, exercise, failed, namespace_types, passed, unjudged
+from .machine import reading
 
 PODMAN = "labkit's podman"
 
@@ -107,6 +108,7 @@ def _read(api, pod_id: str) -> PodSeen:
     return seen
 
 
+@reading
 def find_pod(machine, name: str) -> tuple[PodSeen | None, bool]:
     """The learner's Podman pod with this name (running or degraded first, then the newest),
     and whether this process has started labkit's podman at all."""

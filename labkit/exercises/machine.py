@@ -11,16 +11,30 @@ reader: namespace links, ``/proc/<pid>/cgroup``, cgroup files.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import liveness
 from ..errors import unchecked
 from ..model import CgroupState
 from ..session import NAME_RE, SESSION_ID_RE, prefix
+
+
+def reading(read: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a function of a machine (``read(machine, ...)``) that reads through its own
+    clients (a CRI socket, Podman's API) as one reading: called through the machine, so a
+    chapter being recorded files its answer whole, and its replay gives it back."""
+
+    @functools.wraps(read)
+    def through(machine, *args: Any) -> Any:
+        ask = getattr(machine, "reading", None)
+        return ask(read, *args) if ask is not None else read(machine, *args)
+
+    return through
 
 
 class Machine:
@@ -71,6 +85,10 @@ class Machine:
                                                      runtime.engine_process),
                                       engine=runtime.description)
         return self._node
+
+    def reading(self, read: Callable[..., Any], *args: Any) -> Any:
+        """``read(self, *args)``: see :func:`reading`."""
+        return read(self, *args)
 
     # -- whose names count --------------------------------------------------------------
     def prefixes(self) -> set[str]:

@@ -71,6 +71,15 @@ class Node:
     def cgroup_version(self) -> int:
         return self.layout.version
 
+    def read(self, path: str) -> str:
+        """One kernel file as ``cat`` shows it (``/proc/<pid>/comm``), read directly or
+        through the helper; a missing one or no permission is one sentence.
+
+        >>> lab.node.read(f"/proc/{pod['pause'].pid}/comm")     # doctest: +SKIP
+        'pause\\n'
+        """
+        return self._must_read([path])[path] or ""
+
     def cgroups(self, pid: int | str) -> dict[str, str]:
         path = f"/proc/{pid}/cgroup"
         return parse_proc_cgroup(self._must_read([path])[path] or "")

@@ -319,6 +319,15 @@ class ScratchPod(DeletedOnExit):
                   if not (self.layout.version == 1 and m.version == 2)]
         return [d for d in (m.directory(path) for m in mounts) if d]
 
+    def try_join(self, *namespaces: str) -> ExecResult:
+        """What ``nsenter --target <pause> --net ... true`` says now: how a new container
+        would join the pod's namespaces (``net``, ``ipc``, ``uts``), run as typed."""
+        pid = self.sandbox.pid if self.sandbox else 0
+        argv = ["nsenter", "--target", str(pid), *(f"--{ns}" for ns in namespaces), "true"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+        return ExecResult(done.returncode, done.stdout + done.stderr)
+
     def kill_pause(self) -> None:
         """SIGKILL pause, as if the sandbox crashed: its PID namespace goes with it."""
         if self.sandbox and self.sandbox.running:

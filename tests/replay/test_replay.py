@@ -1,0 +1,97 @@
+"""A chapter replayed where no engine answers: its calls answered from its recording.
+
+These run with DOCKER_HOST at a socket that does not exist, as on Binder, and read the
+recordings that ship with labkit (refreshed by ``./lab record``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import labkit
+from labkit import exercises, views
+from labkit.errors import LabError
+from labkit.model import Observation
+from labkit.replay import ReplayLab, Tape, banner, fingerprint
+from labkit.replay.play import NotRecorded
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
+                  if 'Lab(chapter=' in p.read_text())
+
+
+@pytest.fixture
+def no_engine(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    monkeypatch.delenv("LABKIT_REPLAY", raising=False)
+    monkeypatch.delenv("LABKIT_RECORD", raising=False)
+    monkeypatch.setenv("LABKIT_PROGRESS", str(tmp_path / "progress.json"))
+    yield
+    exercises._state.update(lab=None, machine=None)
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_each_chapter_has_a_recording_of_its_current_code(notebook):
+    chapter = notebook.name[:2]
+    tape = Tape.load(chapter)
+    assert tape is not None, f"{notebook.name} has no recording: run ./lab record {notebook}"
+    assert tape.cells == fingerprint(notebook), (
+        f"{notebook.name}'s code changed since it was recorded: run ./lab record "
+        f"notebooks/{notebook.name}")
+
+
+def test_a_chapter_replays_and_says_so_once(no_engine, capsys):
+    lab = labkit.Lab(chapter="01")
+    assert isinstance(lab, ReplayLab)
+    said = capsys.readouterr().out
+    assert said == banner(lab.tape) + "\n"
+    assert lab.tape.host in said and "Docker" in lab.tape.host
+    foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5)
+    assert foo.name == "foo" and foo.status == "running" and foo.pid > 1
+    obs = lab.observe(foo)
+    assert isinstance(obs, Observation)
+    labels = views.sharing_labels(obs)["foo"]
+    assert {labels[ns] for ns in ("mnt", "uts", "ipc", "pid", "net")} == {"own"}
+    assert views.limits_table(obs)["match"].all()  # the table is drawn here, from the data
+
+
+def test_what_the_chapter_never_did_is_one_sentence(no_engine):
+    lab = labkit.Lab(chapter="01")
+    with pytest.raises(NotRecorded) as raised:
+        lab.run("mine", "busybox")
+    sentence = str(raised.value)
+    assert isinstance(raised.value, LabError) and "\n" not in sentence
+    assert "lab.run('mine', 'busybox')" in sentence and "./lab up" in sentence
+    with pytest.raises(AttributeError):  # hasattr() and getattr(..., default) still work
+        lab.containerd_never_used  # noqa: B018
+    assert getattr(lab, "nothing_like_this", None) is None
+
+
+def test_find_and_predict_exercises_are_judged_on_the_recording(no_engine):
+    lab = labkit.Lab(chapter="01")
+    exercises.use(lab)
+    foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5)
+    host_pid = exercises.get("01.host-pid")
+    assert host_pid.check(foo.pid).passed
+    wrong = host_pid.check(1)
+    assert not wrong.passed and "its own PID namespace" in wrong.sentence
+    unknown = host_pid.check(4242)
+    assert not unknown.passed and not unknown.counted and "recording" in unknown.sentence
+    own = exercises.get("01.own-namespaces")
+    assert own.check(["mnt", "uts", "ipc", "pid", "net"]).passed
+    assert not own.check(["mnt", "uts"]).passed
+    memory = exercises.get("01.memory-cgroup")
+    line = "memory:" + lab.observe(foo).member("foo").cgroups["memory"]
+    assert memory.check(line).passed
+    assert not memory.check("memory:/docker/not-foo").passed
+
+
+def test_no_recording_is_one_sentence(no_engine, monkeypatch):
+    monkeypatch.setenv("LABKIT_REPLAY", "1")
+    with pytest.raises(LabError, match=r"chapter 99 has none: run \./lab record"):
+        labkit.Lab(chapter="99")
+    with pytest.raises(LabError, match="names no chapter"):
+        from labkit.replay import instead_of_lab
+
+        instead_of_lab(labkit.Lab, (), {})
