@@ -27,6 +27,9 @@ import pytest
 
 from tests.conftest import need
 
+# JupyterLab in Chromium: a slow suite (./lab test-slow).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -31,6 +31,9 @@ from labkit.node.mounts import CgroupLayout, parse_mountinfo
 
 from ..conftest import need
 
+# Kernels killed at random cells of every chapter: a slow suite (./lab test-slow).
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 CHAPTERS = tuple(
     name for name in ("02-pods.ipynb", "03-docker-pod.ipynb", "05-podman-pods.ipynb",

@@ -20,6 +20,9 @@ import pytest
 
 from tests.conftest import need
 
+# Chapter 1 on a machine kept busy: a slow suite (./lab test-slow).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "01-containers.ipynb"
 # one busy loop per core, at least two; LABKIT_LOAD_LOOPS=4 loads the machine twice over

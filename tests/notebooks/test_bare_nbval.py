@@ -21,6 +21,9 @@ import pytest
 from ..conftest import need
 from ..private_dockerd import PrivateDockerd
 
+# The notebooks on three machines: a slow suite (./lab test-slow).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 # What the article's images do, built offline from the lab's busybox layer.
