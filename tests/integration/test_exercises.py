@@ -20,6 +20,9 @@ from tests.conftest import need
 
 exercises.exercises()  # load the registry
 IDS = [i for i in REGISTRY if i.split(".")[0] in ("01", "03")]
+# Made by hand with the docker CLI, named as a learner types them: every chapter's checks on
+# this machine count them, so these run in ./lab test-slow, one test at a time.
+BY_HAND = pytest.mark.slow
 WRONG = [(i, n) for i in IDS for n in range(len(REGISTRY[i].wrong))]
 
 
@@ -104,6 +107,7 @@ def toolbox(root_lab):
     return root_lab.docker.toolbox()
 
 
+@BY_HAND
 def test_by_hand_oom64(toolbox):
     with by_hand("oom64") as made:
         docker("create", "--name", "oom64", "--memory", "64m", toolbox, "sh", "-c",
@@ -114,6 +118,7 @@ def test_by_hand_oom64(toolbox):
         assert result.passed, result.sentence
 
 
+@BY_HAND
 def test_by_hand_quarter_and_reset_removes_exactly_it(toolbox):
     with by_hand("quarter", "lk-0badc0de-quarter", "quarter-not-it") as made:
         for name in ("quarter", "lk-0badc0de-quarter", "quarter-not-it"):
@@ -130,6 +135,7 @@ def test_by_hand_quarter_and_reset_removes_exactly_it(toolbox):
         assert ex.progress["passed"]
 
 
+@BY_HAND
 def test_by_hand_shared_pid(toolbox):
     names = ("shared-sandbox", "shared-app", "shared-sidecar")
     with by_hand(*names) as made:
@@ -145,6 +151,7 @@ def test_by_hand_shared_pid(toolbox):
         assert result.passed, result.sentence
 
 
+@BY_HAND
 def test_by_hand_pod_memory_192mi(toolbox, root_lab):
     layout = root_lab.node.layout
     need(root_lab.docker.cgroup_driver == "cgroupfs",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -91,7 +92,10 @@ def test_the_third_container_from_a_terminal_then_reset(made):
                                                                "command": "sleep 600"}},
                                quiet=True)
     lines = pod.join_commands("debug", "sleep 600")
-    subprocess.run(["bash", "-c", "\n".join(lines) + "\nsleep 0.3\n"], check=True, timeout=30)
+    subprocess.run(["bash", "-c", "\n".join(lines)], check=True, timeout=30)
+    deadline = time.monotonic() + 15  # the lines start debug in the background, as typed
+    while not ex.judge().passed and time.monotonic() < deadline:
+        time.sleep(0.2)
     result = ex.check()
     assert result.passed, result.sentence
     memory = made.lab.node.layout.for_controller("memory").directory(pod.cgroup_parent)

@@ -14,10 +14,15 @@ from labkit.node import Node
 
 from .helpers import REPO
 
+# A global clean removes what every session made, the other test workers' included: these
+# run in ./lab test-slow, one test at a time.
+GLOBAL_CLEAN = pytest.mark.slow
+
 CRASHING_SESSION = """
 import os, sys
 sys.path.insert(0, {repo!r})
 import labkit
+
 lab = labkit.Lab()
 lab.run("left", "busybox", "sleep 600", quiet=True)
 os.makedirs("{cgroup_root}/" + lab.session.name("pod"), exist_ok=True)
@@ -43,6 +48,7 @@ def foreign(docker_client):
     os.rmdir(cgroup)
 
 
+@GLOBAL_CLEAN
 def test_close_and_clean_remove_only_the_labs(lab, foreign, docker_client):
     container, cgroup = foreign
     lab.run("mine", "busybox", "sleep 600", quiet=True)
@@ -70,6 +76,7 @@ def test_close_and_clean_remove_only_the_labs(lab, foreign, docker_client):
     assert os.path.isdir(cgroup)
 
 
+@GLOBAL_CLEAN
 def test_labkit_clean_command_runs(docker_client):
     done = subprocess.run([sys.executable, "-m", "labkit.cli", "clean"], capture_output=True,
                           text=True, cwd=REPO, check=True)

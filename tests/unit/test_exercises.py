@@ -50,6 +50,9 @@ class FakeMachine:
     def container(self, name):
         return self.containers.get(name)
 
+    def prefixes(self):  # names typed by hand only: no lab session of this process
+        return {""}
+
     def namespaces(self, pid):
         return self.ns[pid]
 
