@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import time
+from urllib.parse import quote
 
 from ... import images, oci
 from ...errors import EngineUnavailable, ImageUnavailable, LabError
@@ -206,7 +207,8 @@ class PodmanService:
     def stop(self) -> None:
         """Remove this session's pods and containers (those its own cleanups have not
         removed already), then end its service."""
-        remove_session_pods(self.session.id)
+        if not self._nothing_left():
+            remove_session_pods(self.session.id)
         if self._process is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGTERM)
@@ -222,6 +224,20 @@ class PodmanService:
         for path in (self.socket, self.log, self.pods_made):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+
+    def _nothing_left(self) -> bool:
+        """Whether the service, while it still answers, lists no pod and no container of
+        this session: then the podman command (a second or two) need not look again."""
+        if self._process is None or self._process.poll() is not None:
+            return False
+        label = quote(json.dumps({"label": [f"{SESSION_LABEL}={self.session.id}"]}))
+        api = PodmanAPI(self.socket, timeout=5)
+        try:
+            return not any(api.call("GET", f"/{kind}/json?all=true&filters={label}",
+                                    what=f"list the session's {kind}")
+                           for kind in ("pods", "containers"))
+        except LabError:  # not answering now: the podman command looks instead
+            return False
 
     def remember(self, pod_id: str) -> None:
         """Note a pod made, so that what Podman leaves of its cgroups is found again even if
