@@ -115,11 +115,13 @@ exercises.get("06.joined-namespaces")
 #
 # `lab.observe(pod)` reads the members' namespaces and cgroups exactly as it
 # does for every other kind of pod. pause is listed first, so what it holds
-# shows as `shared with pause`:
+# shows as `shared with pause` in the other rows (and as `held for the pod` in
+# its own). Blue is shared in the pod, orange is a process's own, grey is the
+# host's:
 
 # %%
 obs = lab.observe(pod)
-views.sharing_matrix(obs)
+views.sharing_colours(obs)
 
 # %%
 views.namespace_table(obs, "app")
@@ -137,6 +139,13 @@ side = pd.DataFrame({(kind, ns): {m: labels[m][ns] for m in labels}
                      for kind, labels in (("from scratch", ours), ("CRI", theirs))
                      for ns in five})
 side.rename_axis("member")
+
+# %% [markdown]
+# The same two readings as pictures, one above the other: a row per namespace
+# type, a box per namespace, each process drawn in the boxes it is in.
+
+# %%
+views.namespace_boxes_by_kind({"pod from scratch": obs, "CRI pod (chapter 2)": cri_obs})
 
 # %% tags=["nbval-check-output"]
 print("same label for every member in these five namespaces:",
