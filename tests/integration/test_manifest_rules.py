@@ -1,7 +1,8 @@
 """Manifests checked as the Kubernetes API server checks them, on every kind of pod.
 
 Each invalid manifest is refused with one sentence naming the field and the fix, by
-``lab.docker_pod``, ``lab.cri_pod`` and ``lab.cluster_pod`` alike, before anything is
+``lab.docker_pod``, ``lab.cri_pod``, ``lab.podman_pod``, ``lab.scratch_pod`` and
+``lab.cluster_pod`` alike, before anything is
 created: no container, no cgroup, no sandbox, and no kubectl call. Valid edge cases of
 quantities and names parse to the exact values, and a few run end to end.
 """
@@ -228,6 +229,13 @@ def _podman_created(lab) -> list[str]:
     return listed.stdout.split()
 
 
+def _scratch_dirs(lab) -> list[str]:
+    """The session's pods from scratch on disk (their root file systems)."""
+    from labkit.runtimes.scratch import rootfs
+
+    return [str(p) for p in Path(rootfs.BASE).glob(f"{lab.session.prefix}*")]
+
+
 def _no_shell(argv):
     raise AssertionError(f"the node shell was called: {argv}")
 
@@ -243,12 +251,15 @@ def _way(request, kind: str):
     if kind == "podman":
         lab = request.getfixturevalue("docker_lab")
         return lab.podman_pod, lambda: _podman_created(lab)
+    if kind == "scratch":
+        lab = request.getfixturevalue("docker_lab")
+        return lab.scratch_pod, lambda: _session_cgroups(lab) + _scratch_dirs(lab)
     lab, log = request.getfixturevalue("docker_lab"), request.getfixturevalue("fake_kubectl")
     return (lambda text, **_: lab.cluster_pod(text, node_shell=_no_shell),
             lambda: log.read_text().splitlines() if log.exists() else [])  # kubectl's calls
 
 
-@pytest.mark.parametrize("kind", ["docker", "cri", "podman", "cluster"])
+@pytest.mark.parametrize("kind", ["docker", "cri", "podman", "scratch", "cluster"])
 @pytest.mark.parametrize("case", INVALID, ids=str)
 def test_refused_with_one_sentence_before_anything_is_created(request, case, kind):
     text, expected = INVALID[case]
@@ -267,7 +278,7 @@ def test_the_fake_kubectl_is_the_one_called(docker_lab, fake_kubectl):
     assert [c.split()[2] for c in calls] == ["version", "apply", "get", "delete"]
 
 
-# Keyword arguments (docker_pod, cri_pod and podman_pod take them): the same rules.
+# Keyword arguments (docker_pod, cri_pod, podman_pod and scratch_pod take them): the same rules.
 BOX = {"image": "busybox", "command": "sleep 600"}
 INVALID_KWARGS = {
     "pod name": (dict(name="Bad_Name", containers={"app": BOX}), "The Pod name 'Bad_Name'"),
@@ -290,7 +301,7 @@ INVALID_KWARGS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["docker", "cri", "podman"])
+@pytest.mark.parametrize("kind", ["docker", "cri", "podman", "scratch"])
 @pytest.mark.parametrize("case", INVALID_KWARGS, ids=str)
 def test_keyword_pods_are_checked_the_same(request, case, kind):
     kwargs, expected = INVALID_KWARGS[case]
