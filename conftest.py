@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import doctest
 
+import pytest
+
 
 def pytest_collection_modifyitems(config, items):
     from _pytest.doctest import DoctestItem
@@ -31,6 +33,7 @@ def pytest_collection_modifyitems(config, items):
 NOTEBOOKS = "notebooks"  # the one xdist scope of every notebook's cells
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, when it is installed
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile``, except that every notebook is in one scope (see above). (xdist's
     ``loadgroup`` marks are not seen under this pytest, so the scope is chosen here.)"""
