@@ -267,3 +267,15 @@ def test_share_process_namespace_puts_pause_as_pid_1(lab):
                          quiet=True) as pod:
         assert sharing_labels(lab.observe(pod))["app"]["pid"] == "shared with pause"
         assert pod.exec("app", "cat /proc/1/comm").output.strip() == "pause"
+
+
+def test_the_root_file_system_unpacks_on_debian_12s_python(tmp_path, monkeypatch):
+    """Debian 12's Python (3.11.2) has no tarfile filters; the v2 guest runs it."""
+    import tarfile
+
+    from labkit.runtimes.scratch import rootfs
+
+    monkeypatch.delattr(tarfile, "tar_filter")
+    rootfs.unpack(str(tmp_path), "foo")
+    assert os.access(tmp_path / "bin" / "busybox", os.X_OK)
+    assert "127.0.1.1\tfoo" in (tmp_path / "etc" / "hosts").read_text()

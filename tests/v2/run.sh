@@ -26,7 +26,7 @@ trap 'rm -rf "$run"' EXIT
 qemu-img create -q -f qcow2 -F raw -b "$base" "$run/disk.qcow2"
 truncate -s 64M "$run/results.img"
 git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) >"$run/code.tar"
-timeout "${LABKIT_V2_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
+timeout "${LABKIT_V2_TIMEOUT:-2400}" qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
   -smp 2 -m 4096 -nographic -no-reboot -nic none \
   -kernel "$base.kernel" -initrd "$base.initrd" \
   -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 apparmor=0 quiet" \

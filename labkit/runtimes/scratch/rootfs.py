@@ -29,7 +29,12 @@ def unpack(directory: str, hostname: str | None) -> None:
     over, and /dev/shm to mount the pod's on."""
     busybox = images.find_busybox()
     with tarfile.open(fileobj=io.BytesIO(_image(busybox, images.toolbox_tag(busybox)))) as tar:
-        tar.extractall(directory, filter="tar")
+        # The archive is labkit's own; the "tar" filter (Python 3.11.4 and newer) keeps
+        # even that from writing outside the directory. Debian 12's Python is 3.11.2.
+        if hasattr(tarfile, "tar_filter"):
+            tar.extractall(directory, filter="tar")
+        else:
+            tar.extractall(directory)
     hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost\n" + (
         f"127.0.1.1\t{hostname}\n" if hostname else "")
     with open(os.path.join(directory, "etc", "hosts"), "w") as handle:
