@@ -51,10 +51,7 @@ class Recorder:
         self._objects: dict[str, Any] = {}  # path -> real object (kept, so ids stay unique)
 
     def proxy(self, real: Any, path: str) -> RecordingProxy:
-        if id(real) not in self._names:
-            self._names[id(real)] = path
-            self._objects[path] = real
-        return RecordingProxy(self, self._names[id(real)])
+        return RecordingProxy(self, self._name(real, path))
 
     def real(self, path: str) -> Any:
         return self._objects[path]
@@ -96,9 +93,15 @@ class Recorder:
         return decode(answer, lambda path: RecordingProxy(self, path))
 
     def _name(self, real: Any, suggested: str) -> str:
+        """The path of a live object: where it was first handed out (``#2``, ``#3`` for a
+        second and third object handed out by the same call, as a replay numbers them)."""
         if id(real) not in self._names:
-            self._names[id(real)] = suggested
-            self._objects[suggested] = real
+            path, count = suggested, 1
+            while path in self._objects:
+                count += 1
+                path = f"{suggested}#{count}"
+            self._names[id(real)] = path
+            self._objects[path] = real
         return self._names[id(real)]
 
     def _unwrap(self, value: Any) -> Any:
