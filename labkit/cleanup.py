@@ -3,7 +3,7 @@
 A container is the lab's when it carries ``io.labkit.owner=labkit``; a cgroup
 is the lab's when its name starts with a session's prefix (``lk-<8 hex digits>-``,
 or ``lk_<8 hex digits>_`` for a systemd slice). A pod from scratch is the lab's by its
-directory ``/run/labkit/scratch/lk-<id>-<pod>`` and its cgroup ``lk-<id>-scratch.<pod>``:
+directory ``/var/lib/labkit/scratch/lk-<id>-<pod>`` and its cgroup ``lk-<id>-scratch.<pod>``:
 the processes in that cgroup are killed before it is removed. Nothing else is listed,
 stopped or removed.
 """

@@ -139,7 +139,7 @@ def state() -> dict[str, set[str]]:
         "cni": {p.name for p in cni.iterdir()} if cni.is_dir() else set(),
         "iptables": _iptables(),
         "podman": _podman_things(),
-        "pods from scratch": {p.name for p in Path("/run/labkit/scratch").glob("lk-*")},
+        "pods from scratch": {p.name for p in Path("/var/lib/labkit/scratch").glob("lk-*")},
         "libpod cgroups": {str(p) for p in Path("/sys/fs/cgroup").glob("*/libpod_parent/*")
                            if p.is_dir()},
     }

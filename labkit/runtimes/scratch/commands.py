@@ -8,9 +8,9 @@ The pause process makes the pod's namespaces::
     echo $$ > /sys/fs/cgroup/memory/lk-<session>-scratch.foo/pause/cgroup.procs
     hostname foo
     ip link set lo up
-    mount -t proc proc /run/labkit/scratch/lk-<session>-foo/pause/proc
+    mount -t proc proc /var/lib/labkit/scratch/lk-<session>-foo/pause/proc
     ...
-    exec chroot /run/labkit/scratch/lk-<session>-foo/pause /pause'
+    exec chroot /var/lib/labkit/scratch/lk-<session>-foo/pause /pause'
 
 and each container joins the ones the pod shares and makes its own::
 

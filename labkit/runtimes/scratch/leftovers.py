@@ -1,5 +1,5 @@
 """What a crashed session's pods from scratch leave, found by their marks alone: the pod's
-directory ``/run/labkit/scratch/lk-<session>-<pod>`` and its cgroup
+directory ``/var/lib/labkit/scratch/lk-<session>-<pod>`` and its cgroup
 ``/lk-<session>-scratch.<pod>`` in any hierarchy. Removing one kills the processes in that
 cgroup (nothing outside it), then removes the cgroup and the directory.
 """

@@ -1,4 +1,4 @@
-"""A pod from scratch's files: one directory per pod under ``/run/labkit/scratch``, named
+"""A pod from scratch's files: one directory per pod under ``/var/lib/labkit/scratch``, named
 ``lk-<session>-<pod>`` (the mark by which ``labkit clean`` finds a crashed session's),
 holding a root file system per member (the lab's busybox image unpacked, as a snapshotter
 unpacks an image per container), the pod's ``shm`` directory (its /dev/shm) and a log per
@@ -15,7 +15,8 @@ import tarfile
 
 from ... import images
 
-BASE = "/run/labkit/scratch"
+# On disk, not under /run: systemd mounts /run noexec (Debian 12), and pause must run.
+BASE = "/var/lib/labkit/scratch"
 
 
 @functools.lru_cache(maxsize=2)
