@@ -28,6 +28,7 @@ class Tape:
     recorded: str = ""  # the day
     cells: str = ""  # the fingerprint of the chapter's code when recorded (see fingerprint)
     answers: dict[str, dict[str, dict[str, list[Any]]]] = field(default_factory=dict)
+    rehearsed: list[str] = field(default_factory=list)  # find and predict exercises judged
 
     def add(self, who: str, what: str, args: str, answer: dict[str, Any]) -> None:
         self.answers.setdefault(who, {}).setdefault(what, {}).setdefault(args, []).append(answer)

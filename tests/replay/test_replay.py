@@ -41,6 +41,14 @@ def test_each_chapter_has_a_recording_of_its_current_code(notebook):
         f"notebooks/{notebook.name}")
 
 
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_every_find_and_predict_exercise_was_rehearsed(notebook):
+    """Their checks' readings are on the recording, so a replay judges them."""
+    chapter = notebook.name[:2]
+    asked = [e.id for e in exercises.exercises(chapter) if e.kind != "do"]
+    assert sorted(Tape.load(chapter).rehearsed) == sorted(asked)
+
+
 def test_a_chapter_replays_and_says_so_once(no_engine, capsys):
     lab = labkit.Lab(chapter="01")
     assert isinstance(lab, ReplayLab)
