@@ -27,7 +27,7 @@ from .runtimes.pod import Pod
 from .runtimes.podman import PodmanPod, PodmanService, check_share
 from .runtimes.scratch import ScratchPod
 from .session import Session
-from .watch import Watch, watch
+from .watch import Watch, watch, watch_while_drawing
 
 GatherChoice = Literal["auto", "direct", "helper"]
 
@@ -265,7 +265,8 @@ class Lab:
               until=None) -> Watch:
         """Read a container's cgroup every ``every`` s until ``until(sample)``, ``samples``
         readings, the cgroup's end or ``seconds`` (a cap); ``plot="memory"`` or ``"cpu"``
-        draws the figure live in the notebook while it runs."""
+        draws the figure live in the notebook while it runs (the readings are taken on a
+        thread of their own, so a slow drawing never delays one)."""
         cgroups = self.node.cgroups(container.pid)
         live = None
         if plot is not None:
@@ -275,9 +276,12 @@ class Lab:
             if draw is None:
                 raise LabError(f"plot={plot!r} is not a plot labkit draws: use 'memory' or 'cpu'.")
             live = LiveFigure(draw)
-        readings = watch(self.node, cgroups, seconds=seconds, samples=samples, every=every,
-                         on_sample=live, until=until)
-        if live is not None and readings:
+        if live is None:
+            return watch(self.node, cgroups, seconds=seconds, samples=samples, every=every,
+                         until=until)
+        readings = watch_while_drawing(self.node, cgroups, live, seconds=seconds,
+                                       samples=samples, every=every, until=until)
+        if readings:
             live.show(readings)
         return readings
 

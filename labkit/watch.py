@@ -18,6 +18,7 @@ sentence instead of a division by a zero interval.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -161,3 +162,52 @@ def watch(node: Node, cgroups: dict[str, str], *, seconds: float | None = None,
             result.ended = "time"  # this reading was taken as the watch ends
             return result
         sleep(max(0.0, min(every - (clock() - began), seconds - (clock() - start))))
+
+
+def watch_while_drawing(node: Node, cgroups: dict[str, str],
+                        draw: Callable[[list[Sample]], None], *,
+                        until: Callable[[Sample], bool] | None = None,
+                        **options: float | int | None) -> Watch:
+    """:func:`watch`, with the readings taken on a thread of their own.
+
+    ``draw(samples)`` runs on the calling thread whenever new readings came in.
+    Drawing a figure takes seconds on a busy machine; done between readings, it
+    could let a container exit and its cgroup go without the reading that shows
+    why (the OOM kill). Here the reader keeps its pace whatever the drawing
+    takes. An interrupt (a notebook's stop button) ends the reader too.
+    """
+    fresh = threading.Event()
+    stop = threading.Event()
+    seen: list[Watch] = []
+    outcome: dict[str, object] = {}
+
+    def note(samples: list[Sample]) -> None:
+        if not seen:
+            seen.append(samples)  # the watch's own list, growing
+        fresh.set()
+
+    def done(sample: Sample) -> bool:
+        return stop.is_set() or (until is not None and bool(until(sample)))
+
+    def read() -> None:
+        try:
+            outcome["watch"] = watch(node, cgroups, on_sample=note, until=done, **options)
+        except BaseException as error:  # handed to the caller's thread below
+            outcome["error"] = error
+        finally:
+            fresh.set()
+
+    reader = threading.Thread(target=read, name="labkit-watch", daemon=True)
+    reader.start()
+    try:
+        while reader.is_alive():
+            fresh.wait(0.5)
+            if fresh.is_set() and reader.is_alive() and seen:
+                fresh.clear()
+                draw(list(seen[0]))
+    finally:
+        stop.set()
+        reader.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["watch"]  # type: ignore[return-value]

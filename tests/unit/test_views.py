@@ -356,3 +356,38 @@ def test_watch_on_recorded_trees_until_the_cgroup_is_removed(recorded_tree, tmp_
     else:
         assert str(memory) == live.GONE_BEFORE_KILL  # no kill recorded, and then gone
         assert not cpu.measured  # two periods recorded: too few to say
+
+
+def test_watch_while_drawing_reads_at_its_pace_and_stops_with_the_drawer(recorded_tree):
+    import itertools
+    import time
+
+    from labkit.watch import watch_while_drawing
+
+    node = recorded_tree("v2-systemd-docker.json")
+    cgroups = node.cgroups(next(iter(node.gatherer.pids())))
+    drawn: list[int] = []
+
+    def slow(samples):
+        drawn.append(len(samples))
+        time.sleep(0.3)
+
+    samples = watch_while_drawing(node, cgroups, slow, samples=20, every=0.02)
+    assert samples.ended == "samples" and len(samples) == 21
+    assert 1 <= len(drawn) < 21  # drawn now and then, never once per reading
+    assert max(b.t - a.t for a, b in itertools.pairwise(samples)) < 0.2
+
+    def interrupted(samples):
+        raise KeyboardInterrupt  # the notebook's stop button while a drawing runs
+
+    with pytest.raises(KeyboardInterrupt):
+        watch_while_drawing(node, cgroups, interrupted, seconds=30, every=0.02)
+    # the reader ended with it: no thread of labkit's is left reading
+    import threading
+    assert not [t for t in threading.enumerate() if t.name == "labkit-watch"]
+
+    def broken(sample):
+        raise ZeroDivisionError  # a learner's until= with a bug in it
+
+    with pytest.raises(ZeroDivisionError):  # an error on the reader's thread reaches the caller
+        watch_while_drawing(node, cgroups, slow, seconds=5, until=broken)
