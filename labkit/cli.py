@@ -1,4 +1,4 @@
-"""The ``labkit`` command: preflight, images, clean, progress, podman."""
+"""The ``labkit`` command: preflight, images, clean, progress, podman, workshop."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     progress.add_argument("--learner", help="whose (default: LABKIT_LEARNER, else your user name)")
     progress.add_argument("--chapter", help="only this chapter's exercises, e.g. 01")
     progress.add_argument("--json", action="store_true", help="the learner's entries as JSON")
+    progress.add_argument("--workshop", action="store_true",
+                          help="every learner of the workshop up on this host, as a table")
     podman = commands.add_parser(
         "podman", help="run podman on labkit's own store and configuration (not the machine's), "
                        "e.g. `labkit podman pod ps` or `labkit podman load -i FILE`")
     podman.add_argument("arguments", nargs=argparse.REMAINDER, help="podman's own arguments")
+    add_workshop_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "podman":
         return run_lab_podman(args.arguments)
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"loaded {DockerRuntime(Session()).toolbox()}")
             return 0
+        if args.command == "workshop" or (args.command == "progress" and args.workshop):
+            return run_workshop(args)
         if args.command == "progress":
             from .exercises.report import progress_json, progress_text
 
@@ -61,6 +66,83 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as error:
         print(f"labkit: {error}", file=sys.stderr)
         return 1
+
+
+def add_workshop_commands(commands) -> None:
+    workshop = commands.add_parser(
+        "workshop", help="a JupyterHub on this host with a learner node for each learner "
+                         "(sudo ./lab workshop installs what it needs first)")
+    verbs = workshop.add_subparsers(dest="verb", required=True)
+    up = verbs.add_parser("up", help="start the hub (127.0.0.1 unless --ip)")
+    up.add_argument("--learners", type=int, help="how many learners to make room for")
+    up.add_argument("--names", help="a file of learners' names, one a line: only they log in")
+    up.add_argument("--code", help="the workshop code learners log in with (default: made up)")
+    up.add_argument("--ip", default="127.0.0.1",
+                    help="the address the hub listens on (default 127.0.0.1: this host only)")
+    up.add_argument("--port", type=int, default=8000, help="the hub's port (default 8000)")
+    up.add_argument("--cpus", default="1", help="CPUs a learner node may use (default 1)")
+    up.add_argument("--memory", default="2G", help="memory a learner node may use (default 2G)")
+    up.add_argument("--idle-minutes", type=int, default=60,
+                    help="stop a node nobody used for this long (default 60; its work stays)")
+    up.add_argument("--proxy", default="configurable-http-proxy",
+                    help="the configurable-http-proxy program")
+    verbs.add_parser("down", help="stop the hub; remove every node, volume and network of it")
+    verbs.add_parser("status", help="where the class logs in, and each learner's node")
+    reset = verbs.add_parser("reset", help="give one learner a fresh node (work kept)")
+    reset.add_argument("learner")
+    table = verbs.add_parser("progress", help="every learner's exercises, as a table")
+    table.add_argument("--json", action="store_true", help="the rows as JSON")
+
+
+def run_workshop(args) -> int:
+    import json
+
+    from .workshop import hub
+    from .workshop.progress import class_rows, class_text, progress_files
+
+    verb = getattr(args, "verb", "progress")
+    if verb == "up":
+        names = []
+        if args.names:
+            try:
+                with open(args.names) as lines:
+                    names = [line.strip() for line in lines if line.strip()]
+            except OSError as error:
+                raise LabError(f"The list of names {args.names} cannot be read "
+                               f"({error.strerror}): give a file with one name a line.") from None
+        workshop = hub.up(args.learners, names, ip=args.ip, port=args.port, cpus=args.cpus,
+                          memory=args.memory, idle_minutes=args.idle_minutes, code=args.code,
+                          proxy=args.proxy)
+        print(f"The workshop is up at {workshop.url}\n"
+              f"  learners log in with any name{' on the list' if names else ''} "
+              f"and the code: {workshop.code}\n"
+              f"  the instructor logs in as 'instructor' with: {workshop.admin_code}\n"
+              f"  room for {workshop.seats} learner(s); ./lab workshop status, progress, "
+              "reset NAME, down")
+        return 0
+    if verb == "down":
+        print(hub.down())
+        return 0
+    if verb == "status":
+        print(hub.status())
+        return 0
+    if verb == "reset":
+        print(hub.reset(args.learner))
+        return 0
+    workshop = hub.current()
+    client = connect_engine()
+    try:
+        rows = class_rows(progress_files(client, workshop))
+    finally:
+        client.close()
+    print(json.dumps(rows, indent=1) if args.json else class_text(rows))
+    return 0
+
+
+def connect_engine():
+    from .runtimes.docker import connect
+
+    return connect()
 
 
 def run_lab_podman(arguments: list[str]) -> int:

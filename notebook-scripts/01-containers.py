@@ -124,10 +124,17 @@ print("a web page answers on foo's own localhost:", "<html" in page)
 # cgroup v1 host each controller (memory, cpu, pids, ...) is a hierarchy of its
 # own, and Docker's cgroupfs driver puts the container at `/docker/<id>` in all
 # of them. On a cgroup v2 host there is one hierarchy, and with systemd in
-# charge Docker asks it for a scope: `/system.slice/docker-<id>.scope`.
+# charge Docker asks it for a scope: `/system.slice/docker-<id>.scope`. (A v1
+# host also lists two hierarchies with no controller in them: `name=systemd`,
+# where systemd only groups processes, and `unified`, the empty cgroup v2 tree
+# beside the v1 ones. Whether an engine places a container in those differs from
+# machine to machine, so we leave them out.)
 
 # %%
-for hierarchy, path in sorted(obs.member("foo").cgroups.items()):
+controllers = {h: p for h, p in obs.member("foo").cgroups.items() if not h.startswith("name=")}
+if len(controllers) > 1:  # cgroup v1: leave out the empty v2 tree beside the controllers
+    controllers.pop("unified", None)
+for hierarchy, path in sorted(controllers.items()):
     print(f"{hierarchy:14} {path}")
 
 # %% [markdown]
@@ -149,7 +156,9 @@ print("the kernel enforces exactly the limits asked:", bool(views.limits_table(o
 #
 # ## The tree it lives in
 #
-# The container's cgroup is a leaf in a tree. From the hierarchy's root down:
+# The container's cgroup is a leaf in a tree. From the hierarchy's root down
+# (the root is the machine's: it has no limits on a host, and in a workshop's
+# learner node it is the node's own cgroup, with the node's limits):
 
 # %%
 tree = lab.node.tree(obs.member("foo").state.path, ancestors=True)

@@ -9,8 +9,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${1:?cache directory}
 # What changes the image: this script, the set-up script, the Python requirements and the
 # unit that runs the tests.
-key=$(cat "$0" "$repo/lab" "$repo/requirements.txt" "$repo/pyproject.toml" \
-  "$repo/tests/v2/labkit-v2-tests.service" | sha256sum | cut -c1-12)
+key=$(cat "$0" "$repo/tools/debian12.sh" "$repo/lab" "$repo/requirements.txt" \
+  "$repo/pyproject.toml" "$repo/tests/v2/labkit-v2-tests.service" | sha256sum | cut -c1-12)
 base="$cache/base-$key.img"
 if [ -f "$base" ] && [ -f "$base.kernel" ]; then
   echo "$base"
@@ -23,44 +23,21 @@ done
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/build.XXXXXX")
 root="$work/rootfs"
+# shellcheck source=../../tools/debian12.sh
+. "$repo/tools/debian12.sh"
 cleanup() {
-  for m in dev/pts dev sys proc; do umount -l "$root/$m" 2>/dev/null || true; done
+  debian12_unmount "$work/provisioned"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-include=systemd-sysv,udev,kmod,linux-image-amd64,iproute2,procps,python3,python3-venv,ca-certificates
-pristine="$cache/debootstrap-$(echo "$include" | sha256sum | cut -c1-12).tar"
-if [ ! -f "$pristine" ]; then
-  say "debootstrap bookworm (a pristine Debian 12 root file system)"
-  debootstrap --variant=minbase --include="$include" bookworm "$work/pristine" \
-    http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
-    || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
-  tar -C "$work/pristine" -cf "$pristine.part" . && mv "$pristine.part" "$pristine"
-  rm -rf "$work/pristine"
-fi
+provisioned=$(debian12_provisioned "$cache" "$work" "$repo")
 mkdir -p "$root"
-tar -C "$root" -xf "$pristine"
-
-say "provisioning with the lab's own set-up script, in a chroot"
-mkdir -p "$root/opt/lab"
-git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$root/opt/lab"
-for m in proc sys dev dev/pts; do mount --bind "/$m" "$root/$m"; done
-cp /etc/resolv.conf "$root/etc/resolv.conf"
-# This machine may reach the package registries through its own certificate authority.
-cp "$root/etc/ssl/certs/ca-certificates.crt" "$work/ca.orig"
-cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"   # no daemon starts in the chroot
-chmod +x "$root/usr/sbin/policy-rc.d"
-env -u PIP_FIND_LINKS chroot "$root" /bin/bash -c "cd /opt/lab && ./lab setup --no-engine" >&2
-rm -f "$root/usr/sbin/policy-rc.d"
-cp "$work/ca.orig" "$root/etc/ssl/certs/ca-certificates.crt"
-for m in dev/pts dev sys proc; do umount -l "$root/$m"; done
+tar -C "$root" -xf "$provisioned"
 
 say "guest settings: hostname, fstab, the test unit"
 echo labkit-v2 >"$root/etc/hostname"
 echo "/dev/vda / ext4 rw 0 1" >"$root/etc/fstab"
-: >"$root/etc/resolv.conf"
 cp "$repo/tests/v2/labkit-v2-tests.service" "$root/etc/systemd/system/"
 ln -sf /etc/systemd/system/labkit-v2-tests.service \
   "$root/etc/systemd/system/multi-user.target.wants/labkit-v2-tests.service"

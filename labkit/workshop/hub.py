@@ -1,0 +1,277 @@
+"""Bringing a workshop up and down on this host, and what the instructor asks of it.
+
+``up`` checks what could stop the class before anything is created (Docker, the node
+image, the port, the room on this host), then makes the workshop's network and starts
+JupyterHub in the background; ``down`` stops the hub and removes what carries the
+workshop's label. The hub is spoken to through its REST API, with the token of labkit's
+own service account, on this host only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import docker
+
+from ..errors import LabError
+from ..quantity import parse_cpus
+from ..runtimes.docker import connect
+from .capacity import check_room
+from .settings import WORKSHOP_LABEL, Workshop, check_learner_name
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "workshop" / "jupyterhub_config.py"
+NODE_IMAGE_LABEL = "org.labkit.image=learner-node"
+HUB_START = 90.0
+"""Seconds the hub may take to answer (it starts the proxy and the idle culler first)."""
+
+
+def node_image(client: docker.DockerClient) -> str:
+    """The newest learner node image on this host, or one sentence saying how to build it."""
+    images = client.images.list(filters={"label": NODE_IMAGE_LABEL})
+    if not images:
+        raise LabError("The learner node image is not built yet: run sudo ./lab workshop build "
+                       "(a few minutes; only its first Debian download needs the network).")
+    newest = max(images, key=lambda image: image.attrs["Created"])
+    return newest.tags[0] if newest.tags else newest.id
+
+
+def check_port(ip: str, port: int) -> None:
+    with socket.socket() as probe:
+        # As a server binds: connections of an earlier hub in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, port))
+        except PermissionError:
+            raise LabError(f"Port {port} needs root here: run it with sudo, or choose a port "
+                           "above 1023 with --port.") from None
+        except OSError as error:
+            if error.errno == 98:  # EADDRINUSE
+                raise LabError(f"Port {port} on {ip} is already taken by another program: "
+                               "choose another with --port (e.g. --port 8100).") from None
+            raise LabError(f"The hub cannot listen on {ip}:{port} ({error.strerror}): give "
+                           "--ip an address of this machine.") from None
+
+
+def free_port(ip: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((ip, 0))
+        return probe.getsockname()[1]
+
+
+def hub_running(workshop: Workshop) -> bool:
+    pid = _hub_pid(workshop)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _hub_pid(workshop: Workshop) -> int | None:
+    try:
+        return int((Path(workshop.state) / "hub.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def up(learners: int | None = None, names: list[str] | None = None, ip: str = "127.0.0.1",
+       port: int = 8000, cpus: float | str = 1.0, memory: str = "2G", idle_minutes: int = 60,
+       code: str | None = None, proxy: str = "configurable-http-proxy") -> Workshop:
+    """Start a workshop for ``learners`` (or the ``names`` given), or say in one sentence
+    why not; nothing is left behind when it cannot start."""
+    existing = Workshop.load()
+    if existing is not None and hub_running(existing):
+        raise LabError(f"A workshop is already up on this host ({existing.url}): run "
+                       "./lab workshop down first.")
+    names = [check_learner_name(n) for n in names or []]
+    if code is not None and len(code) < 8:
+        raise LabError(f"The workshop code {code!r} is too short: JupyterHub asks for at "
+                       "least 8 characters.")
+    seats = max(learners or 0, len(names)) or 1
+    client = connect()
+    try:
+        image = node_image(client)
+        check_room(seats, memory, cpus)
+        check_port(ip, port)
+        workshop = Workshop(image=image, ip=ip, port=port, learners=names, seats=seats,
+                            cpus=parse_cpus(cpus), memory=memory,
+                            idle_minutes=idle_minutes, proxy=proxy)
+        if code:
+            workshop.code = code
+        if existing is not None:  # a hub that died: what it left goes first
+            remove_everything(client, existing)
+        network = client.networks.create(
+            workshop.network, driver="bridge", labels=workshop.labels("network"),
+            # Nodes on this network reach the hub (its gateway) and nothing of each other.
+            options={"com.docker.network.bridge.enable_icc": "false"})
+        try:
+            network.reload()
+            workshop.hub_ip = network.attrs["IPAM"]["Config"][0]["Gateway"]
+            workshop.hub_port = free_port(workshop.hub_ip)
+            workshop.proxy_api_port = free_port("127.0.0.1")
+            workshop.save()
+            _start_hub(workshop)
+        except BaseException:
+            remove_everything(client, workshop)
+            raise
+        return workshop
+    finally:
+        client.close()
+
+
+def _start_hub(workshop: Workshop) -> None:
+    state = Path(workshop.state)
+    log = open(state / "hub.log", "ab")  # noqa: SIM115 (the hub keeps writing to it)
+    env = {**os.environ, "LABKIT_WORKSHOP_SETTINGS": str(workshop.file),
+           "PYTHONPATH": str(REPO)}
+    hub = subprocess.Popen(
+        [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(CONFIG)],
+        cwd=state, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+        start_new_session=True)
+    log.close()
+    (state / "hub.pid").write_text(str(hub.pid))
+    deadline = time.monotonic() + HUB_START
+    while time.monotonic() < deadline:
+        if hub.poll() is not None:
+            raise LabError(f"JupyterHub stopped as it started: {_last_error(state / 'hub.log')}")
+        try:
+            request(workshop, "GET", "/")
+            return
+        except (OSError, LabError):
+            time.sleep(0.5)
+    _stop_process(hub.pid)
+    raise LabError(f"JupyterHub did not answer within {HUB_START:.0f} s; its log is "
+                   f"{state / 'hub.log'}.")
+
+
+def _last_error(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines()
+             if line.strip()]
+    errors = [line for line in lines if " E " in line or "Error" in line]
+    return (errors or lines or ["(it printed nothing)"])[-1][-300:]
+
+
+def request(workshop: Workshop, method: str, path: str, body: dict | None = None) -> object:
+    """One call to the hub's REST API as labkit's service account; JSON in and out."""
+    data = None if body is None else json.dumps(body).encode()
+    call = urllib.request.Request(workshop.api + path, data=data, method=method, headers={
+        "Authorization": f"token {workshop.api_token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(call, timeout=30) as answer:
+            text = answer.read()
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")[:300]
+        raise LabError(f"The hub refused {method} {path}: {error.code} {detail}") from None
+    return json.loads(text) if text else None
+
+
+def _stop_process(pid: int, grace: float = 20.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def down() -> str:
+    """Stop the hub and remove every node, volume and network of the workshop; nothing
+    else. Returns what was removed, as a line to print."""
+    workshop = Workshop.load()
+    if workshop is None:
+        return "No workshop is up on this host."
+    pid = _hub_pid(workshop)
+    if pid is not None:
+        _stop_process(pid)  # the hub stops the nodes and its proxy as it ends
+    client = connect()
+    try:
+        removed = remove_everything(client, workshop)
+    finally:
+        client.close()
+    for name in ("workshop.json", "hub.pid", "proxy.pid", "jupyterhub.sqlite",
+                 "cookie_secret", "hub.log"):
+        (Path(workshop.state) / name).unlink(missing_ok=True)
+    return (f"Workshop {workshop.id} is down: removed {removed['containers']} node(s), "
+            f"{removed['volumes']} volume(s) and {removed['networks']} network(s).")
+
+
+def remove_everything(client: docker.DockerClient, workshop: Workshop) -> dict[str, int]:
+    """Remove what carries this workshop's label, nodes first. Nothing else is touched."""
+    mark = {"label": f"{WORKSHOP_LABEL}={workshop.id}"}
+    removed = {"containers": 0, "volumes": 0, "networks": 0}
+    for container in client.containers.list(all=True, filters=mark):
+        container.remove(force=True, v=True)
+        removed["containers"] += 1
+    for volume in client.volumes.list(filters=mark):
+        volume.remove(force=True)
+        removed["volumes"] += 1
+    for network in client.networks.list(filters=mark):
+        network.remove()
+        removed["networks"] += 1
+    return removed
+
+
+def reset(learner: str) -> str:
+    """Give one learner a fresh node: their server is stopped and their node removed; their
+    work volume (notebooks, progress) stays. They start a new node from the hub page."""
+    workshop = current()
+    learner = check_learner_name(learner)
+    users = {user["name"] for user in request(workshop, "GET", "/users")}  # type: ignore[union-attr]
+    if learner not in users:
+        raise LabError(f"No learner called {learner!r} has logged in to this workshop: "
+                       "`./lab workshop status` lists who has.")
+    with contextlib.suppress(LabError):  # no server running: the node may already be gone
+        request(workshop, "DELETE", f"/users/{learner}/server")
+    client = connect()
+    try:
+        for container in client.containers.list(all=True, filters={
+                "label": f"{WORKSHOP_LABEL}={workshop.id}", "name": workshop.node_name(learner)}):
+            if container.name == workshop.node_name(learner):
+                container.remove(force=True, v=True)
+    finally:
+        client.close()
+    return (f"{learner}'s node is reset: their next start from the hub page gives a fresh "
+            "node, with their notebooks and progress kept.")
+
+
+def status() -> str:
+    """Where the class logs in, and each learner's node."""
+    workshop = current()
+    users = request(workshop, "GET", "/users")
+    lines = [f"Workshop {workshop.id} at {workshop.url} · code {workshop.code} · "
+             f"{workshop.seats} seat(s), {workshop.cpus:g} CPU and {workshop.memory} a node"]
+    for user in sorted(users, key=lambda u: u["name"]):  # type: ignore[union-attr]
+        server = (user.get("servers") or {}).get("", {})
+        state = ("ready" if server.get("ready") else
+                 "starting" if server.get("pending") == "spawn" else
+                 "stopping" if server.get("pending") == "stop" else "no node")
+        lines.append(f"  {user['name']:<20} {'admin' if user.get('admin') else 'learner':<8} "
+                     f"{state}")
+    return "\n".join(lines)
+
+
+def current() -> Workshop:
+    workshop = Workshop.load()
+    if workshop is None or not hub_running(workshop):
+        raise LabError("No workshop is up on this host: start one with sudo ./lab workshop up.")
+    return workshop

@@ -1,0 +1,45 @@
+"""What a learner node is allowed: Docker's ``--privileged`` where this host's root can
+grant it, else the same in all but name.
+
+A node runs its own engines (Docker in Docker), so it needs what ``--privileged`` gives:
+every capability, no seccomp or AppArmor profile, every device, ``/sys`` and the cgroup
+file systems writable. Where root itself lacks a capability (some sandboxes and CI hosts
+run root without CAP_SYS_RESOURCE), ``--privileged`` fails at once ("unable to apply
+caps"); the node then gets every capability root has, the profiles lifted and every
+device allowed, and its entrypoint makes ``/sys``, ``/proc/sys`` and the cgroups
+writable itself.
+"""
+
+from __future__ import annotations
+
+CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
+    "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",
+    "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE",
+    "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
+    "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+    "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+)
+"""Linux's capabilities by number (include/uapi/linux/capability.h)."""
+
+
+def missing_capabilities(status: str = "/proc/self/status",
+                         last_cap: str = "/proc/sys/kernel/cap_last_cap") -> list[str]:
+    """The capabilities this kernel knows that root here cannot hand on (its bounding set)."""
+    with open(status) as lines:
+        bounding = next(int(line.split()[1], 16) for line in lines
+                        if line.startswith("CapBnd:"))
+    with open(last_cap) as text:
+        last = min(int(text.read()), len(CAPABILITIES) - 1)
+    return [CAPABILITIES[n] for n in range(last + 1) if not bounding >> n & 1]
+
+
+def node_privileges(missing: list[str] | None = None) -> dict:
+    """Docker host-config keywords that let a node run its own engines."""
+    missing = missing_capabilities() if missing is None else missing
+    if not missing:
+        return {"privileged": True}
+    return {"cap_add": ["ALL"], "cap_drop": missing,
+            "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
+            "device_cgroup_rules": ["a *:* rwm"]}

@@ -1,0 +1,56 @@
+"""The class's progress: every learner's exercises, read from the progress files on
+their work volumes (each node writes its learner's file there, so it outlives the node)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+
+from ..exercises import exercises
+from ..exercises import progress as progress_file
+from .settings import NODE_PROGRESS, NODE_WORK, ROLE_LABEL, WORKSHOP_LABEL, Workshop
+
+
+def progress_files(client: docker.DockerClient, workshop: Workshop) -> dict[str, Path]:
+    """learner -> their progress file on this host (the volume's mount point)."""
+    files = {}
+    relative = Path(NODE_PROGRESS).relative_to(NODE_WORK)
+    for volume in client.volumes.list(filters={"label": [f"{WORKSHOP_LABEL}={workshop.id}",
+                                                         f"{ROLE_LABEL}=learner-work"]}):
+        learner = volume.name.removeprefix(workshop.prefix).removesuffix("-work")
+        files[learner] = Path(volume.attrs["Mountpoint"]) / relative
+    return files
+
+
+def class_rows(files: dict[str, Path]) -> list[dict]:
+    """One row per learner: exercises passed per chapter, out of the chapter's; in all, those
+    passed and those tried (checked at least once, passed or not)."""
+    chapters: dict[str, list[str]] = {}
+    for exercise in exercises():
+        chapters.setdefault(exercise.spec.chapter, []).append(exercise.id)
+    rows = []
+    for learner, file in sorted(files.items()):
+        entries = progress_file.entries(learner, file)
+        done = {i for i, e in entries.items() if e["passed"]}
+        row = {"learner": learner, "chapters": {}, "passed": len(done),
+               "tried": sum(1 for e in entries.values() if e["tries"]),
+               "total": sum(len(ids) for ids in chapters.values())}
+        for chapter, ids in sorted(chapters.items()):
+            row["chapters"][chapter] = (len(done & set(ids)), len(ids))
+        rows.append(row)
+    return rows
+
+
+def class_text(rows: list[dict]) -> str:
+    """The instructor's table: a line per learner, chapters as columns."""
+    if not rows:
+        return "No learner has started a node yet."
+    chapters = list(rows[0]["chapters"])
+    lines = [f"{'learner':<20} " + " ".join(f"{c:>5}" for c in chapters)
+             + "   passed   tried"]
+    for row in rows:
+        cells = " ".join(f"{p}/{t}".rjust(5) for p, t in row["chapters"].values())
+        lines.append(f"{row['learner']:<20} {cells}   {row['passed']:>2} of {row['total']:<3}"
+                     f"{row['tried']:>5}")
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""What stops a workshop before it starts: each one sentence, and nothing created.
+
+These run on the real Docker engine of this host and need no node image: each fault is
+found before the hub would start.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from labkit.errors import LabError
+from labkit.workshop import capacity, hub, settings
+from labkit.workshop.settings import WORKSHOP_LABEL
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "STATE_DIR", tmp_path / "workshop")
+    return tmp_path / "workshop"
+
+
+@pytest.fixture
+def an_image(monkeypatch):
+    """Faults found after the image check: the image's name stands in for a built one."""
+    monkeypatch.setattr(hub, "node_image", lambda client: "labkit/learner-node:stand-in")
+
+
+def workshop_objects(client) -> list[str]:
+    mark = {"label": WORKSHOP_LABEL}
+    return ([c.name for c in client.containers.list(all=True, filters=mark)]
+            + [v.name for v in client.volumes.list(filters=mark)]
+            + [n.name for n in client.networks.list(filters=mark)])
+
+
+def one_sentence(error: LabError) -> str:
+    text = str(error)
+    assert "\n" not in text and text.endswith(".") and "Traceback" not in text
+    return text
+
+
+def test_no_node_image_yet(docker_client, monkeypatch, state_dir):
+    monkeypatch.setattr(hub, "NODE_IMAGE_LABEL", "org.labkit.image=no-such-node-image")
+    before = workshop_objects(docker_client)
+    with pytest.raises(LabError) as error:
+        hub.up(learners=2)
+    assert "not built yet: run sudo ./lab workshop build" in one_sentence(error.value)
+    assert workshop_objects(docker_client) == before and not state_dir.exists()
+
+
+def test_the_port_is_taken(docker_client, an_image, state_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        before = workshop_objects(docker_client)
+        with pytest.raises(LabError) as error:
+            hub.up(learners=2, port=port)
+    assert one_sentence(error.value) == (
+        f"Port {port} on 127.0.0.1 is already taken by another program: choose another "
+        "with --port (e.g. --port 8100).")
+    assert workshop_objects(docker_client) == before and not state_dir.exists()
+
+
+def test_more_learners_than_the_host_holds(docker_client, an_image, state_dir):
+    room = capacity.seats_for(capacity.available_bytes(), 2 * 2**30)
+    with pytest.raises(LabError) as error:
+        hub.up(learners=room + 1)
+    text = one_sentence(error.value)
+    assert text.startswith(f"This host holds {room} learner(s), not {room + 1}: it has ")
+    assert "measured running chapter 3" in text and not state_dir.exists()
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"memory": "2 bananas"}, "The memory quantity '2 bananas' is not a size"),
+    ({"memory": "256m"}, "--memory 256m is below what a node needs at its peak"),
+    ({"cpus": "0"}, "The CPU quantity '0' is out of range"),
+    ({"names": ["Ann Smith"]}, "'Ann Smith' cannot be a learner's name"),
+    ({"names": ["instructor"]}, "'instructor' is the instructor's account"),
+    ({"code": "short"}, "The workshop code 'short' is too short"),
+])
+def test_bad_input(docker_client, an_image, state_dir, options, words):
+    before = workshop_objects(docker_client)
+    with pytest.raises(LabError) as error:
+        hub.up(learners=1, **options)
+    assert one_sentence(error.value).startswith(words)
+    assert workshop_objects(docker_client) == before and not state_dir.exists()
+
+
+def test_docker_not_answering(monkeypatch, state_dir):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(LabError) as error:
+        hub.up(learners=1)
+    assert one_sentence(error.value).startswith(
+        "No Docker engine answers at unix:///nonexistent/docker.sock: start it")
+
+
+def test_commands_with_no_workshop_up(state_dir):
+    assert hub.down() == "No workshop is up on this host."
+    for command in (hub.status, lambda: hub.reset("ann")):
+        with pytest.raises(LabError) as error:
+            command()
+        assert one_sentence(error.value) == (
+            "No workshop is up on this host: start one with sudo ./lab workshop up.")

@@ -1,0 +1,110 @@
+"""JupyterHub's configuration for a workshop on one host (``labkit workshop up`` starts
+the hub with it): JupyterHub's own shared-password login, DockerSpawner's learner nodes,
+jupyterhub-idle-culler. What varies (the workshop's id, image, codes, ports, limits) is
+read from the settings file that ``up`` wrote, named by ``LABKIT_WORKSHOP_SETTINGS``.
+"""
+
+import os
+import sys
+
+import docker
+from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+
+from labkit.workshop.privileges import node_privileges
+from labkit.workshop.settings import ADMIN, NODE_PROGRESS, NODE_WORK, Workshop
+
+c = get_config()  # noqa: F821 (JupyterHub's config loader provides it)
+workshop = Workshop.load(os.path.dirname(os.environ["LABKIT_WORKSHOP_SETTINGS"]))
+state = workshop.state
+
+# The hub: the public proxy where the instructor said (127.0.0.1 unless --ip), the hub's
+# own API on the workshop network's gateway, which is where the nodes reach it.
+c.JupyterHub.ip = workshop.ip
+c.JupyterHub.port = workshop.port
+c.JupyterHub.hub_ip = workshop.hub_ip
+c.JupyterHub.hub_port = workshop.hub_port
+c.ConfigurableHTTPProxy.command = [workshop.proxy]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{workshop.proxy_api_port}"
+c.ConfigurableHTTPProxy.pid_file = os.path.join(state, "proxy.pid")
+c.JupyterHub.db_url = f"sqlite:///{os.path.join(state, 'jupyterhub.sqlite')}"
+c.JupyterHub.cookie_secret_file = os.path.join(state, "cookie_secret")
+c.JupyterHub.cleanup_servers = True  # the hub's end stops every node
+c.JupyterHub.default_url = "/hub/home"
+c.JupyterHub.allow_named_servers = False
+
+# Logging in: one workshop code for the class (or a list of names with it), the
+# instructor with a code of their own.
+c.JupyterHub.authenticator_class = SharedPasswordAuthenticator
+c.SharedPasswordAuthenticator.user_password = workshop.code
+c.SharedPasswordAuthenticator.admin_password = workshop.admin_code
+c.Authenticator.admin_users = {ADMIN}
+if workshop.learners:
+    c.Authenticator.allowed_users = set(workshop.learners)
+else:
+    c.Authenticator.allow_all = True
+
+# Learner nodes: privileged (Docker in Docker; labkit/workshop/privileges.py says how
+# where this host's root cannot grant --privileged itself), a cgroup namespace of their own (their
+# engines' cgroups nest under the node's, inside its limits), the engines' storage on
+# tmpfs (fresh with each node), the learner's work on a volume of theirs.
+c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+c.DockerSpawner.image = workshop.image
+c.DockerSpawner.pull_policy = "never"  # built on this host, never pulled
+c.DockerSpawner.name_template = workshop.prefix + "{username}"
+c.DockerSpawner.network_name = workshop.network
+c.DockerSpawner.use_internal_ip = False  # the proxy reaches a node on 127.0.0.1
+c.DockerSpawner.host_ip = "127.0.0.1"
+c.DockerSpawner.remove = True
+c.DockerSpawner.mem_limit = workshop.memory
+c.DockerSpawner.cpu_limit = workshop.cpus
+c.DockerSpawner.notebook_dir = NODE_WORK
+c.DockerSpawner.default_url = "/lab"
+c.DockerSpawner.volumes = {workshop.prefix + "{username}-work": NODE_WORK}
+ENGINE_STORAGE = "rw,exec,dev,suid,mode=755,size=4g"
+c.DockerSpawner.extra_host_config = {
+    **node_privileges(),
+    "cgroupns": "private",
+    "tmpfs": {"/var/lib/docker": ENGINE_STORAGE, "/var/lib/labkit": ENGINE_STORAGE,
+              "/var/lib/containers": ENGINE_STORAGE, "/run": "rw,exec,mode=755"},
+}
+c.DockerSpawner.extra_create_kwargs = {"labels": workshop.labels("learner-node"),
+                                       "hostname": "labkit-node"}
+c.DockerSpawner.environment = {
+    "LABKIT_PROGRESS": NODE_PROGRESS,
+    "LABKIT_LEARNER": lambda spawner: spawner.user.name,
+}
+c.Spawner.start_timeout = 300  # a node starts its engine and loads the lab's images
+c.Spawner.http_timeout = 180
+c.Spawner.poll_interval = 10  # a node that died is noticed soon, and its learner can start afresh
+
+
+def make_work_volume(spawner):
+    """The learner's work volume, created with the workshop's marks before their first
+    node (Docker would otherwise make it unlabelled); kept when their node goes."""
+    name = workshop.work_volume(spawner.user.name)
+    client = docker.from_env()
+    try:
+        try:
+            client.volumes.get(name)
+        except docker.errors.NotFound:
+            client.volumes.create(name, labels=workshop.labels("learner-work"))
+    finally:
+        client.close()
+
+
+c.Spawner.pre_spawn_hook = make_work_volume
+
+# Idle nodes are stopped (their work volume stays); labkit's own service account can
+# list, start, stop and reset learners for `labkit workshop` and the instructor's table.
+c.JupyterHub.services = [
+    {"name": "idle-culler",
+     "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                 f"--timeout={workshop.idle_minutes * 60}"]},
+    {"name": "labkit", "api_token": workshop.api_token},
+]
+c.JupyterHub.load_roles = [
+    {"name": "idle-culler", "services": ["idle-culler"],
+     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+    {"name": "labkit", "services": ["labkit"],
+     "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users"]},
+]

@@ -1,0 +1,35 @@
+#!/bin/sh
+# A learner node's first process: the node's own Docker engine, the lab's images loaded
+# into it offline, the learner's copies of the chapters on their volume, then the command
+# (JupyterHub's single-user server, as root in the node).
+# The engines keep their storage on the node's tmpfs mounts (/var/lib/docker,
+# /var/lib/labkit): an overlay cannot sit on the node's own overlay, and a node's engines
+# start empty each time, so a fresh node is really fresh.
+set -eu
+# Writable /sys, /proc/sys and cgroups, as --privileged gives them (already so when it
+# was given; labkit/workshop/privileges.py).
+mount -o remount,rw /sys 2>/dev/null || true
+mount -o remount,bind,rw /proc/sys 2>/dev/null || true
+for hierarchy in /sys/fs/cgroup/*/ /sys/fs/cgroup; do
+  mount -o remount,bind,rw "$hierarchy" 2>/dev/null || true
+done
+work=/root/work
+mkdir -p "$work/.labkit"
+if [ ! -e "$work/01-containers.ipynb" ]; then
+  cp -r /opt/lab/notebooks/. "$work/"
+  /opt/lab/.venv/bin/jupyter trust "$work"/*.ipynb >/dev/null 2>&1 || true
+fi
+dockerd >/var/log/dockerd.log 2>&1 &
+i=0
+until docker info >/dev/null 2>&1; do
+  i=$((i + 1))
+  if [ "$i" -gt 120 ]; then
+    echo "learner node: its Docker engine did not start; the end of its log:" >&2
+    tail -20 /var/log/dockerd.log >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+/opt/lab/.venv/bin/labkit images >/var/log/labkit-images.log 2>&1 \
+  || { echo "learner node: the lab's images did not load:" >&2; cat /var/log/labkit-images.log >&2; exit 1; }
+exec "$@"
