@@ -274,6 +274,12 @@ def test_cpu_lesson_from_one_reading_of_cumulative_counters():
     over = cpu_lesson([Sample(0.0, _state(t_ns=4 * 10**9, periods=41, throttled=0))])
     assert str(over) == ("the kernel throttled it: no\n"
                          "CPU use stayed at or under 0.5 core: no")
+    # 40 periods of 50 ms allow 2 s: a late tick's overrun still counts as held to it,
+    # a cgroup with twice the quota's use does not.
+    late = cpu_lesson([Sample(0.0, _state(t_ns=int(2.4 * 10**9), periods=40, throttled=30))])
+    assert late.within_quota
+    double = cpu_lesson([Sample(0.0, _state(t_ns=4 * 10**9, periods=40, throttled=30))])
+    assert not double.within_quota
 
 
 def test_cpu_lesson_that_cannot_measure_is_one_sentence():

@@ -32,6 +32,9 @@ from .api import PodmanAPI
 
 RUN_BASE = "/run/labkit/podman"
 STORE_BASE = "/var/lib/labkit/podman"
+SERVICE_START = 60.0
+"""Seconds the podman service may take to answer at its start (a few on a host; the v2 guest
+under emulation, on a busy machine, once took more than 20)."""
 OLDEST = (4, 0)  # the libpod API the lab speaks (Debian 12 has 4.3)
 NPROC_CAP = 32768  # podman caps its own RLIMIT_NPROC here; containers get the same
 
@@ -145,7 +148,7 @@ class PodmanService:
                 podman_command("system", "service", "--time=0", f"unix://{self.socket}"),
                 env=podman_environment(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=same_limits_as_containers)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + SERVICE_START
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise EngineUnavailable(f"labkit's podman service exited at start: see "
@@ -157,7 +160,8 @@ class PodmanService:
                     self.version = answer.get("Version", "")
                     return
             time.sleep(0.05)
-        raise EngineUnavailable(f"labkit's podman service did not answer within 20 s: see "
+        raise EngineUnavailable(f"labkit's podman service did not answer within "
+                                f"{SERVICE_START:.0f} s: see "
                                 f"{self.log}.")
 
     def ensure_running(self) -> None:
