@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -322,7 +323,11 @@ class AttachedExec:
         self._socket.sendall(data)
 
     def receive(self, timeout: float) -> bytes:
-        self._socket.settimeout(timeout)
+        """The next bytes it wrote; ``b""`` once it has ended. ``TimeoutError`` after
+        ``timeout`` s of silence while it still runs. A killed helper's socket may stay
+        open without a word, so every :data:`LIVENESS_S` of silence asks Docker whether the
+        process still runs, instead of waiting out the whole timeout."""
+        deadline = time.monotonic() + timeout
         while True:
             if len(self._pending) >= 8:
                 end = 8 + int.from_bytes(self._pending[4:8], "big")
@@ -332,10 +337,25 @@ class AttachedExec:
                     if stream == 1 and payload:
                         return payload
                     continue
-            data = self._socket.recv(65536)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no answer within {timeout:g} s")
+            self._socket.settimeout(min(remaining, LIVENESS_S))
+            try:
+                data = self._socket.recv(65536)
+            except TimeoutError:
+                if not self._running():
+                    return b""
+                continue
             if not data:
                 return b""
             self._pending += data
+
+    def _running(self) -> bool:
+        try:
+            return bool(self._api.exec_inspect(self.exec_id).get("Running"))
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return False
 
     def close(self) -> None:
         """Close its stdin (a reader then ends); kill it if it still runs, e.g. stuck."""
@@ -351,6 +371,7 @@ class AttachedExec:
 
 
 SEND_TIMEOUT_S = 5.0
+LIVENESS_S = 0.5
 DOCKER_MIN_MEMORY = 6 * 2**20  # Docker refuses a smaller --memory
 DOCKER_MIN_CPUS = 0.01  # and a smaller --cpus
 
