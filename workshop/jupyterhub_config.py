@@ -29,7 +29,6 @@ c.ConfigurableHTTPProxy.pid_file = os.path.join(state, "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{os.path.join(state, 'jupyterhub.sqlite')}"
 c.JupyterHub.cookie_secret_file = os.path.join(state, "cookie_secret")
 c.JupyterHub.cleanup_servers = True  # the hub's end stops every node
-c.JupyterHub.default_url = "/hub/home"
 c.JupyterHub.allow_named_servers = False
 
 # Logging in: one workshop code for the class (or a list of names with it), the
