@@ -62,6 +62,11 @@ debian12_provisioned() {
   key=$(cat "$repo/tools/debian12.sh" "$repo/lab" "$repo/requirements.txt" \
     "$repo/pyproject.toml" | sha256sum | cut -c1-12)
   tar="$cache/provisioned-$key.tar"
+  mkdir -p "$cache"
+  # One build provisions at a time (CI starts the guest and the node side by side): the
+  # second waits here, then finds the tar made.
+  exec 9>"$cache/provisioned.lock"
+  flock 9
   if [ ! -f "$tar" ]; then
     pristine=$(debian12_pristine "$cache" "$work") || return 1
     mkdir -p "$work/provisioned"
@@ -72,6 +77,7 @@ debian12_provisioned() {
     rm -rf "$work/provisioned"
     find "$cache" -maxdepth 1 -name 'provisioned-*.tar' ! -name "provisioned-$key.tar" -delete
   fi
+  flock -u 9
   echo "$tar"
 }
 

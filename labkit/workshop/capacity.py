@@ -13,9 +13,10 @@ from __future__ import annotations
 from ..errors import LabError
 from ..quantity import format_bytes, parse_cpus, parse_memory
 
-NODE_PEAK_BYTES = 700 * 2**20
-"""A node's memory at its peak while its learner runs chapter 3 (measured; see
-docs/benchmarks.md)."""
+NODE_PEAK_BYTES = 512 * 2**20
+"""A node's memory at its peak while its learner runs chapter 3: 495 MiB measured here
+(bench/bench_workshop.py, docs/benchmarks.md), rounded up; an idle node with one kernel
+holds 188 MiB."""
 HEADROOM = 0.9
 """The share of the host's available memory the class may take (the hub, the host's own)."""
 
