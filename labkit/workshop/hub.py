@@ -100,6 +100,9 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
     if code is not None and len(code) < 8:
         raise LabError(f"The workshop code {code!r} is too short: JupyterHub asks for at "
                        "least 8 characters.")
+    if idle_minutes < 1:
+        raise LabError(f"--idle-minutes {idle_minutes} is not a time to wait: give whole "
+                       "minutes, 1 or more (e.g. 60).")
     seats = max(learners or 0, len(names)) or 1
     client = connect()
     try:
@@ -125,7 +128,11 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
             workshop.save()
             _start_hub(workshop)
         except BaseException:
+            pid = _hub_pid(workshop)
+            if pid is not None:
+                _stop_process(pid)
             remove_everything(client, workshop)
+            _forget(workshop, keep_log=True)  # the log is what the sentence points at
             raise
         return workshop
     finally:
@@ -208,11 +215,16 @@ def down() -> str:
         removed = remove_everything(client, workshop)
     finally:
         client.close()
-    for name in ("workshop.json", "hub.pid", "proxy.pid", "jupyterhub.sqlite",
-                 "cookie_secret", "hub.log"):
-        (Path(workshop.state) / name).unlink(missing_ok=True)
+    _forget(workshop)
     return (f"Workshop {workshop.id} is down: removed {removed['containers']} node(s), "
             f"{removed['volumes']} volume(s) and {removed['networks']} network(s).")
+
+
+def _forget(workshop: Workshop, keep_log: bool = False) -> None:
+    """Remove the workshop's files from its state directory (the hub's database, secrets)."""
+    names = ["workshop.json", "hub.pid", "proxy.pid", "jupyterhub.sqlite", "cookie_secret"]
+    for name in names + ([] if keep_log else ["hub.log"]):
+        (Path(workshop.state) / name).unlink(missing_ok=True)
 
 
 def remove_everything(client: docker.DockerClient, workshop: Workshop) -> dict[str, int]:

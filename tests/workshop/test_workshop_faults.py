@@ -79,6 +79,7 @@ def test_more_learners_than_the_host_holds(docker_client, an_image, state_dir):
     ({"names": ["Ann Smith"]}, "'Ann Smith' cannot be a learner's name"),
     ({"names": ["instructor"]}, "'instructor' is the instructor's account"),
     ({"code": "short"}, "The workshop code 'short' is too short"),
+    ({"idle_minutes": 0}, "--idle-minutes 0 is not a time to wait"),
 ])
 def test_bad_input(docker_client, an_image, state_dir, options, words):
     before = workshop_objects(docker_client)
@@ -103,3 +104,21 @@ def test_commands_with_no_workshop_up(state_dir):
             command()
         assert one_sentence(error.value) == (
             "No workshop is up on this host: start one with sudo ./lab workshop up.")
+
+
+def test_a_hub_that_cannot_start_leaves_its_log_and_nothing_else(docker_client, an_image,
+                                                                  state_dir):
+    # The hub really starts here, and stops at once: its proxy program is not there.
+    before = workshop_objects(docker_client)
+    with pytest.raises(LabError) as error:
+        hub.up(learners=1, port=_free_port(), proxy="/nonexistent/configurable-http-proxy")
+    assert str(error.value).startswith("JupyterHub stopped as it started: ")
+    assert workshop_objects(docker_client) == before
+    assert sorted(p.name for p in state_dir.iterdir()) == ["hub.log"]
+    assert settings.Workshop.load() is None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
