@@ -81,10 +81,14 @@ def hub_running(workshop: Workshop) -> bool:
 
 
 def _hub_pid(workshop: Workshop) -> int | None:
+    """The hub's PID, if that process is still this workshop's hub (after a reboot the
+    number may belong to another program, which is never signalled)."""
     try:
-        return int((Path(workshop.state) / "hub.pid").read_text())
-    except (FileNotFoundError, ValueError):
+        pid = int((Path(workshop.state) / "hub.pid").read_text())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
         return None
+    return pid if str(CONFIG).encode() in command else None
 
 
 def up(learners: int | None = None, names: list[str] | None = None, ip: str = "127.0.0.1",
