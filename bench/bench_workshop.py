@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -28,12 +27,6 @@ from labkit.workshop.privileges import node_privileges
 
 REPO = Path(__file__).resolve().parents[1]
 CGROUP = Path("/sys/fs/cgroup/memory/docker")  # cgroup v1, Docker's cgroupfs driver
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait(condition, seconds: float = 300):
@@ -93,7 +86,7 @@ def through_the_hub(workshop, name: str) -> float:
 
 def by_hand(client, image: str) -> float:
     """The same node as `docker run` would start it, its JupyterLab reached directly."""
-    port, token = free_port(), "bench-token"
+    port, token = hub.free_port("127.0.0.1"), "bench-token"
     extra = node_privileges()
     start = time.perf_counter()
     node = client.containers.run(
@@ -145,7 +138,7 @@ def main() -> None:
     from labkit.workshop import settings
 
     settings.STATE_DIR = Path(os.environ["LABKIT_WORKSHOP_STATE"])
-    workshop = hub.up(learners=max(3, *args.at_once), port=free_port(),
+    workshop = hub.up(learners=max(3, *args.at_once), port=hub.free_port("127.0.0.1"),
                       proxy=str(proxy.resolve()))
     try:
         hubbed, raw = [], []

@@ -36,12 +36,6 @@ REPO = Path(__file__).resolve().parents[2]
 LEARNERS = ("ann", "bob", "carol")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def built(docker_client):
     images = docker_client.images.list(filters={"label": hub.NODE_IMAGE_LABEL})
@@ -100,7 +94,7 @@ def test_a_class_of_three(docker_client, built, state):
     foreign = docker_client.containers.run(image, "sleep 900", entrypoint=[], detach=True,
                                            name=mark, labels={"test.owner": mark})
     foreign_volume = docker_client.volumes.create(mark, labels={"test.owner": mark})
-    port = free_port()
+    port = hub.free_port("127.0.0.1")
     try:
         up = workshop_cmd(state, "up", "--learners", "3", "--port", str(port), "--code",
                           "class-code")

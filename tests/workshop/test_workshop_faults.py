@@ -111,14 +111,9 @@ def test_a_hub_that_cannot_start_leaves_its_log_and_nothing_else(docker_client, 
     # The hub really starts here, and stops at once: its proxy program is not there.
     before = workshop_objects(docker_client)
     with pytest.raises(LabError) as error:
-        hub.up(learners=1, port=_free_port(), proxy="/nonexistent/configurable-http-proxy")
+        hub.up(learners=1, port=hub.free_port("127.0.0.1"),
+               proxy="/nonexistent/configurable-http-proxy")
     assert str(error.value).startswith("JupyterHub stopped as it started: ")
     assert workshop_objects(docker_client) == before
     assert sorted(p.name for p in state_dir.iterdir()) == ["hub.log"]
     assert settings.Workshop.load() is None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
