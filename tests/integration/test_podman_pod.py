@@ -249,7 +249,9 @@ def test_a_loaded_image_runs_as_itself(podman_lab, tmp_path):
     layer = images.toolbox_tar(images.find_busybox())
     archive = tmp_path / "own.tar"
     archive.write_bytes(oci.image_archive(layer, "localhost/learner/own:1", cmd=["sh"]))
-    assert podman_lab.podman.version  # the lab configures its podman on first use
+    # The lab configures its podman on first use; the version it names is the service's own.
+    service = podman_lab.podman
+    assert service.version == service.api.call("GET", "/version", what="v")["Version"]
     loaded = subprocess.run([sys.executable, "-m", "labkit.cli", "podman", "load", "-i",
                              str(archive)], capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr

@@ -106,6 +106,7 @@ def test_commands_with_no_workshop_up(state_dir):
             "No workshop is up on this host: start one with sudo ./lab workshop up.")
 
 
+@pytest.mark.slow  # a real JupyterHub starts (about 9 s): with the workshop's other hubs
 def test_a_hub_that_cannot_start_leaves_its_log_and_nothing_else(docker_client, an_image,
                                                                   state_dir):
     # The hub really starts here, and stops at once: its proxy program is not there.

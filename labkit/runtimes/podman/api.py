@@ -112,8 +112,13 @@ class PodmanAPI:
                             body={"Cmd": command, "AttachStdout": True, "AttachStderr": True})
         _, stream = self.request("POST", f"/exec/{created['Id']}/start", what=what,
                                  body={"Detach": False, "Tty": False})
-        state = self.call("GET", f"/exec/{created['Id']}/json", what=what)
-        return int(state.get("ExitCode") or 0), _demultiplex(stream)
+        status, answer = self.request("GET", f"/exec/{created['Id']}/json", what=what,
+                                      ok=(200, 404))
+        if status == 404:  # cleaned up already: the machine stalled past exit_command_delay
+            raise EngineRefused(f"Podman forgot how the command ended before labkit could ask "
+                                f"(while trying to {what}); the machine was too busy: run it "
+                                f"again.")
+        return int(json.loads(answer).get("ExitCode") or 0), _demultiplex(stream)
 
 
 def _demultiplex(stream: bytes) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import subprocess
+import time
 
 import yaml
 
@@ -24,7 +25,13 @@ from ...errors import EngineUnavailable, LabError, SpecError
 from ...model import ExecResult, Member
 from ...spec import PodContainer, PodSpec
 from ..pod import DeletedOnExit
-from .service import PodmanService, podman_command, podman_environment, remove_pod_cgroups
+from .service import (
+    EXEC_KEPT_S,
+    PodmanService,
+    podman_command,
+    podman_environment,
+    remove_pod_cgroups,
+)
 
 PODMAN_SHARES = ("cgroup", "ipc", "net", "pid", "uts")
 DEFAULT_SHARE = ("ipc", "net", "uts")
@@ -332,6 +339,7 @@ class PodmanPod(DeletedOnExit):
                 # the whole stop timeout, as `podman pod rm -f -t 0` avoids it
                 self.api.request("POST", f"/pods/{target}/kill", what=f"stop pod {self.name}",
                                  params={"signal": "KILL"}, ok=(200, 204, 404, 409))
+                self._wait_for_cleanup()
                 self.api.request("DELETE", f"/pods/{target}", what=f"remove pod {self.name}",
                                  params={"force": "true"}, ok=(200, 204, 404))
             except EngineUnavailable:  # the service is gone: podman itself still can
@@ -341,6 +349,21 @@ class PodmanPod(DeletedOnExit):
                 remove_pod_cgroups([self.id])
         self.service.session.forget(self._key)
         self._deleted = True
+
+    def _wait_for_cleanup(self) -> None:
+        """Until Podman has cleaned up after every killed member (state ``exited``) and
+        after its exec sessions: removing the pod before that costs 3 s, Podman's wait for
+        the pod's cgroup to empty of their conmons. Bounded: removal copes either way."""
+        deadline = time.monotonic() + EXEC_KEPT_S + 2
+        members = [cid for cid in (self.infra_id, *self.containers.values()) if cid]
+        while members and time.monotonic() < deadline:
+            found = (self.api.call("GET", f"/containers/{cid}/json", ok=(200, 404),
+                                   what=f"look at a member of pod {self.name}")
+                     for cid in members)
+            if all(not state or (state["State"].get("Status") == "exited"
+                                 and not state.get("ExecIDs")) for state in found):
+                return
+            time.sleep(0.05)
 
 
 def _linux_resources(memory: int | None, cpus: float | None,

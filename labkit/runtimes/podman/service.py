@@ -37,6 +37,11 @@ SERVICE_START = 60.0
 under emulation, on a busy machine, once took more than 20)."""
 OLDEST = (4, 0)  # the libpod API the lab speaks (Debian 12 has 4.3)
 NPROC_CAP = 32768  # podman caps its own RLIMIT_NPROC here; containers get the same
+EXEC_KEPT_S = 1
+"""Seconds Podman keeps a finished exec session (containers.conf ``exit_command_delay``), for
+labkit to read its exit code. Podman's default is Docker's 5 minutes, and all that time the
+session's conmon stays in the pod's cgroup: pod listings show it, and removing the pod waits
+3 s on a cgroup that will not empty. labkit asks for the exit code within milliseconds."""
 
 
 def limits_for_containers() -> tuple[int, int]:
@@ -58,6 +63,7 @@ default_ulimits = ["nofile={files}:{files}", "nproc={procs}:{procs}"]
 [engine]
 cgroup_manager = "{cgroup_manager}"
 events_logger = "file"
+exit_command_delay = {EXEC_KEPT_S}
 infra_image = "{infra_image}"
 runtime = "runc"
 image_default_transport = "containers-storage:"
@@ -128,6 +134,7 @@ class PodmanService:
             found = ".".join(map(str, version))
             raise EngineUnavailable(f"Podman {found} is older than the lab supports (4.0 or "
                                     "newer): upgrade it, e.g. with Debian 12's podman 4.3.")
+        self.version = ".".join(map(str, version))
         self._write_configuration()
         self.session.on_cleanup(self.name, self.stop)
         self._launch()
@@ -154,10 +161,11 @@ class PodmanService:
                 raise EngineUnavailable(f"labkit's podman service exited at start: see "
                                         f"{self.log}.")
             if os.path.exists(self.socket):
+                # /_ping, not /version: podman answers /version from its `info`, which asks
+                # dpkg about conmon, runc and slirp4netns (about ten processes) every time.
                 with contextlib.suppress(LabError):  # no reviving from in here
-                    answer = PodmanAPI(self.socket, timeout=5).call(
-                        "GET", "/version", what="say its version")
-                    self.version = answer.get("Version", "")
+                    PodmanAPI(self.socket, timeout=5).request("GET", "/_ping",
+                                                              what="answer a ping")
                     return
             time.sleep(0.05)
         raise EngineUnavailable(f"labkit's podman service did not answer within "
