@@ -28,6 +28,9 @@ from .quantity import format_bytes, parse_cpus, parse_memory
 from .spec import ContainerSpec, PodContainer, PodSpec, Port, check_name
 
 # Fields labkit understands; anything else is a typo or something it cannot run.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (its wheels do): the same documents as the
+Python one, about ten times faster, which a lab that parses every manifest it is given feels."""
 TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
 METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "uid"}
 SPEC_FIELDS = {"containers", "shareProcessNamespace", "hostNetwork", "hostIPC", "hostPID",
@@ -371,7 +374,7 @@ def _requests_within_limits(container: PodContainer) -> None:
 def parse_pod(text: str) -> PodSpec:
     """A PodSpec from Kubernetes YAML, or one SpecError sentence saying what to fix."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -220,17 +220,19 @@ class ContainerdNode:
                               input=data, capture_output=True, check=False)
 
     def _import_images(self) -> None:
-        for name, entrypoint in ((self.pause_image, ["/pause"]), (self.toolbox_image, None)):
-            archive = oci.image_archive(self._layer, name, entrypoint=entrypoint,
-                                        cmd=None if entrypoint else ["sh"])
-            path = os.path.join(self.state, "import.tar")
-            with open(path, "wb") as handle:
-                handle.write(archive)
-            done = self._ctr("images", "import", path)
-            os.unlink(path)
-            if done.returncode != 0:
-                raise EngineUnavailable(f"containerd could not import {name}: "
-                                        f"{done.stderr.decode().strip()}.")
+        """The pause and toolbox images, one layer and one ``ctr images import``."""
+        archive = oci.images_archive(self._layer, {
+            self.pause_image: {"entrypoint": ["/pause"]},
+            self.toolbox_image: {"cmd": ["sh"]}})
+        path = os.path.join(self.state, "import.tar")
+        with open(path, "wb") as handle:
+            handle.write(archive)
+        done = self._ctr("images", "import", path)
+        os.unlink(path)
+        if done.returncode != 0:
+            raise EngineUnavailable(f"containerd could not import the lab's images "
+                                    f"({self.pause_image}, {self.toolbox_image}): "
+                                    f"{done.stderr.decode().strip()}.")
 
     def has_image(self, ref: str) -> bool:
         response = self.call("ImageStatus", self.cri.pb.ImageStatusRequest(

@@ -1,17 +1,14 @@
 """A pod from scratch's files: one directory per pod under ``/var/lib/labkit/scratch``, named
 ``lk-<session>-<pod>`` (the mark by which ``labkit clean`` finds a crashed session's),
-holding a root file system per member (the lab's busybox image unpacked, as a snapshotter
-unpacks an image per container), the pod's ``shm`` directory (its /dev/shm) and a log per
-member.
+holding a root file system per member (the lab's busybox image written out afresh, as a
+snapshotter unpacks an image per container), the pod's ``shm`` directory (its /dev/shm)
+and a log per member.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 import os
 import shutil
-import tarfile
 
 from ... import images
 
@@ -19,23 +16,11 @@ from ... import images
 BASE = "/var/lib/labkit/scratch"
 
 
-@functools.lru_cache(maxsize=2)
-def _image(busybox: str, tag: str) -> bytes:
-    return images.toolbox_tar(busybox)
-
-
 def unpack(directory: str, hostname: str | None) -> None:
     """The lab's toolbox root file system in ``directory``, with what a runtime adds: an
     /etc/hosts (localhost, and the pod's name when it has its own), the device files to bind
     over, and /dev/shm to mount the pod's on."""
-    busybox = images.find_busybox()
-    with tarfile.open(fileobj=io.BytesIO(_image(busybox, images.toolbox_tag(busybox)))) as tar:
-        # The archive is labkit's own; the "tar" filter (Python 3.11.4 and newer) keeps
-        # even that from writing outside the directory. Debian 12's Python is 3.11.2.
-        if hasattr(tarfile, "tar_filter"):
-            tar.extractall(directory, filter="tar")
-        else:
-            tar.extractall(directory)
+    images.write_toolbox(images.find_busybox(), directory)
     hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost\n" + (
         f"127.0.1.1\t{hostname}\n" if hostname else "")
     with open(os.path.join(directory, "etc", "hosts"), "w") as handle:
