@@ -27,10 +27,11 @@ from .errors import SpecError
 from .quantity import format_bytes, parse_cpus, parse_memory
 from .spec import ContainerSpec, PodContainer, PodSpec, Port, check_name
 
-# Fields labkit understands; anything else is a typo or something it cannot run.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader where PyYAML has it (its wheels do): the same documents as the
 Python one, about ten times faster, which a lab that parses every manifest it is given feels."""
+
+# Fields labkit understands; anything else is a typo or something it cannot run.
 TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
 METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "uid"}
 SPEC_FIELDS = {"containers", "shareProcessNamespace", "hostNetwork", "hostIPC", "hostPID",

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 import labkit
-from labkit.errors import EngineUnavailable, ImageUnavailable, SpecError
+from labkit.errors import EngineUnavailable, ImageUnavailable, LabError, SpecError
 from labkit.runtimes.podman import service as podman_service
 from labkit.views import sharing_labels
 from tests.conftest import need
@@ -173,6 +173,39 @@ def test_infra_death_leaves_a_degraded_pod_that_still_talks(podman_lab):
     reply = pod.exec("sidecar", "curl -s http://localhost:80/")
     assert reply.exit_code == 0 and "<html" in reply.output
     assert [m.name for m in pod.members()] == ["app", "sidecar"]
+
+
+def test_an_exec_session_leaves_the_pods_cgroup_within_seconds(podman_lab, monkeypatch):
+    """Podman keeps a finished exec session, and its conmon in the pod's cgroup, for
+    EXEC_KEPT_S (its default, Docker's 5 minutes, made removing the pod wait 3 s on that
+    cgroup). Read from the kernel: the conmon cgroup holds the members' conmons only."""
+    import time
+
+    from labkit.runtimes.podman.api import PodmanAPI
+
+    pod = _made(podman_lab, podman_lab.podman_pod(name="ex", containers=BOX, quiet=True))
+    memory = podman_lab.node.layout.for_controller("memory")
+    procs = Path(memory.directory(f"{pod.cgroup_parent}/conmon")) / "cgroup.procs"
+    members = sorted(pod.conmon_pids().values())
+    assert pod.exec("app", "exit 3").exit_code == 3
+    deadline = time.monotonic() + podman_service.EXEC_KEPT_S + 5
+    while sorted(map(int, procs.read_text().split())) != members:
+        assert time.monotonic() < deadline, procs.read_text()
+        time.sleep(0.1)
+    # Asked after the session is gone (a machine that stalled), the exit code is lost:
+    # one sentence, not a traceback.
+    request = PodmanAPI.request
+
+    def late(self, method, path, **kwargs):
+        if method == "GET" and path.startswith("/exec/"):
+            time.sleep(podman_service.EXEC_KEPT_S + 2)
+        return request(self, method, path, **kwargs)
+
+    monkeypatch.setattr(PodmanAPI, "request", late)
+    with pytest.raises(LabError) as lost:
+        pod.exec("app", "true")
+    assert str(lost.value).startswith("Podman forgot how the command ended before labkit "
+                                      "could ask (while trying to run a command in app)")
 
 
 def test_the_service_comes_back_and_the_pods_with_it(podman_lab):

@@ -40,8 +40,9 @@ NPROC_CAP = 32768  # podman caps its own RLIMIT_NPROC here; containers get the s
 EXEC_KEPT_S = 1
 """Seconds Podman keeps a finished exec session (containers.conf ``exit_command_delay``), for
 labkit to read its exit code. Podman's default is Docker's 5 minutes, and all that time the
-session's conmon stays in the pod's cgroup: pod listings show it, and removing the pod waits
-3 s on a cgroup that will not empty. labkit asks for the exit code within milliseconds."""
+session's conmon stays in the pod's cgroup (a process the pod's tree shows), and removing the
+pod waits 3 s on a cgroup that will not empty. labkit asks for the exit code within
+milliseconds."""
 
 
 def limits_for_containers() -> tuple[int, int]:
