@@ -34,6 +34,7 @@ CONFIG = REPO / "workshop" / "jupyterhub_config.py"
 NODE_IMAGE_LABEL = "org.labkit.image=learner-node"
 HUB_START = 90.0
 """Seconds the hub may take to answer (it starts the proxy and the idle culler first)."""
+RESET_WAIT_S = 60.0  # for the hub to stop a learner's server before `reset` removes the node
 
 
 def node_image(client: docker.DockerClient) -> str:
@@ -258,16 +259,27 @@ def reset(learner: str) -> str:
                        "`./lab workshop status` lists who has.")
     with contextlib.suppress(LabError):  # no server running: the node may already be gone
         request(workshop, "DELETE", f"/users/{learner}/server")
+    # The hub stops the server in the background (its spawner removes the node); wait for
+    # that, so that the hub and the engine agree, then remove whatever node is left.
+    deadline = time.monotonic() + RESET_WAIT_S
+    while time.monotonic() < deadline and _has_server(workshop, learner):
+        time.sleep(0.5)
     client = connect()
     try:
         for container in client.containers.list(all=True, filters={
                 "label": f"{WORKSHOP_LABEL}={workshop.id}", "name": workshop.node_name(learner)}):
             if container.name == workshop.node_name(learner):
-                container.remove(force=True, v=True)
+                with contextlib.suppress(docker.errors.NotFound):  # the spawner's, meanwhile
+                    container.remove(force=True, v=True)
     finally:
         client.close()
     return (f"{learner}'s node is reset: their next start from the hub page gives a fresh "
             "node, with their notebooks and progress kept.")
+
+
+def _has_server(workshop: Workshop, learner: str) -> bool:
+    user = request(workshop, "GET", f"/users/{learner}")
+    return bool((user or {}).get("servers"))  # type: ignore[union-attr]
 
 
 def status() -> str:
