@@ -266,11 +266,13 @@ def reset(learner: str) -> str:
         time.sleep(0.5)
     client = connect()
     try:
-        for container in client.containers.list(all=True, filters={
+        # The low-level listing: the high-level one inspects each container it lists, and
+        # the spawner may remove this one between the two.
+        for container in client.api.containers(all=True, filters={
                 "label": f"{WORKSHOP_LABEL}={workshop.id}", "name": workshop.node_name(learner)}):
-            if container.name == workshop.node_name(learner):
+            if f"/{workshop.node_name(learner)}" in container.get("Names", []):
                 with contextlib.suppress(docker.errors.NotFound):  # the spawner's, meanwhile
-                    container.remove(force=True, v=True)
+                    client.api.remove_container(container["Id"], force=True, v=True)
     finally:
         client.close()
     return (f"{learner}'s node is reset: their next start from the hub page gives a fresh "
