@@ -271,8 +271,13 @@ def reset(learner: str) -> str:
         for container in client.api.containers(all=True, filters={
                 "label": f"{WORKSHOP_LABEL}={workshop.id}", "name": workshop.node_name(learner)}):
             if f"/{workshop.node_name(learner)}" in container.get("Names", []):
-                with contextlib.suppress(docker.errors.NotFound):  # the spawner's, meanwhile
+                try:
                     client.api.remove_container(container["Id"], force=True, v=True)
+                except docker.errors.APIError as error:
+                    # 404 gone or 409 going: the spawner's removal, meanwhile
+                    if error.status_code not in (404, 409):
+                        raise LabError(f"Docker would not remove {learner}'s node: "
+                                       f"{error.explanation}.") from None
     finally:
         client.close()
     return (f"{learner}'s node is reset: their next start from the hub page gives a fresh "
