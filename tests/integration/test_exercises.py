@@ -1,8 +1,11 @@
 """Chapters 1 and 3 exercises against the real engine and kernel.
 
-For every exercise: untouched, the check fails with its "not done yet" sentence; the
-reference solution passes; each wrong solution fails with its sentence. Then a learner
-who solves the *do* exercises by hand with the docker CLI (no labkit) passes too.
+For every exercise, in a learner's order: untouched, the check fails with its "not done
+yet" sentence; each wrong solution fails with its sentence; the reference passes. Then a
+learner who solves the *do* exercises by hand with the docker CLI (no labkit) passes too.
+One Lab serves the module; each test removes what it made, and the chapter state a *find*
+or *predict* exercise reads (foo, pod foo) is made once and removed before anything that
+needs a machine without it.
 """
 
 from __future__ import annotations
@@ -17,64 +20,46 @@ import pytest
 from labkit import exercises
 from labkit.exercises.core import REGISTRY
 from tests.conftest import need
+from tests.integration.exercise_lab import (  # noqa: F401 - own_progress: autouse, here too
+    made_by_a_lab,
+    own_progress,
+    wrong_then_right,
+)
 
 exercises.exercises()  # load the registry
 IDS = [i for i in REGISTRY if i.split(".")[0] in ("01", "03")]
 # Made by hand with the docker CLI, named as a learner types them: every chapter's checks on
 # this machine count them, so these run in ./lab test-slow, one test at a time.
 BY_HAND = pytest.mark.slow
-WRONG = [(i, n) for i in IDS for n in range(len(REGISTRY[i].wrong))]
 
 
-@pytest.fixture(autouse=True)
-def own_progress(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABKIT_PROGRESS", str(tmp_path / "progress.json"))
-    monkeypatch.delenv("LABKIT_INSTRUCTOR", raising=False)
-    yield
-    exercises.use(None)
+@pytest.fixture(scope="module")
+def made(docker_client):
+    need(os.geteuid() == 0, "chapter 3 writes cgroups: the exercises' tests run as root")
+    yield from made_by_a_lab()
 
 
 @pytest.fixture
-def root_lab(lab):
-    need(os.geteuid() == 0, "chapter 3 writes cgroups: the exercises' tests run as root")
-    exercises.use(lab)
-    return lab
-
-
-def answer_of(spec, lab, solve):
-    if spec.setup is not None:
-        spec.setup(lab)
-    answer = solve(lab)
-    return None if spec.kind == "do" else answer
+def lab(made):
+    """The module's lab on a machine without the chapter state; what the test makes goes
+    after it."""
+    made.drop()
+    exercises.use(made.lab)
+    yield made.lab
+    made.drop()
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
-def test_untouched_machine_fails_with_not_done_yet(exercise_id, docker_client):
+def test_untouched_then_each_wrong_solution_then_the_reference(exercise_id, made):
+    ex = exercises.get(exercise_id)
+    made.drop()
     exercises.use(None)  # the checks connect by themselves, as in a fresh kernel
-    ex = exercises.get(exercise_id)
-    result = ex.check(None if ex.kind == "do" else ex.spec.example)
-    assert not result.passed
-    assert ex.spec.untouched in result.sentence, result.sentence
-    assert "\n" not in result.sentence and result.sentence.endswith(".")
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_reference_solution_passes(exercise_id, root_lab):
-    ex = exercises.get(exercise_id)
-    answer = answer_of(ex.spec, root_lab, ex.spec.solution)
-    result = ex.check(answer)
-    assert result.passed, result.sentence
-    assert ex.progress["passed"] and ex.progress["tries"] == 1
-
-
-@pytest.mark.parametrize(("exercise_id", "which"), WRONG)
-def test_wrong_solution_fails_with_its_sentence(exercise_id, which, root_lab):
-    ex = exercises.get(exercise_id)
-    wrong = ex.spec.wrong[which]
-    result = ex.check(answer_of(ex.spec, root_lab, wrong.solve))
-    assert not result.passed and result.counted
-    assert wrong.expect in result.sentence, result.sentence
-    assert ex.hints() == list(ex.spec.hints[:1])  # the failure unlocked the first hint
+    untouched = ex.check(None if ex.kind == "do" else ex.spec.example)
+    assert not untouched.passed and untouched.counted == (ex.kind == "do")
+    assert ex.spec.untouched in untouched.sentence, untouched.sentence
+    assert "\n" not in untouched.sentence and untouched.sentence.endswith(".")
+    exercises.use(made.lab)
+    wrong_then_right(ex, made, tries=untouched.counted)
 
 
 # -- a learner at a terminal: the docker CLI, no labkit -------------------------------------
@@ -102,9 +87,9 @@ def by_hand(*names: str):
 
 
 @pytest.fixture
-def toolbox(root_lab):
+def toolbox(lab):
     exercises.use(None)  # the check must not lean on the lab
-    return root_lab.docker.toolbox()
+    return lab.docker.toolbox()
 
 
 @BY_HAND
@@ -152,9 +137,9 @@ def test_by_hand_shared_pid(toolbox):
 
 
 @BY_HAND
-def test_by_hand_pod_memory_192mi(toolbox, root_lab):
-    layout = root_lab.node.layout
-    need(root_lab.docker.cgroup_driver == "cgroupfs",
+def test_by_hand_pod_memory_192mi(toolbox, lab):
+    layout = lab.node.layout
+    need(lab.docker.cgroup_driver == "cgroupfs",
          "the by-hand pod parent is a cgroupfs directory (systemd hosts make a slice)")
     parent = f"/limited-by-hand-{os.getpid()}"
     memory = layout.for_controller("memory").directory(parent)
@@ -192,17 +177,17 @@ def test_by_hand_pod_memory_192mi(toolbox, root_lab):
 
 # -- the sandbox-dies prediction: from the kernel while it lives, from the engine after -----
 
-def test_sandbox_dies_is_judged_by_the_kernel_then_by_the_engine(root_lab):
+def test_sandbox_dies_is_judged_by_the_kernel_then_by_the_engine(lab):
     from labkit.exercises.ch03 import FOO_POD, KEEPS, KILLED
 
     ex = exercises.get("03.sandbox-dies")
-    pod = root_lab.docker_pod(FOO_POD, quiet=True)
+    pod = lab.docker_pod(FOO_POD, quiet=True)
     pod.remove_sandbox()
     result = ex.check(KEEPS)
     assert result.passed and "Docker says the sidecar still runs" in result.sentence
     pod.delete()
     sleeper = {"image": "busybox", "command": "sleep 3650d"}
-    pod = root_lab.docker_pod(name="foo", share_process_namespace=True, quiet=True,
+    pod = lab.docker_pod(name="foo", share_process_namespace=True, quiet=True,
                               containers={"app": sleeper, "sidecar": sleeper})
     result = ex.check(KILLED)
     assert result.passed and "in the sandbox's PID namespace" in result.sentence
@@ -215,14 +200,14 @@ def test_sandbox_dies_is_judged_by_the_kernel_then_by_the_engine(root_lab):
     assert result.passed and "the sandbox is gone and the sidecar is" in result.sentence
 
 
-def test_reset_removes_what_the_lab_made_for_the_exercise(root_lab):
+def test_reset_removes_what_the_lab_made_for_the_exercise(lab):
     ex = exercises.get("03.shared-pid")
-    ex.spec.solution(root_lab)
-    other = root_lab.run("shared", "busybox", "sleep 3650d", quiet=True)  # not an exercise name
-    parent = root_lab.pods[-1].parent
+    ex.spec.solution(lab)
+    other = lab.run("shared", "busybox", "sleep 3650d", quiet=True)  # not an exercise name
+    parent = lab.pods[-1].parent
     said = ex.reset()
     assert said == ("Removed pod shared (emulated with Docker); the recorded progress of "
                     "03.shared-pid stays.")
-    assert root_lab.docker.session_containers() == [other.engine_name]
+    assert lab.docker.session_containers() == [other.engine_name]
     assert not any(os.path.isdir(d) for d in parent.directories)  # the whole pod went
     assert "There is no container named shared-app yet" in ex.check().sentence

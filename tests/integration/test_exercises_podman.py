@@ -26,8 +26,7 @@ from labkit.exercises.machine import Machine
 from labkit.runtimes.podman.service import podman_command, podman_environment, remove_pod_cgroups
 from labkit.session import SESSION_LABEL
 from tests.conftest import need
-from tests.integration.test_exercises import own_progress  # noqa: F401 - autouse, here too
-from tests.integration.test_exercises_pods import Made
+from tests.integration.exercise_lab import Made, own_progress, wrong_then_right  # noqa: F401
 from tests.integration.test_podman_pod import _traces
 
 exercises.exercises()  # load the registry
@@ -67,6 +66,19 @@ def session_pod_ids(lab) -> list[str]:
     return [pod["Id"] for pod in listed]
 
 
+class PodmanMade(Made):
+    """As Made, keeping the ids of the pods it removes, to look for their traces at the end."""
+
+    def __init__(self, lab, pod_ids: list[str]):
+        super().__init__(lab)
+        self.pod_ids = pod_ids
+
+    def undo(self, keep: set[str]) -> None:
+        if set(self.keys()) - keep:
+            self.pod_ids += session_pod_ids(self.lab)
+        super().undo(keep)
+
+
 @pytest.fixture(scope="module")
 def made(docker_client):
     need(shutil.which("podman") is not None, "podman is installed (./lab setup installs it)")
@@ -75,27 +87,11 @@ def made(docker_client):
     pod_ids: list[str] = []
     try:
         lab.podman  # noqa: B018 - started once for the module
-        state = Made(lab)
-        state.pod_ids = pod_ids
-        yield state
+        yield PodmanMade(lab, pod_ids)
     finally:
         lab.close()
     assert _traces(lab, pod_ids) == [], "the lab left some of its podman behind"
     assert lab.docker.session_containers() == [], "the lab left containers behind"
-
-
-def attempt(ex, made, solve):
-    """Make what the chapter's cells make first (the exercise's setup, kept between tests),
-    run ``solve`` and check what it made (a *do*) or the answer it returns; then remove what
-    ``solve`` made."""
-    if ex.spec.setup is not None:
-        made.prepare(ex.spec.setup)
-    answer = solve(made.lab)
-    try:
-        return ex.check(None if ex.kind == "do" else answer)
-    finally:
-        made.pod_ids += session_pod_ids(made.lab)
-        made.undo(keep=made.base | made.prepared)
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
@@ -115,15 +111,8 @@ def test_untouched_then_each_wrong_solution_then_the_reference(exercise_id, made
         ex.spec.example))
     assert not verdict.passed and "(this kernel has not started it)" in verdict.sentence
     exercises.use(made.lab)
-    for failures, wrong in enumerate(ex.spec.wrong, start=1 + untouched.counted):
-        result = attempt(ex, made, wrong.solve)
-        assert not result.passed and result.counted, result.sentence
-        assert wrong.expect in result.sentence, result.sentence
-        assert len(ex.hints()) == min(failures, len(ex.spec.hints))  # each failure unlocks one
-    result = attempt(ex, made, ex.spec.solution)
-    assert result.passed, result.sentence
-    assert ex.progress["passed"] and ex.progress["tries"] == failures + 1
-    for said in (untouched.sentence, verdict.sentence, result.sentence):
+    wrong_then_right(ex, made, tries=untouched.counted)
+    for said in (untouched.sentence, verdict.sentence):
         assert "\n" not in said and said.endswith("."), said
 
 

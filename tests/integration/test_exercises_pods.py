@@ -14,13 +14,12 @@ import time
 
 import pytest
 
-import labkit
 from labkit import exercises
 from labkit.exercises import ch02, ch04
 from labkit.exercises.core import REGISTRY
 from labkit.exercises.machine import Machine
 from tests.conftest import need
-from tests.integration.test_exercises import own_progress  # noqa: F401 - autouse, here too
+from tests.integration.exercise_lab import made_by_a_lab, own_progress  # noqa: F401 - autouse
 
 exercises.exercises()  # load the registry
 IDS = [i for i in REGISTRY if i.split(".")[0] in ("02", "04")]
@@ -29,47 +28,10 @@ READ = [i for i in IDS if REGISTRY[i].kind != "do"]
 WRONG_DO = [(i, n) for i in DO for n in range(len(REGISTRY[i].wrong))]
 
 
-class Made:
-    """What the module's lab made, by its session's cleanup keys: the chapter state a read
-    exercise needs stays between tests, everything else goes after each test."""
-
-    def __init__(self, lab):
-        self.lab = lab
-        self.base = set(self.keys())  # the containerd node itself
-        self.setup = None
-        self.prepared: set[str] = set()
-
-    def keys(self) -> list[str]:
-        return [what for what, _undo in self.lab.session._cleanups]
-
-    def undo(self, keep: set[str]) -> None:
-        todo = [(w, u) for w, u in self.lab.session._cleanups if w not in keep]
-        for what, undo in reversed(todo):
-            undo()
-            self.lab.session.forget(what)
-
-    def prepare(self, setup) -> None:
-        if self.setup is not setup:
-            self.drop()
-            before = set(self.keys())
-            setup(self.lab)
-            self.setup, self.prepared = setup, set(self.keys()) - before
-
-    def drop(self) -> None:
-        self.undo(keep=self.base)
-        self.setup, self.prepared = None, set()
-
-
 @pytest.fixture(scope="module")
 def made(docker_client):
     need(os.geteuid() == 0, "labkit's containerd and pod cgroups need root")
-    lab = labkit.Lab(gather="direct")
-    try:
-        lab.containerd  # noqa: B018 - started once for the module
-        yield Made(lab)
-    finally:
-        lab.close()
-    assert lab.docker.session_containers() == [], "the lab left containers behind"
+    yield from made_by_a_lab("containerd")
 
 
 @pytest.fixture

@@ -22,8 +22,7 @@ from labkit.cleanup import lab_cgroup_dirs
 from labkit.exercises.core import REGISTRY
 from labkit.exercises.machine import Machine
 from labkit.runtimes.scratch import rootfs
-from tests.integration.test_exercises import own_progress  # noqa: F401 - autouse, here too
-from tests.integration.test_exercises_pods import Made
+from tests.integration.exercise_lab import Made, own_progress, wrong_then_right  # noqa: F401
 
 exercises.exercises()  # load the registry
 IDS = [i for i in REGISTRY if i.startswith("06.")]
@@ -40,16 +39,6 @@ def made():
         lab.close()
     assert lab_cgroup_dirs(lab.node.layout, lab.session.id) == []
     assert not [d for d in os.listdir(rootfs.BASE) if d.startswith(lab.session.prefix)]
-
-
-def attempt(ex, made, solve):
-    if ex.spec.setup is not None:
-        made.prepare(ex.spec.setup)
-    answer = solve(made.lab)
-    try:
-        return ex.check(None if ex.kind == "do" else answer)
-    finally:
-        made.undo(keep=made.base | made.prepared)
 
 
 def test_there_are_three(made):
@@ -72,15 +61,8 @@ def test_untouched_then_each_wrong_solution_then_the_reference(exercise_id, made
     verdict = ex.spec.check(other_kernel, None if ex.kind == "do" else ex.spec.form(
         ex.spec.example))
     assert not verdict.passed and ex.spec.untouched in verdict.sentence
-    for failures, wrong in enumerate(ex.spec.wrong, start=1 + untouched.counted):
-        result = attempt(ex, made, wrong.solve)
-        assert not result.passed and result.counted, result.sentence
-        assert wrong.expect in result.sentence, result.sentence
-        assert len(ex.hints()) == min(failures, len(ex.spec.hints))
-    result = attempt(ex, made, ex.spec.solution)
-    assert result.passed, result.sentence
-    assert ex.progress["passed"] and ex.progress["tries"] == failures + 1
-    for said in (untouched.sentence, verdict.sentence, result.sentence):
+    wrong_then_right(ex, made, tries=untouched.counted)
+    for said in (untouched.sentence, verdict.sentence):
         assert "\n" not in said and said.endswith("."), said
 
 
