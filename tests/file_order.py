@@ -6,10 +6,10 @@ done with its last. With the heavy files first and the light ones last, the work
 together, instead of one starting a ten-second file as the others end.
 
 A file's weight is the seconds it took the last time it ran here (pytest's cache: the
-controller writes them when a run ends), else a guess from its tests: a test on an engine
-about a second, a notebook cell half a second, anything else a fiftieth. A run without the
-cache (CI's ``-p no:cacheprovider``) orders by the guess alone. The order changes nothing
-but the time: each file's own tests keep theirs.
+controller writes them when a run ends), else a guess from its tests: an integration test
+or one on an engine about a second, a notebook cell half a second, anything else a
+fiftieth. A run without the cache (CI's ``-p no:cacheprovider``) orders by the guess alone.
+The order changes nothing but the time: each file's own tests keep theirs.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def _file(nodeid: str) -> str:
 def _guess(item: pytest.Item) -> float:
     if item.path.suffix == ".ipynb":
         return NOTEBOOK_CELL_S
-    if "docker_client" in getattr(item, "fixturenames", ()):  # every engine fixture's root
-        return ENGINE_TEST_S
+    if "integration" in item.path.parts or "docker_client" in getattr(item, "fixturenames", ()):
+        return ENGINE_TEST_S  # tests/integration, or a test on an engine fixture's root
     return OTHER_TEST_S
 
 
