@@ -152,6 +152,20 @@ class Machine:
         except docker.errors.NotFound:
             return None
 
+    def oom_events(self, container_id: str, started_at: str) -> int:
+        """How many ``oom`` events Docker has logged for this container since it started
+        (``started_at``: its State.StartedAt). Docker 20.10 sets State.OOMKilled only when
+        the kernel's OOM notice reaches it before the container's exit does; under load it
+        can come second, and the flag stays false, but the event is logged either way."""
+        import datetime
+        import time
+
+        since = datetime.datetime.fromisoformat(started_at[:19]).replace(
+            tzinfo=datetime.timezone.utc).timestamp() - 1
+        return len(self._engine(lambda: list(self.client.api.events(
+            since=int(since), until=f"{time.time():.6f}", decode=True,
+            filters={"container": container_id, "event": "oom"})), "read Docker's events"))
+
     def remove(self, container_id: str) -> None:
         import docker.errors
 
