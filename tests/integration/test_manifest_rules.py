@@ -217,10 +217,11 @@ def fake_kubectl(tmp_path, monkeypatch):
 
 
 def _podman_created(lab) -> list[str]:
-    """The session's pods in labkit's podman store (none if labkit never set podman up)."""
-    from labkit.runtimes.podman.service import RUN_BASE, podman_command, podman_environment
+    """What the session started of Podman: nothing while its service was never started (a
+    lab makes pods through that service only), else its pods in labkit's podman store."""
+    from labkit.runtimes.podman.service import podman_command, podman_environment
 
-    if not os.path.isfile(os.path.join(RUN_BASE, "containers.conf")):
+    if lab._podman is None:
         return []
     listed = subprocess.run(podman_command("pod", "ps", "-q", "--filter",
                                            f"label=io.labkit.session={lab.session.id}"),

@@ -11,6 +11,7 @@ labkit's pause, and each session talks to its own ``podman system service`` sock
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -75,6 +76,12 @@ network_config_dir = "{RUN_BASE}/networks"
 
 
 def podman_version(binary: str = "podman") -> tuple[int, ...]:
+    """The version of the podman found on PATH, asked once per binary and process."""
+    return _version_of(shutil.which(binary) or binary)
+
+
+@functools.lru_cache(maxsize=8)
+def _version_of(binary: str) -> tuple[int, ...]:
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
     match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out.stdout)
     if out.returncode != 0 or match is None:
