@@ -1,4 +1,6 @@
-"""Chapter 2 on a real containerd (CRI runtime.v1), started by labkit as a kubelet's node."""
+"""Chapter 2 on a real containerd (CRI runtime.v1), started by labkit as a kubelet's node: one
+node for the module where a test leaves it as it found it (its pods are deleted after it),
+a node of its own where the test breaks, restarts or stops it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 import labkit
 from labkit.errors import ImageUnavailable, LabError, SpecError
 from labkit.views import sharing_labels
+from tests.integration.exercise_lab import Made  # what a module's lab made, undone per test
 from tests.manifests import BROKEN, FOO
 
 BOX = {"app": {"image": "busybox", "command": "sleep 600"}}
@@ -43,15 +46,33 @@ def node_lab(docker_client):
     assert _traces(lab) == []
 
 
+@pytest.fixture(scope="module")
+def node_made(docker_client):
+    """One lab and one containerd for the tests that leave the node as they found it."""
+    need_root()
+    lab = labkit.Lab(gather="direct")
+    lab.containerd  # noqa: B018 - started once for the module
+    yield Made(lab)
+    lab.close()
+    assert _traces(lab) == []
+
+
+@pytest.fixture
+def pod_lab(node_made):
+    """The module's lab on its running node; the pods the test made go after it."""
+    yield node_made.lab
+    node_made.drop()
+
+
 def need_root():
     from tests.conftest import need
 
     need(os.geteuid() == 0, "a containerd node needs root")
 
 
-def test_the_pod_as_the_kubelet_runs_it(node_lab):
-    pod = node_lab.cri_pod(FOO, quiet=True)
-    obs = node_lab.observe(pod)
+def test_the_pod_as_the_kubelet_runs_it(pod_lab):
+    pod = pod_lab.cri_pod(FOO, quiet=True)
+    obs = pod_lab.observe(pod)
     labels = sharing_labels(obs)
     assert [m.name for m in obs.members] == ["pause", "app", "sidecar"]
     assert {ns for ns, label in labels["pause"].items() if label == "own"} == \
@@ -68,11 +89,11 @@ def test_the_pod_as_the_kubelet_runs_it(node_lab):
     assert {row["POD ID"] for row in listing} == {pod.sandbox_id[:13]}
 
 
-def test_pod_cgroups_and_limits(node_lab):
-    pod = node_lab.cri_pod(FOO, quiet=True)
-    obs = node_lab.observe(pod)
+def test_pod_cgroups_and_limits(pod_lab):
+    pod = pod_lab.cri_pod(FOO, quiet=True)
+    obs = pod_lab.observe(pod)
     tree = obs.trees[0]
-    assert tree.path == f"/lk-{node_lab.session.id}-node/kubepods/burstable/pod{pod.spec.uid}"
+    assert tree.path == f"/lk-{pod_lab.session.id}-node/kubepods/burstable/pod{pod.spec.uid}"
     assert tree.state.limits.memory_bytes == 384 * 2**20
     names = pod.names()
     limits = {names[c.name]: c.state.limits.memory_bytes for c in tree.children}
@@ -80,8 +101,8 @@ def test_pod_cgroups_and_limits(node_lab):
     assert obs.member("app").state.path == f"{tree.path}/{pod.containers['app'].id}"
 
 
-def test_localhost_and_shared_memory(node_lab):
-    pod = node_lab.cri_pod(FOO, quiet=True)
+def test_localhost_and_shared_memory(pod_lab):
+    pod = pod_lab.cri_pod(FOO, quiet=True)
     assert "<html" in pod.exec("sidecar", "curl -s http://localhost:80/").output
     pod.exec("app", "echo from-app > /dev/shm/note")
     assert pod.exec("sidecar", "cat /dev/shm/note").output.strip() == "from-app"
@@ -94,9 +115,9 @@ def test_localhost_and_shared_memory(node_lab):
     ("host_ipc", {"ipc": "host", "net": "shared with pause"}),
     ("host_pid", {"pid": "host"}),
 ])
-def test_pod_flags_change_the_matrix(node_lab, flag, expected):
-    with node_lab.cri_pod(name="flags", containers=BOX, quiet=True, **{flag: True}) as pod:
-        app = sharing_labels(node_lab.observe(pod))["app"]
+def test_pod_flags_change_the_matrix(pod_lab, flag, expected):
+    with pod_lab.cri_pod(name="flags", containers=BOX, quiet=True, **{flag: True}) as pod:
+        app = sharing_labels(pod_lab.observe(pod))["app"]
         if flag == "share_process_namespace":
             assert pod.exec("app", "cat /proc/1/comm").output.strip() == "pause"
     assert {ns: app[ns] for ns in expected} == expected
@@ -106,11 +127,11 @@ def test_pod_flags_change_the_matrix(node_lab, flag, expected):
     ({"memory": "64Mi", "cpus": "250m"}, ""),  # limits only: requests = limits, Guaranteed
     ({}, "besteffort/"),
 ])
-def test_qos_class_places_the_pod_cgroup(node_lab, resources, qos_dir):
+def test_qos_class_places_the_pod_cgroup(pod_lab, resources, qos_dir):
     containers = {"app": {"image": "busybox", "command": "sleep 600", **resources}}
-    with node_lab.cri_pod(name="qos", containers=containers, quiet=True) as pod:
-        tree = node_lab.observe(pod).trees[0]
-    assert tree.path == f"/lk-{node_lab.session.id}-node/kubepods/{qos_dir}pod{pod.spec.uid}"
+    with pod_lab.cri_pod(name="qos", containers=containers, quiet=True) as pod:
+        tree = pod_lab.observe(pod).trees[0]
+    assert tree.path == f"/lk-{pod_lab.session.id}-node/kubepods/{qos_dir}pod{pod.spec.uid}"
     if resources:
         assert tree.state.limits.cpus == 0.25
 
@@ -126,13 +147,13 @@ def test_containerd_restarted_mid_chapter(node_lab):
     assert "<html" in pod.exec("sidecar", "curl -s http://localhost:80/").output
 
 
-def test_a_pod_that_fails_to_start_leaves_nothing(node_lab):
+def test_a_pod_that_fails_to_start_leaves_nothing(pod_lab):
     broken = {"app": {"image": "busybox", "command": ["/no/such/program"]}}
     with pytest.raises(LabError, match="containerd refused to start container app"):
-        node_lab.cri_pod(name="broken", containers=broken, quiet=True)
-    cri = node_lab.containerd.cri
+        pod_lab.cri_pod(name="broken", containers=broken, quiet=True)
+    cri = pod_lab.containerd.cri
     assert list(cri.call("ListPodSandbox", cri.pb.ListPodSandboxRequest()).items) == []
-    assert list(Path("/sys/fs/cgroup/memory").glob(f"lk-{node_lab.session.id}-node/*/*/*")) == []
+    assert list(Path("/sys/fs/cgroup/memory").glob(f"lk-{pod_lab.session.id}-node/*/*/*")) == []
 
 
 def test_a_sandbox_that_fails_to_start_leaves_nothing(node_lab):
@@ -164,8 +185,8 @@ def test_bad_manifests_create_nothing(node_lab, broken):
     assert node_lab._containerd is None  # not even the node was started
 
 
-def test_an_image_that_is_not_loaded(node_lab):
+def test_an_image_that_is_not_loaded(pod_lab):
     with pytest.raises(ImageUnavailable, match="not loaded into labkit's containerd"):
-        node_lab.cri_pod(FOO.replace("curlimages/curl", "example.invalid/tool:1"), quiet=True)
-    cri = node_lab.containerd.cri
+        pod_lab.cri_pod(FOO.replace("curlimages/curl", "example.invalid/tool:1"), quiet=True)
+    cri = pod_lab.containerd.cri
     assert list(cri.call("ListPodSandbox", cri.pb.ListPodSandboxRequest()).items) == []
