@@ -1,5 +1,7 @@
 """Chapter 5 on a real Podman (Debian's 4.3), run by labkit rootful with its own storage,
-configuration and API socket."""
+configuration and API socket: one service for the module where a test leaves it as it found
+it (its pods are removed after it), a service of its own where the test kills it, closes it
+or changes what it holds."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from labkit.errors import EngineUnavailable, ImageUnavailable, LabError, SpecErr
 from labkit.runtimes.podman import service as podman_service
 from labkit.views import sharing_labels
 from tests.conftest import need
+from tests.integration.exercise_lab import Made  # what a module's lab made, undone per test
 from tests.manifests import BROKEN, FOO
 
 BOX = {"app": {"image": "busybox", "command": "sleep 600"}}
@@ -66,14 +69,35 @@ def podman_lab(docker_client):
     assert _traces(lab, lab.pod_ids) == []
 
 
+@pytest.fixture(scope="module")
+def podman_made(docker_client):
+    """One lab and one podman service for the tests that leave the service as they found
+    it; each test's pods go after it."""
+    need(shutil.which("podman") is not None, "podman is installed (./lab setup installs it)")
+    need(os.geteuid() == 0, "labkit's podman runs rootful")
+    lab = labkit.Lab(gather="direct")
+    lab.pod_ids = []
+    lab.podman  # noqa: B018 - started once for the module
+    yield Made(lab)
+    lab.close()
+    assert _traces(lab, lab.pod_ids) == []
+
+
+@pytest.fixture
+def pod_lab(podman_made):
+    """The module's lab and its running podman service; the pods the test made go after it."""
+    yield podman_made.lab
+    podman_made.drop()
+
+
 def _made(lab, pod):
     lab.pod_ids.append(pod.id)
     return pod
 
 
-def test_the_article_manifest_played(podman_lab):
-    pod = _made(podman_lab, podman_lab.podman_pod(FOO, quiet=True))
-    obs = podman_lab.observe(pod)
+def test_the_article_manifest_played(pod_lab):
+    pod = _made(pod_lab, pod_lab.podman_pod(FOO, quiet=True))
+    obs = pod_lab.observe(pod)
     labels = sharing_labels(obs)
     assert [m.name for m in obs.members] == ["infra", "app", "sidecar"]
     assert {ns for ns, label in labels["infra"].items() if label == "own"} == \
@@ -93,9 +117,9 @@ def test_the_article_manifest_played(podman_lab):
     assert obs.member("sidecar").state.limits.memory_bytes == 128 * 2**20
     # conmon sits in the pod's cgroup, beside the containers.
     for pid in pod.conmon_pids().values():
-        assert podman_lab.node.cgroups(pid)["memory"] == f"{pod.cgroup_parent}/conmon"
+        assert pod_lab.node.cgroups(pid)["memory"] == f"{pod.cgroup_parent}/conmon"
     # kube play writes no pod-level limit (the kubelet would write the sum).
-    assert podman_lab.node.tree(pod.cgroup_parent).state.limits.memory_bytes is None
+    assert pod_lab.node.tree(pod.cgroup_parent).state.limits.memory_bytes is None
     # One loopback, one /dev/shm, one hostname (UTS shared, unlike Docker).
     reply = pod.exec("sidecar", "curl -s http://localhost:80/")
     assert reply.exit_code == 0 and "<html" in reply.output
@@ -115,10 +139,10 @@ def test_the_article_manifest_played(podman_lab):
     ("net", {"net": "infra", "ipc": "own", "uts": "own", "pid": "own"}),
     (["ipc", "net"], {"net": "infra", "ipc": "infra", "uts": "own", "pid": "own"}),
 ])
-def test_what_share_changes(podman_lab, share, expected):
-    with podman_lab.podman_pod(name="shares", containers=BOX, share=share, quiet=True) as pod:
-        _made(podman_lab, pod)
-        app = sharing_labels(podman_lab.observe(pod))["app"]
+def test_what_share_changes(pod_lab, share, expected):
+    with pod_lab.podman_pod(name="shares", containers=BOX, share=share, quiet=True) as pod:
+        _made(pod_lab, pod)
+        app = sharing_labels(pod_lab.observe(pod))["app"]
         wanted = {ns: "shared with infra" if who == "infra" else who
                   for ns, who in expected.items()}
         assert {ns: app[ns] for ns in wanted} == wanted
@@ -127,45 +151,45 @@ def test_what_share_changes(podman_lab, share, expected):
     assert pod.state == "deleted"
 
 
-def test_manifest_flags(podman_lab):
+def test_manifest_flags(pod_lab):
     shared = FOO.replace("spec:\n", "spec:\n  shareProcessNamespace: true\n", 1)
-    with podman_lab.podman_pod(shared, quiet=True) as pod:
-        _made(podman_lab, pod)
-        assert sharing_labels(podman_lab.observe(pod))["app"]["pid"] == "shared with infra"
+    with pod_lab.podman_pod(shared, quiet=True) as pod:
+        _made(pod_lab, pod)
+        assert sharing_labels(pod_lab.observe(pod))["app"]["pid"] == "shared with infra"
     on_host = FOO.replace("spec:\n", "spec:\n  hostNetwork: true\n", 1)
-    with podman_lab.podman_pod(on_host, quiet=True) as pod:
-        _made(podman_lab, pod)
-        assert sharing_labels(podman_lab.observe(pod))["app"]["net"] == "host"
+    with pod_lab.podman_pod(on_host, quiet=True) as pod:
+        _made(pod_lab, pod)
+        assert sharing_labels(pod_lab.observe(pod))["app"]["net"] == "host"
 
 
 @pytest.mark.parametrize("flag", ["hostIPC", "hostPID"])
-def test_what_kube_play_would_ignore_is_refused_before_anything_exists(podman_lab, flag):
+def test_what_kube_play_would_ignore_is_refused_before_anything_exists(pod_lab, flag):
     text = FOO.replace("spec:\n", f"spec:\n  {flag}: true\n", 1)
     with pytest.raises(SpecError) as refused:
-        podman_lab.podman_pod(text)
+        pod_lab.podman_pod(text)
     sentence = str(refused.value)
     assert flag in sentence and "lab.cri_pod" in sentence and "\n" not in sentence
-    assert _labelled("pod", podman_lab.session.id) == []
+    assert _labelled("pod", pod_lab.session.id) == []
 
 
-def test_pod_create_puts_the_sum_of_limits_on_the_pod_cgroup(podman_lab):
+def test_pod_create_puts_the_sum_of_limits_on_the_pod_cgroup(pod_lab):
     limited = {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi",
                        "cpus": 0.5},
                "sidecar": {"image": "busybox", "command": "sleep 600", "memory": "32Mi",
                            "cpus": 0.25}}
-    with podman_lab.podman_pod(name="limited", containers=limited, quiet=True) as pod:
-        _made(podman_lab, pod)
-        limits = podman_lab.node.tree(pod.cgroup_parent).state.limits
+    with pod_lab.podman_pod(name="limited", containers=limited, quiet=True) as pod:
+        _made(pod_lab, pod)
+        limits = pod_lab.node.tree(pod.cgroup_parent).state.limits
         assert limits.memory_bytes == 96 * 2**20
         assert limits.cpu_quota_us == 75_000 and limits.cpu_period_us == 100_000
-        obs = podman_lab.observe(pod)
+        obs = pod_lab.observe(pod)
         assert obs.member("app").state.limits.cpu_quota_us == 50_000
         assert pod.commands()[0].startswith(f"podman pod create --name {pod.engine_name} "
                                             "--share ipc,net,uts --memory 100663296 --cpus 0.75")
 
 
-def test_infra_death_leaves_a_degraded_pod_that_still_talks(podman_lab):
-    pod = _made(podman_lab, podman_lab.podman_pod(FOO, quiet=True))
+def test_infra_death_leaves_a_degraded_pod_that_still_talks(pod_lab):
+    pod = _made(pod_lab, pod_lab.podman_pod(FOO, quiet=True))
     pod.kill_infra()
     assert pod.state == "degraded"
     assert pod.container_states() == {"infra": "exited", "app": "running",
@@ -175,7 +199,7 @@ def test_infra_death_leaves_a_degraded_pod_that_still_talks(podman_lab):
     assert [m.name for m in pod.members()] == ["app", "sidecar"]
 
 
-def test_an_exec_session_leaves_the_pods_cgroup_within_seconds(podman_lab, monkeypatch):
+def test_an_exec_session_leaves_the_pods_cgroup_within_seconds(pod_lab, monkeypatch):
     """Podman keeps a finished exec session, and its conmon in the pod's cgroup, for
     EXEC_KEPT_S (its default, Docker's 5 minutes, made removing the pod wait 3 s on that
     cgroup). Read from the kernel: the conmon cgroup holds the members' conmons only."""
@@ -183,8 +207,8 @@ def test_an_exec_session_leaves_the_pods_cgroup_within_seconds(podman_lab, monke
 
     from labkit.runtimes.podman.api import PodmanAPI
 
-    pod = _made(podman_lab, podman_lab.podman_pod(name="ex", containers=BOX, quiet=True))
-    memory = podman_lab.node.layout.for_controller("memory")
+    pod = _made(pod_lab, pod_lab.podman_pod(name="ex", containers=BOX, quiet=True))
+    memory = pod_lab.node.layout.for_controller("memory")
     procs = Path(memory.directory(f"{pod.cgroup_parent}/conmon")) / "cgroup.procs"
     members = sorted(pod.conmon_pids().values())
     assert pod.exec("app", "exit 3").exit_code == 3
@@ -219,11 +243,11 @@ def test_the_service_comes_back_and_the_pods_with_it(podman_lab):
 
 
 @pytest.mark.parametrize("text", BROKEN)
-def test_bad_manifests_are_one_sentence_and_make_nothing(podman_lab, text):
+def test_bad_manifests_are_one_sentence_and_make_nothing(pod_lab, text):
     with pytest.raises(SpecError) as refused:
-        podman_lab.podman_pod(text)
+        pod_lab.podman_pod(text)
     assert "\n" not in str(refused.value)
-    assert _labelled("pod", podman_lab.session.id) == []
+    assert _labelled("pod", pod_lab.session.id) == []
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
@@ -232,12 +256,12 @@ def test_bad_manifests_are_one_sentence_and_make_nothing(podman_lab, text):
     ({"containers": {"app": {"image": "no-such-image-here", "command": "true"}}},
      "no-such-image-here"),
 ])
-def test_bad_keywords_are_one_sentence_and_make_nothing(podman_lab, kwargs, words):
+def test_bad_keywords_are_one_sentence_and_make_nothing(pod_lab, kwargs, words):
     arguments = {"name": "bad", "containers": BOX, "quiet": True, **kwargs}
     with pytest.raises((SpecError, ImageUnavailable)) as refused:
-        podman_lab.podman_pod(**arguments)
+        pod_lab.podman_pod(**arguments)
     assert words in str(refused.value) and "\n" not in str(refused.value)
-    assert _labelled("pod", podman_lab.session.id) == []
+    assert _labelled("pod", pod_lab.session.id) == []
 
 
 def test_no_podman_is_one_sentence(tmp_path, monkeypatch, docker_client):
@@ -299,22 +323,22 @@ def test_a_loaded_image_runs_as_itself(podman_lab, tmp_path):
         _lab_podman("rmi", "-f", "localhost/learner/own:1")
 
 
-def test_a_second_pod_of_the_same_name_is_refused_and_the_first_survives(podman_lab):
-    first = _made(podman_lab, podman_lab.podman_pod(name="twice", containers=BOX, quiet=True))
+def test_a_second_pod_of_the_same_name_is_refused_and_the_first_survives(pod_lab):
+    first = _made(pod_lab, pod_lab.podman_pod(name="twice", containers=BOX, quiet=True))
     with pytest.raises(SpecError) as refused:
-        podman_lab.podman_pod(name="twice", containers=BOX, quiet=True)
+        pod_lab.podman_pod(name="twice", containers=BOX, quiet=True)
     assert "already has a Podman pod named twice" in str(refused.value)
     assert first.state == "running" and [m.name for m in first.members()] == ["infra", "app"]
 
 
-def test_keyword_flags_mean_what_the_manifest_flags_mean(podman_lab):
-    with podman_lab.podman_pod(name="spn", containers=BOX, share_process_namespace=True,
+def test_keyword_flags_mean_what_the_manifest_flags_mean(pod_lab):
+    with pod_lab.podman_pod(name="spn", containers=BOX, share_process_namespace=True,
                                quiet=True) as pod:
-        _made(podman_lab, pod)
-        assert sharing_labels(podman_lab.observe(pod))["app"]["pid"] == "shared with infra"
+        _made(pod_lab, pod)
+        assert sharing_labels(pod_lab.observe(pod))["app"]["pid"] == "shared with infra"
         assert "pid" in pod.share
     with pytest.raises(SpecError):
-        podman_lab.podman_pod(name="hipc", containers=BOX, host_ipc=True)
+        pod_lab.podman_pod(name="hipc", containers=BOX, host_ipc=True)
 
 
 def test_a_crashed_sessions_pods_are_removed_by_clean_session(docker_client):
