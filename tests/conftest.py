@@ -59,7 +59,11 @@ def docker_client():
 def lab(docker_client):
     import labkit
 
-    with labkit.Lab(gather="direct" if os.geteuid() == 0 else "helper") as lab:
+    # No watcher process per test: the test closes its lab itself, and a worker that dies
+    # leaves its sessions to the next Lab's reaping (tests/integration/test_session_reaping.py;
+    # the watcher has its own test in test_kernel_death.py, and every chapter starts one).
+    with labkit.Lab(gather="direct" if os.geteuid() == 0 else "helper",
+                    watch_owner=False) as lab:
         yield lab
     assert lab.docker.session_containers() == [], "the lab left containers behind"
 
