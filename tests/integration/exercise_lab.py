@@ -8,7 +8,7 @@ same machine, as a learner's tries are. A *do* exercise's attempt removes what i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -56,17 +56,21 @@ class Made:
         self.setup, self.prepared = None, set()
 
 
-def made_by_a_lab(engine: str | None = None) -> Iterator[Made]:
+def made_by_a_lab(engine: str | None = None, *, made: Callable[[labkit.Lab], Made] = Made,
+                  traces: Callable[[labkit.Lab], list[str]] | None = None) -> Iterator[Made]:
     """A module fixture's body: a Lab reading the kernel directly (and ``engine`` started
-    once for the module) that leaves no container behind when the module closes it."""
+    once for the module) that leaves no container behind when the module closes it, nor any
+    of ``traces`` (what its engine could leave on the host)."""
     lab = labkit.Lab(gather="direct")
     try:
         if engine:
             getattr(lab, engine)
-        yield Made(lab)
+        yield made(lab)
     finally:
         lab.close()
     assert lab.docker.session_containers() == [], "the lab left containers behind"
+    if traces is not None:
+        assert traces(lab) == [], f"the lab left some of its {engine} behind"
 
 
 def attempt(ex, made: Made, solve):

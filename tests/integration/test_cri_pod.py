@@ -14,7 +14,7 @@ import pytest
 import labkit
 from labkit.errors import ImageUnavailable, LabError, SpecError
 from labkit.views import sharing_labels
-from tests.integration.exercise_lab import Made  # what a module's lab made, undone per test
+from tests.integration.exercise_lab import made_by_a_lab  # undone per test, closed at the end
 from tests.manifests import BROKEN, FOO
 
 BOX = {"app": {"image": "busybox", "command": "sleep 600"}}
@@ -50,11 +50,7 @@ def node_lab(docker_client):
 def node_made(docker_client):
     """One lab and one containerd for the tests that leave the node as they found it."""
     need_root()
-    lab = labkit.Lab(gather="direct")
-    lab.containerd  # noqa: B018 - started once for the module
-    yield Made(lab)
-    lab.close()
-    assert _traces(lab) == []
+    yield from made_by_a_lab("containerd", traces=_traces)
 
 
 @pytest.fixture

@@ -13,21 +13,18 @@ socket or pod cgroup.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import pytest
 
-import labkit
 from labkit import exercises
 from labkit.exercises import ch05
 from labkit.exercises.core import REGISTRY
 from labkit.exercises.machine import Machine
 from labkit.runtimes.podman.service import podman_command, podman_environment, remove_pod_cgroups
 from labkit.session import SESSION_LABEL
-from tests.conftest import need
-from tests.integration.exercise_lab import Made, own_progress, wrong_then_right  # noqa: F401
-from tests.integration.test_podman_pod import _traces
+from tests.integration.exercise_lab import own_progress, wrong_then_right  # noqa: F401
+from tests.integration.test_podman_pod import made_with_podman, session_pod_ids
 
 exercises.exercises()  # load the registry
 IDS = [i for i in REGISTRY if i.startswith("05.")]
@@ -59,39 +56,9 @@ def remove(name: str, made) -> None:
     remove_pod_cgroups([pod_id])
 
 
-def session_pod_ids(lab) -> list[str]:
-    label = f"{SESSION_LABEL}={lab.session.id}"
-    listed = lab.podman.api.call("GET", "/pods/json", what="list the session's pods",
-                                 params={"filters": f'{{"label":["{label}"]}}'}) or []
-    return [pod["Id"] for pod in listed]
-
-
-class PodmanMade(Made):
-    """As Made, keeping the ids of the pods it removes, to look for their traces at the end."""
-
-    def __init__(self, lab, pod_ids: list[str]):
-        super().__init__(lab)
-        self.pod_ids = pod_ids
-
-    def undo(self, keep: set[str]) -> None:
-        if set(self.keys()) - keep:
-            self.pod_ids += session_pod_ids(self.lab)
-        super().undo(keep)
-
-
 @pytest.fixture(scope="module")
 def made(docker_client):
-    need(shutil.which("podman") is not None, "podman is installed (./lab setup installs it)")
-    need(os.geteuid() == 0, "labkit's podman runs rootful")
-    lab = labkit.Lab(gather="direct")
-    pod_ids: list[str] = []
-    try:
-        lab.podman  # noqa: B018 - started once for the module
-        yield PodmanMade(lab, pod_ids)
-    finally:
-        lab.close()
-    assert _traces(lab, pod_ids) == [], "the lab left some of its podman behind"
-    assert lab.docker.session_containers() == [], "the lab left containers behind"
+    yield from made_with_podman()
 
 
 @pytest.mark.parametrize("exercise_id", IDS)

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,9 +19,10 @@ import pytest
 import labkit
 from labkit.errors import EngineUnavailable, ImageUnavailable, LabError, SpecError
 from labkit.runtimes.podman import service as podman_service
+from labkit.session import SESSION_LABEL
 from labkit.views import sharing_labels
 from tests.conftest import need
-from tests.integration.exercise_lab import Made  # what a module's lab made, undone per test
+from tests.integration.exercise_lab import Made, made_by_a_lab
 from tests.manifests import BROKEN, FOO
 
 BOX = {"app": {"image": "busybox", "command": "sleep 600"}}
@@ -69,18 +71,40 @@ def podman_lab(docker_client):
     assert _traces(lab, lab.pod_ids) == []
 
 
-@pytest.fixture(scope="module")
-def podman_made(docker_client):
-    """One lab and one podman service for the tests that leave the service as they found
-    it; each test's pods go after it."""
+def session_pod_ids(lab) -> list[str]:
+    label = f"{SESSION_LABEL}={lab.session.id}"
+    listed = lab.podman.api.call("GET", "/pods/json", what="list the session's pods",
+                                 params={"filters": f'{{"label":["{label}"]}}'}) or []
+    return [pod["Id"] for pod in listed]
+
+
+class PodmanMade(Made):
+    """As Made, keeping the ids of the pods it removes in ``lab.pod_ids`` (where ``_made``
+    keeps those a test removes itself), to look for their traces at the end."""
+
+    def __init__(self, lab):
+        super().__init__(lab)
+        lab.pod_ids = self.pod_ids = []
+
+    def undo(self, keep: set[str]) -> None:
+        if set(self.keys()) - keep:
+            self.pod_ids += session_pod_ids(self.lab)
+        super().undo(keep)
+
+
+def made_with_podman() -> Iterator[PodmanMade]:
+    """A module fixture's body: one lab and one podman service for the module; at the end
+    nothing of the session is left: no pod, container, service, socket or pod cgroup."""
     need(shutil.which("podman") is not None, "podman is installed (./lab setup installs it)")
     need(os.geteuid() == 0, "labkit's podman runs rootful")
-    lab = labkit.Lab(gather="direct")
-    lab.pod_ids = []
-    lab.podman  # noqa: B018 - started once for the module
-    yield Made(lab)
-    lab.close()
-    assert _traces(lab, lab.pod_ids) == []
+    yield from made_by_a_lab("podman", made=PodmanMade,
+                             traces=lambda lab: _traces(lab, lab.pod_ids))
+
+
+@pytest.fixture(scope="module")
+def podman_made(docker_client):
+    """For the tests that leave the service as they found it; each test's pods go after it."""
+    yield from made_with_podman()
 
 
 @pytest.fixture
@@ -333,7 +357,7 @@ def test_a_second_pod_of_the_same_name_is_refused_and_the_first_survives(pod_lab
 
 def test_keyword_flags_mean_what_the_manifest_flags_mean(pod_lab):
     with pod_lab.podman_pod(name="spn", containers=BOX, share_process_namespace=True,
-                               quiet=True) as pod:
+                            quiet=True) as pod:
         _made(pod_lab, pod)
         assert sharing_labels(pod_lab.observe(pod))["app"]["pid"] == "shared with infra"
         assert "pid" in pod.share
