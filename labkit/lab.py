@@ -13,7 +13,7 @@ import os
 import weakref
 from typing import Literal
 
-from . import liveness
+from . import liveness, watcher
 from .cleanup import clean_session
 from .errors import LabError, install_notebook_handler
 from .model import Member, Observation
@@ -91,7 +91,7 @@ class Lab:
         # session whose owner still runs (another notebook, another learner) is left alone.
         self.reaped = liveness.reap(clean_session)
         self.session = session or Session()
-        self.session.claim(watch=watch_owner)
+        self.session.claim(watcher=watcher.start if watch_owner else None)
         self._requested_gather = gather
         self._docker: DockerRuntime | None = None
         self._node: Node | None = None

@@ -6,8 +6,10 @@ process's start time, so a recycled PID is not taken for the owner. Records
 live in a per-user directory: a learner only ever sees, and reaps, their own.
 
 A session whose owner is gone left its things behind (a kernel killed with
-SIGKILL runs no cleanup); the next `Lab` of the same user removes them. A
-session without a record, or whose owner still runs, is never touched.
+SIGKILL runs no cleanup); its watcher (:mod:`labkit.watcher`), or else the next
+`Lab` of the same user, removes them. A session without a record, or whose owner
+still runs, is never touched. This module only keeps the records: it sits below the
+runtimes, and the cleaning is done above them.
 
 >>> alive({"pid": os.getpid(), "start": process_start(os.getpid())})
 True
@@ -117,45 +119,3 @@ def reap(clean: Callable[[str], list[str]], directory: str | None = None) -> lis
                 os.unlink(record.path)
             reaped.append(record.session)
     return reaped
-
-
-def watch(session_id: str) -> bool:
-    """Start a detached watcher that cleans the session once its owner is gone.
-
-    It outlives the owner on purpose (its own session, so a kernel's process group being
-    killed does not take it along), and leaves as soon as the session closes normally.
-    """
-    import subprocess
-    import sys
-
-    try:
-        subprocess.Popen(
-            [sys.executable, "-m", "labkit.liveness", session_id, str(os.getpid()),
-             str(process_start(os.getpid())), records_dir()],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True, cwd="/")
-    except OSError:
-        return False  # the next Lab of this user, or `labkit clean`, does it instead
-    return True
-
-
-def _watch_until_gone(session_id: str, owner: dict, directory: str,
-                      every_s: float = 0.5) -> None:
-    import time
-
-    path = os.path.join(directory, f"{session_id}.json")
-    while os.path.exists(path) and alive(owner):
-        time.sleep(every_s)
-    if not os.path.exists(path):
-        return  # the session closed itself
-    from .cleanup import clean_session
-
-    if not clean_session(session_id):
-        remove(session_id, directory)
-
-
-if __name__ == "__main__":
-    import sys
-
-    _watch_until_gone(sys.argv[1], {"pid": int(sys.argv[2]), "start": int(sys.argv[3])},
-                      sys.argv[4])

@@ -63,20 +63,22 @@ class Session:
         self.closed = False
         self.record: str | None = None  # the owner record, once claimed
         self._said: set[str] = set()
-        self._watch: bool | None = None  # None: never claimed (a session only named)
+        self._claimed = False  # a session only named is never claimed
+        self._watcher: Callable[[str], bool] | None = None
         atexit.register(self.close)
 
-    def claim(self, *, watch: bool = True) -> None:
+    def claim(self, *, watcher: Callable[[str], bool] | None = None) -> None:
         """Record that this process owns the session, so that once it is gone (a kernel
-        killed with SIGKILL runs no cleanup) what it left is removed: by a watcher process
-        (``watch``), else by the next `Lab` of this user or `labkit clean`."""
-        self._watch = watch
+        killed with SIGKILL runs no cleanup) what it left is removed: by the watcher
+        process that ``watcher(session_id)`` starts (:func:`labkit.watcher.start`), else
+        by the next `Lab` of this user or `labkit clean`."""
+        self._claimed, self._watcher = True, watcher
         try:
             self.record = liveness.write(self.id)
         except OSError:  # nowhere to write it: closing and `labkit clean` still work
             return
-        if watch:
-            liveness.watch(self.id)
+        if watcher is not None:
+            watcher(self.id)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -102,8 +104,8 @@ class Session:
         with self._lock:
             self._cleanups.append((what, undo))
             reopened, self.closed = self.closed, False
-        if reopened and self._watch is not None and self.record is None:
-            self.claim(watch=self._watch)  # made after close(): owned and watched again
+        if reopened and self._claimed and self.record is None:
+            self.claim(watcher=self._watcher)  # made after close(): owned and watched again
 
     def forget(self, what: str) -> None:
         """Drop a cleanup because the thing was removed already."""

@@ -79,7 +79,9 @@ class Machine:
                     from ..session import Session
 
                     self._helper_session = Session()
-                    self._helper_session.claim()
+                    from ..watcher import start
+
+                    self._helper_session.claim(watcher=start)
                     runtime = DockerRuntime(self._helper_session)
                     self._node = Node(HelperGatherer(runtime.start_helper(),
                                                      runtime.engine_process),

@@ -94,7 +94,7 @@ def _busy_watchers() -> list[int]:
     busy = []
     for name in os.listdir("/proc"):
         argv = _read(f"/proc/{name}/cmdline").split(b"\0") if name.isdigit() else []
-        if (b"labkit.liveness" in argv and len(argv) > 5
+        if (b"labkit.watcher" in argv and len(argv) > 5
                 and not liveness.alive({"pid": int(argv[4]), "start": int(argv[5])})):
             busy.append(int(name))
     return busy

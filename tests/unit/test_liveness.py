@@ -65,6 +65,6 @@ def test_reap_cleans_only_dead_owners_and_drops_their_records_once_clean(tmp_pat
 def test_a_session_that_cannot_record_its_owner_still_works(monkeypatch):
     monkeypatch.setattr(liveness, "records_dir", lambda: "/proc/labkit-cannot-be-here")
     session = Session()
-    session.claim(watch=True)
+    session.claim(watcher=lambda _id: True)
     assert session.record is None
     assert session.close() == []
