@@ -11,15 +11,16 @@ from typing import TYPE_CHECKING
 
 from .errors import LabError
 
-__all__ = ["Lab", "LabError", "Observation", "Session", "exercises", "views"]
+__all__ = ["Lab", "LabError", "Observation", "Session", "chapter_lab", "exercises", "views"]
 __version__ = "0.1.0"
 
 _LAZY = {"Lab": ".lab", "Observation": ".model", "Session": ".session", "views": ".views",
-         "exercises": ".exercises"}
+         "exercises": ".exercises", "chapter_lab": ".chapter"}
 _MODULES = {"views", "exercises"}
 
 if TYPE_CHECKING:
     from . import exercises, views
+    from .chapter import chapter_lab
     from .lab import Lab
     from .model import Observation
     from .session import Session

@@ -38,6 +38,16 @@ class EngineRefused(LabError):
         self.engine_said = engine_said
 
 
+class FormError(LabError):
+    """An exercise's answer in the wrong form: one sentence saying which form is expected;
+    not a try."""
+
+
+class NotRecorded(LabError, AttributeError):
+    """A replayed chapter's recording has no answer to this question (an AttributeError too,
+    so a replayed object answers ``hasattr`` as the real one would)."""
+
+
 class NodeReadError(LabError):
     """The kernel's files for a process or a cgroup cannot be read."""
 

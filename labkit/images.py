@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .errors import ImageUnavailable
 
 TOOLBOX = "labkit/toolbox"
-RECIPE_VERSION = "4"  # bump when the image's contents change
+RECIPE_VERSION = "5"  # bump when the image's contents change
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 
 PAUSE_SCRIPT = """#!/bin/sh
@@ -30,6 +30,7 @@ trap 'exit 0' TERM INT
 while :; do sleep 3600 & wait $!; done
 """
 
+HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"
 INDEX_HTML = "<html><body><h1>labkit stand-in web server</h1></body></html>\n"
 
 CURL_SCRIPT = """#!/bin/sh
@@ -123,14 +124,18 @@ def toolbox_tag(busybox: str) -> str:
 
 
 _DIRECTORIES = (("bin", 0o755), ("www", 0o755), ("tmp", 0o1777), ("etc", 0o755),
-                ("proc", 0o755), ("sys", 0o755), ("dev", 0o755), ("root", 0o755))
+                ("proc", 0o755), ("sys", 0o755), ("dev", 0o755), ("dev/shm", 0o1777),
+                ("root", 0o755))
+DEVICES = ("null", "zero", "random", "urandom")  # a runtime binds the host's over these
 
 
 def _files() -> tuple[tuple[str, str, int], ...]:
     return (("www/index.html", INDEX_HTML, 0o644), ("bin/curl", CURL_SCRIPT, 0o755),
             ("pause", PAUSE_SCRIPT, 0o755),
             ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644),
-            ("etc/group", "root:x:0:\n", 0o644))
+            ("etc/group", "root:x:0:\n", 0o644),
+            ("etc/hosts", HOSTS, 0o644),
+            *((f"dev/{device}", "", 0o666) for device in DEVICES))
 
 
 @functools.lru_cache(maxsize=4)
@@ -160,6 +165,19 @@ def toolbox_tar(busybox: str) -> bytes:
             info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def toolbox_archive(busybox: str, directory: str = "/var/lib/labkit") -> str:
+    """The toolbox's root file system as a tar file on disk (written once per busybox and
+    recipe), for the ``tar -xf`` a learner types where labkit writes the files itself."""
+    path = os.path.join(directory, f"toolbox-{toolbox_tag(busybox)}.tar")
+    if not os.path.exists(path):
+        os.makedirs(directory, exist_ok=True)
+        temporary = f"{path}.{os.getpid()}"
+        with open(temporary, "wb") as handle:
+            handle.write(toolbox_tar(busybox))
+        os.replace(temporary, path)
+    return path
 
 
 def write_toolbox(busybox: str, directory: str) -> None:

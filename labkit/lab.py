@@ -9,14 +9,18 @@
 
 from __future__ import annotations
 
+import html
 import os
+import subprocess
 import weakref
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from . import liveness, watcher
 from .cleanup import clean_session
 from .errors import LabError, install_notebook_handler
-from .model import Member, Observation
+from .model import ExecResult, Member, Observation
 from .node import Node
 from .node.gather import DirectGatherer, HelperGatherer
 from .node.mounts import CgroupLayout
@@ -27,9 +31,35 @@ from .runtimes.pod import Pod
 from .runtimes.podman import PodmanPod, PodmanService, check_share
 from .runtimes.scratch import ScratchPod
 from .session import Session
+from .spec import PodSpec
 from .watch import Watch, watch, watch_while_drawing
 
 GatherChoice = Literal["auto", "direct", "helper"]
+NSENTER_FLAGS = {"mnt": "--mount", "uts": "--uts", "ipc": "--ipc", "net": "--net",
+                 "pid": "--pid", "user": "--user", "cgroup": "--cgroup", "time": "--time"}
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What of a lab's session is still on the machine, by kind."""
+
+    containers: tuple[str, ...] = ()
+    cgroups: tuple[str, ...] = ()
+    scratch_pods: tuple[str, ...] = ()
+    engines: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.containers or self.cgroups or self.scratch_pods or self.engines)
+
+    def __str__(self) -> str:
+        if not self:
+            return "nothing of this session is left: no container, cgroup, pod or engine"
+        parts = [f"{kind}: {', '.join(names)}" for kind, names in (
+            ("containers", self.containers), ("cgroups", self.cgroups),
+            ("pods from scratch", self.scratch_pods), ("engines", self.engines)) if names]
+        return "left of this session: " + "; ".join(parts)
+
+    __repr__ = __str__
 
 
 def engine_visible(process_name: str) -> bool:
@@ -71,22 +101,10 @@ class Lab:
     ``Lab`` of the same user, or to ``labkit clean``.
     """
 
-    def __new__(cls, *args, **kwargs):
-        # A chapter's lab may be its recording instead: replayed where no engine answers
-        # (Binder), or recorded while it runs for real (./lab record). See labkit.replay.
-        if cls is Lab and kwargs.get("chapter"):
-            from .replay import instead_of_lab
-
-            install_notebook_handler()
-            other = instead_of_lab(cls, args, kwargs)
-            if other is not None:
-                return other
-        return super().__new__(cls)
-
     def __init__(self, gather: GatherChoice = "auto", session: Session | None = None, *,
                  watch_owner: bool = True, chapter: str | None = None) -> None:
         install_notebook_handler()
-        self.chapter = chapter  # the notebook's chapter ("01"): its recording, if replayed
+        self.chapter = chapter  # the notebook's chapter ("01"), when labkit.chapter_lab made it
         # What this user's earlier sessions left when their kernel died goes first; a
         # session whose owner still runs (another notebook, another learner) is left alone.
         self.reaped = liveness.reap(clean_session)
@@ -123,38 +141,6 @@ class Lab:
             self._podman = PodmanService(self.session).start()
         return self._podman
 
-    def podman_pod(self, manifest: str | None = None, *, name: str | None = None,
-                   containers: dict[str, dict] | None = None, share=None,
-                   quiet: bool = False, **flags: bool) -> PodmanPod:
-        """A Podman pod: a manifest goes to ``podman kube play``; keywords make it as
-        ``podman pod create --share SHARE`` and ``podman run --pod`` per container.
-
-        >>> pod = lab.podman_pod(open("pod.yaml").read())                  # doctest: +SKIP
-        >>> pod = lab.podman_pod(name="foo", containers={"app": {"image": "nginx"}},
-        ...                      share="+pid")                                  # doctest: +SKIP
-        """
-        spec = self._pod_spec(manifest, name, containers, flags)
-        if manifest is not None and share is not None:
-            raise LabError("share= goes with name= and containers= (podman pod create); a "
-                           "manifest's pod shares what its spec says: drop one of the two.")
-        how = "kube play" if manifest is not None else "pod create"
-        shared = check_share(share)  # checked before Podman starts
-        pod = PodmanPod(self.podman, spec, how=how, share=shared).start(quiet=quiet)
-        self.pods.append(pod)
-        return pod
-
-    def cri_pod(self, manifest: str | None = None, *, name: str | None = None,
-                containers: dict[str, dict] | None = None, quiet: bool = False,
-                **flags: bool) -> CriPod:
-        """A Pod run on containerd's CRI as the kubelet runs it, from YAML or keywords.
-
-        >>> pod = lab.cri_pod(open("pod.yaml").read())          # doctest: +SKIP
-        """
-        spec = self._pod_spec(manifest, name, containers, flags)
-        pod = CriPod(self.containerd, spec, self.node.layout).start(quiet=quiet)
-        self.pods.append(pod)
-        return pod
-
     def cluster_pod(self, manifest: str, *, context: str = "minikube", node_shell=None,
                     start_minikube: bool = False) -> ClusterPod:
         """The Pod applied to a real cluster (a kubeconfig context), observed on its node;
@@ -162,14 +148,15 @@ class Lab:
 
         >>> pod = lab.cluster_pod(open("pod.yaml").read(), start_minikube=True)  # doctest: +SKIP
         """
-        spec = self._pod_spec(manifest, None, None, {})
-        if start_minikube:
-            from .runtimes.cluster import start_minikube as start
+        def apply(spec: PodSpec, _quiet: bool) -> ClusterPod:
+            if start_minikube:  # after the manifest is checked: bad input starts nothing
+                from .runtimes.cluster import start_minikube as start
 
-            start(context)
-        pod = ClusterRuntime(self.session, context, node_shell).run(spec)
-        self.pods.append(pod)
-        return pod
+                start(context)
+            # kubectl applies the Pod and labkit waits until it runs: that is its start
+            return ClusterRuntime(self.session, context, node_shell).run(spec)
+
+        return self._pod(apply, manifest, None, None, {}, quiet=True)
 
     def _pod_spec(self, manifest, name, containers, flags):
         from .manifest import parse_pod, pod_from_kwargs
@@ -206,31 +193,73 @@ class Lab:
         """``docker run -d`` with the session's labels; see :meth:`DockerRuntime.run`."""
         return self.docker.run(name, image, command, **options)
 
+    # -- pods: one way in -------------------------------------------------------------
     def docker_pod(self, manifest: str | None = None, *, name: str | None = None,
                    containers: dict[str, dict] | None = None, quiet: bool = False,
                    **flags: bool) -> DockerPod:
-        """A Pod emulated with Docker, from Kubernetes YAML or keyword arguments.
+        """A Pod emulated with Docker (chapter 3), from Kubernetes YAML or keywords.
 
         >>> pod = lab.docker_pod(open("pod.yaml").read())      # doctest: +SKIP
         >>> pod = lab.docker_pod(name="foo", containers={"app": {"image": "httpbin"}})
         ... # doctest: +SKIP
         """
-        spec = self._pod_spec(manifest, name, containers, flags)
-        pod = DockerPod(self.docker, spec, self._writable_layout()).start(quiet=quiet)
-        self.pods.append(pod)
-        return pod
+        return self._pod(lambda spec, quiet: DockerPod(
+            self.docker, spec, self._writable_layout()).start(quiet=quiet),
+            manifest, name, containers, flags, quiet)
+
+    def cri_pod(self, manifest: str | None = None, *, name: str | None = None,
+                containers: dict[str, dict] | None = None, quiet: bool = False,
+                **flags: bool) -> CriPod:
+        """A Pod run on containerd's CRI as the kubelet runs it (chapter 2), from YAML or
+        keywords.
+
+        >>> pod = lab.cri_pod(open("pod.yaml").read())          # doctest: +SKIP
+        """
+        return self._pod(lambda spec, quiet: CriPod(
+            self.containerd, spec, self.node.layout).start(quiet=quiet),
+            manifest, name, containers, flags, quiet)
+
+    def podman_pod(self, manifest: str | None = None, *, name: str | None = None,
+                   containers: dict[str, dict] | None = None, share=None,
+                   quiet: bool = False, **flags: bool) -> PodmanPod:
+        """A Podman pod (chapter 5): a manifest goes to ``podman kube play``; keywords make
+        it as ``podman pod create --share SHARE`` and ``podman create --pod`` per container.
+
+        >>> pod = lab.podman_pod(open("pod.yaml").read())                  # doctest: +SKIP
+        >>> pod = lab.podman_pod(name="foo", containers={"app": {"image": "nginx"}},
+        ...                      share="+pid")                                  # doctest: +SKIP
+        """
+        if manifest is not None and share is not None:
+            raise LabError("share= goes with name= and containers= (podman pod create); a "
+                           "manifest's pod shares what its spec says: drop one of the two.")
+        how = "kube play" if manifest is not None else "pod create"
+        shared = check_share(share)  # checked before Podman starts
+        return self._pod(lambda spec, quiet: PodmanPod(
+            self.podman, spec, how=how, share=shared).start(quiet=quiet),
+            manifest, name, containers, flags, quiet)
 
     def scratch_pod(self, manifest: str | None = None, *, name: str | None = None,
                     containers: dict[str, dict] | None = None, quiet: bool = False,
                     **flags: bool) -> ScratchPod:
-        """A Pod from scratch, with no engine: ``unshare`` makes pause's namespaces,
-        ``nsenter`` joins the containers to them, cgroupfs holds the limits (needs root).
+        """A Pod from scratch, with no engine (chapter 6): ``unshare`` makes pause's
+        namespaces, ``nsenter`` joins the containers to them, cgroupfs holds the limits
+        (needs root).
 
         >>> pod = lab.scratch_pod(open("pod.yaml").read())      # doctest: +SKIP
-        >>> print("\\n".join(pod.commands()))                   # doctest: +SKIP
+        >>> print("\\n".join(pod.commands()))                  # doctest: +SKIP
         """
+        return self._pod(lambda spec, quiet: ScratchPod(self.session, spec).start(quiet=quiet),
+                         manifest, name, containers, flags, quiet)
+
+    def _pod(self, make: Callable[[PodSpec, bool], Pod], manifest, name, containers, flags,
+             quiet: bool):
+        """Every kind of pod comes in here: the spec parsed and checked (nothing made yet),
+        the API server's warnings said, the pod made (``make(spec, quiet)``) and kept in
+        ``lab.pods``."""
         spec = self._pod_spec(manifest, name, containers, flags)
-        pod = ScratchPod(self.session, spec).start(quiet=quiet)
+        for warning in spec.warnings:
+            print(f"Warning: {warning}")
+        pod = make(spec, quiet)
         self.pods.append(pod)
         return pod
 
@@ -244,15 +273,11 @@ class Lab:
         members: list[Member] = []
         walked: list[str] = []
         nodes = set()
-        for thing in things:
-            if isinstance(thing, Container):
-                members.append(thing.member())
-                nodes.add(None)
-                continue
+        for thing in things:  # a Container or a pod: members, a cgroup to walk, a node
             members += thing.members()
             if thing.cgroup_parent:
                 walked.append(thing.cgroup_parent)
-            nodes.add(thing.runtime if isinstance(thing, ClusterPod) else None)
+            nodes.add(thing.where)
         if len(nodes) > 1:
             raise LabError("These run on different nodes (this machine, a cluster): observe "
                            "each node's containers and pods in a call of their own.")
@@ -309,11 +334,102 @@ class Lab:
             lines.append(resolved.note or f"{image}: this machine has it, so it runs as itself.")
         return "\n".join(lines)
 
+    def nsenter(self, pid: int, namespaces: Sequence[str], argv: Sequence[str]) -> ExecResult:
+        """Run a program of this machine in some namespaces of process ``pid``, as
+        ``nsenter --target PID --ipc ... PROGRAM`` does as root: to look at a container with
+        the host's tools (``ipcs``, ``ip``, ``hostname``), or to join it.
+
+        >>> lab.nsenter(pod["app"].pid, ["ipc"], ["ipcs", "-q"]).output     # doctest: +SKIP
+        """
+        flags = []
+        for ns in namespaces:
+            if ns not in NSENTER_FLAGS:
+                raise LabError(f"{ns!r} is not a namespace nsenter enters: use "
+                               f"{', '.join(NSENTER_FLAGS)}.")
+            flags.append(NSENTER_FLAGS[ns])
+        if os.geteuid() != 0:
+            raise LabError("Entering another process's namespaces needs root: open the lab "
+                           "as root (sudo ./lab up).")
+        done = subprocess.run(["nsenter", "--target", str(pid), *flags, "--", *argv],
+                              capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+        return ExecResult(done.returncode, done.stdout + done.stderr)
+
+    def leftovers(self) -> Leftovers:
+        """What of this lab's session is still on the machine: Docker containers, cgroups,
+        pods from scratch, labkit's containerd and podman (each with their pods). After
+        :meth:`close` it is nothing.
+
+        >>> print(lab.leftovers())                                   # doctest: +SKIP
+        nothing of this session is left: no container, cgroup, pod or engine
+        """
+        from .cleanup import lab_cgroup_dirs
+        from .runtimes.scratch import leftovers as scratch
+
+        session = self.session.id
+        return Leftovers(
+            containers=tuple(self.docker.session_containers()),
+            cgroups=tuple(lab_cgroup_dirs(self.node.layout, session)),
+            scratch_pods=tuple(sorted(scratch.find(self.node.layout, session))),
+            engines=tuple(name for name, found in (
+                ("containerd", session in ContainerdNode.leftovers()),
+                ("podman", session in PodmanService.leftovers(session))) if found))
+
+    def cleanup_button(self):
+        """A button that removes what this lab made (:meth:`close`) and then says what of
+        its session is left: a chapter's last cell, so that running every cell keeps the
+        chapter's pods for its exercises. Leaving the notebook removes everything too.
+
+        >>> lab.cleanup_button()                                    # doctest: +SKIP
+        """
+        return cleanup_button(self)
+
     def close(self) -> list[str]:
-        return self.session.close()
+        """Remove everything this lab made (its pods and containers, its containerd and
+        podman with theirs, its cgroups); returns what could not be removed. The lab stays
+        usable: what it makes afterwards is owned, watched and removed the same way (its
+        engines start again on first use)."""
+        failed = self.session.close()
+        self._containerd = self._podman = None
+        if self._node is not None and self._node.gatherer.kind != "direct":
+            self._node = None  # its helper container went with the session
+        self.pods = []
+        return failed
 
     def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def cleanup_button(lab: Any, replaying: bool = False):
+    """The widget of :meth:`Lab.cleanup_button`, for a real, recording or replayed lab; its
+    text form says what it does, for a reader without widgets."""
+    import ipywidgets as widgets
+
+    button = widgets.Button(description="Clean up this chapter", icon="trash",
+                            button_style="warning")
+    said = widgets.HTML()
+
+    def click(_button=None) -> None:
+        if replaying:
+            said.value = ("<p>This chapter replays a recording: it made nothing on this machine, "
+                          "so there is nothing to remove.</p>")
+            return
+        failed = lab.close()
+        text = f"Done: {lab.leftovers()}." if not failed else (
+            "Some things could not be removed: " + "; ".join(failed) +
+            " (run `labkit clean` in a terminal).")
+        said.value = f"<p>{html.escape(text)}</p>"
+
+    button.on_click(click)
+
+    class CleanupButton(widgets.VBox):
+        def __repr__(self) -> str:
+            return ("Clean up this chapter: a button that removes what this chapter made "
+                    "(lab.close()); leaving the notebook does the same.")
+
+    box = CleanupButton([button, said])
+    box.button, box.said, box.click = button, said, click
+    return box

@@ -92,6 +92,11 @@ class MemberObservation:
     hostname: str | None = None
 
     @property
+    def cgroup(self) -> str:
+        """Its cgroup: the path in the memory hierarchy on cgroup v1, the one path on v2."""
+        return self.state.path
+
+    @property
     def name(self) -> str:
         return self.member.name
 

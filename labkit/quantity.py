@@ -9,6 +9,10 @@ decimal. CPUs are a fraction of a core (``0.5``) or Kubernetes millicores
 (536870912, 268435456)
 >>> parse_cpus("500m")
 0.5
+
+A Pod's quantities are read as the API server reads them (:func:`kubernetes_memory`,
+:func:`kubernetes_cpus`): zero and fractions of a byte are accepted there, as Kubernetes
+accepts them, where Docker's forms (:func:`parse_memory`, :func:`parse_cpus`) refuse them.
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ _QUANTITY_RE = re.compile(r"(?P<sign>[+-]?)(?P<num>\d+(?:\.\d*)?|\.\d+)"
                           r"|[eE](?P<exp>[+-]?\d{1,3}))?")
 _SMALL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000)}
 MAX_BYTES = 2**63 - 1  # a Quantity's int64 value
-MAX_CORES = 1024
+MAX_CORES = 1024  # Docker's --cpus, for parse_cpus
+# The kernel refuses a CFS quota above 2**44 - 1 µs (max_cfs_runtime, kernel/sched/core.c);
+# the kubelet asks limit * 100 µs per 100 ms period (MilliCPUToQuota), so this many
+# millicores is the largest CPU quantity a Pod's cgroup can be given.
+MAX_MILLI_CPU = (2**44 - 1) // 100
 
 
 def parse_quantity(value: str | int | float) -> tuple[Fraction, str] | None:
@@ -67,10 +75,13 @@ def parse_quantity(value: str | int | float) -> tuple[Fraction, str] | None:
 
 
 def parse_memory(value: str | int, *, style: Style = "docker") -> int:
-    """Bytes for a memory quantity; ``style`` says whose units plain suffixes use.
+    """Bytes for a memory quantity as labkit's Docker containers take it (at least 4096);
+    ``style`` says whose units plain suffixes use.
 
     Kubernetes rounds a fraction of a byte up, as ``Quantity.Value()`` does; a memory
-    quantity in thousandths (``100m``, valid for the API server but 0.1 bytes) is refused.
+    quantity in thousandths (``100m``, valid for the API server but 0.1 bytes) is refused
+    here. A Pod's quantities are read as the API server reads them, by
+    :func:`kubernetes_memory`.
     """
     if isinstance(value, bool):
         raise SpecError(f"The memory quantity {value!r} is not a size: {_MEMORY_HINT}.")
@@ -103,23 +114,59 @@ def _docker_bytes(text: str) -> int:
 
 
 def _kubernetes_bytes(text: str) -> int:
-    parsed = parse_quantity(text)
-    if parsed is None:
-        raise SpecError(f"The memory quantity {text!r} is not a Kubernetes quantity: "
-                        "write it like 256Mi, 1Gi or 128974848.")
-    number, unit = parsed
-    if number < 0:
-        raise SpecError(f"The memory quantity {text!r} is negative: give a size like 256Mi.")
+    number, unit = _memory_quantity(text)
     if unit in _SMALL:
         raise SpecError(f"The memory quantity {text!r} counts fractions of a byte ({unit} is "
                         f"{_SMALL[unit]} of a byte, not mega): write Mi or M, e.g. 128Mi.")
     return math.ceil(number)
 
 
-def parse_cpus(value: str | float | int) -> float:
-    """Cores for a CPU quantity: ``0.5``, ``"0.5"``, ``"500m"``, ``2`` or any Kubernetes
-    quantity (``"1e0"``); finer than a millicore is rounded up to it, as the kubelet's
-    ``MilliValue()`` does."""
+def _memory_quantity(value: str | int | float) -> tuple[Fraction, str]:
+    """A memory quantity's exact value and suffix: a Kubernetes quantity, not negative
+    (``ValidateResourceQuantityValue``, pkg/apis/core/validation/validation.go), and no
+    larger than a Quantity's int64."""
+    parsed = None if isinstance(value, bool) else parse_quantity(value)
+    if parsed is None:
+        raise SpecError(f"The memory quantity {str(value)!r} is not a Kubernetes quantity: "
+                        "write it like 256Mi, 1Gi or 128974848.")
+    if parsed[0] < 0:
+        raise SpecError(f"The memory quantity {str(value)!r} is negative: give a size like "
+                        "256Mi.")
+    if math.ceil(parsed[0]) > MAX_BYTES:
+        raise SpecError(f"The memory quantity {str(value)!r} is larger than any machine's "
+                        "memory: write it like 256Mi or 1Gi.")
+    return parsed
+
+
+def kubernetes_memory(value: str | int | float) -> tuple[int, str | None]:
+    """Bytes for a Pod's memory quantity as the API server takes it, rounded up to a whole
+    byte as the kubelet reads it (``Quantity.Value()``), with the quantity as the API server
+    writes it back (``Quantity.String()``) when it is a fraction of a byte, which it only
+    warns about (``warningsForPodSpecAndMeta``, pkg/api/pod/warnings.go); else None.
+
+    >>> kubernetes_memory("64Mi"), kubernetes_memory(0), kubernetes_memory("100m")
+    ((67108864, None), (0, None), (1, '100m'))
+    >>> kubernetes_memory("1000000.5"), kubernetes_memory("1e-1")
+    ((1000001, '1000000500m'), (1, '100e-3'))
+    """
+    number, unit = _memory_quantity(value)
+    return math.ceil(number), None if number.denominator == 1 else _fraction_text(number, unit)
+
+
+def _fraction_text(number: Fraction, unit: str) -> str:
+    """A quantity that is not a whole number as ``Quantity.String()`` writes it
+    (staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go, ``CanonicalizeBytes``): in
+    thousandths, millionths or billionths (rounded up to one), with a suffix, or with an
+    exponent when it was written with one."""
+    power, suffix = next(((p, s) for p, s in ((3, "m"), (6, "u"))
+                          if (number * 10**p).denominator == 1), (9, "n"))
+    mantissa = math.ceil(number * 10**power)
+    return f"{mantissa}e-{power}" if unit == "e" else f"{mantissa}{suffix}"
+
+
+def _millicores(value: str | float | int) -> int:
+    """Millicores for a CPU quantity, finer than a millicore rounded up to it, as the
+    kubelet's ``MilliValue()`` does; refused if it is not a quantity or negative."""
     if isinstance(value, float):
         value = round(value, 9)  # 0.1 + 0.2 is 0.3 cores, not 0.301 after rounding up
     parsed = None if isinstance(value, bool) else parse_quantity(value)
@@ -128,12 +175,37 @@ def parse_cpus(value: str | float | int) -> float:
                         "500m.")
     if parsed[0] < 0:
         raise SpecError(f"The CPU quantity {value!r} is negative: write 0.5 or 500m.")
-    millis = math.ceil(parsed[0] * 1000)
+    return math.ceil(parsed[0] * 1000)
+
+
+def parse_cpus(value: str | float | int) -> float:
+    """Cores for a CPU quantity as Docker's ``--cpus`` takes it: ``0.5``, ``"0.5"``,
+    ``"500m"``, ``2`` or any Kubernetes quantity (``"1e0"``), from 1m to 1024 cores; finer
+    than a millicore is rounded up to it, as the kubelet's ``MilliValue()`` does."""
+    millis = _millicores(value)
     if not 1 <= millis <= MAX_CORES * 1000:
         raise SpecError(
             f"The CPU quantity {value!r} is out of range: give between 1m (0.001) and "
             f"{MAX_CORES} cores, e.g. 0.5 or 500m."
         )
+    return millis / 1000
+
+
+def kubernetes_cpus(value: str | float | int) -> float:
+    """Cores for a Pod's CPU quantity as the API server takes it: any quantity that is not
+    negative (``ValidateResourceQuantityValue``), 0 included (Kubernetes counts it as not
+    given) and above 1024 cores (the kubelet's shares stop at 262144); only above
+    :data:`MAX_MILLI_CPU`, a quota no kernel takes, is it refused.
+
+    >>> kubernetes_cpus("250m"), kubernetes_cpus(0), kubernetes_cpus("2000")
+    (0.25, 0.0, 2000.0)
+    """
+    millis = _millicores(value)
+    if millis > MAX_MILLI_CPU:
+        raise SpecError(
+            f"The CPU quantity {value!r} is more than the {MAX_MILLI_CPU // 1000} cores a "
+            "Linux kernel can give one cgroup (its largest CFS quota): the API server would "
+            "accept it, but no node can run it, so write e.g. 0.5 or 500m.")
     return millis / 1000
 
 

@@ -50,9 +50,9 @@ class ContainerSpec:
     @property
     def asked(self) -> Limits:
         """The limits as the kernel should show them."""
-        quota = kubernetes.cfs_quota(self.cpus)
+        quota = kubernetes.milli_cpu_to_quota(kubernetes.milli_cpu(self.cpus)) or None
         return Limits(memory_bytes=self.memory_bytes, cpu_quota_us=quota,
-                      cpu_period_us=kubernetes.CFS_PERIOD_US if quota else None)
+                      cpu_period_us=kubernetes.QUOTA_PERIOD if quota else None)
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,11 @@ class Port:
 
 @dataclass(frozen=True)
 class PodContainer:
-    """A container of a Pod: what to run, its limits and its requests, and what it declares."""
+    """A container of a Pod: what to run, its limits and its requests, and what it declares.
+
+    ``command`` and ``args`` are the Pod's (the image's ENTRYPOINT and CMD replaced, as
+    Kubernetes says), before ``$(VAR)`` expansion; ``spec.command`` is not used for a Pod's
+    container (it is ``docker run``'s command, for :meth:`labkit.Lab.run`)."""
 
     spec: ContainerSpec
     requests_memory: int | None = None
@@ -74,10 +78,39 @@ class PodContainer:
     env: tuple[tuple[str, str], ...] = ()
     ports: tuple[Port, ...] = ()  # declared; spec.ports stays Docker's publishing (none here)
     image_pull_policy: str = "IfNotPresent"  # Always, IfNotPresent or Never
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def resources(self) -> kubernetes.Resources:
+        """Its CPU (millicores) and memory, requests defaulted from limits as the API
+        server defaults them."""
+        return kubernetes.default_requests(kubernetes.Resources(
+            cpu_request=kubernetes.milli_cpu(self.requests_cpus),
+            cpu_limit=kubernetes.milli_cpu(self.spec.cpus),
+            memory_request=self.requests_memory, memory_limit=self.spec.memory_bytes))
+
+    @property
+    def resource_config(self) -> kubernetes.ResourceConfig:
+        """What the kubelet asks the runtime to write in its cgroup."""
+        return kubernetes.container_resources(self.resources)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Its environment as the kubelet gives it: ``$(VAR)`` in values expanded."""
+        return kubernetes.environment(self.env)
+
+    def command_and_args(self) -> tuple[list[str], list[str]]:
+        """Its command and args as the kubelet sends them: ``$(VAR)`` expanded."""
+        return kubernetes.command_and_args(self.command, self.args, self.environment)
+
+    def argv(self, entrypoint=None, cmd=None) -> list[str]:
+        """What runs, given the image's ENTRYPOINT and CMD."""
+        return kubernetes.process_args(*self.command_and_args(), entrypoint, cmd)
 
 
 @dataclass(frozen=True)
@@ -96,11 +129,22 @@ class PodSpec:
     namespace: str = "default"
     labels: tuple[tuple[str, str], ...] = ()
     annotations: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()  # what the API server would warn about, said on creation
 
     @property
     def qos_class(self) -> str:
         """Guaranteed, Burstable or BestEffort, as the kubelet computes it."""
-        return kubernetes.qos_class(self.containers)
+        return kubernetes.qos_class(c.resources for c in self.containers)
+
+    @property
+    def resource_config(self) -> kubernetes.ResourceConfig:
+        """The values the kubelet writes on the pod's cgroup."""
+        return kubernetes.pod_resource_config(c.resources for c in self.containers)
+
+    @property
+    def resource_config_requests(self) -> int:
+        """The pod's summed CPU requests in millicores (what a QoS tier counts)."""
+        return sum(c.resources.cpu_request or 0 for c in self.containers)
 
     @property
     def namespace_modes(self) -> kubernetes.NamespaceModes:
@@ -108,18 +152,6 @@ class PodSpec:
         return kubernetes.namespace_modes(
             host_network=self.host_network, host_ipc=self.host_ipc, host_pid=self.host_pid,
             share_process_namespace=self.share_process_namespace)
-
-    @property
-    def memory_limit(self) -> int | None:
-        """The pod-level memory limit: the sum, when every container has one."""
-        values = [c.spec.memory_bytes for c in self.containers]
-        return sum(values) if values and None not in values else None  # type: ignore[arg-type]
-
-    @property
-    def cpu_limit(self) -> float | None:
-        """The pod-level CPU limit in cores: the sum, when every container has one."""
-        values = [c.spec.cpus for c in self.containers]
-        return sum(values) if values and None not in values else None  # type: ignore[arg-type]
 
 
 def check_name(name: str, what: str = "The name") -> str:

@@ -39,7 +39,7 @@
 import labkit
 from labkit import exercises, views
 
-lab = labkit.Lab(chapter="01")
+lab = labkit.chapter_lab("01")
 print(lab.describe("nginx", "busybox"))
 
 # %% [markdown]

@@ -33,7 +33,7 @@ import pandas as pd
 import labkit
 from labkit import views
 
-lab = labkit.Lab(chapter="02")
+lab = labkit.chapter_lab("02")
 manifest = Path("manifests/foo-pod.yaml").read_text()
 pod = lab.cri_pod(manifest)
 print(f"pod {pod.name}: QoS class {pod.spec.qos_class}, cgroup parent {pod.cgroup_parent}")

@@ -36,7 +36,7 @@ from pathlib import Path
 import labkit
 from labkit import views
 
-lab = labkit.Lab(chapter="03")
+lab = labkit.chapter_lab("03")
 manifest = Path("manifests/foo-pod.yaml").read_text()
 print(manifest)
 
@@ -218,7 +218,7 @@ life = lab.docker_pod(name="life", containers={"net-only": {"image": "busybox",
 sandbox = f"container:{life.sandbox.id}"
 pid_too = lab.run("pid-too", "busybox", "sleep 600", network_mode=sandbox, pid_mode=sandbox,
                   quiet=True)
-life.remove_sandbox()
+life.kill_sandbox()
 net_only = life["net-only"]
 print("net-only:", net_only.status, "· pid-too:", pid_too.status,
       "with exit code", pid_too.state["ExitCode"])

@@ -35,7 +35,7 @@ import labkit
 from labkit import views
 
 pd.set_option("display.max_colwidth", 100)
-lab = labkit.Lab(chapter="04")
+lab = labkit.chapter_lab("04")
 manifest = Path("manifests/foo-pod.yaml").read_text()
 
 plain = lab.run("app", "busybox", "sleep 3650d", memory="256Mi", quiet=True)
@@ -105,13 +105,13 @@ views.namespace_boxes_widget(observations)
 exercises.get("04.sandbox-dies")
 
 # %%
-emulated.remove_sandbox()
-podman.kill_infra()
-real.kill_pause()
+emulated.kill_sandbox()
+podman.kill_sandbox()
+real.kill_sandbox()
 print("Docker-emulated pod: app is", emulated["app"].status,
       "· sidecar is", emulated["sidecar"].status)
 print("Podman pod:", podman.state, "·",
-      ", ".join(f"{k} is {v}" for k, v in podman.container_states().items()))
+      ", ".join(f"{k} is {v}" for k, v in podman.states().items()))
 print("Kubernetes pod (CRI):", ", ".join(f"{k} is {v}" for k, v in real.states().items()))
 print("the real pod's localhost still answers:",
       "<html" in real.exec("sidecar", "curl -s http://localhost:80/").output)

@@ -38,7 +38,7 @@ import labkit
 from labkit import views
 from labkit.quantity import format_bytes
 
-lab = labkit.Lab(chapter="05")
+lab = labkit.chapter_lab("05")
 print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl", engine="podman"))
 
 # %% [markdown]
@@ -263,9 +263,9 @@ with lab.podman_pod(name="limited", containers=limited, quiet=True) as summed:
 # process is in them.
 
 # %% tags=["nbval-check-output"]
-pod.kill_infra()
+pod.kill_sandbox()
 print("pod:", pod.state)
-print("members:", pod.container_states())
+print("members:", pod.states())
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ still:", reply.exit_code == 0 and "<html" in reply.output)
 

@@ -41,7 +41,7 @@ import pandas as pd
 import labkit
 from labkit import views
 
-lab = labkit.Lab(chapter="06")
+lab = labkit.chapter_lab("06")
 print(f"cgroup v{lab.node.cgroup_version} · {lab.node.gatherer.description}")
 
 # %% [markdown]
@@ -219,7 +219,7 @@ exercises.get("06.pause-pid")
 # In Kubernetes, pause only holds the namespaces. Kill it and see what is left:
 
 # %% tags=["nbval-check-output"]
-pod.kill_pause()
+pod.kill_sandbox()
 print("pod:", pod.state)
 print("still running:", ", ".join(m.name for m in pod.members()))
 after = views.sharing_labels(lab.observe(pod))
@@ -247,7 +247,7 @@ print("nsenter --target <pause> --net:", "refused" if joined.exit_code else "joi
 # `NotReady`:
 
 # %% tags=["nbval-check-output"]
-cri.kill_pause()
+cri.kill_sandbox()
 print("CRI pod:", cri.state, cri.states())
 
 # %% [markdown]

@@ -11,3 +11,23 @@ BROKEN = [
     FOO.replace('"256Mi"', '"256 bananas"'),  # malformed quantity
     FOO.replace("  - name: sidecar", "  -name sidecar"),  # YAML that does not parse as a Pod
 ]
+
+# What `kubectl run foo --image=nginx --dry-run=client -o yaml` prints (older kubectl
+# also prints `creationTimestamp: null`): the first manifest many learners write.
+KUBECTL_RUN = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  creationTimestamp: null
+  labels:
+    run: foo
+  name: foo
+spec:
+  containers:
+  - image: nginx
+    name: foo
+    resources: {}
+  dnsPolicy: ClusterFirst
+  restartPolicy: Always
+status: {}
+"""

@@ -17,37 +17,29 @@ them. More: docs/exercises.md.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import os
-import textwrap
 import warnings
 from typing import Any
 
 from ..errors import LabError
-from . import progress
-from .core import REGISTRY, FormError, Result, Sentence, Spec, unjudged
+from . import catalog, progress
+from .catalog import instructor, solution_source
+from .core import FormError, Result, Sentence, Spec, unjudged
 
 __all__ = ["Exercise", "Result", "exercises", "get", "instructor", "progress_widget", "use"]
 
-CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06")
+REPLAYED_DO = ("This exercise is done on a machine: it asks you to make containers or pods, "
+               "and here no engine answers (the chapter replays a recording), so it cannot be "
+               "checked and no try is counted. Open the lab where Docker runs (./lab up) to "
+               "do it.")
 
-_state: dict[str, Any] = {"instructor": None, "lab": None, "machine": None, "own_lab": None}
+_state: dict[str, Any] = {"lab": None, "machine": None, "own_lab": None}
 _cards: dict[str, Exercise] = {}
 _progress_views: list[tuple[str, Any]] = []  # every progress view shown, kept up to date
 
 
-def _load() -> dict[str, Spec]:
-    for chapter in CHAPTERS:
-        importlib.import_module(f".{chapter}", __name__)
-    # In chapter order, whichever module was imported first (ch05 imports ch02 and ch03);
-    # within a chapter, in the order its module registers them.
-    return dict(sorted(REGISTRY.items(), key=lambda item: item[1].chapter))
-
-
 def get(exercise_id: str) -> Exercise:
     """The exercise with this id (``"01.oom-64mi"``); the same object on every call."""
-    specs = _load()
+    specs = catalog.specs()
     if exercise_id not in specs:
         known = ", ".join(specs)
         raise LabError(f"There is no exercise {exercise_id!r}: the exercises are {known}.")
@@ -58,17 +50,7 @@ def get(exercise_id: str) -> Exercise:
 
 def exercises(chapter: str | None = None) -> list[Exercise]:
     """Every exercise, or a chapter's (``"01"``), in order."""
-    return [get(i) for i, spec in _load().items() if chapter in (None, spec.chapter)]
-
-
-def instructor(on: bool | None = None) -> bool:
-    """Switch instructor mode (solutions shown and runnable) on or off; returns whether it
-    is on. Without an argument it only says; ``LABKIT_INSTRUCTOR=1`` switches it on too."""
-    if on is not None:
-        _state["instructor"] = bool(on)
-    if _state["instructor"] is not None:
-        return _state["instructor"]
-    return os.environ.get("LABKIT_INSTRUCTOR", "") not in ("", "0")
+    return [get(i) for i in catalog.specs(chapter)]
 
 
 def use(lab) -> None:
@@ -117,11 +99,17 @@ class Exercise:
     def check(self, answer: Any = None) -> Result:
         """Check the machine (and, for *find* and *predict*, the answer); record the try.
 
-        An answer in the wrong form is answered with the form expected and is no try."""
+        An answer in the wrong form is answered with the form expected and is no try; so is
+        a *do* exercise where the chapter replays a recording (nothing can be made here). A
+        prediction's first answer is kept, and whether it was right."""
+        if self.kind == "do" and getattr(_state["lab"], "replaying", False):
+            return Result(self.id, False, REPLAYED_DO, counted=False)
         result = self.judge(answer)
         if result.counted:
+            first = _shown_answer(answer) if self.kind == "predict" else None
             try:
-                progress.record_try(self.id, result.passed, len(self.spec.hints))
+                progress.record_try(self.id, result.passed, len(self.spec.hints),
+                                    first_answer=first)
             except OSError as error:
                 warnings.warn(f"labkit could not record progress in {progress.path()}: "
                               f"{error}", stacklevel=2)
@@ -240,15 +228,6 @@ class Exercise:
         return f"{self.id} ({self.kind}) · {self.title}: {self.task}"
 
 
-def solution_source(spec: Spec) -> str:
-    parts = []
-    if spec.setup is not None:
-        parts.append("# what the chapter's cells have made by then\n" +
-                     textwrap.dedent(inspect.getsource(spec.setup)))
-    parts.append("# the solution\n" + textwrap.dedent(inspect.getsource(spec.solution)))
-    return "\n".join(parts).rstrip() + "\n"
-
-
 def progress_widget(chapter: str):
     """A chapter's progress for this learner, kept up to date as checks run.
 
@@ -269,6 +248,13 @@ def _refresh_progress(chapter: str) -> None:
     for which, view in _progress_views:
         if which == chapter:
             refresh_progress(view, chapter)
+
+
+def _shown_answer(answer: Any) -> str:
+    """A prediction's answer as the progress file keeps it."""
+    if isinstance(answer, (list, tuple, set, frozenset)):
+        return ", ".join(sorted(str(a) for a in answer))
+    return str(answer)
 
 
 def _names(names) -> str:

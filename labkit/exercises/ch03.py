@@ -2,8 +2,9 @@
 
 A pod here is containers named ``<pod>-sandbox``, ``<pod>-app`` and ``<pod>-sidecar``,
 as ``lab.docker_pod(name="<pod>", ...)`` names them (with its session prefix) and as a
-learner names them by hand with ``docker run --name``. Each exercise is its check,
-decorated with its data; the reference and wrong solutions are just above it.
+learner names them by hand with ``docker run --name``; ``pods.docker_members`` finds
+them. Each exercise is its check, decorated with its data; the reference and wrong
+solutions are just above it.
 """
 
 from __future__ import annotations
@@ -23,73 +24,19 @@ from .core import (
     unjudged,
 )
 from .machine import parent_of, running_pid
+from .pods import FOO_POD, docker_members, docker_namespaces, pod_names
 
 MIB = 2**20
-ROLES = ("sandbox", "app", "sidecar")
-
-# The chapter's manifest (notebooks/manifests/foo-pod.yaml), for the setups below.
-FOO_POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: foo
-spec:
-  containers:
-  - name: app
-    image: docker.io/kennethreitz/httpbin
-    ports:
-    - containerPort: 80
-    resources:
-      limits:
-        memory: "256Mi"
-  - name: sidecar
-    image: curlimages/curl
-    command: ["/bin/sleep", "3650d"]
-    resources:
-      limits:
-        memory: "128Mi"
-"""
-
-
-def pod_names(pod: str) -> tuple[str, ...]:
-    return tuple(f"{pod}-{role}" for role in ROLES)
 
 
 def setup_foo_pod(lab):
-    """The chapter's pod, from its manifest."""
+    """The chapter's pod, from its manifest (notebooks/manifests/foo-pod.yaml)."""
     lab.docker_pod(FOO_POD, quiet=True)
 
 
 def member_pid(lab, name: str) -> int:
     """docker inspect -f '{{.State.Pid}}' <name> (a container this lab made)."""
     return lab.docker.client.api.inspect_container(lab.session.name(name))["State"]["Pid"]
-
-
-def _running(machine, pod: str, needed: tuple[str, ...]):
-    """role -> (details, pid) for the pod's members; or the sentence saying what is missing."""
-    found = machine.group(pod_names(pod))
-    members = {}
-    for role in ROLES:
-        details = found.get(f"{pod}-{role}")
-        if details is not None:
-            members[role] = (details, running_pid(details))
-    for role in needed:
-        if role not in members:
-            return None, (f"There is no container named {pod}-{role} yet: make the pod {pod} "
-                          f"(a sandbox {pod}-sandbox, and {pod}-app and {pod}-sidecar joining "
-                          "it).")
-        if members[role][1] is None:
-            status = members[role][0]["State"].get("Status")
-            return None, f"{pod}-{role} is {status}, not running: start the pod again."
-    return members, None
-
-
-def _namespaces_of(machine, pod: str, roles: tuple[str, ...]):
-    """role -> namespaces of the pod's running members; or the sentence saying what is not."""
-    members, missing = _running(machine, pod, roles)
-    if members is None:
-        return None, missing
-    return {role: machine.namespaces(members[role][1]) for role in roles}, None
 
 
 NO_FOO_POD = ("There is no running pod foo yet (containers foo-sandbox, foo-app, foo-sidecar): "
@@ -123,7 +70,7 @@ def shared_namespaces_solution(lab):
     reads="/proc/<pid>/ns/* of foo-sandbox and foo-sidecar, and the host's",
 )
 def shared_namespaces(machine, picked):
-    found, _missing = _namespaces_of(machine, "foo", ("sandbox", "sidecar"))
+    found, _missing = docker_namespaces(machine, "foo", ("sandbox", "sidecar"))
     if found is None:
         return unjudged(NO_FOO_POD)
     sandbox, sidecar = found["sandbox"], found["sidecar"]
@@ -235,7 +182,7 @@ def _app_uts(lab):
     reads="/proc/<pid>/ns/* of foo's members, and the host's",
 )
 def net_inode(machine, inode):
-    members, _missing = _running(machine, "foo", ())
+    members, _missing = docker_members(machine, "foo", ())
     running = {role: pid for role, (_d, pid) in (members or {}).items() if pid}
     if not running:
         return unjudged(NO_FOO_POD)
@@ -296,7 +243,7 @@ def _shared_host(lab):
     reads="/proc/<pid>/ns/pid and ns/net of shared-app and shared-sidecar, and the host's",
 )
 def shared_pid(machine, _answer):
-    found, missing = _namespaces_of(machine, "shared", ("app", "sidecar"))
+    found, missing = docker_namespaces(machine, "shared", ("app", "sidecar"))
     if found is None:
         return failed(missing)
     app, sidecar = found["app"], found["sidecar"]
@@ -362,7 +309,7 @@ def _limited_no_parent(lab):
           "memory.limit_in_bytes (v1) or memory.max (v2)",
 )
 def pod_memory(machine, _answer):
-    members, missing = _running(machine, "limited", ("app", "sidecar"))
+    members, missing = docker_members(machine, "limited", ("app", "sidecar"))
     if members is None:
         return failed(missing)
     hierarchy = machine.memory_hierarchy

@@ -3,21 +3,29 @@
 The chapter's first cell makes all three from the article's manifest: a Docker container
 ``app`` (``lab.run("app", ...)``), the emulated pod ``foo`` (containers ``foo-sandbox``,
 ``foo-app``, ``foo-sidecar``) and the CRI pod ``foo`` on labkit's containerd. Docker's
-are found by name as in chapters 1 and 3, the CRI's as in chapter 2. Each exercise is its
-check, decorated with its data; the reference and wrong solutions are just above it.
+are found by name as in chapters 1 and 3, the CRI's as in chapter 2 (``pods.py`` reads
+both). Each exercise is its check, decorated with its data; the reference and wrong
+solutions are just above it.
 """
 
 from __future__ import annotations
 
 import posixpath
-from typing import Any
 
 from ..model import NAMESPACE_TYPES
 from ..quantity import format_bytes
-from .ch02 import ThisLab, find_pod, no_pod, running_pod
-from .ch03 import FOO_POD, _running, pod_names
-from .core import FormError, Wrong, _shown, exercise, failed, one_of, passed, unjudged, whole_number
+from .core import (
+    Wrong,
+    exercise,
+    failed,
+    namespace_count,
+    one_of,
+    passed,
+    unjudged,
+    whole_number,
+)
 from .machine import parent_of, running_pid
+from .pods import CRI, FOO_POD, docker_members, find_cri_pod, on_pod, pod_names
 
 MIB = 2**20
 NO_CHAPTER = "the chapter's first cell (lab.run, lab.docker_pod and lab.cri_pod)"
@@ -33,7 +41,7 @@ def setup_chapter(lab):
 
 def _cri_foo(lab):
     """Pod foo as the CRI lists it on this lab's containerd."""
-    return find_pod(ThisLab(lab), "foo")[0]
+    return CRI.seen_in_lab(lab, "foo")
 
 
 # -- predict: who survives the sandbox? --------------------------------------------------------
@@ -62,7 +70,7 @@ def sandbox_dies_solution(lab):
 
 def _docker_fate(machine):
     """Whether the emulated pod's app outlives its sandbox, and why; or None, the sentence."""
-    members, missing = _running(machine, "foo", ())
+    members, missing = docker_members(machine, "foo", ())
     app = (members or {}).get("app")
     if app is None:
         return None, missing or "There is no container named foo-app yet"
@@ -87,7 +95,7 @@ def _docker_fate(machine):
 
 def _cri_fate(machine):
     """Whether the CRI pod's app outlives pause, and why; or None, the sentence."""
-    pod, have_node = find_pod(machine, "foo")
+    pod, have_node = find_cri_pod(machine, "foo")
     if pod is None:
         where = "" if have_node else " (this kernel has not started one)"
         return None, f"There is no pod named foo on labkit's containerd yet{where}"
@@ -176,10 +184,8 @@ def _app_limit(lab):
     reads="the CRI's pod foo (its containers' host PIDs), their /proc/<pid>/cgroup, and "
           "memory.limit_in_bytes (v1) or memory.max (v2) of the pod's cgroup and theirs",
 )
-def pod_memory_limit(machine, answer):
-    pod, missing = running_pod(machine, "foo", MAKE_FOO)
-    if pod is None:
-        return unjudged(missing)
+@on_pod(CRI, "foo", make=MAKE_FOO)
+def pod_memory_limit(machine, pod, answer):
     running = pod.running()
     if not running:
         return unjudged("No container of pod foo is running on labkit's containerd: make the "
@@ -211,17 +217,6 @@ def pod_memory_limit(machine, answer):
 
 # -- find: what a plain container shares with the host ------------------------------------
 
-def count(answer: Any) -> int:
-    """A count of namespace types, 0 to 8, as a number or its digits."""
-    if isinstance(answer, int) and not isinstance(answer, bool) and 0 <= answer <= 8:
-        return answer
-    text = answer.strip() if isinstance(answer, str) else ""
-    if text.isdigit() and int(text) <= 8:
-        return int(text)
-    raise FormError(f"{_shown(answer)} is not a count of namespace types: type a whole number "
-                    "from 0 to 8, e.g. 3.")
-
-
 def plain_shared_solution(lab):
     pid = lab.docker.client.api.inspect_container(lab.session.name("app"))["State"]["Pid"]
     mine, host = lab.node.namespaces(pid), lab.node.host_namespaces
@@ -237,7 +232,7 @@ def plain_shared_solution(lab):
            "/proc/self (the host's).",
            "Docker makes five namespaces for a container; the rest stay the host's.",
            "Which are not among Docker's five? Think of root in a container, and the clocks."),
-    form=count, example=3,
+    form=namespace_count, example=3,
     setup=setup_chapter, solution=plain_shared_solution,
     wrong=(Wrong(lambda lab: 0, "is the host's"), Wrong(lambda lab: 5, "is its own")),
     untouched="There is no running container named app yet",
@@ -311,7 +306,7 @@ def _twin_manifest_limit(lab):
           "cgroup",
 )
 def twin(machine, _answer):
-    members, _missing = _running(machine, "twin", ())
+    members, _missing = docker_members(machine, "twin", ())
     for role in ("sandbox", "app"):
         if role not in members:
             return failed(f"There is no container named twin-{role} yet: make the "
@@ -324,9 +319,10 @@ def twin(machine, _answer):
     if limit != TWIN:
         return failed(f"twin-app of the Docker-emulated pod twin may use {format_bytes(limit)} "
                       f"({file} = {limit or 'no limit'}), not 96 MiB.")
-    pod, have_node = find_pod(machine, "twin")
+    pod, have_node = CRI.find(machine, "twin")
     if pod is None:
-        return failed(no_pod("twin", have_node, "lab.cri_pod(name=\"twin\", ...), then check"))
+        return failed(CRI.absent("twin", have_node,
+                                 "lab.cri_pod(name=\"twin\", ...), then check"))
     pid = pod.running().get("app")
     if pid is None:
         state = pod.containers.get("app", (None, "missing"))[1]

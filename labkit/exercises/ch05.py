@@ -7,212 +7,33 @@ or with the prefix of a lab session this process owns (``lk-<session>-shared``, 
 labelled with another session (``io.labkit.session``) does not count, whatever its name.
 Pods are read through the libpod API on the podman socket of a lab session this process
 owns (``/run/labkit/podman/lk-<session>-podman.sock``: every session's service reads the
-one store of labkit's podman, so the first that answers will do), never from podman's CLI
-text; the rest from the kernel: namespace links, ``/proc/<pid>/cgroup``. Each exercise is
-its check, decorated with its data; the reference and wrong solutions are just above it.
+one store of labkit's podman, so the first that answers will do; ``pods.PODMAN``), never
+from podman's CLI text; the rest from the kernel: namespace links, ``/proc/<pid>/cgroup``.
+Each exercise is its check, decorated with its data; the reference and wrong solutions are
+just above it.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import posixpath
-from dataclasses import dataclass, field
-from urllib.parse import quote
 
-from ..errors import EngineUnavailable
 from ..model import NAMESPACE_TYPES
-from ..session import NAME_RE, SESSION_LABEL
-from .ch02 import SLEEPER
-from .ch02 import find_pod as find_cri_pod
-from .ch03 import FOO_POD, pod_names
 from .core import Wrong, cgroup_path, exercise, failed, namespace_types, passed, unjudged
-from .machine import reading
-
-PODMAN = "labkit's podman"
-
-# -- what the checks read on labkit's podman ----------------------------------------------------
-
-
-@dataclass
-class MemberSeen:
-    """One container of a Podman pod, as ``podman inspect`` has it."""
-
-    name: str  # as Podman names it
-    status: str  # running, exited, created...
-    pid: int | None  # the host PID of its main process, while it runs
-    conmon: int | None  # the host PID of the conmon that watches it
-    exit_code: int = 0
-
-
-@dataclass
-class PodSeen:
-    """A Podman pod as ``podman pod inspect`` has it, with its members."""
-
-    name: str
-    id: str
-    state: str  # Podman's word, in lower case: running, degraded, exited...
-    shared: tuple[str, ...]  # the namespaces its infra container lends (SharedNamespaces)
-    cgroup: str  # CgroupPath
-    infra: MemberSeen | None  # None for a pod made with --infra=false
-    containers: dict[str, MemberSeen] = field(default_factory=dict)  # short name -> member
-
-    def running(self) -> dict[str, int]:
-        return {name: m.pid for name, m in self.containers.items() if m.pid}
-
-    def states(self) -> str:
-        every = {"infra": self.infra, **self.containers}
-        return ", ".join(f"{name} is {m.status}" + (f" (exit code {m.exit_code})"
-                                                     if m.status == "exited" else "")
-                         for name, m in every.items() if m)
-
-
-def _own(machine) -> tuple[set[str], list[str]]:
-    """The lab sessions this process owns (their ids), and the podman sockets of those that
-    have started labkit's podman (a machine that cannot name its sessions has none)."""
-    from ..runtimes.podman.service import RUN_BASE
-
-    prefixes = sorted(p for p in (machine.prefixes() if hasattr(machine, "prefixes") else ())
-                      if p)
-    sockets = [os.path.join(RUN_BASE, f"{p}podman.sock") for p in prefixes]
-    return ({NAME_RE.match(p)["session"] for p in prefixes},
-            [s for s in sockets if os.path.exists(s)])
-
-
-def _created(text: str) -> tuple[str, str]:
-    """Podman's RFC 3339 time with nanoseconds, as a key that sorts (its zeros are cut)."""
-    whole, _, fraction = (text or "").rstrip("Z").partition(".")
-    return whole, fraction.ljust(9, "0")
-
-
-def _member(api, container_id: str) -> MemberSeen:
-    found = api.call("GET", f"/containers/{quote(container_id)}/json",
-                     what="inspect a container of a pod")
-    state = found.get("State") or {}
-    running = bool(state.get("Running")) and int(state.get("Pid") or 0) > 0
-    return MemberSeen(found.get("Name", ""), str(state.get("Status", "")).lower(),
-                      int(state["Pid"]) if running else None,
-                      int(state.get("ConmonPid") or 0) or None, int(state.get("ExitCode") or 0))
-
-
-def _read(api, pod_id: str) -> PodSeen:
-    pod = api.call("GET", f"/pods/{pod_id}/json", what="inspect a pod")
-    infra_id = pod.get("InfraContainerID") or ""
-    seen = PodSeen(pod["Name"], pod["Id"], str(pod.get("State", "")).lower(),
-                   tuple(sorted(pod.get("SharedNamespaces") or ())),
-                   pod.get("CgroupPath") or "", _member(api, infra_id) if infra_id else None)
-    for entry in pod.get("Containers") or ():
-        if entry["Id"] != infra_id:  # kube play and lab.podman_pod name them <pod>-<name>
-            short = entry["Name"].removeprefix(f"{seen.name}-")
-            seen.containers[short] = _member(api, entry["Id"])
-    return seen
-
-
-@reading
-def find_pod(machine, name: str) -> tuple[PodSeen | None, bool]:
-    """The learner's Podman pod with this name (running or degraded first, then the newest),
-    and whether this process has started labkit's podman at all."""
-    from ..runtimes.podman.api import PodmanAPI
-
-    sessions, sockets = _own(machine)
-    names = {name, *(f"lk-{s}-{name}" for s in sessions)}
-    refused = None
-    for socket in sockets:
-        api = PodmanAPI(socket, timeout=10)
-        try:
-            listed = api.call("GET", "/pods/json", what="list its pods") or []
-        except EngineUnavailable as error:  # that session's service is gone: the next one
-            refused = error
-            continue
-        mine = [p for p in listed if p.get("Name") in names  # and not another session's
-                and (p.get("Labels") or {}).get(SESSION_LABEL, "") in ("", *sessions)]
-        if not mine:
-            return None, True
-        best = max(mine, key=lambda p: (str(p.get("Status")) in ("Running", "Degraded"),
-                                        _created(p.get("Created", ""))))
-        return _read(api, best["Id"]), True
-    if refused is not None:
-        raise refused
-    return None, False
-
-
-def no_pod(name: str, have_podman: bool, make: str) -> str:
-    """The sentence for a pod that is not in labkit's podman store (yet)."""
-    where = "" if have_podman else " (this kernel has not started it)"
-    return f"There is no pod named {name} on {PODMAN} yet{where}: make it with {make}."
-
-
-def elsewhere(machine, name: str) -> str | None:
-    """A sentence if the learner made this pod with Docker or on the CRI instead."""
-    make = f"make {name} with lab.podman_pod(name=\"{name}\", ...) or labkit podman pod create."
-    cri, _ = find_cri_pod(machine, name)
-    if cri is not None:
-        return f"Pod {name} is on labkit's containerd (a CRI pod, as in chapter 2), not on " \
-               f"{PODMAN}: {make}"
-    found = machine.named(pod_names(name))
-    if found:
-        return f"{found[0]['engine_name']} is a Docker container (a pod emulated as in " \
-               f"chapter 3), not a Podman pod: {make}"
-    return None
-
-
-def on_foo(check):
-    """A *find* or *predict* check of pod foo, as the chapter's first cell made it: it gets
-    the pod with its infra container and app running, or there is nothing to judge yet."""
-
-    @functools.wraps(check)
-    def judge(machine, answer):
-        pod, have_podman = find_pod(machine, "foo")
-        if pod is None:
-            return unjudged(no_pod("foo", have_podman, NO_FOO))
-        if pod.infra is None or pod.infra.pid is None or "app" not in pod.running():
-            return unjudged(f"Pod foo's infra container and app are not both running on "
-                            f"{PODMAN} ({pod.states()}): delete the pod and make it again (the "
-                            "chapter's first cell), then check.")
-        return check(machine, pod, answer)
-
-    return judge
+from .pods import FOO_POD, PODMAN, SLEEPER, on_pod, pod_names
+from .pods import PodmanMemberSeen as MemberSeen  # noqa: F401 - recordings made before it
+from .pods import PodmanPodSeen as PodSeen  # noqa: F401 - moved name these here
 
 
 def asks_for(pod: str) -> dict:
     """What a *do* exercise asking for Podman pod ``pod`` declares: the Docker look-alikes
     that reset removes, the lab's pods it deletes, the sentence on an untouched machine."""
     return {"names": pod_names(pod), "pods": (pod,),
-            "untouched": f"There is no pod named {pod} on {PODMAN} yet"}
-
-
-def on_learners_pod(name: str, make: str):
-    """A *do* check of the learner's Podman pod ``name``: it gets the pod, with an infra
-    container; otherwise the check fails saying why (not made yet, made with Docker or on
-    the CRI instead, made without an infra container)."""
-
-    def wrap(check):
-        @functools.wraps(check)
-        def judge(machine, _answer):
-            pod, have_podman = find_pod(machine, name)
-            if pod is None:
-                return failed(elsewhere(machine, name) or no_pod(name, have_podman, make))
-            if pod.infra is None:
-                return failed(f"Pod {name} has no infra container (made with --infra=false), "
-                              "so nothing holds the pod's namespaces: make it again with one.")
-            return check(machine, pod)
-
-        return judge
-
-    return wrap
-
-
-def _lab_pod(lab, name: str):
-    """The chapter's ``pod``: the lab's newest Podman pod of this name."""
-    from ..runtimes.podman import PodmanPod
-
-    return next(p for p in reversed(lab.pods)
-                if isinstance(p, PodmanPod) and p.name == name and p.state != "deleted")
+            "untouched": f"There is no pod named {pod} on {PODMAN.engine} yet"}
 
 
 def _pids(lab, name: str) -> dict[str, int]:
     """What the chapter's cells read: every running member's host PID, infra first."""
-    return {m.name: m.pid for m in _lab_pod(lab, name).members()}
+    return {m.name: m.pid for m in PODMAN.in_lab(lab, name).members()}
 
 
 # -- predict: which namespaces does the app share with the infra container? -------------------
@@ -225,8 +46,11 @@ def setup_foo(lab):
     return lab.podman_pod(FOO_POD, quiet=True)
 
 
-# What the read exercises declare: the chapter's first cell, and the untouched sentence.
-ON_FOO = {"setup": setup_foo, "untouched": f"There is no pod named foo on {PODMAN} yet"}
+# What the read exercises declare: the chapter's first cell, and the untouched sentence;
+# their checks get pod foo with its infra container and app running, or judge nothing yet.
+ON_FOO = {"setup": setup_foo, "untouched": f"There is no pod named foo on {PODMAN.engine} yet"}
+on_foo = on_pod(PODMAN, "foo", make=NO_FOO, running=("app",),
+                again="delete the pod and make it again (the chapter's first cell), then check")
 
 
 def shared_with_infra_solution(lab):
@@ -321,8 +145,8 @@ def _shared(make: str, **flags):
           "API), their /proc/<pid>/ns/pid links and the host's; for a pod made elsewhere, "
           "Docker's containers and labkit's containerd",
 )
-@on_learners_pod("shared", MAKE_SHARED)
-def shared_pid(machine, pod):
+@on_pod(PODMAN, "shared", make=MAKE_SHARED, do=True)
+def shared_pid(machine, pod, _answer):
     app = pod.containers.get("app")
     if app is None:
         others = ", ".join(pod.containers) or "none but its infra container"
@@ -349,7 +173,7 @@ def shared_pid(machine, pod):
 # -- find: where conmon sits ------------------------------------------------------------------
 
 def conmon_cgroup_solution(lab):
-    conmon = _lab_pod(lab, "foo").conmon_pids()["app"]  # State.ConmonPid in podman inspect
+    conmon = PODMAN.in_lab(lab, "foo").conmon_pids()["app"]  # State.ConmonPid in podman inspect
     hierarchy = lab.node.layout.hierarchy_of("memory")
     path = lab.node.cgroups(conmon)[hierarchy]  # /proc/<conmon's pid>/cgroup
     return f"0::{path}" if hierarchy == "unified" else f"{hierarchy}:{path}"
@@ -441,17 +265,17 @@ def conmon_cgroup(machine, pod, answer):
 
 # -- do: a degraded pod whose containers live on ------------------------------------------------
 
-MAKE_LONELY = ("lab.podman_pod(name=\"lonely\", ...), then pod.kill_infra(), then check")
+MAKE_LONELY = ("lab.podman_pod(name=\"lonely\", ...), then pod.kill_sandbox(), then check")
 
 
 def lonely_solution(lab):
     pod = lab.podman_pod(name="lonely", containers={"app": SLEEPER}, quiet=True)
-    pod.kill_infra()  # SIGKILL to pause: the pod turns degraded
+    pod.kill_sandbox()  # SIGKILL to pause: the pod turns degraded
 
 
 def _lonely_shared_pid(lab):
     pod = lab.podman_pod(name="lonely", containers={"app": SLEEPER}, share="+pid", quiet=True)
-    pod.kill_infra()
+    pod.kill_sandbox()
 
 
 def _lonely_untouched(lab):
@@ -463,14 +287,14 @@ def _lonely_untouched(lab):
     title="Containers that outlive their infra container",
     task="Make a Podman pod named `lonely` whose containers keep running after its infra "
          "container was killed: Podman then calls the pod degraded. Make it, kill its infra "
-         "container (pod.kill_infra(), or labkit podman kill on its id), then check.",
+         "container (pod.kill_sandbox(), or labkit podman kill on its id), then check.",
     hints=("Killing the infra container kills its pause process; which namespace can take "
            "other processes down with it?",
            "When the init process of a PID namespace exits, the kernel kills every other "
            "process in that namespace: keep the PID namespace out of what the pod shares "
            "(Podman's default, ipc,net,uts, does).",
            "lab.podman_pod(name=\"lonely\", containers={\"app\": {\"image\": \"busybox\", "
-           "\"command\": \"sleep 3650d\"}}), then .kill_infra() on it; .state says degraded "
+           "\"command\": \"sleep 3650d\"}}), then .kill_sandbox() on it; .state says degraded "
            "(in a terminal: `labkit podman kill` on the InfraContainerID that `labkit podman "
            "pod inspect lonely` shows)."),
     solution=lonely_solution, **asks_for("lonely"),
@@ -480,12 +304,12 @@ def _lonely_untouched(lab):
           "containers' states and host PIDs from the libpod API), the running containers' "
           "/proc/<pid>/ns/net and the host's",
 )
-@on_learners_pod("lonely", MAKE_LONELY)
-def lonely(machine, pod):
+@on_pod(PODMAN, "lonely", make=MAKE_LONELY, do=True)
+def lonely(machine, pod, _answer):
     if pod.infra.pid is not None:
         pause = machine.command_name(pod.infra.pid)
         return failed(f"lonely's infra container still runs ({pause}, host PID "
-                      f"{pod.infra.pid}): kill it (pod.kill_infra(), or labkit podman kill on "
+                      f"{pod.infra.pid}): kill it (pod.kill_sandbox(), or labkit podman kill on "
                       "its id), then check.")
     running = pod.running()
     if not running and pod.containers and "pid" in pod.shared:

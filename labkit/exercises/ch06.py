@@ -4,96 +4,28 @@ A pod from scratch is only what the kernel holds, so the checks read only the ke
 pod's cgroup ``/lk-<session>-scratch.<pod>`` of a lab session this process owns (made by
 ``lab.scratch_pod``), one cgroup per member under it (``pause``, ``app``, ...), each
 member's processes from ``cgroup.procs`` (its first process: the one whose parent is not
-in that cgroup), their namespace links, ``/proc/<pid>/stat`` and ``comm``. Never the
-``ScratchPod`` object in the learner's kernel.
+in that cgroup; ``pods.SCRATCH``), their namespace links, ``/proc/<pid>/stat`` and
+``comm``. Never the ``ScratchPod`` object in the learner's kernel.
 """
 
 from __future__ import annotations
 
-import functools
-import posixpath
 import subprocess
 import time
-from dataclasses import dataclass, field
 
 from ..model import NAMESPACE_TYPES
-from ..runtimes.scratch.cgroups import pod_path
-from .ch02 import SLEEPER, pod_names
-from .ch03 import FOO_POD
 from .core import (
     Wrong,
     exercise,
     failed,
     namespace_types,
     passed,
-    unjudged,
     whole_number,
     wrong_pid,
 )
+from .pods import FOO_POD, SCRATCH, SLEEPER, on_pod, pod_names
 
 MAKE_FOO = "the chapter's first cell (lab.scratch_pod(manifest)), then check"
-
-
-# -- what the checks read: the kernel alone ----------------------------------------------------
-
-@dataclass
-class ScratchSeen:
-    """A pod from scratch as the kernel has it: its cgroup and each member's processes."""
-
-    name: str
-    cgroup: str  # in the memory hierarchy (the unified one on v2)
-    members: dict[str, list[int]] = field(default_factory=dict)  # member cgroup -> PIDs
-
-    def main(self, member: str, machine) -> int | None:
-        """The member's first process: in its cgroup, with a parent outside it."""
-        pids = self.members.get(member) or []
-        for pid in pids:
-            if _parent(machine, pid) not in pids:
-                return pid
-        return pids[0] if pids else None
-
-
-def _parent(machine, pid: int) -> int:
-    text = machine.node.gatherer.read([f"/proc/{pid}/stat"])[f"/proc/{pid}/stat"] or ""
-    fields = text.rsplit(")", 1)[-1].split()
-    return int(fields[1]) if len(fields) > 1 else 0
-
-
-def find_pod(machine, name: str) -> ScratchSeen | None:
-    """The pod from scratch ``name`` of a lab session this process owns, read from its
-    cgroup in the memory hierarchy."""
-    for prefix in sorted(p for p in machine.prefixes() if p):
-        path = pod_path(prefix, name)
-        top = machine.memory_directory(path)
-        directories = machine.node.gatherer.walk(top) if top else []
-        if not directories:
-            continue
-        seen = ScratchSeen(name, path)
-        children = [d for d in directories if posixpath.dirname(d) == top]
-        files = [f"{d}/cgroup.procs" for d in children]
-        read = machine.node.gatherer.read(files)
-        for directory in children:
-            text = read[f"{directory}/cgroup.procs"] or ""
-            seen.members[posixpath.basename(directory)] = [int(p) for p in text.split()]
-        return seen
-    return None
-
-
-def on_foo(check):
-    """A *find* or *predict* check of pod foo: it gets the pod with pause and app running."""
-
-    @functools.wraps(check)
-    def judge(machine, answer):
-        pod = find_pod(machine, "foo")
-        if pod is None:
-            return unjudged(f"There is no pod from scratch named foo yet: make it with "
-                            f"{MAKE_FOO}.")
-        if pod.main("pause", machine) is None or pod.main("app", machine) is None:
-            return unjudged("Pod foo's pause and app are not both running: delete the pod and "
-                            f"make it again ({MAKE_FOO}).")
-        return check(machine, pod, answer)
-
-    return judge
 
 
 def setup_foo(lab):
@@ -101,20 +33,16 @@ def setup_foo(lab):
     return lab.scratch_pod(FOO_POD, quiet=True)
 
 
+# What the read exercises declare: the chapter's first cell, and the untouched sentence;
+# their checks get pod foo with pause and app running, or judge nothing yet.
 ON_FOO = {"setup": setup_foo, "untouched": "There is no pod from scratch named foo yet"}
-
-
-def _lab_pod(lab, name: str):
-    from ..runtimes.scratch import ScratchPod
-
-    return next(p for p in reversed(lab.pods)
-                if isinstance(p, ScratchPod) and p.name == name and p.state != "deleted")
+on_foo = on_pod(SCRATCH, "foo", make=MAKE_FOO, running=("app",))
 
 
 # -- predict: which namespaces did app join? ----------------------------------------------------
 
 def joined_solution(lab):
-    pids = {m.name: m.pid for m in _lab_pod(lab, "foo").members()}
+    pids = {m.name: m.pid for m in SCRATCH.in_lab(lab, "foo").members()}
     app, pause = lab.node.namespaces(pids["app"]), lab.node.namespaces(pids["pause"])
     return [ns for ns, inode in app.items()  # readlink /proc/<pid>/ns/<ns>
             if inode == pause[ns] and inode != lab.node.host_namespaces[ns]]
@@ -162,16 +90,16 @@ def joined(machine, pod, picked):
 # -- find: the pause process ---------------------------------------------------------------------
 
 def pause_pid_solution(lab):
-    return _lab_pod(lab, "foo").members()[0].pid  # or: cat <pod cgroup>/pause/cgroup.procs
+    return SCRATCH.in_lab(lab, "foo").members()[0].pid  # or: cat <pod cgroup>/pause/cgroup.procs
 
 
 def _unshare_pid(lab):
     """unshare, which forked pause and waits for it: a plausible mix-up in `ps`."""
-    return _lab_pod(lab, "foo")["pause"].process.pid
+    return SCRATCH.in_lab(lab, "foo")["pause"].process.pid
 
 
 def _app_pid(lab):
-    return _lab_pod(lab, "foo")["app"].pid
+    return SCRATCH.in_lab(lab, "foo")["app"].pid
 
 
 @exercise(
@@ -264,10 +192,8 @@ def third_container_solution(lab):
     reads="pod trio's cgroup (the first process of pause and of debug, from cgroup.procs and "
           "/proc/<pid>/stat), their /proc/<pid>/ns/* links and the host's",
 )
-def third_container(machine, _answer):
-    pod = find_pod(machine, "trio")
-    if pod is None:
-        return failed(f"There is no pod from scratch named trio yet: make it with {MAKE_TRIO}.")
+@on_pod(SCRATCH, "trio", make=MAKE_TRIO, do=True)
+def third_container(machine, pod, _answer):
     pause = pod.main("pause", machine)
     if pause is None:
         return failed("Pod trio's pause is not running, so there are no namespaces to join: "

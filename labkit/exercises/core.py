@@ -1,10 +1,12 @@
 """What an exercise is: data, a check that reads the machine, hints, solutions beside it.
 
-One place per exercise: a chapter module (``ch01.py``, ``ch03.py``) registers each
+One place per exercise: a chapter module (``ch01.py`` ... ``ch06.py``) registers each
 with :func:`exercise`, decorating its check. Beside the check sit the reference
 solution (a function of a ``Lab`` that makes the state, or returns the answer) and
 plausible wrong ones, each with a piece of the sentence the check must answer them;
-the tests replay all of them on the real engine.
+the tests replay all of them on the real engine. A chapter module holds only those
+declarations: what the checks read of the engines' pods is in ``pods.py``, what they
+read of Docker and the kernel in ``machine.py``.
 
 A check gets a :class:`~labkit.exercises.machine.Machine` (the engine and the kernel)
 and the learner's answer already in its form; it returns a :class:`Verdict`.
@@ -17,15 +19,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import LabError
+from ..errors import FormError
 from ..model import NAMESPACE_TYPES
 
 Kind = Literal["do", "find", "predict"]
 KINDS = ("do", "find", "predict")
-
-
-class FormError(LabError):
-    """An answer in the wrong form: one sentence saying which form is expected; not a try."""
 
 
 class Sentence(str):
@@ -234,6 +232,17 @@ def namespace_types(answer: Any) -> frozenset[str]:
         what = f"{unknown[0]!r} is not a namespace type" if unknown else "Nothing is picked"
         raise FormError(f"{what}: pick one or more of {', '.join(NAMESPACE_TYPES)}.")
     return frozenset(picked)
+
+
+def namespace_count(answer: Any) -> int:
+    """A count of namespace types, 0 to 8, as a number or its digits."""
+    if isinstance(answer, int) and not isinstance(answer, bool) and 0 <= answer <= 8:
+        return answer
+    text = answer.strip() if isinstance(answer, str) else ""
+    if text.isdigit() and int(text) <= 8:
+        return int(text)
+    raise FormError(f"{_shown(answer)} is not a count of namespace types: type a whole number "
+                    "from 0 to 8, e.g. 3.")
 
 
 def one_of(options: Sequence[str]) -> Callable[[Any], str]:

@@ -24,17 +24,53 @@ from ..model import CgroupState
 from ..session import NAME_RE, SESSION_ID_RE, prefix
 
 
-def reading(read: Callable[..., Any]) -> Callable[..., Any]:
+def reading(read: Callable[..., Any] | None = None, *, recorded_as: str = ""):
     """Mark a function of a machine (``read(machine, ...)``) that reads through its own
     clients (a CRI socket, Podman's API) as one reading: called through the machine, so a
-    chapter being recorded files its answer whole, and its replay gives it back."""
+    chapter being recorded files its answer whole, and its replay gives it back.
+
+    A recording files the answer under the function's module and name, and its arguments
+    (``<function labkit.exercises.ch02.find_pod>, 'foo'``: labkit/replay/tape.py).
+    ``recorded_as`` (``"labkit.exercises.ch02.find_pod"``) keeps that name for a reading
+    that has moved or been renamed, so the recordings made before still answer it; keep it
+    as long as they do (``./lab record`` files under it too).
+    """
+    if read is None:
+        return functools.partial(reading, recorded_as=recorded_as)
+    asked = _filed_as(read, recorded_as) if recorded_as else read
 
     @functools.wraps(read)
     def through(machine, *args: Any) -> Any:
         ask = getattr(machine, "reading", None)
-        return ask(read, *args) if ask is not None else read(machine, *args)
+        return ask(asked, *args) if ask is not None else read(machine, *args)
 
     return through
+
+
+def recorded_as(name: str) -> Callable[[type], type]:
+    """Keep the name a recording gives a reading's answer type (``module:Class``, as
+    labkit/replay/codec.py writes it: ``"labkit.exercises.ch02:CriPodSeen"``) for a class
+    that has moved or been renamed, so the recordings made before still read back and new
+    ones write the same; that module must still hold the class under that name (an import
+    there)."""
+    module, _, qualname = name.partition(":")
+
+    def keep(cls: type) -> type:
+        cls.__module__, cls.__qualname__ = module, qualname
+        return cls
+
+    return keep
+
+
+def _filed_as(read: Callable[..., Any], recorded_as: str) -> Callable[..., Any]:
+    """``read``, under the module and name a recording files it by."""
+
+    def asked(machine, *args: Any) -> Any:
+        return read(machine, *args)
+
+    module, _, name = recorded_as.rpartition(".")
+    asked.__module__, asked.__qualname__, asked.__name__ = module, name, name
+    return asked
 
 
 class Machine:

@@ -44,7 +44,8 @@ def learner() -> str:
 
 
 def blank_entry() -> dict:
-    return {"tries": 0, "passed": False, "hints": 0, "first_pass": None, "last_try": None}
+    return {"tries": 0, "passed": False, "hints": 0, "first_pass": None, "last_try": None,
+            "first_answer": None}
 
 
 def now() -> str:
@@ -128,14 +129,21 @@ def update(exercise_id: str, change: Callable[[dict], None], who: str | None = N
     return current
 
 
-def record_try(exercise_id: str, success: bool, hints_available: int) -> dict:
+def record_try(exercise_id: str, success: bool, hints_available: int, *,
+               first_answer: str | None = None) -> dict:
     """A judged check: one more try; a pass is kept (with its first time) for good; a
-    failure unlocks the next hint."""
+    failure unlocks the next hint. A prediction (``first_answer`` given) counts its first
+    answer only: that answer is kept, and it passes only if that answer was right."""
 
     def change(current: dict) -> None:
         current["tries"] += 1
         current["last_try"] = now()
-        if success and not current["passed"]:
+        prediction = first_answer is not None
+        if prediction and current["first_answer"] is None:
+            current["first_answer"] = first_answer
+            if success:
+                current["passed"], current["first_pass"] = True, now()
+        elif success and not current["passed"] and not prediction:
             current["passed"], current["first_pass"] = True, now()
         if not success:
             current["hints"] = min(current["hints"] + 1, hints_available)

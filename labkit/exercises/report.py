@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 
 from . import progress
+from .catalog import specs
 
 
 def progress_rows(chapter: str | None = None, who: str | None = None) -> list[dict]:
     """One row per exercise, in order: id, title, kind, hints_total and the learner's entry."""
-    from . import exercises
-
     recorded = progress.entries(who)
     rows = []
-    for exercise in exercises(chapter):
-        entry = recorded.get(exercise.id, progress.blank_entry())
-        rows.append({"id": exercise.id, "title": exercise.title, "kind": exercise.kind,
-                     "hints_total": len(exercise.spec.hints), **entry})
+    for spec in specs(chapter).values():
+        entry = recorded.get(spec.id, progress.blank_entry())
+        rows.append({"id": spec.id, "title": spec.title, "kind": spec.kind,
+                     "hints_total": len(spec.hints), **entry})
     return rows
 
 
@@ -26,7 +25,10 @@ def progress_text(who: str | None = None, chapter: str | None = None) -> str:
     rows = progress_rows(chapter, who)
     lines = [f"{'exercise':<22} {'kind':<8} {'status':<10} {'tries':>5} {'hints':>5}  first pass"]
     for r in rows:
-        status = "passed" if r["passed"] else ("not yet" if r["tries"] else "not tried")
+        if r["kind"] == "predict" and r.get("first_answer") is not None:
+            status = "right" if r["passed"] else "otherwise"
+        else:
+            status = "passed" if r["passed"] else ("not yet" if r["tries"] else "not tried")
         lines.append(f"{r['id']:<22} {r['kind']:<8} {status:<10} {r['tries']:>5} "
                      f"{r['hints']:>3}/{r['hints_total']}  {r['first_pass'] or '-'}")
     done = sum(r["passed"] for r in rows)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -26,8 +27,9 @@ def answer_widget(exercise):
     import ipywidgets as widgets
 
     spec = exercise.spec
-    if spec.kind == "find":
-        return widgets.Text(placeholder=str(spec.example), description="Answer:")
+    if spec.kind == "find":  # wide enough for a cgroup path
+        return widgets.Text(placeholder=str(spec.example), description="Answer:",
+                            layout=widgets.Layout(width="95%"))
     if spec.multiple:
         return choices(spec.options)
     if spec.kind == "predict":
@@ -36,8 +38,8 @@ def answer_widget(exercise):
 
 
 def choices(options):
-    """One toggle button per option, each picked or not with a click; ``value`` is the
-    tuple of those picked (settable, as a SelectMultiple's)."""
+    """One toggle button per option, each picked or not with a click, a picked one filled
+    and ticked; ``value`` is the tuple of those picked (settable, as a SelectMultiple's)."""
     import ipywidgets as widgets
 
     class Choices(widgets.HBox):
@@ -50,8 +52,15 @@ def choices(options):
             for button in self.children:
                 button.value = button.description in picked
 
-    return Choices([widgets.ToggleButton(description=o, layout=widgets.Layout(width="auto"))
-                    for o in options])
+    def show(change) -> None:
+        button = change["owner"]
+        button.button_style, button.icon = ("info", "check") if change["new"] else ("", "")
+
+    buttons = [widgets.ToggleButton(description=o, layout=widgets.Layout(width="auto"))
+               for o in options]
+    for button in buttons:
+        button.observe(show, names="value")
+    return Choices(buttons)
 
 
 def _result_html(result) -> str:
@@ -60,86 +69,93 @@ def _result_html(result) -> str:
     return (f"<p style='color:{colour}'><b>{mark}</b> {_inline(result.sentence)}</p>")
 
 
-def _hints_children(exercise):
+@functools.cache
+def _card_class():
     import ipywidgets as widgets
 
-    unlocked = exercise.hints()
-    children = [widgets.HTML(f"<p>{_inline(h)}</p>") for h in unlocked]
-    titles = tuple(f"Hint {i + 1} of {len(exercise.spec.hints)}" for i in range(len(unlocked)))
-    return children, titles
+    class Card(widgets.VBox):
+        """An exercise's card: title and task, the answer input, Check and Hint buttons,
+        the result, the hints unlocked so far (folded); in instructor mode also the
+        solution (folded) and a button that runs it. One per exercise: every view of it
+        shows the same state."""
+
+        def __init__(self, exercise) -> None:
+            from .catalog import instructor, solution_source
+
+            self.exercise = exercise
+            spec = exercise.spec
+            header = widgets.HTML(
+                f"<h4 style='margin:0'>{KIND_LABEL[spec.kind]} · {_inline(spec.title)} "
+                f"<small style='color:#666'>{spec.id}</small></h4><p>{_inline(spec.task)}</p>")
+            self.answer = answer_widget(exercise)
+            self.check_button = widgets.Button(description="Check", button_style="primary",
+                                               icon="check")
+            self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
+            self.result = widgets.HTML()
+            self.hints = widgets.Accordion()
+            self.solve_button = None
+            self.check_button.on_click(self.on_check)
+            self.hint_button.on_click(self.on_hint)
+            buttons = [self.check_button, self.hint_button]
+            extra = []
+            if instructor():
+                self.solve_button = widgets.Button(description="Run solution",
+                                                   button_style="warning", icon="play")
+                self.solve_button.on_click(self.on_solve)
+                buttons.append(self.solve_button)
+                source = widgets.HTML(f"<pre>{html.escape(solution_source(spec))}</pre>")
+                extra.append(widgets.Accordion(children=[source],
+                                               titles=("Solution (instructor)",)))
+            rows = [header] + ([self.answer] if self.answer is not None else [])
+            super().__init__([*rows, widgets.HBox(buttons), self.result, self.hints, *extra],
+                             layout=widgets.Layout(border="1px solid #ccc",
+                                                   padding="4px 8px"))
+            self.show_hints()
+
+        def show_hints(self) -> None:
+            unlocked = self.exercise.hints()
+            total = len(self.exercise.spec.hints)
+            self.hints.children = [widgets.HTML(f"<p>{_inline(h)}</p>") for h in unlocked]
+            self.hints.titles = tuple(f"Hint {i + 1} of {total}" for i in range(len(unlocked)))
+            left = total - len(unlocked)
+            self.hint_button.description = f"Hint ({left} left)" if left else "Hint (all shown)"
+            self.hint_button.disabled = not left
+
+        def on_check(self, _button=None) -> None:
+            value = None
+            if self.answer is not None:
+                value = self.answer.value
+                if isinstance(value, tuple):
+                    value = list(value) or None
+            self.result.value = _result_html(self.exercise.check(value))
+            self.show_hints()
+
+        def on_hint(self, _button=None) -> None:
+            self.exercise.hint()
+            self.show_hints()
+            self.hints.selected_index = len(self.hints.children) - 1
+
+        def on_solve(self, _button=None) -> None:
+            try:
+                shown = self.exercise.solve()
+            except Exception as error:  # the instructor sees why, in one line
+                self.result.value = f"<p style='color:#b00'>✘ {_inline(str(error))}</p>"
+                return
+            self.result.value = _result_html(shown)
+
+    return Card
 
 
 def card(exercise):
-    """Title, task, answer input, Check and Hint buttons, the result, the hints (folded);
-    in instructor mode also the solution (folded) and a button that runs it."""
-    import ipywidgets as widgets
+    """The exercise's card (see ``Card``)."""
+    return _card_class()(exercise)
 
-    from . import instructor
 
-    spec = exercise.spec
-    header = widgets.HTML(
-        f"<h4 style='margin:0'>{KIND_LABEL[spec.kind]} · {_inline(spec.title)} "
-        f"<small style='color:#666'>{spec.id}</small></h4><p>{_inline(spec.task)}</p>")
-    answer = answer_widget(exercise)
-    check = widgets.Button(description="Check", button_style="primary", icon="check")
-    hint = widgets.Button(description="Hint", icon="lightbulb-o")
-    result = widgets.HTML()
-    hints = widgets.Accordion()
-
-    def show_hints() -> None:
-        children, titles = _hints_children(exercise)
-        hints.children = children
-        hints.titles = titles
-        left = len(spec.hints) - len(children)
-        hint.description = f"Hint ({left} left)" if left else "Hint (all shown)"
-        hint.disabled = not left
-
-    def on_check(_button=None) -> None:
-        value = None
-        if answer is not None:
-            value = answer.value
-            if isinstance(value, tuple):
-                value = list(value) or None
-        shown = exercise.check(value)
-        result.value = _result_html(shown)
-        show_hints()
-
-    def on_hint(_button=None) -> None:
-        exercise.hint()
-        show_hints()
-        hints.selected_index = len(hints.children) - 1
-
-    check.on_click(on_check)
-    hint.on_click(on_hint)
-    show_hints()
-    buttons = [check, hint]
-    rows = [header]
-    if answer is not None:
-        rows.append(answer)
-    extra = []
-    if instructor():
-        from . import solution_source
-
-        solve = widgets.Button(description="Run solution", button_style="warning", icon="play")
-
-        def on_solve(_button=None) -> None:
-            try:
-                shown = exercise.solve()
-            except Exception as error:  # the instructor sees why, in one line
-                result.value = f"<p style='color:#b00'>✘ {_inline(str(error))}</p>"
-                return
-            result.value = _result_html(shown)
-
-        solve.on_click(on_solve)
-        buttons.append(solve)
-        source = widgets.HTML(f"<pre>{html.escape(solution_source(spec))}</pre>")
-        extra.append(widgets.Accordion(children=[source], titles=("Solution (instructor)",)))
-    box = widgets.VBox([*rows, widgets.HBox(buttons), result, hints, *extra],
-                       layout=widgets.Layout(border="1px solid #ccc", padding="4px 8px"))
-    box.exercise, box.answer, box.check_button, box.hint_button = exercise, answer, check, hint
-    box.result, box.hints = result, hints
-    box.solve_button = buttons[2] if len(buttons) > 2 else None
-    return box
+def status(row: dict) -> str:
+    """A progress row's status in words: a prediction says how its first answer went."""
+    if row["kind"] == "predict" and row.get("first_answer") is not None:
+        return "✔ predicted right" if row["passed"] else "✘ predicted otherwise"
+    return "✔ passed" if row["passed"] else ("✘ not yet" if row["tries"] else "· not tried")
 
 
 # -- progress -------------------------------------------------------------------------------
@@ -149,8 +165,7 @@ def progress_html(chapter: str) -> str:
     done = sum(r["passed"] for r in rows)
     lines = []
     for r in rows:
-        status = "✔ passed" if r["passed"] else ("✘ not yet" if r["tries"] else "· not tried")
-        lines.append(f"<tr><td>{r['id']}</td><td>{_inline(r['title'])}</td><td>{status}</td>"
+        lines.append(f"<tr><td>{r['id']}</td><td>{_inline(r['title'])}</td><td>{status(r)}</td>"
                      f"<td>{r['tries']}</td><td>{r['hints']}/{r['hints_total']}</td></tr>")
     return (f"<p><b>{html.escape(progress.learner())}</b>: {done} of {len(rows)} exercises of "
             f"chapter {chapter} passed</p><table><tr><th>exercise</th><th></th><th>status</th>"

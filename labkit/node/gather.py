@@ -82,7 +82,9 @@ class Channel(Protocol):
 
 
 class ReaderLost(Exception):
-    """The long-lived reader ended or did not answer in time."""
+    """The long-lived reader ended or did not answer in time. Not a LabError: the gatherer
+    catches it at once and starts the reader again, or reads another way; no learner sees
+    it (so it stays here, beside the only code that raises and catches it)."""
 
 
 @dataclass

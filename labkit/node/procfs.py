@@ -52,3 +52,18 @@ def processes_with_argument(argument: str, program: str = "") -> list[int]:
         if argv and argv[0].endswith(program.encode()) and argument.encode() in argv:
             found.append(int(name))
     return found
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """/proc/meminfo -> {field: bytes} (the kernel writes kB, meaning KiB).
+
+    >>> parse_meminfo("MemTotal:       24573356 kB\\nHugePages_Total:       0\\n")
+    {'MemTotal': 25163116544, 'HugePages_Total': 0}
+    """
+    found = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        words = rest.split()
+        if name and words and words[0].isdigit():
+            found[name] = int(words[0]) * (1024 if words[1:2] == ["kB"] else 1)
+    return found

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterable
 
 from ..errors import LabError
-from ..kubernetes import CFS_PERIOD_US
+from ..kubernetes import KUBELET_CPU_WEIGHT, NO_VALUES, ResourceConfig, systemd_cpu_quota
+from ..plan import Command
 
 
 def systemd_manages_cgroups() -> bool:
@@ -28,20 +30,42 @@ def slice_path(name: str) -> str:
     return "/" + "/".join("-".join(parts[:i + 1]) + ".slice" for i in range(len(parts)))
 
 
-def limit_properties(memory_bytes: int | None, cpus: float | None) -> list[str]:
+def limit_properties(config: ResourceConfig) -> list[str]:
+    """systemd's properties for a cgroup's values: MemoryMax, CPUQuota (the CFS quota as a
+    percentage of one CPU, per CPUQuotaPeriodSec), CPUWeight from the shares by the
+    kubelet's formula.
+
+    >>> limit_properties(ResourceConfig(memory=2**26, cpu_quota=50_000, cpu_shares=512))
+    ['MemoryMax=67108864', 'CPUQuota=50%', 'CPUQuotaPeriodSec=100ms', 'CPUWeight=59']
+    """
     properties = []
-    if memory_bytes:
-        properties.append(f"MemoryMax={memory_bytes}")
-    if cpus:
-        properties.append(f"CPUQuota={round(cpus * 100)}%")
-        properties.append(f"CPUQuotaPeriodSec={CFS_PERIOD_US // 1000}ms")
+    if config.memory:
+        properties.append(f"MemoryMax={config.memory}")
+    if config.cpu_quota:
+        properties.append(f"CPUQuota={systemd_cpu_quota(config.cpu_quota, config.cpu_period)}%")
+        properties.append(f"CPUQuotaPeriodSec={config.cpu_period // 1000}ms")
+    weight = KUBELET_CPU_WEIGHT(config.cpu_shares)
+    if weight is not None:
+        properties.append(f"CPUWeight={weight}")
     return properties
 
 
-def set_command(name: str, memory_bytes: int | None, cpus: float | None) -> str:
-    """What a learner would type to give a slice these limits."""
-    return " ".join(["systemctl", "set-property", "--runtime", name,
-                     *limit_properties(memory_bytes, cpus)])
+def plan_slice(name: str, config: ResourceConfig) -> list[Command]:
+    """The steps that start a slice and give it the pod's values, as the kubelet's systemd
+    driver does: ``systemctl start``, then ``systemctl set-property --runtime``."""
+    steps = [Command(("systemctl", "start", name))]
+    properties = limit_properties(config)
+    if properties:
+        steps.append(Command(("systemctl", "set-property", "--runtime", name, *properties)))
+    return steps
+
+
+def execute(steps: Iterable[Command]) -> None:
+    """Run the ``systemctl`` steps of a plan; one sentence if systemd refuses one."""
+    for step in steps:
+        if step.argv[:1] != ("systemctl",):
+            raise TypeError(f"not a systemd step: {step!r}")
+        _systemctl(*step.argv[1:])
 
 
 def _systemctl(*args: str) -> None:
@@ -51,12 +75,9 @@ def _systemctl(*args: str) -> None:
                        f"{done.stderr.strip() or 'no reason given'}.")
 
 
-def start_slice(name: str, memory_bytes: int | None = None, cpus: float | None = None) -> None:
-    """Create (start) a slice and give it limits."""
-    _systemctl("start", name)
-    properties = limit_properties(memory_bytes, cpus)
-    if properties:
-        _systemctl("set-property", "--runtime", name, *properties)
+def start_slice(name: str, config: ResourceConfig = NO_VALUES) -> None:
+    """Create (start) a slice and give it these values."""
+    execute(plan_slice(name, config))
 
 
 def stop_slice(name: str) -> None:

@@ -1,19 +1,15 @@
 """Chapters recorded on a real machine, replayed where no engine answers (Binder).
 
-``Lab(chapter="01")`` is the real lab wherever Docker answers. Where none does and the
-chapter has a recording (``labkit/replay/tapes/01.json``), it is a
-:class:`~labkit.replay.play.ReplayLab` instead, and says so once. ``LABKIT_REPLAY=1``
-asks for the recording anyway, ``LABKIT_REPLAY=0`` never. ``LABKIT_RECORD=1`` (what
-``./lab record`` sets) records the chapter while it runs for real.
+:func:`labkit.chapter_lab` (``labkit/chapter.py``) chooses which lab a chapter holds: the
+real one, a :class:`~labkit.replay.play.ReplayLab` of the chapter's recording
+(``labkit/replay/tapes/01.json``), or a :class:`~labkit.replay.record.RecordingLab`.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from typing import Any
 
-from ..errors import LabError
 from .play import ReplayLab, banner
 from .record import RecordingLab
 from .tape import TAPES, Tape, fingerprint
@@ -26,7 +22,6 @@ __all__ = [
     "banner",
     "engine_answers",
     "fingerprint",
-    "instead_of_lab",
 ]
 
 
@@ -49,28 +44,3 @@ def engine_answers(timeout: float = 2.0) -> bool:
         return True
     except Exception:
         return False
-
-
-def instead_of_lab(lab_class: type, args: tuple, kwargs: dict[str, Any]) -> Any | None:
-    """What ``Lab(...)`` gives instead of a plain lab: a recording one, a replayed one, or
-    None (the plain lab)."""
-    chapter = kwargs.get("chapter")
-    replay = os.environ.get("LABKIT_REPLAY", "")
-    if os.environ.get("LABKIT_RECORD", "") not in ("", "0") and chapter:
-        real = object.__new__(lab_class)
-        real.__init__(*args, **kwargs)
-        where = os.environ["LABKIT_RECORD"]
-        return RecordingLab(real, chapter, TAPES if where == "1" else where)
-    if replay == "0" or (replay in ("", "auto") and engine_answers()):
-        return None
-    tape = Tape.load(chapter) if chapter else None
-    if tape is None:
-        if replay not in ("", "auto"):
-            raise LabError("LABKIT_REPLAY asks for a recording, but "
-                           + (f"chapter {chapter} has none: run ./lab record on a machine "
-                              "with Docker." if chapter else
-                              "this Lab names no chapter: Lab(chapter=\"01\") replays "
-                              "chapter 1."))
-        return None  # no recording: the plain lab says what is missing, in its own words
-    print(banner(tape))
-    return ReplayLab(tape)

@@ -12,13 +12,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..errors import LabError
+from ..errors import LabError, NotRecorded
 from .codec import decode, find_type
 from .tape import GET, Tape, argument_text
-
-
-class NotRecorded(LabError, AttributeError):
-    """The recording has no answer to this question."""
 
 
 class Player:
@@ -134,6 +130,12 @@ class ReplayLab(ReplayProxy):
     @property
     def tape(self) -> Tape:
         return self._player.tape
+
+    def cleanup_button(self) -> Any:
+        """A button that says a replay made nothing to remove."""
+        from ..lab import cleanup_button
+
+        return cleanup_button(self, replaying=True)
 
     def checks_through(self, machine: Any) -> ReplayProxy:
         """The exercises' machine: what the checks read, as recorded."""

@@ -1,6 +1,6 @@
 """Recording a chapter: a stand-in for the real ``Lab`` that writes down every answer.
 
-``LABKIT_RECORD=1`` (``./lab record`` sets it) makes ``Lab(chapter="01")`` return a
+``LABKIT_RECORD=1`` (``./lab record`` sets it) makes ``labkit.chapter_lab("01")`` return a
 :class:`RecordingLab`: each attribute read and method call on the lab, and on every
 object it hands out (containers, pods, the node reader, the Docker client the exercise
 checks use), goes to the real object; the answer, what it printed and any error it
@@ -16,6 +16,7 @@ import datetime
 import inspect
 import io
 import os
+import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,12 @@ class RecordingLab(RecordingProxy):
     def save(self) -> Path:
         return self._recorder.tape.save(self._directory)
 
+    def cleanup_button(self) -> Any:
+        """The real lab's button, not filed: a replay draws its own."""
+        from ..lab import cleanup_button
+
+        return cleanup_button(self)
+
     def checks_through(self, machine: Any) -> RecordingProxy:
         """The exercises' machine, reading the real lab, each answer filed as ``machine``."""
         machine.lab = self._recorder.real("lab")
@@ -209,7 +216,7 @@ def describe_host(lab: Any) -> str:
         for line in Path("/etc/os-release").read_text().splitlines():
             if line.startswith("PRETTY_NAME="):
                 system = line.split("=", 1)[1].strip('"')
-    parts = [system]
+    parts = [system, f"kernel {platform.release()}"]
     with contextlib.suppress(Exception):
         parts.append(lab.docker.description)
     with contextlib.suppress(Exception):

@@ -4,17 +4,13 @@ Views never talk to a runtime or the node; they only take plain data.
 """
 
 from .cgroup_tree import cgroup_tree_figure, cgroup_tree_text
+from .coloured_matrix import comparison_colours, sharing_colours
 from .compare import cgroup_pattern, comparison
 from .limits import limits_table
 from .live import cpu_figure, cpu_lesson, memory_figure, memory_lesson
+from .namespace_figures import namespace_boxes, namespace_boxes_by_kind
+from .namespace_widget import namespace_boxes_widget
 from .namespaces import namespace_table, sharing_labels, sharing_matrix
-from .pictures import (
-    comparison_colours,
-    namespace_boxes,
-    namespace_boxes_by_kind,
-    namespace_boxes_widget,
-    sharing_colours,
-)
 from .tree_widget import cgroup_tree_widget
 
 __all__ = [

@@ -11,6 +11,7 @@ cannot starve them, and the figure below says how many can run chapter 1 at once
 from __future__ import annotations
 
 from ..errors import LabError
+from ..node.procfs import parse_meminfo
 from ..quantity import format_bytes, parse_cpus, parse_memory
 
 NODE_PEAK_BYTES = 512 * 2**20
@@ -22,10 +23,10 @@ HEADROOM = 0.9
 
 
 def available_bytes(meminfo: str = "/proc/meminfo") -> int:
-    with open(meminfo) as lines:
-        for line in lines:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
+    with open(meminfo) as handle:
+        available = parse_meminfo(handle.read()).get("MemAvailable")
+    if available is not None:
+        return available
     raise LabError("This kernel's /proc/meminfo has no MemAvailable line, so labkit cannot "
                    "tell how many learners fit: use a Linux 3.14 or newer host.")
 

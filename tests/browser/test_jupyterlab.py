@@ -166,7 +166,7 @@ def _rgb(hex_colour: str) -> str:
 
 def test_chapter_four_shows_the_pictures_and_the_coloured_matrix(jupyterlab):
     sync_api = pytest.importorskip("playwright.sync_api")
-    from labkit.views.pictures import FILLS
+    from labkit.views.namespace_figures import FILLS
 
     base, token, tmp_path = jupyterlab
     with sync_api.sync_playwright() as playwright:

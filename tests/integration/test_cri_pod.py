@@ -80,9 +80,20 @@ def test_the_pod_as_the_kubelet_runs_it(pod_lab):
     pause_pid = obs.member("pause").member.pid
     with open(f"/proc/{pause_pid}/comm") as handle:
         assert handle.read().strip() == "pause"
-    listing = pod.listing()
-    assert [row["NAME"] for row in listing] == ["(sandbox: pause)", "app", "sidecar"]
-    assert {row["POD ID"] for row in listing} == {pod.sandbox_id[:13]}
+    # crictl pods: the sandbox; crictl ps: the manifest's containers only; ctr, below the
+    # CRI, lists pause as the third container, with the sandbox's id
+    assert [(r["POD ID"], r["NAME"], r["STATE"]) for r in pod.crictl_pods()] == [
+        (pod.sandbox_id[:13], "foo", "Ready")]
+    listed = pod.crictl_ps()
+    assert [row["NAME"] for row in listed] == ["app", "sidecar"]
+    assert {row["POD ID"] for row in listed} == {pod.sandbox_id[:13]}
+    command, output = pod.ctr_containers()
+    assert command.startswith("ctr -a /run/labkit/") and command.endswith("containers list")
+    rows = output.splitlines()[1:]
+    assert sorted(line.split()[0] for line in rows) == sorted(
+        [pod.sandbox_id, pod["app"].id, pod["sidecar"].id])
+    pause_row = next(line for line in rows if line.startswith(pod.sandbox_id))
+    assert "labkit/pause" in pause_row
 
 
 def test_pod_cgroups_and_limits(pod_lab):

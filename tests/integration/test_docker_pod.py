@@ -40,7 +40,8 @@ def test_pod_cgroup_tree_and_pod_level_limit(lab):
     assert tree.state.limits.memory_bytes == 384 * 2**20
     by_name = {pod.names()[c.name]: c.state.limits.memory_bytes for c in tree.children}
     assert by_name == {"sandbox": None, "app": 256 * 2**20, "sidecar": 128 * 2**20}
-    assert pod.parent.command == f"cgcreate -g cpu,memory:/{lab.session.prefix}foo"
+    memory = lab.node.layout.for_controller("memory").directory(tree.path)
+    assert f"echo 402653184 > {memory}/memory.limit_in_bytes" in pod.commands()
     text = labkit.views.cgroup_tree_text(tree, pod.names())
     assert "app [" in text and "(memory 256 MiB" in text
 
@@ -73,7 +74,7 @@ def test_sandbox_death(lab):
     sandbox = f"container:{pod.sandbox.id}"
     pid_too = lab.run("pid", "busybox", "sleep 600", network_mode=sandbox, pid_mode=sandbox,
                       quiet=True)
-    pod.remove_sandbox()
+    pod.kill_sandbox()
     assert pod["net"].status == "running"
     assert pid_too.status == "exited" and pid_too.state["ExitCode"] == 137
     pod["net"].stop(timeout=1)
@@ -95,7 +96,7 @@ def test_cleanup_leaves_nothing_and_spares_the_foreign(docker_client):
         lab = labkit.Lab(gather="direct")
         pod = lab.docker_pod(FOO, quiet=True)
         assert len(lab_cgroups(lab.session.prefix)) >= 4  # one per hierarchy
-        assert pod.parent.directories
+        assert pod.cgroup_parent == f"/{lab.session.prefix}foo"
         lab.close()
         assert lab.docker.session_containers() == []
         assert lab_cgroups(lab.session.prefix) == []
@@ -122,8 +123,9 @@ def test_unknown_image_in_a_pod_leaves_nothing(lab):
 
 
 def test_what_else_of_the_pod_docker_does(lab):
-    """Requests become cpu.shares and a memory reservation; restartPolicy and the grace
-    period become Docker's restart policy and stop timeout."""
+    """Requests become the kubelet's cpu.shares (a memory request has no cgroup value on a
+    node, so none here); restartPolicy and the grace period become Docker's restart policy
+    and stop timeout; the sandbox gets containerd's 2 shares."""
     manifest = FOO.replace("spec:\n", "spec:\n  restartPolicy: OnFailure\n"
                            "  terminationGracePeriodSeconds: 5\n").replace(
         '        memory: "128Mi"',
@@ -132,5 +134,8 @@ def test_what_else_of_the_pod_docker_does(lab):
     sidecar = pod["sidecar"].inspect()
     assert sidecar["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
     assert sidecar["Config"]["StopTimeout"] == 5
-    assert sidecar["HostConfig"]["MemoryReservation"] == 64 * 2**20
-    assert lab.observe(pod).member("sidecar").state.limits.cpu_shares == 256  # the kernel's file
+    assert sidecar["HostConfig"]["MemoryReservation"] == 0
+    obs = lab.observe(pod)
+    assert obs.member("sidecar").state.limits.cpu_shares == 256  # the kernel's file
+    assert obs.member("app").state.limits.cpu_shares == 2  # no request: the kubelet's least
+    assert obs.member("sandbox").state.limits.cpu_shares == 2

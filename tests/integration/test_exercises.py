@@ -219,7 +219,7 @@ def test_sandbox_dies_is_judged_by_the_kernel_then_by_the_engine(lab):
 
     ex = exercises.get("03.sandbox-dies")
     pod = lab.docker_pod(FOO_POD, quiet=True)
-    pod.remove_sandbox()
+    pod.kill_sandbox()
     result = ex.check(KEEPS)
     assert result.passed and "Docker says the sidecar still runs" in result.sentence
     pod.delete()
@@ -229,7 +229,7 @@ def test_sandbox_dies_is_judged_by_the_kernel_then_by_the_engine(lab):
     result = ex.check(KILLED)
     assert result.passed and "in the sandbox's PID namespace" in result.sentence
     sidecar = pod["sidecar"]
-    pod.remove_sandbox()
+    pod.kill_sandbox()
     deadline = time.monotonic() + 10
     while sidecar.state.get("Running") and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -241,10 +241,11 @@ def test_reset_removes_what_the_lab_made_for_the_exercise(lab):
     ex = exercises.get("03.shared-pid")
     ex.spec.solution(lab)
     other = lab.run("shared", "busybox", "sleep 3650d", quiet=True)  # not an exercise name
-    parent = lab.pods[-1].parent
+    parent = lab.pods[-1].cgroup_parent
     said = ex.reset()
     assert said == ("Removed pod shared (emulated with Docker); the recorded progress of "
                     "03.shared-pid stays.")
     assert lab.docker.session_containers() == [other.engine_name]
-    assert not any(os.path.isdir(d) for d in parent.directories)  # the whole pod went
+    assert not any(os.path.isdir(m.mountpoint + parent)  # the whole pod went
+                   for m in lab.node.layout.mounts)
     assert "There is no container named shared-app yet" in ex.check().sentence

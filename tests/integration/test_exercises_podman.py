@@ -18,9 +18,9 @@ import subprocess
 import pytest
 
 from labkit import exercises
-from labkit.exercises import ch05
 from labkit.exercises.core import REGISTRY
 from labkit.exercises.machine import Machine
+from labkit.exercises.pods import find_podman_pod
 from labkit.runtimes.podman.service import podman_command, podman_environment, remove_pod_cgroups
 from labkit.session import SESSION_LABEL
 from tests.integration.exercise_lab import own_progress, wrong_then_right  # noqa: F401
@@ -190,7 +190,7 @@ def test_reset_deletes_the_exercises_podman_pod_whole(made, bare):
     said = ex.reset()
     assert said == ("Removed pod shared (on labkit's podman); the recorded progress of "
                     "05.shared-pid stays.")
-    assert ch05.find_pod(Machine(bare), "shared")[0] is None
+    assert find_podman_pod(Machine(bare), "shared")[0] is None
     assert not any(os.path.isdir(m.mountpoint + pod.cgroup_parent)
                    for m in bare.node.layout.mounts)
     assert "There is no pod named shared" in ex.check().sentence

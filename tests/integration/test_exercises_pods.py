@@ -15,9 +15,10 @@ import time
 import pytest
 
 from labkit import exercises
-from labkit.exercises import ch02, ch04
+from labkit.exercises import ch04
 from labkit.exercises.core import REGISTRY
 from labkit.exercises.machine import Machine
+from labkit.exercises.pods import CRI, SLEEPER, find_cri_pod
 from tests.conftest import need
 from tests.integration.exercise_lab import made_by_a_lab, own_progress  # noqa: F401 - autouse
 
@@ -99,10 +100,10 @@ def test_do_wrong_solution_fails_with_its_sentence(exercise_id, which, lab):
 
 
 def test_a_cri_pod_of_another_name_or_the_emulated_twin_alone_does_not_count(lab):
-    lab.cri_pod(name="hostnet2", containers={"app": ch02.SLEEPER}, host_network=True,
+    lab.cri_pod(name="hostnet2", containers={"app": SLEEPER}, host_network=True,
                 quiet=True)
     assert "There is no pod named hostnet on" in exercises.get("02.hostnet").check().sentence
-    lab.docker_pod(name="twin", containers={"app": {**ch02.SLEEPER, "memory": "96Mi"}},
+    lab.docker_pod(name="twin", containers={"app": {**SLEEPER, "memory": "96Mi"}},
                    quiet=True)
     result = exercises.get("04.twin-96mi").check()
     assert not result.passed and "There is no pod named twin on" in result.sentence
@@ -114,10 +115,10 @@ def test_sandbox_dies_is_judged_from_the_runtimes_once_the_sandboxes_are_gone(ma
     ch04.setup_chapter(lab)
     emulated = next(d for d in made.lab.docker.session_containers() if d.endswith("foo-sandbox"))
     lab.docker.client.api.remove_container(emulated, force=True)
-    pod = ch04._cri_foo(lab)
+    pod = CRI.seen_in_lab(lab, "foo")
     os.kill(pod.pause_pid, 9)
     deadline = time.monotonic() + 10
-    while ch04._cri_foo(lab).ready and time.monotonic() < deadline:
+    while CRI.seen_in_lab(lab, "foo").ready and time.monotonic() < deadline:
         time.sleep(0.05)
     result = ex.check(ch04.BOTH)
     assert result.passed, result.sentence
@@ -129,8 +130,6 @@ def test_sandbox_dies_is_judged_from_the_runtimes_once_the_sandboxes_are_gone(ma
 
 def test_reset_deletes_the_exercises_cri_pod_whole(made, lab):
     """Reset removes the lab's pod of the exercise's name: its sandbox and its pod cgroup."""
-    from labkit.exercises.ch02 import find_pod
-
     ex = exercises.get("02.hostnet")
     ex.spec.solution(lab)
     cgroup = lab.pods[-1].cgroup_parent
@@ -138,6 +137,6 @@ def test_reset_deletes_the_exercises_cri_pod_whole(made, lab):
     said = ex.reset()
     assert said == ("Removed pod hostnet (on labkit's containerd); the recorded progress of "
                     "02.hostnet stays.")
-    assert find_pod(Machine(lab), "hostnet")[0] is None
+    assert find_cri_pod(Machine(lab), "hostnet")[0] is None
     assert not any(os.path.isdir(m.mountpoint + cgroup) for m in lab.node.layout.mounts)
     assert "There is no pod named hostnet" in ex.check().sentence

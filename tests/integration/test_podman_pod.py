@@ -208,16 +208,17 @@ def test_pod_create_puts_the_sum_of_limits_on_the_pod_cgroup(pod_lab):
         assert limits.cpu_quota_us == 75_000 and limits.cpu_period_us == 100_000
         obs = pod_lab.observe(pod)
         assert obs.member("app").state.limits.cpu_quota_us == 50_000
-        assert pod.commands()[0].startswith(f"podman pod create --name {pod.engine_name} "
-                                            "--share ipc,net,uts --memory 100663296 --cpus 0.75")
+        first = pod.commands()[0]
+        assert first.startswith(f"labkit podman pod create --name {pod.engine_name} ")
+        assert first.endswith(f"--infra-image {pod.service.infra_image} --share ipc,net,uts "
+                              "--network none --hostname limited --memory 100663296 --cpus 0.75")
 
 
 def test_infra_death_leaves_a_degraded_pod_that_still_talks(pod_lab):
     pod = _made(pod_lab, pod_lab.podman_pod(FOO, quiet=True))
-    pod.kill_infra()
+    pod.kill_sandbox()
     assert pod.state == "degraded"
-    assert pod.container_states() == {"infra": "exited", "app": "running",
-                                      "sidecar": "running"}
+    assert pod.states() == {"infra": "exited", "app": "running", "sidecar": "running"}
     reply = pod.exec("sidecar", "curl -s http://localhost:80/")
     assert reply.exit_code == 0 and "<html" in reply.output
     assert [m.name for m in pod.members()] == ["app", "sidecar"]

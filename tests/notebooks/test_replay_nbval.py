@@ -1,7 +1,7 @@
 """Every chapter, replayed where no engine answers (Binder), passes strict nbval.
 
 The child pytest sees no Docker engine (DOCKER_HOST is a socket that does not exist), so
-each chapter's ``Lab(chapter=...)`` replays the recording that ships with labkit, and
+each chapter's ``labkit.chapter_lab(...)`` replays the recording that ships with labkit, and
 nbval compares every cell's output with the one stored from the real run. The only
 differences allowed are the replay's own words (its banner, the pre-flight's verdict),
 which tests/nbval-sanitize.cfg removes.

@@ -18,7 +18,7 @@ from labkit.replay.play import NotRecorded
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
-                  if 'Lab(chapter=' in p.read_text())
+                  if 'chapter_lab(' in p.read_text())
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_every_find_and_predict_exercise_was_rehearsed(notebook):
 
 
 def test_a_chapter_replays_and_says_so_once(no_engine, capsys):
-    lab = labkit.Lab(chapter="01")
+    lab = labkit.chapter_lab("01")
     assert isinstance(lab, ReplayLab)
     said = capsys.readouterr().out
     assert said == banner(lab.tape) + "\n"
@@ -65,7 +65,7 @@ def test_a_chapter_replays_and_says_so_once(no_engine, capsys):
 
 
 def test_what_the_chapter_never_did_is_one_sentence(no_engine):
-    lab = labkit.Lab(chapter="01")
+    lab = labkit.chapter_lab("01")
     with pytest.raises(NotRecorded) as raised:
         lab.run("mine", "busybox")
     sentence = str(raised.value)
@@ -77,7 +77,7 @@ def test_what_the_chapter_never_did_is_one_sentence(no_engine):
 
 
 def test_find_and_predict_exercises_are_judged_on_the_recording(no_engine):
-    lab = labkit.Lab(chapter="01")
+    lab = labkit.chapter_lab("01")
     exercises.use(lab)
     foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5)
     host_pid = exercises.get("01.host-pid")
@@ -98,8 +98,4 @@ def test_find_and_predict_exercises_are_judged_on_the_recording(no_engine):
 def test_no_recording_is_one_sentence(no_engine, monkeypatch):
     monkeypatch.setenv("LABKIT_REPLAY", "1")
     with pytest.raises(LabError, match=r"chapter 99 has none: run \./lab record"):
-        labkit.Lab(chapter="99")
-    with pytest.raises(LabError, match="names no chapter"):
-        from labkit.replay import instead_of_lab
-
-        instead_of_lab(labkit.Lab, (), {})
+        labkit.chapter_lab("99")

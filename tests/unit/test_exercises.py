@@ -15,7 +15,7 @@ import pytest
 
 import labkit.exercises as exercises
 from labkit.errors import LabError
-from labkit.exercises import core, progress
+from labkit.exercises import catalog, core, progress
 from labkit.exercises.core import REGISTRY, CgroupAnswer, FormError
 from labkit.model import NAMESPACE_TYPES, CgroupState, Limits, Usage
 
@@ -86,11 +86,11 @@ def fresh(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_PROGRESS", str(tmp_path / "progress.json"))
     monkeypatch.setenv("LABKIT_LEARNER", "ada")
     monkeypatch.delenv("LABKIT_INSTRUCTOR", raising=False)
-    exercises._state["instructor"] = None
+    catalog._mode["instructor"] = None
     fake = FakeMachine()
     monkeypatch.setitem(exercises._state, "machine", fake)
     yield fake
-    exercises._state["instructor"] = None
+    catalog._mode["instructor"] = None
 
 
 def test_every_chapter_has_enough_exercises_each_complete():

@@ -101,16 +101,23 @@ def test_helper_output_records():
 
 
 def test_systemd_slice_paths_and_limits():
-    from labkit.node.systemd_units import limit_properties, set_command, slice_path
+    from labkit.kubernetes import ResourceConfig
+    from labkit.node.systemd_units import limit_properties, plan_slice, slice_path
 
     assert slice_path("lk_0badcafe_node-kubepods-burstable-pod1_2.slice") == (
         "/lk_0badcafe_node.slice/lk_0badcafe_node-kubepods.slice/"
         "lk_0badcafe_node-kubepods-burstable.slice/"
         "lk_0badcafe_node-kubepods-burstable-pod1_2.slice")
     assert slice_path("lk_0badcafe_foo.slice") == "/lk_0badcafe_foo.slice"
-    assert limit_properties(384 * 2**20, 0.5) == ["MemoryMax=402653184", "CPUQuota=50%",
-                                                   "CPUQuotaPeriodSec=100ms"]
-    assert set_command("x.slice", None, None) == "systemctl set-property --runtime x.slice"
+    pod = ResourceConfig(memory=384 * 2**20, cpu_quota=50_000, cpu_shares=1024)
+    assert limit_properties(pod) == ["MemoryMax=402653184", "CPUQuota=50%",
+                                     "CPUQuotaPeriodSec=100ms", "CPUWeight=100"]
+    # 25m: 2500 µs a period is 2.5 % of a CPU, rounded up to 3 % as the kubelet's systemd
+    # driver does (opencontainers/cgroups systemd: CPUQuotaPerSecUSec to 10 ms)
+    assert limit_properties(ResourceConfig(cpu_quota=2500)) == [
+        "CPUQuota=3%", "CPUQuotaPeriodSec=100ms"]
+    assert [s.lines() for s in plan_slice("x.slice", ResourceConfig())] == [
+        ["systemctl start x.slice"]]
 
 
 class LocalReader:

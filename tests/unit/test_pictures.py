@@ -17,12 +17,12 @@ from matplotlib.colors import to_rgba
 
 from labkit import views
 from labkit.errors import LabError
-from labkit.model import Observation
-from labkit.views import pictures
-from labkit.views.pictures import COLOURS, FILLS, HELD, HOST, OWN, POD, THE_HOST
+from labkit.model import NAMESPACE_TYPES, Observation
+from labkit.views.coloured_matrix import HELD
+from labkit.views.namespace_figures import ARTICLE_TYPES, COLOURS, FILLS, HOST, OWN, POD, THE_HOST
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "observations"
-ARTICLE = pictures.ARTICLE_TYPES
+ARTICLE = ARTICLE_TYPES
 
 
 def recorded(kind: str) -> Observation:
@@ -139,10 +139,19 @@ def test_columns_are_the_host_then_the_members_with_the_sandbox_named():
         to_rgba(FILLS[c]) for c in (OWN, POD, HOST)]
 
 
+def test_each_row_says_what_its_namespace_type_isolates():
+    ax = views.namespace_boxes(recorded("cri-pod")).axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    # ipc_namespaces(7): System V IPC objects and POSIX message queues; a pod's /dev/shm
+    # is a tmpfs mount the runtime shares between its containers, not the IPC namespace.
+    assert "System V IPC, POSIX message queues" in texts
+    assert not any("/dev/shm" in text for text in texts)
+
+
 def test_all_eight_types_add_the_namespaces_every_container_keeps_from_the_host():
     obs = recorded("docker-pod")
-    drawn = _drawn(views.namespace_boxes(obs, namespaces=pictures.NAMESPACE_TYPES).axes[0])
-    assert sorted(drawn) == sorted(pictures.NAMESPACE_TYPES)
+    drawn = _drawn(views.namespace_boxes(obs, namespaces=NAMESPACE_TYPES).axes[0])
+    assert sorted(drawn) == sorted(NAMESPACE_TYPES)
     for ns_type in ("user", "time"):  # no user or time namespace of their own, on v1 too
         ((patch, inside, _),) = drawn[ns_type]
         assert _category(patch) == HOST and len(inside) == 1 + len(obs.members)
@@ -309,7 +318,7 @@ def test_widget_lists_and_lights_a_processs_namespaces_and_switches_kind():
     assert summary.value.count("<li>") == len(ARTICLE)
 
     every.value = True
-    assert summary.value.count("<li>") == len(pictures.NAMESPACE_TYPES)
+    assert summary.value.count("<li>") == len(NAMESPACE_TYPES)
     assert "the host&#x27;s user</span> with the host" in summary.value
 
     kind.value = "plain container"

@@ -1,6 +1,6 @@
-"""Every kind of pod has the one shape of labkit.runtimes.pod.Pod, and takes the
-kubelet's semantics from labkit.kubernetes. No engine is needed: the pods are made
-but not started."""
+"""Every kind of pod is a labkit.runtimes.pod.PodBase and implements its contract, and takes
+the kubelet's semantics from labkit.kubernetes. No engine is needed: the pods are made but
+not started."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from labkit.runtimes.containerd import CriPod
 from labkit.runtimes.containerd.pod import namespace_option
 from labkit.runtimes.docker import DockerPod
 from labkit.runtimes.docker.pod import joiner_modes, sandbox_modes
-from labkit.runtimes.pod import Pod
+from labkit.runtimes.pod import CONTRACT, PodBase
 from labkit.runtimes.podman import PodmanPod
 from labkit.runtimes.scratch import ScratchPod
 from labkit.runtimes.scratch.commands import joiner_flags, pause_flags
@@ -25,14 +25,6 @@ from labkit.session import Session
 SPEC = pod_from_kwargs("foo", {"app": {"image": "busybox", "memory": "64Mi"}})
 FLAGS = ({}, {"share_process_namespace": True}, {"host_network": True}, {"host_ipc": True},
          {"host_pid": True})
-
-
-def _members_of_the_protocol() -> list[str]:
-    declared = [n for n in vars(Pod) if not n.startswith("_") or n in
-                ("__getitem__", "__enter__", "__exit__")]
-    return sorted(set(Pod.__annotations__) | {n for n in declared
-                                               if callable(vars(Pod)[n])
-                                               or isinstance(vars(Pod)[n], property)})
 
 
 def _pods() -> dict[str, object]:
@@ -56,11 +48,19 @@ def _has(pod: object, name: str) -> bool:
 
 
 @pytest.mark.parametrize("kind", ["docker", "cri", "cluster", "podman", "scratch"])
-def test_every_pod_kind_has_the_protocols_members(kind):
+def test_every_pod_kind_keeps_the_bases_contract(kind):
+    """A new kind must subclass PodBase and implement each verb of its contract itself
+    (docs/architecture.md, "Adding a pod kind")."""
     pod = _pods()[kind]
-    missing = [name for name in _members_of_the_protocol() if not _has(pod, name)]
+    assert isinstance(pod, PodBase)
+    missing = [name for name in CONTRACT if not any(
+        name in vars(cls) for cls in type(pod).__mro__ if cls is not PodBase)]
     assert missing == []
+    assert type(pod).kind and type(pod).sandbox_name
     assert list(inspect.signature(pod.exec).parameters)[:2] == ["container", "command"]
+    if kind != "cluster":  # a cluster's pod is applied by kubectl, not started
+        assert list(inspect.signature(pod.start).parameters) == ["quiet"]
+        assert inspect.signature(type(pod).start).parameters["quiet"].default is False
     assert "observe" not in dir(pod)  # pods do not read the node: lab.observe(pod) does
 
 

@@ -22,7 +22,7 @@ from ...errors import EngineUnavailable, LabError, refused
 from ...model import ExecResult, Member
 from ...session import Session
 from ...spec import PodSpec
-from ..pod import DeletedOnExit
+from ..pod import PodBase
 from .minikube import NodeShell, minikube_shell
 from .translate import PodStatus, cluster_manifest, parse_crictl_inspect, parse_pod_status
 
@@ -72,14 +72,16 @@ class ClusterRuntime:
                        f"{timeout:.0f} s: look at `kubectl describe pod {name}`.")
 
 
-class ClusterPod(DeletedOnExit):
+class ClusterPod(PodBase):
     """A Pod applied to a cluster; its name there carries the session's prefix."""
 
     kind = "on a cluster"
+    sandbox_name = "pause"
     cgroup_parent = ""  # on the node, under the cluster's kubelet: not walked from here
 
     def __init__(self, runtime: ClusterRuntime, spec: PodSpec, name: str) -> None:
         self.runtime = runtime
+        self.where = runtime  # its members are on the cluster's node
         self.spec = spec
         self.name = name
         self._deleted = False
@@ -114,14 +116,19 @@ class ClusterPod(DeletedOnExit):
                                 container.spec.asked))
         return found
 
-    def names(self) -> dict[str, str]:
-        return {m.runtime_id: m.name for m in self.members()}
+    def _handles(self) -> dict[str, str]:
+        """Member name -> its runtime id on the node."""
+        return {m.name: m.runtime_id for m in self.members()}
 
-    def __getitem__(self, name: str) -> Member:
-        for member in self.members():
-            if member.name == name:
-                return member
-        raise KeyError(name)
+    def states(self) -> dict[str, str]:
+        """Each container's state as the Pod's status says it."""
+        status = self.status()
+        return {name: "running" if status.phase == "Running" else status.phase.lower()
+                for name in status.containers}
+
+    def kill_sandbox(self) -> None:
+        raise LabError("On a cluster the kubelet owns the pause container: kill it on the "
+                       "node yourself (minikube ssh, then sudo crictl stopp POD-ID).")
 
     def exec(self, container: str, command: str | Sequence[str]) -> ExecResult:
         """``kubectl exec``: a string runs through ``sh -c``."""

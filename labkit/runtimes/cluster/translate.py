@@ -56,17 +56,20 @@ def cluster_manifest(spec: PodSpec, session: Session) -> dict:
             entry["ports"] = [{"containerPort": p.container_port, "protocol": p.protocol,
                                **({"name": p.name} if p.name else {})}
                               for p in container.ports]
-        if container.spec.command:
-            entry["command"] = list(container.spec.command)
+        # as written: the cluster's kubelet expands $(VAR) itself
+        if container.command is not None:
+            entry["command"] = list(container.command)
+        if container.args is not None:
+            entry["args"] = list(container.args)
         limits = {}
-        if container.spec.memory_bytes:
+        if container.spec.memory_bytes is not None:
             limits["memory"] = str(container.spec.memory_bytes)
-        if container.spec.cpus:
+        if container.spec.cpus is not None:
             limits["cpu"] = f"{round(container.spec.cpus * 1000)}m"
         requests = {}
-        if container.requests_memory:
+        if container.requests_memory is not None:
             requests["memory"] = str(container.requests_memory)
-        if container.requests_cpus:
+        if container.requests_cpus is not None:
             requests["cpu"] = f"{round(container.requests_cpus * 1000)}m"
         if limits or requests:
             entry["resources"] = {k: v for k, v in (("limits", limits), ("requests", requests))

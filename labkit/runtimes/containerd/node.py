@@ -19,6 +19,9 @@ import time
 
 from ... import images, oci
 from ...errors import EngineUnavailable, LabError
+from ...kubernetes import NodeFacts
+from ...node.capacity import node_facts
+from ...node.mounts import CgroupLayout
 from ...node.procfs import processes_with_argument
 from ...node.systemd_units import stop_slice, systemd_manages_cgroups
 from ...session import NAME_RE, Session
@@ -80,6 +83,24 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
     return found
 
 
+KUBELET_OOM_SCORE_ADJ = -999  # what a kubeadm node gives containerd (OOMScoreAdjust=-999)
+
+
+def _lower_oom_score(pid: int) -> int:
+    """Give containerd the OOM score a node's containerd runs with, where this process may
+    (lowering it needs CAP_SYS_RESOURCE); returns the score it has. With
+    ``restrict_oom_score_adj`` containerd never gives a container a lower one, so the
+    kubelet's -997 for a Guaranteed container becomes this where it could not be lowered."""
+    path = f"/proc/{pid}/oom_score_adj"
+    with contextlib.suppress(OSError), open(path, "w") as handle:
+        handle.write(str(KUBELET_OOM_SCORE_ADJ))
+    try:
+        with open(path) as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return 0
+
+
 def choose_subnet(session_id: str, used: list[ipaddress.IPv4Network]) -> str:
     """A /24 in 10.233.0.0/16 that no route on this machine already covers."""
     start = int(session_id, 16) % 256
@@ -126,6 +147,9 @@ class ContainerdNode:
         self.toolbox_image = f"docker.io/labkit/toolbox:{tag}"
         self._process: subprocess.Popen | None = None
         self.cri: CriClient | None = None
+        self.oom_score_adj = 0  # containerd's own: the lowest it lets a container have
+        self.burstable: dict[str, int | None] = {}  # Burstable pod uid -> its CPU requests
+        self._facts: NodeFacts | None = None
         self.restarts = 0
         self._answered = False  # once it has, it may hold pods to remove on stop
 
@@ -167,12 +191,19 @@ class ContainerdNode:
                 try:
                     self.cri.call("Version", self.cri.pb.VersionRequest(), timeout=2)
                     self._answered = True
+                    self.oom_score_adj = _lower_oom_score(self._process.pid)
                     return
                 except LabError:
                     pass
             time.sleep(0.05)
         raise EngineUnavailable(f"labkit's containerd did not answer within 20 s: see "
                                 f"{self.state}/containerd.log.")
+
+    def facts(self, layout: CgroupLayout) -> NodeFacts:
+        """This node as the kubelet sees it (memory, cgroup version, swap, huge pages)."""
+        if self._facts is None:
+            self._facts = node_facts(layout)
+        return self._facts
 
     @classmethod
     def leftovers(cls) -> list[str]:
@@ -234,10 +265,18 @@ class ContainerdNode:
                                     f"({self.pause_image}, {self.toolbox_image}): "
                                     f"{done.stderr.decode().strip()}.")
 
-    def has_image(self, ref: str) -> bool:
+    def image_id(self, ref: str) -> str:
+        """The id of an image this node has (``ImageStatus``), or "" if it has none."""
         response = self.call("ImageStatus", self.cri.pb.ImageStatusRequest(
             image=self.cri.pb.ImageSpec(image=ref)), what=f"look up image {ref}")
-        return bool(response.image.id)
+        return response.image.id
+
+    def ctr_listing(self) -> tuple[str, str]:
+        """``ctr containers list`` in the CRI's namespace, as typed, and what it printed."""
+        argv = ("ctr", "-a", self.socket, "-n", K8S_NAMESPACE, "containers", "list")
+        self.ensure_running()
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+        return " ".join(argv), (done.stdout + done.stderr).rstrip()
 
     def stop(self) -> None:
         """Stop containerd and remove its sandboxes' traces: mounts, bridge, CNI cache, dirs."""

@@ -17,18 +17,25 @@ from dataclasses import dataclass
 
 from ... import images
 from ...errors import EngineRefused, ImageUnavailable, LabError
-from ...kubernetes import CFS_PERIOD_US, cfs_quota, cpu_shares, oom_score_adj, requests
+from ...kubernetes import (
+    QOS_CGROUP,
+    LinuxContainerResources,
+    ResourceConfig,
+    linux_container_resources,
+    qos_tier_shares,
+)
 from ...model import ExecResult, Member
 from ...node import systemd_units
-from ...node.cgroup_writer import make_cgroup, remove_cgroup
+from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup, remove_if_empty
 from ...node.mounts import CgroupLayout
+from ...plan import Plan
 from ...spec import PodContainer, PodSpec
-from ..pod import DeletedOnExit
+from ..pod import PodBase
 from .cri import CONTAINER_STATES
 from .node import ContainerdNode
 
+SANDBOX_STATES = {0: "Ready", 1: "NotReady"}  # PodSandboxState
 CRI_MODES = {"pod": 0, "container": 1, "node": 2}  # runtime.v1 NamespaceMode: POD, CONTAINER, NODE
-QOS_LEVELS = {"Guaranteed": "", "Burstable": "burstable", "BestEffort": "besteffort"}
 
 
 def namespace_option(pb, spec: PodSpec):
@@ -36,14 +43,6 @@ def namespace_option(pb, spec: PodSpec):
     modes = spec.namespace_modes
     return pb.NamespaceOption(network=CRI_MODES[modes.net], pid=CRI_MODES[modes.pid],
                               ipc=CRI_MODES[modes.ipc])
-
-
-def _memory_capacity() -> int:
-    with open("/proc/meminfo") as handle:
-        for line in handle:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    return 1 << 34
 
 
 @dataclass
@@ -54,10 +53,11 @@ class CriMember:
     note: str = ""
 
 
-class CriPod(DeletedOnExit):
+class CriPod(PodBase):
     """A Pod running on labkit's containerd, reported with every member's host PID."""
 
     kind = "on labkit's containerd"
+    sandbox_name = "pause"
 
     def __init__(self, node: ContainerdNode, spec: PodSpec, layout: CgroupLayout) -> None:
         self.node = node
@@ -67,7 +67,7 @@ class CriPod(DeletedOnExit):
         self.sandbox_id: str | None = None
         self.containers: dict[str, CriMember] = {}
         self._deleted = False
-        level = QOS_LEVELS[spec.qos_class]  # "": a Guaranteed pod sits right under kubepods
+        level = QOS_CGROUP[spec.qos_class]  # "": a Guaranteed pod sits right under kubepods
         if node.systemd:
             # The kubelet's systemd driver: kubepods-burstable-pod<uid with _>.slice, where
             # each dash nests; labkit's node slice stands where the kubelet's root would.
@@ -83,6 +83,8 @@ class CriPod(DeletedOnExit):
             self.cgroup_parent = self.cri_parent
         self._key = node.session.name(f"cri-pod-{spec.name}-{spec.uid[:8]}")
         self._images: dict[str, tuple[str, tuple[str, ...] | None, str]] = {}
+        self._sent: list[tuple[str, object]] = []  # the CRI requests that made it
+        self.plan = Plan()  # the kubelet's cgroup writes for it, as a learner types them
 
     @property
     def cri(self):
@@ -90,45 +92,98 @@ class CriPod(DeletedOnExit):
 
     # -- the kubelet's translation ----------------------------------------------
     def sandbox_config(self):
+        """The ``PodSandboxConfig`` the kubelet sends (``generatePodSandboxConfig``,
+        pkg/kubelet/kuberuntime/kuberuntime_sandbox.go): the pod's metadata, its hostname
+        (none on the node's network, where the runtime keeps the node's UTS namespace), the
+        pod's labels with ``io.kubernetes.pod.*`` and its annotations, the cgroup parent,
+        the namespace modes and the pod's summed resources. labkit adds its session's
+        labels, by which it finds what it made."""
         pb, spec = self.cri.pb, self.spec
         return pb.PodSandboxConfig(
-            metadata=pb.PodSandboxMetadata(name=spec.name, uid=spec.uid, namespace="default",
-                                           attempt=0),
+            metadata=pb.PodSandboxMetadata(name=spec.name, uid=spec.uid,
+                                           namespace=spec.namespace, attempt=0),
             hostname="" if spec.namespace_modes.uts == "node" else spec.name,
             log_directory=os.path.join(self.node.state, "pods",
-                                       f"default_{spec.name}_{spec.uid}"),
-            labels={"io.kubernetes.pod.name": spec.name, "io.kubernetes.pod.namespace": "default",
-                    "io.kubernetes.pod.uid": spec.uid, **self.node.session.labels},
+                                       f"{spec.namespace}_{spec.name}_{spec.uid}"),
+            labels={**dict(spec.labels), **self._pod_labels(), **self.node.session.labels},
+            annotations=dict(spec.annotations),
             linux=pb.LinuxPodSandboxConfig(
                 cgroup_parent=self.cri_parent,
                 security_context=pb.LinuxSandboxSecurityContext(
-                    namespace_options=namespace_option(pb, spec))),
+                    namespace_options=namespace_option(pb, spec)),
+                resources=self._resources(spec.resource_config)),
         )
 
-    def container_config(self, container: PodContainer):
+    def _pod_labels(self) -> dict[str, str]:
+        """``newPodLabels`` (pkg/kubelet/kuberuntime/labels.go): the pod's name, namespace
+        and uid."""
+        spec = self.spec
+        return {"io.kubernetes.pod.name": spec.name,
+                "io.kubernetes.pod.namespace": spec.namespace,
+                "io.kubernetes.pod.uid": spec.uid}
+
+    def _resources(self, config, extra=None):
         pb = self.cri.pb
-        ref, command, _note = self._images[container.name]
-        limits = container.spec
-        memory_request, cpu_request = requests(container)
+        extra = extra or {}
+        return pb.LinuxContainerResources(
+            cpu_period=config.cpu_period, cpu_quota=config.cpu_quota or 0,
+            cpu_shares=config.cpu_shares or 0, memory_limit_in_bytes=config.memory or 0,
+            **extra)
+
+    def linux_resources(self, container: PodContainer) -> LinuxContainerResources:
+        """What the kubelet asks for this container's cgroup and OOM score."""
+        return linux_container_resources(container.resources, self.spec.qos_class,
+                                         self.node.facts(self.layout))
+
+    def container_config(self, container: PodContainer):
+        """The ``ContainerConfig`` the kubelet sends (``generateContainerConfig``,
+        pkg/kubelet/kuberuntime/kuberuntime_container.go): command and args with
+        ``$(VAR)`` expanded, the environment, ``newContainerLabels`` and
+        ``newContainerAnnotations`` (labels.go; the spec hash, which only the kubelet's own
+        bookkeeping reads, is left out), the resources and the namespace modes."""
+        pb = self.cri.pb
+        ref, stand_in_command, _note = self._images[container.name]
+        command, args = container.command_and_args()
+        if not command and not args and stand_in_command:  # the stand-in's own CMD
+            command = list(stand_in_command)
+        wanted = self.linux_resources(container)
+        annotations = {"io.kubernetes.container.restartCount": "0",
+                       "io.kubernetes.container.terminationMessagePath": "/dev/termination-log",
+                       "io.kubernetes.container.terminationMessagePolicy": "File",
+                       "io.kubernetes.pod.terminationGracePeriod": str(self.spec.grace_period_s)}
+        if container.ports:
+            annotations["io.kubernetes.container.ports"] = json.dumps(
+                [{"containerPort": p.container_port, "protocol": p.protocol,
+                  **({"name": p.name} if p.name else {})} for p in container.ports],
+                separators=(",", ":"))
         return pb.ContainerConfig(
             metadata=pb.ContainerMetadata(name=container.name, attempt=0),
             image=pb.ImageSpec(image=ref),
-            command=list(container.spec.command or command or ()),
-            envs=[pb.KeyValue(key=k, value=v) for k, v in container.env],
-            labels={"io.kubernetes.container.name": container.name,
-                    "io.kubernetes.pod.name": self.spec.name,
-                    "io.kubernetes.pod.uid": self.spec.uid, **self.node.session.labels},
+            command=command, args=args,
+            envs=[pb.KeyValue(key=k, value=v) for k, v in container.environment.items()],
+            labels={"io.kubernetes.container.name": container.name, **self._pod_labels(),
+                    **self.node.session.labels},
+            annotations=annotations,
             log_path=f"{container.name}/0.log",
             linux=pb.LinuxContainerConfig(
-                resources=pb.LinuxContainerResources(
-                    cpu_period=CFS_PERIOD_US, cpu_quota=cfs_quota(limits.cpus) or 0,
-                    cpu_shares=cpu_shares(cpu_request),
-                    memory_limit_in_bytes=limits.memory_bytes or 0,
-                    oom_score_adj=oom_score_adj(self.spec.qos_class, memory_request,
-                                                _memory_capacity())),
+                resources=self._resources(wanted.config, {
+                    "oom_score_adj": wanted.oom_score_adj,
+                    "memory_swap_limit_in_bytes": wanted.memory_swap_limit,
+                    "hugepage_limits": [pb.HugepageLimit(page_size=size, limit=limit)
+                                        for size, limit in wanted.hugepage_limits],
+                    "unified": dict(wanted.unified)}),
                 security_context=pb.LinuxContainerSecurityContext(
                     namespace_options=namespace_option(pb, self.spec))),
         )
+
+    def requests(self) -> list[tuple[str, dict]]:
+        """The CRI requests that made this pod, in order, as readable data (the protobuf
+        messages sent, as JSON names them): ``RunPodSandbox``, then ``CreateContainer`` and
+        ``StartContainer`` per container."""
+        from google.protobuf.json_format import MessageToDict
+
+        return [(method, MessageToDict(message, preserving_proto_field_name=True))
+                for method, message in self._sent]
 
     # -- running ---------------------------------------------------------------------
     def _resolve_images(self) -> list[str]:
@@ -137,8 +192,9 @@ class CriPod(DeletedOnExit):
             asked = container.spec.image
             ref = asked if "/" in asked.split(":")[0] or asked.startswith("docker.io") \
                 else f"docker.io/library/{asked}"
-            if self.node.has_image(ref):
-                self._images[container.name] = (ref, None, "")
+            image_id = self.node.image_id(ref)
+            if image_id:  # the kubelet sends the image's id, as ImageStatus gives it
+                self._images[container.name] = (image_id, None, "")
                 continue
             stand_in = images.stand_in_for(asked)
             if stand_in is None:
@@ -147,12 +203,13 @@ class CriPod(DeletedOnExit):
                     f"labkit's containerd, which never pulls: use an image the lab brings "
                     f"({images.BROUGHT})."
                 )
-            if container.spec.command is None and stand_in.command is None:
+            if not container.command and not container.args and stand_in.command is None:
                 raise LabError(f"Container {container.name} needs a command: the stand-in for "
                                f"{asked} has no default one.")
             note = (f"{asked} is not loaded into labkit's containerd, which never pulls: "
                     f"container {container.name} runs labkit's stand-in ({stand_in.what}).")
-            self._images[container.name] = (self.node.toolbox_image, stand_in.command, note)
+            self._images[container.name] = (self.node.image_id(self.node.toolbox_image),
+                                             stand_in.command, note)
             notes.append(note)
         return notes
 
@@ -160,27 +217,29 @@ class CriPod(DeletedOnExit):
         notes = self._resolve_images()  # before anything is created
         self.node.session.on_cleanup(self._key, self.delete)
         try:
-            # The kubelet makes the pod's cgroup, with pod-level limits, before the sandbox.
-            spec = self.spec
+            # The kubelet's part: the QoS tiers' values and the pod's cgroup, before the
+            # sandbox (the pod's cgroup holds what its containers' runtime puts under it).
+            if self.spec.qos_class == "Burstable":
+                self.node.burstable[self.spec.uid] = self.spec.resource_config_requests
+            self.plan = self._kubelet_plan()
             if self.slice:
-                systemd_units.start_slice(self.slice, spec.memory_limit, spec.cpu_limit)
+                systemd_units.execute(self.plan.commands())
             else:
-                make_cgroup(self.layout, self.cgroup_parent,
-                            memory_bytes=spec.memory_limit, cpus=spec.cpu_limit,
-                            cpu_shares=sum(cpu_shares(requests(c)[1]) for c in spec.containers))
+                execute(self.plan.steps)
+            pb = self.cri.pb
             sandbox_config = self.sandbox_config()
-            self.sandbox_id = self.node.call(
-                "RunPodSandbox", self.cri.pb.RunPodSandboxRequest(config=sandbox_config),
-                what=f"run the sandbox of pod {self.name}").pod_sandbox_id
+            self.sandbox_id = self._send(
+                "RunPodSandbox", pb.RunPodSandboxRequest(config=sandbox_config),
+                f"run the sandbox of pod {self.name}").pod_sandbox_id
             for container in self.spec.containers:
-                created = self.node.call("CreateContainer", self.cri.pb.CreateContainerRequest(
+                created = self._send("CreateContainer", pb.CreateContainerRequest(
                     pod_sandbox_id=self.sandbox_id, config=self.container_config(container),
-                    sandbox_config=sandbox_config), what=f"create container {container.name}")
+                    sandbox_config=sandbox_config), f"create container {container.name}")
                 ref = self._images[container.name][0]
                 self.containers[container.name] = CriMember(container.name,
                                                             created.container_id, ref)
-                self.node.call("StartContainer", self.cri.pb.StartContainerRequest(
-                    container_id=created.container_id), what=f"start container {container.name}")
+                self._send("StartContainer", pb.StartContainerRequest(
+                    container_id=created.container_id), f"start container {container.name}")
         except BaseException:
             self.delete()
             raise
@@ -188,6 +247,28 @@ class CriPod(DeletedOnExit):
             for note in notes:
                 self.node.session.say_once(note)
         return self
+
+    def _kubelet_plan(self) -> Plan:
+        """What the kubelet writes in the cgroup tree for this pod: the QoS tiers' cpu.shares
+        (``setCPUCgroupConfig``: besteffort 2, burstable from every Burstable pod's
+        requests) and the pod's cgroup with its values (``ResourceConfigForPod``)."""
+        node, values = self.node, self.spec.resource_config
+        tiers = {"besteffort": ResourceConfig(cpu_shares=qos_tier_shares("BestEffort")),
+                 "burstable": ResourceConfig(cpu_shares=qos_tier_shares(
+                     "Burstable", node.burstable.values()))}
+        if self.slice:
+            steps = [step for level, config in tiers.items()
+                     for step in systemd_units.plan_slice(
+                         f"{node.kubepods_slice_prefix}-{level}.slice", config)]
+            return Plan([*steps, *systemd_units.plan_slice(self.slice, values)])
+        steps = [step for level, config in tiers.items()
+                 for step in plan_cgroup(self.layout, f"{node.kubepods}/{level}", config)]
+        return Plan([*steps, *plan_cgroup(self.layout, self.cgroup_parent, values)])
+
+    def _send(self, method: str, request, what: str):
+        """One CRI call of the pod's making, kept (as sent) for :meth:`requests`."""
+        self._sent.append((method, request))
+        return self.node.call(method, request, what=what)
 
     def _pid(self, info: dict[str, str]) -> int:
         return int(json.loads(info["info"])["pid"])
@@ -205,14 +286,10 @@ class CriPod(DeletedOnExit):
                                 container.spec.asked))
         return found
 
-    def names(self) -> dict[str, str]:
-        found = {self.sandbox_id: "pause"} if self.sandbox_id else {}
-        return found | {m.id: m.name for m in self.containers.values()}
-
-    def __getitem__(self, name: str) -> CriMember:
-        if name == "pause" and self.sandbox_id:
-            return CriMember("pause", self.sandbox_id, self.node.pause_image)
-        return self.containers[name]
+    def _handles(self) -> dict[str, CriMember]:
+        pause = {"pause": CriMember("pause", self.sandbox_id, self.node.pause_image)} \
+            if self.sandbox_id else {}
+        return {**pause, **self.containers}
 
     @property
     def state(self) -> str:
@@ -239,19 +316,36 @@ class CriPod(DeletedOnExit):
         output = (response.stdout + response.stderr).decode(errors="replace")
         return ExecResult(response.exit_code, output)
 
-    def listing(self) -> list[dict[str, str]]:
-        """What ``crictl pods`` and ``crictl ps`` would show for this pod."""
+    def crictl_pods(self) -> list[dict[str, str]]:
+        """What ``crictl pods`` lists for this pod (its ``ListPodSandbox`` call): one row,
+        the sandbox (the CREATED and RUNTIME columns left out)."""
         pb = self.cri.pb
-        rows = [{"CONTAINER": self.sandbox_id[:13], "IMAGE": self.node.pause_image,
-                 "NAME": "(sandbox: pause)", "POD ID": self.sandbox_id[:13],
-                 "STATE": self.states()["pause"]}]
+        listed = self.node.call("ListPodSandbox", pb.ListPodSandboxRequest(
+            filter=pb.PodSandboxFilter(id=self.sandbox_id)), what="list the pod's sandbox")
+        return [{"POD ID": item.id[:13], "STATE": SANDBOX_STATES.get(item.state, "?"),
+                 "NAME": item.metadata.name, "NAMESPACE": item.metadata.namespace,
+                 "ATTEMPT": str(item.metadata.attempt)} for item in listed.items]
+
+    def crictl_ps(self) -> list[dict[str, str]]:
+        """What ``crictl ps -a`` lists for this pod (its ``ListContainers`` call): the
+        manifest's containers, never pause (the CREATED column left out; IMAGE is what the
+        kubelet sent, the image's id)."""
+        pb = self.cri.pb
         listed = self.node.call("ListContainers", pb.ListContainersRequest(
-            filter=pb.ContainerFilter(pod_sandbox_id=self.sandbox_id)))
-        for item in sorted(listed.containers, key=lambda c: c.metadata.name):
-            rows.append({"CONTAINER": item.id[:13], "IMAGE": item.image.image,
-                         "NAME": item.metadata.name, "POD ID": item.pod_sandbox_id[:13],
-                         "STATE": CONTAINER_STATES.get(item.state, "?")})
-        return rows
+            filter=pb.ContainerFilter(pod_sandbox_id=self.sandbox_id)),
+            what="list the pod's containers")
+        return [{"CONTAINER": item.id[:13], "IMAGE": _short_image(item.image.image),
+                 "STATE": CONTAINER_STATES.get(item.state, "?"), "NAME": item.metadata.name,
+                 "ATTEMPT": str(item.metadata.attempt), "POD ID": item.pod_sandbox_id[:13],
+                 "POD": self.spec.name}
+                for item in sorted(listed.containers, key=lambda c: c.metadata.name)]
+
+    def ctr_containers(self) -> tuple[str, str]:
+        """``ctr containers list`` on labkit's containerd, below the CRI: every container
+        containerd keeps for this node, pause included. Returns the command, as typed, and
+        what it printed."""
+        command, output = self.node.ctr_listing()
+        return command, output
 
     def states(self) -> dict[str, str]:
         """The runtime's word on each member: ``Ready``/``NotReady`` for the sandbox,
@@ -266,7 +360,7 @@ class CriPod(DeletedOnExit):
             found[name] = CONTAINER_STATES.get(status.state, "Unknown")
         return found
 
-    def kill_pause(self) -> None:
+    def kill_sandbox(self) -> None:
         """SIGKILL the pause process, as if the sandbox crashed."""
         os.kill(self.members()[0].pid, 9)
         deadline = time.monotonic() + 10
@@ -288,7 +382,33 @@ class CriPod(DeletedOnExit):
         if self.slice:
             systemd_units.stop_slice(self.slice)
         else:
-            remove_cgroup(self.layout, self.cgroup_parent,
-                          up_to=self.node.kubepods.rsplit("/", 1)[0])
+            kubepods = self.node.kubepods
+            remove_cgroup(self.layout, self.cgroup_parent)
+            # the tiers and the node's root, once no pod is left in them
+            remove_if_empty(self.layout, f"{kubepods}/besteffort", f"{kubepods}/burstable",
+                            kubepods, kubepods.rsplit("/", 1)[0])
+        if self.node.burstable.pop(self.spec.uid, None) is not None:
+            self._recount_burstable()
         self.node.session.forget(self._key)
         self._deleted = True
+
+    def _recount_burstable(self) -> None:
+        """The burstable tier's cpu.shares without this pod's requests, if the tier is still
+        there (a tier with no pod left has gone with its last pod)."""
+        config = ResourceConfig(cpu_shares=qos_tier_shares("Burstable",
+                                                           self.node.burstable.values()))
+        with contextlib.suppress(LabError, OSError):
+            if self.slice:
+                systemd_units.execute(systemd_units.plan_slice(
+                    f"{self.node.kubepods_slice_prefix}-burstable.slice", config)[1:])
+                return
+            path = f"{self.node.kubepods}/burstable"
+            cpu = self.layout.for_controller("cpu")
+            if cpu and os.path.isdir(cpu.directory(path) or ""):
+                execute(plan_cgroup(self.layout, path, config))
+
+
+def _short_image(image: str) -> str:
+    """crictl's IMAGE column: an image id without its ``sha256:`` and cut to 13, as crictl
+    prints it; a name as it is."""
+    return image.removeprefix("sha256:")[:13] if image.startswith("sha256:") else image

@@ -7,27 +7,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests.exceptions
 
 from ...errors import LabError
 from ...model import ExecResult, Member
+from ...plan import shell_line
 from ...spec import ContainerSpec
 
 if TYPE_CHECKING:
     from ... import images
-    from .runtime import DockerRuntime
+    from .run import DockerRun
+
+
+class Engine(Protocol):
+    """What a container asks of the runtime that made it (:class:`DockerRuntime`): its SDK
+    client, its one place where engine errors become sentences, and removal."""
+
+    client: Any
+
+    def _call(self, action: Callable[[], Any], what: str) -> Any: ...
+
+    def remove(self, container: Container) -> None: ...
 
 
 class Container:
     """A running (or stopped) container this session created."""
 
-    def __init__(self, runtime: DockerRuntime, spec: ContainerSpec, container_id: str,
+    def __init__(self, runtime: Engine, spec: ContainerSpec, container_id: str,
                  engine_name: str, role: str, image: images.ResolvedImage,
-                 name: str | None = None) -> None:
+                 name: str | None = None, run: DockerRun | None = None) -> None:
         self.runtime = runtime
+        self.run = run  # the docker run that made it
         self.spec = spec
         self.role = role
         self.image = image
@@ -47,6 +60,13 @@ class Container:
     @property
     def engine_name(self) -> str:
         return self._engine_name
+
+    def command(self) -> str:
+        """The ``docker run`` that made it, as a learner would type it."""
+        if self.run is None:
+            raise LabError(f"{self.name} was not made by this lab: `docker inspect` says how "
+                           "it runs.")
+        return shell_line(self.run.argv())
 
     def inspect(self) -> dict[str, Any]:
         return self.runtime._call(lambda: self.runtime.client.api.inspect_container(self.id),
@@ -69,6 +89,13 @@ class Container:
                 "start it again, or look at its state with .state."
             )
         return int(state["Pid"])
+
+    where = None  # on this machine
+    cgroup_parent = ""  # none of its own to walk (a pod's member is walked with the pod)
+
+    def members(self) -> list[Member]:
+        """Itself, as ``lab.observe`` takes pods and containers alike."""
+        return [self.member()]
 
     def member(self) -> Member:
         return Member(name=self.name, pid=self.pid, runtime_id=self.id, role=self.role,
@@ -103,6 +130,11 @@ class Container:
 
     def start(self) -> None:
         self.runtime._call(lambda: self.runtime.client.api.start(self.id), f"start {self.name}")
+
+    def kill(self) -> None:
+        """``docker kill``: SIGKILL its main process, and wait until Docker has seen it."""
+        self.runtime._call(lambda: self.runtime.client.api.kill(self.id), f"kill {self.name}")
+        self.wait()
 
     def stop(self, timeout: int = 2) -> None:
         self.runtime._call(lambda: self.runtime.client.api.stop(self.id, timeout=timeout),

@@ -1,7 +1,7 @@
 """A Pod emulated with plain Docker, the way the article builds one.
 
-1. a parent cgroup for the pod (``cgcreate -g cpu,memory:/NAME`` on cgroup v1),
-   holding the pod-level limits;
+1. a parent cgroup for the pod (``mkdir`` in each hierarchy of /sys/fs/cgroup on cgroup
+   v1, a systemd slice on v2), holding the pod-level values the kubelet would write;
 2. a sandbox container that owns the network namespace and a *shareable* IPC
    namespace (``--ipc shareable``);
 3. the Pod's containers joining the sandbox's network and IPC (and PID, with
@@ -11,7 +11,8 @@ Docker cannot share a UTS namespace, so every member keeps its own; Docker copie
 the sandbox's hostname into the joiners, so the *names* still match.
 
 The namespace modes come from :mod:`labkit.kubernetes`, as for every pod kind; here
-they become Docker's ``--network``, ``--ipc`` and ``--pid`` modes.
+they become Docker's ``--network``, ``--ipc`` and ``--pid`` modes. All of it is one
+:class:`~labkit.plan.Plan`: labkit executes it, and ``pod.commands()`` prints it.
 """
 
 from __future__ import annotations
@@ -23,17 +24,20 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ...errors import EngineRefused, LabError
-from ...kubernetes import NamespaceModes, cpu_shares
+from ...kubernetes import NamespaceModes
 from ...model import ExecResult, Member
 from ...node import systemd_units
-from ...node.cgroup_writer import make_cgroup, remove_cgroup
+from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup
 from ...node.mounts import CgroupLayout
+from ...plan import Command, Plan
 from ...spec import ContainerSpec, PodContainer, PodSpec
-from ..pod import DeletedOnExit
+from ..pod import PodBase
 from .container import Container
+from .run import DockerRun
 from .runtime import DockerRuntime, check_docker_can_run
 
 SANDBOX_COMMAND = ("sleep", "2147483647")
+SANDBOX_CPU_SHARES = 2  # what containerd gives a pod's pause (its defaultSandboxCPUshares)
 T = TypeVar("T")
 RESTART_POLICIES = {"Always": {"Name": "always"}, "OnFailure": {"Name": "on-failure"},
                     "Never": None}
@@ -83,16 +87,14 @@ def joiner_modes(modes: NamespaceModes, sandbox_id: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ParentCgroup:
-    """The pod's parent cgroup: where it is, what Docker is told, how a learner makes it."""
+    """The pod's parent cgroup: where it is, and what Docker is told."""
 
     path: str  # in the cgroup tree: "/lk-<session>-foo", or "/lk_<session>_foo.slice"
     docker_parent: str  # --cgroup-parent: "/lk-<session>-foo", or "lk_<session>_foo.slice"
-    directories: tuple[str, ...]  # made by labkit (cgroupfs); systemd makes slices itself
-    command: str  # what a learner would type to make it
     slice: str = ""  # the systemd slice, when systemd owns the tree
 
 
-class DockerPod(DeletedOnExit):
+class DockerPod(PodBase):
     """A running emulated pod: its sandbox and containers, in manifest order.
 
     ``layout`` is where the parent cgroup is written with the cgroupfs driver; None
@@ -100,6 +102,7 @@ class DockerPod(DeletedOnExit):
     """
 
     kind = "emulated with Docker"
+    sandbox_name = "sandbox"
 
     def __init__(self, runtime: DockerRuntime, spec: PodSpec,
                  layout: CgroupLayout | None) -> None:
@@ -110,38 +113,87 @@ class DockerPod(DeletedOnExit):
         self.parent: ParentCgroup | None = None
         self.sandbox: Container | None = None
         self.containers: dict[str, Container] = {}
+        self.plan = Plan()
         self._deleted = False
         self._cleanup_key = runtime.session.name(f"pod-{spec.name}")
 
-    # -- creation ----------------------------------------------------------------
-    def start(self, quiet: bool = True) -> DockerPod:
-        for member in self.spec.containers:  # before the parent cgroup exists
+    # -- the plan ------------------------------------------------------------------
+    def _plan(self) -> tuple[ParentCgroup, Plan, DockerRun, list[tuple[PodContainer, DockerRun]]]:
+        """Everything this pod is made of, before anything is made: the parent cgroup's
+        steps, the sandbox's ``docker run``, each container's."""
+        for member in self.spec.containers:
             check_docker_can_run(member.spec)
+        modes = self.spec.namespace_modes
+        parent, plan = self._parent_plan()
+        sandbox = self.runtime.docker_run(_sandbox_spec(self.spec),
+                                          cgroup_parent=parent.docker_parent,
+                                          cpu_shares=SANDBOX_CPU_SHARES,
+                                          **sandbox_modes(modes, self.spec.name))
+        joiners = joiner_modes(modes, sandbox.name)
+        members = []
+        for member in self.spec.containers:
+            # Engine names are pod-scoped (lk-<session>-foo-app); the lesson says "app".
+            command, args = member.command_and_args()
+            # Kubernetes' command is Docker's entrypoint (the image's CMD goes with it), its
+            # args Docker's command (the image's ENTRYPOINT stays).
+            docker_command = (command[1:] + args if command else args) or None
+            scoped = replace(member.spec, name=f"{self.spec.name}-{member.name}",
+                             command=tuple(docker_command) if docker_command else None)
+            members.append((member, self.runtime.docker_run(
+                scoped, environment=member.environment or None,
+                entrypoint=command[0] if command else None,
+                cgroup_parent=parent.docker_parent, **joiners, **self._member_options(member))))
+        plan.add(Command(sandbox.argv(), does=sandbox),
+                 *(Command(run.argv(), does=run) for _m, run in members))
+        return parent, plan, sandbox, members
+
+    def _parent_plan(self) -> tuple[ParentCgroup, Plan]:
+        session = self.runtime.session
+        limits = self.spec.resource_config
+        if self.runtime.cgroup_driver == "systemd":
+            # Docker's systemd driver wants a slice; a dash in its name would mean nesting.
+            name = f"{session.slice_prefix}{self.spec.name.replace('-', '_')}.slice"
+            return (ParentCgroup(systemd_units.slice_path(name), name, slice=name),
+                    Plan(systemd_units.plan_slice(name, limits)))
+        if self.layout is None:
+            raise LabError(
+                "Making the pod's parent cgroup means writing to /sys/fs/cgroup, which needs "
+                "root: open the lab as root (sudo ./lab up) for this chapter."
+            )
+        path = f"/{session.name(self.spec.name)}"
+        return ParentCgroup(path, path), Plan(plan_cgroup(self.layout, path, limits))
+
+    def _member_options(self, member: PodContainer) -> dict:
+        """What else of the Pod Docker can do for each container: the cpu.shares the
+        kubelet asks for (from the request, or the limit; 2 with neither), the restart
+        policy, the grace period. (Memory requests have no cgroup value on a node, so none
+        here either.)"""
+        return {
+            "cpu_shares": member.resource_config.cpu_shares,
+            "restart_policy": RESTART_POLICIES[self.spec.restart_policy],
+            "stop_timeout": self.spec.grace_period_s,
+        }
+
+    # -- creation ----------------------------------------------------------------
+    def start(self, quiet: bool = False) -> DockerPod:
+        self.parent, self.plan, sandbox_run, members = self._plan()  # refusals come here
         session = self.runtime.session
         session.on_cleanup(self._cleanup_key, self.delete)
-        modes = self.spec.namespace_modes
         try:
-            self.parent = self._make_parent()
-            cgroup_parent = self.parent.docker_parent if self.parent else None
-            self.sandbox = self.runtime.create_spec(
-                _sandbox_spec(self.spec), role="sandbox", name="sandbox",
-                cgroup_parent=cgroup_parent, **sandbox_modes(modes, self.spec.name))
-            joiners = joiner_modes(modes, self.sandbox.id)
+            self._make_parent()
+            self.sandbox = self.runtime.create(sandbox_run, spec=_sandbox_spec(self.spec),
+                                               role="sandbox", name="sandbox")
 
-            def create(member: PodContainer) -> Container:
-                # Engine names are pod-scoped (lk-<session>-foo-app); the lesson says "app".
-                scoped = replace(member.spec, name=f"{self.spec.name}-{member.name}")
-                return self.runtime.create_spec(
-                    scoped, role=member.name, name=member.name,
-                    environment=dict(member.env) or None, cgroup_parent=cgroup_parent,
-                    **joiners, **self._member_options(member))
+            def create(member: PodContainer, run: DockerRun) -> Container:
+                return self.runtime.create(run, spec=member.spec, role=member.name,
+                                           name=member.name)
 
             # The joiners are created while the sandbox starts, then start together (the
             # engine's container starts are most of the time); the first failure, in
             # manifest order, is the one said.
             sandbox = self.sandbox
             made, error = together([lambda: self.runtime.start_created(sandbox)] +
-                                   [lambda m=m: create(m) for m in self.spec.containers])
+                                   [lambda m=m, r=r: create(m, r) for m, r in members])
             self.containers = {c.name: c for c in made[1:] if c is not None}
             if error is None:
                 _, error = together([lambda c=c: self.runtime.start_created(c)
@@ -159,36 +211,18 @@ class DockerPod(DeletedOnExit):
             raise
         return self
 
-    def _member_options(self, member: PodContainer) -> dict:
-        """What else of the Pod Docker can do for each container: requests as cpu shares and
-        a memory reservation, the restart policy, the grace period."""
-        options = {
-            "restart_policy": RESTART_POLICIES[self.spec.restart_policy],
-            "stop_timeout": self.spec.grace_period_s,
-        }
-        if member.requests_cpus:
-            options["cpu_shares"] = cpu_shares(member.requests_cpus)
-        if member.requests_memory:
-            options["mem_reservation"] = member.requests_memory
-        return options
-
-    def _make_parent(self) -> ParentCgroup:
-        session = self.runtime.session
-        limits = (self.spec.memory_limit, self.spec.cpu_limit)
-        if self.runtime.cgroup_driver == "systemd":
-            # Docker's systemd driver wants a slice; a dash in its name would mean nesting.
-            name = f"{session.slice_prefix}{self.spec.name.replace('-', '_')}.slice"
-            systemd_units.start_slice(name, *limits)
-            return ParentCgroup(systemd_units.slice_path(name), name, (),
-                                systemd_units.set_command(name, *limits), slice=name)
-        if self.layout is None:
-            raise LabError(
-                "Making the pod's parent cgroup means writing to /sys/fs/cgroup, which needs "
-                "root: open the lab as root (sudo ./lab up) for this chapter."
-            )
-        path = f"/{session.name(self.spec.name)}"
-        made = make_cgroup(self.layout, path, memory_bytes=limits[0], cpus=limits[1])
-        return ParentCgroup(path, path, tuple(made), f"cgcreate -g cpu,memory:{path}")
+    def _make_parent(self) -> None:
+        """The parent cgroup's steps of the plan: ``systemctl`` or ``mkdir``/``echo``."""
+        steps = [s for s in self.plan if not (isinstance(s, Command) and s.argv[0] == "docker")]
+        if self.parent and self.parent.slice:
+            systemd_units.execute(steps)
+            return
+        try:
+            execute(steps)
+        except OSError as error:
+            raise LabError(f"The kernel refused to make the pod's parent cgroup "
+                           f"{self.parent.path if self.parent else ''} ({error.strerror}): "
+                           "check that /sys/fs/cgroup is writable.") from None
 
     # -- looking -------------------------------------------------------------------
     @property
@@ -198,71 +232,41 @@ class DockerPod(DeletedOnExit):
     def _every(self) -> list[Container]:
         return ([self.sandbox] if self.sandbox else []) + list(self.containers.values())
 
-    def members(self) -> list[Member]:
-        return [c.member() for c in self._every()]
+    def _handles(self) -> dict[str, Container]:
+        return {c.name: c for c in self._every()}
 
-    def names(self) -> dict[str, str]:
-        """runtime id -> member name, for labelling cgroup trees."""
-        return {c.id: c.name for c in self._every()}
+    def members(self) -> list[Member]:
+        return [c.member() for c in self._every() if c.status == "running"]
 
     @property
     def state(self) -> str:
-        """``running``; ``sandbox gone`` once it is removed; the members that do not run
+        """``running``; ``sandbox gone`` once it does not run; the members that do not run
         (``sidecar exited``); ``deleted``."""
         if self._deleted:
             return "deleted"
-        if self.sandbox is None:
+        states = self.states()
+        if states.get("sandbox") != "running":
             return "sandbox gone"
-        stopped = []
+        stopped = [f"{name} {status}" for name, status in states.items() if status != "running"]
+        return ", ".join(stopped) or "running"
+
+    def states(self) -> dict[str, str]:
+        """Each member's status as Docker says it (``running``, ``exited``, ...)."""
+        found = {}
         for container in self._every():
             try:
-                status = container.status
+                found[container.name] = container.status
             except EngineRefused:  # removed behind labkit's back
-                status = "gone"
-            if status != "running":
-                stopped.append(f"{container.name} {status}")
-        return ", ".join(stopped) or "running"
+                found[container.name] = "gone"
+        return found
 
     def exec(self, container: str, command: str | Sequence[str]) -> ExecResult:
         return self[container].exec(command)
 
-    def __getitem__(self, name: str) -> Container:
-        if name == "sandbox" and self.sandbox:
-            return self.sandbox
-        return self.containers[name]
-
-    def commands(self) -> list[str]:
-        """The shell commands a learner would type to build this pod by hand."""
-        lines = [self.parent.command] if self.parent else []
-        for container in self._every():
-            host = container.inspect()["HostConfig"]
-            flags = [f"--name {container.engine_name}"]
-            if host.get("CgroupParent"):
-                flags.append(f"--cgroup-parent {host['CgroupParent']}")
-            for flag, key in (("--network", "NetworkMode"), ("--ipc", "IpcMode"),
-                              ("--pid", "PidMode")):
-                value = host.get(key) or ""
-                if value and value not in ("default", "private", "bridge"):
-                    value = value.replace(self.sandbox.id, self.sandbox.engine_name) \
-                        if self.sandbox else value
-                    flags.append(f"{flag} {value}")
-            if host.get("Memory"):
-                flags.append(f"--memory {host['Memory']}")
-            if host.get("NanoCpus"):
-                flags.append(f"--cpus {host['NanoCpus'] / 1e9:g}")
-            if container.role == "sandbox":
-                image, command = "labkit/toolbox", " ".join(container.spec.command or ())
-            else:  # what the manifest says, whichever image stands in for it here
-                asked = next(c.spec for c in self.spec.containers if c.name == container.name)
-                image, command = asked.image, " ".join(asked.command or ())
-            lines.append(f"docker run -d {' '.join(flags)} {image} {command}".rstrip())
-        return lines
-
-    def remove_sandbox(self) -> None:
-        """Remove only the sandbox, as if the pause container died."""
-        if self.sandbox is not None:
-            self.runtime.remove(self.sandbox)
-            self.sandbox = None
+    def kill_sandbox(self) -> None:
+        """SIGKILL the sandbox's process (``docker kill``), as if the pod's pause died."""
+        if self.sandbox is not None and self.sandbox.status == "running":
+            self.sandbox.kill()
 
     # -- deletion --------------------------------------------------------------------
     def delete(self) -> None:

@@ -35,6 +35,7 @@ from ...errors import (
 from ...session import SESSION_LABEL, Session
 from ...spec import ContainerSpec
 from .container import Container
+from .run import DockerRun
 
 PULL_TIMEOUT_S = 20
 
@@ -75,11 +76,16 @@ class DockerRuntime:
         self._pull_failed: set[str] = set()
 
     @property
-    def cgroup_driver(self) -> str:
-        """``cgroupfs`` or ``systemd``: where Docker puts containers' cgroups."""
+    def info(self) -> dict[str, Any]:
+        """``docker info``, asked once (and again after the engine came back)."""
         if self._info is None:
             self._info = self._call(self.client.info, "say how it runs containers")
-        return str(self._info.get("CgroupDriver", "cgroupfs"))
+        return self._info
+
+    @property
+    def cgroup_driver(self) -> str:
+        """``cgroupfs`` or ``systemd``: where Docker puts containers' cgroups."""
+        return str(self.info.get("CgroupDriver", "cgroupfs"))
 
     @property
     def description(self) -> str:
@@ -177,32 +183,56 @@ class DockerRuntime:
 
     def create_spec(self, spec: ContainerSpec, *, role: str = "container",
                     name: str | None = None, **modes: Any) -> Container:
-        """Create (not start) a container like ``docker create``: ``run_spec``'s first half."""
+        """Create (not start) a container like ``docker create``: ``run_spec``'s first half.
+        ``modes`` are the SDK's names of Docker's options (``network_mode``, ``ipc_mode``,
+        ``pid_mode``, ``uts_mode``, ``cgroup_parent``, ``hostname``, ``environment``,
+        ``cpu_shares``, ``mem_reservation``, ``restart_policy``, ``stop_timeout``)."""
+        return self.create(self.docker_run(spec, **modes), spec=spec, role=role, name=name)
+
+    def docker_run(self, spec: ContainerSpec, **modes: Any) -> DockerRun:
+        """The ``docker run`` of a spec (nothing made yet): the session's name and labels,
+        the image that really runs here, and the options given in the SDK's names."""
         check_docker_can_run(spec)
+        cores = int(self.info.get("NCPU") or 0)
+        if spec.cpus and cores and spec.cpus > cores:
+            raise SpecError(f"Container {spec.name}'s CPU limit ({spec.cpus:g}) is more than the "
+                            f"{cores} CPUs this Docker engine has, which Docker refuses (the "
+                            f"kubelet would allow it): give it at most {cores}.")
         resolved = self.resolve_image(spec.image)
-        command = spec.command or resolved.default_command
-        if command is None and resolved.is_stand_in:
+        command = spec.command or (None if modes.get("entrypoint") else
+                                   resolved.default_command)
+        if command is None and resolved.is_stand_in and not modes.get("entrypoint"):
             raise LabError(
                 f"Container {spec.name} needs a command: the stand-in for {spec.image} has "
                 "no default one (give e.g. command=['sleep', '3650d'])."
             )
-        spec = replace(spec, command=tuple(command) if command else None)  # None: the image's
-        engine_name = self.session.name(spec.name)
-        hostname, environment = modes.pop("hostname", None), modes.pop("environment", None)
-        stop_timeout = modes.pop("stop_timeout", None)
+        unknown = set(modes) - set(_MODES)
+        if unknown:
+            raise LabError(f"{', '.join(sorted(unknown))} is not an option labkit passes to "
+                           f"Docker: use {', '.join(_MODES)}.")
+        fields = {_MODES[k]: v for k, v in modes.items() if v is not None}
+        if "restart" in fields:
+            fields["restart"] = fields["restart"]["Name"]
+        if "env" in fields:
+            fields["env"] = tuple(dict(fields["env"]).items())
+        return DockerRun(
+            self.session.name(spec.name), resolved.ref, tuple(command) if command else None,
+            labels=tuple(self.session.labels.items()), memory=spec.memory_bytes or None,
+            cpus=spec.cpus or None, publish=tuple((h, p) for p, h in spec.ports.items()), **fields)
+
+    def create(self, run: DockerRun, *, spec: ContainerSpec, role: str = "container",
+               name: str | None = None) -> Container:
+        """Send ``run``'s create request (the container is made, not started)."""
+        resolved = self.resolve_image(spec.image)
+        if run.command is not None:
+            spec = replace(spec, command=run.command)
         host_config = self._call(lambda: self.client.api.create_host_config(
-            mem_limit=spec.memory_bytes,
-            nano_cpus=round(spec.cpus * 1e9) if spec.cpus else None,
-            port_bindings={p: ("127.0.0.1", h) for p, h in spec.ports.items()} or None,
-            init=False, **{k: v for k, v in modes.items() if v is not None},
-        ), f"create {spec.name} that way")
-        labels = {**self.session.labels, "io.labkit.role": role, "io.labkit.name": spec.name}
+            **run.host_config()), f"create {spec.name} that way")
         created = self._call(lambda: self.client.api.create_container(
-            resolved.ref, list(spec.command) if spec.command else None, name=engine_name,
-            labels=labels, host_config=host_config, hostname=hostname, environment=environment,
-            stop_timeout=stop_timeout, ports=list(spec.ports) or None), f"create {spec.name}")
-        self.session.on_cleanup(engine_name, lambda: self._force_remove(created["Id"]))
-        return Container(self, spec, created["Id"], engine_name, role, resolved, name=name)
+            host_config=host_config, **run.create()), f"create {spec.name}")
+        self.session.on_cleanup(run.name, lambda: self._force_remove(created["Id"]))
+        return Container(self, spec, created["Id"], run.name, role, resolved, name=name,
+                         run=run)
 
     def remove(self, container: Container) -> None:
         self._force_remove(container.id)
@@ -370,6 +400,11 @@ class AttachedExec:
                 self._api.exec_start(kill)
 
 
+# lab.run's keywords (the SDK's names) -> DockerRun's fields (the CLI's flags)
+_MODES = {"network_mode": "network", "ipc_mode": "ipc", "pid_mode": "pid", "uts_mode": "uts",
+          "cgroup_parent": "cgroup_parent", "hostname": "hostname", "environment": "env",
+          "cpu_shares": "cpu_shares", "mem_reservation": "memory_reservation",
+          "restart_policy": "restart", "stop_timeout": "stop_timeout", "entrypoint": "entrypoint"}
 SEND_TIMEOUT_S = 5.0
 LIVENESS_S = 0.5
 DOCKER_MIN_MEMORY = 6 * 2**20  # Docker refuses a smaller --memory
@@ -377,11 +412,12 @@ DOCKER_MIN_CPUS = 0.01  # and a smaller --cpus
 
 
 def check_docker_can_run(spec: ContainerSpec) -> None:
-    """Docker's own floors, checked before anything is created (Kubernetes allows less)."""
-    if spec.memory_bytes is not None and spec.memory_bytes < DOCKER_MIN_MEMORY:
+    """Docker's own floors, checked before anything is created (Kubernetes allows less; a
+    limit of 0 is no limit, for both)."""
+    if spec.memory_bytes and spec.memory_bytes < DOCKER_MIN_MEMORY:
         raise SpecError(f"Container {spec.name}'s memory limit ({spec.memory_bytes} bytes) is "
                         "below the 6Mi Docker accepts: give it at least 6Mi.")
-    if spec.cpus is not None and spec.cpus < DOCKER_MIN_CPUS:
+    if spec.cpus and spec.cpus < DOCKER_MIN_CPUS:
         raise SpecError(f"Container {spec.name}'s CPU limit ({spec.cpus:g}) is below the 10m "
                         "Docker accepts: give it at least 10m (0.01).")
 

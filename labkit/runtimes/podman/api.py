@@ -34,7 +34,9 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class _NobodyAnswered(Exception):
-    """The socket is missing or refuses: the service is not running."""
+    """The socket is missing or refuses: the service is not running. Private to this
+    module, which starts the service again or says so in a sentence (errors.py holds what
+    a learner may see)."""
 
 
 def _refusal(what: str, status: int, body: bytes) -> EngineRefused:

@@ -14,19 +14,23 @@ member's host PID), so both give the same :class:`PodmanPod`.
 from __future__ import annotations
 
 import contextlib
-import shlex
+import os
 import subprocess
 import time
 
 import yaml
 
-from ... import images, kubernetes
+from ... import images
 from ...errors import EngineUnavailable, LabError, SpecError
+from ...kubernetes import ResourceConfig
 from ...model import ExecResult, Member
+from ...plan import Command, Plan, WriteFile
 from ...spec import PodContainer, PodSpec
-from ..pod import DeletedOnExit
+from ..pod import PodBase
+from .commands import PODMAN, Create, PodCreate
 from .service import (
     EXEC_KEPT_S,
+    RUN_BASE,
     PodmanService,
     podman_command,
     podman_environment,
@@ -92,10 +96,11 @@ def _resources(container: PodContainer) -> dict:
     return {key: value for key, value in (("limits", limits), ("requests", requests)) if value}
 
 
-class PodmanPod(DeletedOnExit):
+class PodmanPod(PodBase):
     """A pod on labkit's Podman, reported with every member's host PID."""
 
     kind = "on labkit's podman"
+    sandbox_name = "infra"
 
     def __init__(self, service: PodmanService, spec: PodSpec, *, how: str,
                  share: tuple[str, ...] = DEFAULT_SHARE) -> None:
@@ -110,6 +115,7 @@ class PodmanPod(DeletedOnExit):
         self.cgroup_parent = ""
         self.resolved: dict[str, images.ResolvedImage] = {}
         self.containers: dict[str, str] = {}  # member name -> container id
+        self.plan = Plan()  # what makes it: executed by start(), shown by commands()
         self._deleted = False
         self._key = service.session.name(f"podman-pod-{spec.name}")
 
@@ -126,12 +132,10 @@ class PodmanPod(DeletedOnExit):
         if self.api.exists(f"/pods/{self.engine_name}/exists"):
             raise SpecError(f"This lab already has a Podman pod named {self.name}: delete it "
                             "first (pod.delete()), or give the new one another name.")
+        self.plan = self._plan()
         self.service.session.on_cleanup(self._key, self.delete)
         try:
-            if self.how == "kube play":
-                self._play()
-            else:
-                self._create()
+            self._execute()
             self._read_back()
         except BaseException:
             with contextlib.suppress(LabError):  # the first sentence is the one to show
@@ -145,10 +149,14 @@ class PodmanPod(DeletedOnExit):
     def _labels(self) -> dict[str, str]:
         return {**dict(self.spec.labels), **self.service.session.labels}
 
-    def _command(self, container: PodContainer) -> list[str] | None:
-        asked = container.spec.command
+    def _command_and_args(self, container: PodContainer) -> tuple[list[str], list[str]]:
+        """The container's command and args, ``$(VAR)`` expanded as the kubelet would; a
+        stand-in given neither runs its own default command (as its command)."""
+        command, args = container.command_and_args()
         resolved = self.resolved[container.name]
-        return list(asked or resolved.default_command or ()) or None
+        if not command and not args and resolved.is_stand_in:
+            command = list(resolved.default_command or ())
+        return command, args
 
     def kube_yaml(self) -> str:
         """The manifest labkit hands to ``podman kube play``: the learner's Pod with the
@@ -159,11 +167,14 @@ class PodmanPod(DeletedOnExit):
             entry: dict = {"name": container.name,
                            "image": self.resolved[container.name].ref,
                            "imagePullPolicy": "Never"}  # nothing is pulled here
-            command = self._command(container)
+            command, args = self._command_and_args(container)
             if command:
                 entry["command"] = command
+            if args:
+                entry["args"] = args
             if container.env:
-                entry["env"] = [{"name": k, "value": v} for k, v in container.env]
+                entry["env"] = [{"name": k, "value": v}
+                                for k, v in container.environment.items()]
             resources = _resources(container)
             if resources:
                 entry["resources"] = resources
@@ -182,45 +193,63 @@ class PodmanPod(DeletedOnExit):
         return yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
                                "spec": pod_spec}, sort_keys=False)
 
-    def _play(self) -> None:
-        self.api.call("POST", "/play/kube", what=f"play the manifest of pod {self.name}",
-                      params={} if self.spec.host_network else {"network": "none"},
-                      raw=self.kube_yaml().encode(),
-                      content_type="application/x-yaml")
-
-    def _create(self) -> None:
+    # -- the plan ------------------------------------------------------------------------
+    def _plan(self) -> Plan:
+        """What makes this pod, as labkit sends it and as a learner types it: ``kube play``
+        of the manifest labkit writes (:meth:`kube_yaml`), or ``pod create``, a ``create
+        --pod`` per container, and ``pod start``."""
+        if self.how == "kube play":
+            manifest = os.path.join(RUN_BASE, f"{self.engine_name}.yaml")
+            network = () if self.spec.host_network else ("--network", "none")
+            return Plan([WriteFile(manifest, self.kube_yaml()),
+                         Command((*PODMAN, "kube", "play", *network, manifest))])
         shared = set(self.share) | ({"pid"} if self.spec.share_process_namespace else set())
         self.share = tuple(sorted(shared))
-        body: dict = {"name": self.engine_name, "labels": self._labels(),
-                      "infra_image": self.service.infra_image,
-                      "shared_namespaces": sorted(shared)}
-        if self.spec.host_network:
-            body["netns"] = {"nsmode": "host"}
-        else:  # loopback only, as with kube play here: the host's network is left alone
-            body["netns"], body["hostname"] = {"nsmode": "none"}, self.spec.name
-        limits = _linux_resources(self.spec.memory_limit, self.spec.cpu_limit)
-        if limits:
-            body["resource_limits"] = limits
-        self.id = self.api.call("POST", "/pods/create", what=f"create pod {self.name}",
-                                body=body)["Id"]
-        self.service.remember(self.id)
+        limits = self.spec.resource_config
+        pod = PodCreate(self.engine_name, self.share, self.service.infra_image,
+                        hostname=None if self.spec.host_network else self.spec.name,
+                        host_network=self.spec.host_network,
+                        labels=tuple(self._labels().items()), memory=limits.memory,
+                        cpus=limits.cpu_quota / limits.cpu_period if limits.cpu_quota else None)
+        plan = Plan([Command(pod.argv(), does=pod)])
         for container in self.spec.containers:
-            request: dict = {"name": f"{self.engine_name}-{container.name}",
-                             "image": self.resolved[container.name].ref,
-                             "pod": self.id, "labels": self._labels()}
-            command = self._command(container)
-            if command:
-                request["command"] = command
-            if container.env:
-                request["env"] = dict(container.env)
-            resources = _linux_resources(container.spec.memory_bytes, container.spec.cpus,
-                                         kubernetes.requests(container)[1])
-            if resources:
-                request["resource_limits"] = resources
-            self.api.call("POST", "/containers/create", what=f"create container "
-                          f"{container.name} of pod {self.name}", body=request)
-        self.api.call("POST", f"/pods/{self.id}/start", what=f"start pod {self.name}",
-                      ok=(200, 304))
+            command, args = self._command_and_args(container)
+            values = ResourceConfig(
+                memory=container.spec.memory_bytes,
+                cpu_quota=container.resource_config.cpu_quota or None,
+                cpu_shares=container.resource_config.cpu_shares
+                if container.resources.cpu_request else None)
+            create = Create(self.engine_name, f"{self.engine_name}-{container.name}",
+                            self.resolved[container.name].ref,
+                            command=tuple(command[1:] + args if command else args),
+                            entrypoint=tuple(command[:1]), labels=tuple(self._labels().items()),
+                            env=tuple(container.environment.items()), values=values)
+            plan.add(Command(create.argv(), does=create))
+        return plan.add(Command((*PODMAN, "pod", "start", self.engine_name)))
+
+    def _execute(self) -> None:
+        """The plan's steps, each as one libpod request made of the same fields."""
+        for step in self.plan:
+            if isinstance(step, WriteFile):
+                os.makedirs(os.path.dirname(step.path), exist_ok=True)
+                with open(step.path, "w") as handle:
+                    handle.write(step.value)
+            elif step.argv[2:4] == ("kube", "play"):
+                self.api.call("POST", "/play/kube", what=f"play the manifest of pod {self.name}",
+                              params={} if self.spec.host_network else {"network": "none"},
+                              raw=self.kube_yaml().encode(),
+                              content_type="application/x-yaml")
+            elif isinstance(step.does, PodCreate):
+                self.id = self.api.call("POST", "/pods/create", what=f"create pod {self.name}",
+                                        body=step.does.body())["Id"]
+                self.service.remember(self.id)
+            elif isinstance(step.does, Create):
+                self.api.call("POST", "/containers/create", what=f"create container "
+                              f"{step.does.name.removeprefix(self.engine_name + '-')} of pod "
+                              f"{self.name}", body=step.does.body(self.id))
+            else:  # pod start
+                self.api.call("POST", f"/pods/{self.id}/start", what=f"start pod {self.name}",
+                              ok=(200, 304))
 
     def _read_back(self) -> None:
         pod = self.api.call("GET", f"/pods/{self.engine_name}/json",
@@ -257,15 +286,9 @@ class PodmanPod(DeletedOnExit):
                                     asked=asked[name]))
         return found
 
-    def names(self) -> dict[str, str]:
-        """runtime id -> member name, for labelling cgroup trees."""
-        every = {self.infra_id: "infra"} if self.infra_id else {}
-        return {**every, **{cid: name for name, cid in self.containers.items()}}
-
-    def __getitem__(self, name: str) -> str:
-        if name == "infra" and self.infra_id:
-            return self.infra_id
-        return self.containers[name]
+    def _handles(self) -> dict[str, str]:
+        """Member name -> its container id."""
+        return {**({"infra": self.infra_id} if self.infra_id else {}), **self.containers}
 
     def exec(self, container: str, command) -> ExecResult:
         """Run a command in one of the pod's containers (``podman exec``)."""
@@ -286,7 +309,7 @@ class PodmanPod(DeletedOnExit):
         pod = self.api.call("GET", f"/pods/{self.id}/json", what=f"inspect pod {self.name}")
         return str(pod.get("State", "")).lower()
 
-    def container_states(self) -> dict[str, str]:
+    def states(self) -> dict[str, str]:
         """Each member's state as Podman reports it (``running``, ``exited``...)."""
         return {name: str(self._inspect(cid)["State"].get("Status", "")).lower()
                 for name, cid in {"infra": self.infra_id, **self.containers}.items() if cid}
@@ -309,7 +332,7 @@ class PodmanPod(DeletedOnExit):
         return {name: int(self._inspect(cid)["State"].get("ConmonPid") or 0)
                 for name, cid in {"infra": self.infra_id, **self.containers}.items() if cid}
 
-    def kill_infra(self) -> None:
+    def kill_sandbox(self) -> None:
         """SIGKILL the infra container, as if the pod's pause process died."""
         self.api.call("POST", f"/containers/{self.infra_id}/kill",
                       what="kill the infra container", params={"signal": "KILL"})
@@ -317,18 +340,9 @@ class PodmanPod(DeletedOnExit):
                       what="wait for the infra container", params={"condition": "exited"})
 
     def commands(self) -> list[str]:
-        """The podman commands a learner would type to build this pod by hand."""
-        if self.how == "kube play":
-            return [f"podman kube play {self.name}-pod.yaml"]
-        lines = [f"podman pod create --name {self.engine_name} --share {','.join(self.share)}"
-                 + _limit_flags(self.spec.memory_limit, self.spec.cpu_limit)]
-        for container in self.spec.containers:
-            command = shlex.join(container.spec.command or ())
-            lines.append(f"podman run -d --pod {self.engine_name} --name "
-                         f"{self.engine_name}-{container.name}"
-                         f"{_limit_flags(container.spec.memory_bytes, container.spec.cpus)} "
-                         f"{container.spec.image} {command}".rstrip())
-        return lines
+        """The podman commands a learner would type to make this pod in the lab's terminal
+        (``labkit podman`` is podman with the lab's store): the plan labkit executed."""
+        return self.plan.lines()
 
     # -- deletion ------------------------------------------------------------------------------
     def delete(self) -> None:
@@ -347,6 +361,10 @@ class PodmanPod(DeletedOnExit):
                                env=podman_environment(), capture_output=True, timeout=120)
             if self.id and self.service.cgroup_manager == "cgroupfs":
                 remove_pod_cgroups([self.id])
+            for step in self.plan:  # the manifest kube play was given
+                if isinstance(step, WriteFile):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(step.path)
         self.service.session.forget(self._key)
         self._deleted = True
 
@@ -364,23 +382,3 @@ class PodmanPod(DeletedOnExit):
                                  and not state.get("ExecIDs")) for state in found):
                 return
             time.sleep(0.05)
-
-
-def _linux_resources(memory: int | None, cpus: float | None,
-                     request_cpus: float | None = None) -> dict:
-    resources: dict = {}
-    if memory:
-        resources["memory"] = {"limit": memory}
-    cpu: dict = {}
-    if cpus:
-        cpu.update(quota=kubernetes.cfs_quota(cpus), period=kubernetes.CFS_PERIOD_US)
-    if request_cpus:
-        cpu["shares"] = kubernetes.cpu_shares(request_cpus)
-    if cpu:
-        resources["cpu"] = cpu
-    return resources
-
-
-def _limit_flags(memory: int | None, cpus: float | None) -> str:
-    return (f" --memory {memory}" if memory else "") + (f" --cpus {cpus:g}" if cpus else "")
-

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import json
 import os
 import re
@@ -275,7 +276,7 @@ class PodmanService:
             return []
         found = set()
         for name in os.listdir(RUN_BASE):
-            match = re.fullmatch(r"lk-([0-9a-f]{8})-podman\.(sock|log|pods)", name)
+            match = re.fullmatch(r"lk-([0-9a-f]{8})-(podman\.(sock|log|pods)|.+\.yaml)", name)
             if match:
                 found.add(match[1])
         if shutil.which("podman") is not None:
@@ -306,6 +307,9 @@ class PodmanService:
         for suffix in (".sock", ".log", ".pods"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(RUN_BASE, name + suffix))
+        for played in glob.glob(os.path.join(RUN_BASE, f"lk-{session_id}-*.yaml")):
+            with contextlib.suppress(FileNotFoundError):  # the manifests kube play was given
+                os.unlink(played)
 
 
 def podman_environment() -> dict[str, str]:

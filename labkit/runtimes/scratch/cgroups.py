@@ -1,7 +1,8 @@
 """A pod from scratch's cgroups, as the kubelet lays them out with the cgroupfs driver: one
 directory for the pod with the pod-level limits, one under it per member with the
 container's own. On cgroup v1 the directories are made in every hierarchy (the members
-join all but cpuset, whose new cgroups start with no CPUs on v1); on v2 in the unified one,
+join all of them, cpuset too once its CPUs and memory nodes are copied from the parent, as
+runc does); on v2 in the unified one,
 with the controllers handed down to the members' cgroups.
 
 The pod's cgroup is ``/lk-<session>-scratch.<pod>``: the dot, which no pod name has, keeps
@@ -21,7 +22,6 @@ from ...node.mounts import CgroupLayout, parse_mountinfo
 from ...session import NAME_RE
 
 MARK = "scratch."
-DELEGATED = ("cpu", "memory", "pids")
 
 
 def own_layout() -> CgroupLayout:
@@ -53,7 +53,7 @@ def joined_mounts(layout: CgroupLayout):
     """The hierarchies a member's processes are placed in."""
     if layout.version == 2:
         return [layout.unified] if layout.unified else []
-    return [m for m in layout.mounts if m.version == 1 and "cpuset" not in m.controllers]
+    return [m for m in layout.mounts if m.version == 1]
 
 
 def procs_files(layout: CgroupLayout, path: str) -> tuple[str, ...]:
@@ -64,29 +64,6 @@ def procs_files(layout: CgroupLayout, path: str) -> tuple[str, ...]:
         if directory:
             found.append(os.path.join(directory, "cgroup.procs"))
     return tuple(found)
-
-
-def delegate(layout: CgroupLayout, path: str) -> list[str]:
-    """cgroup v2: enable cpu, memory and pids for the children of ``path`` where they are
-    not yet (what runc does for a container's parents), so that the cgroups below get their
-    own limit files; returns the line a learner would type, if one was needed. Nothing to
-    do on v1."""
-    if layout.version != 2 or layout.unified is None:
-        return []
-    directory = layout.unified.directory(path)
-    if directory is None:
-        return []
-    with open(os.path.join(directory, "cgroup.controllers")) as handle:
-        available = handle.read().split()
-    control = os.path.join(directory, "cgroup.subtree_control")
-    with open(control) as handle:
-        enabled = handle.read().split()
-    wanted = " ".join(f"+{c}" for c in DELEGATED if c in available and c not in enabled)
-    if not wanted:
-        return []
-    with open(control, "w") as handle:
-        handle.write(wanted)
-    return [f"echo '{wanted}' > {control}"]
 
 
 def _in_tree(pid: int, paths: dict[str, str]) -> bool:

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...kubernetes import NamespaceModes
+from ...plan import each_hierarchy, shell_line
 
 DEVICES = ("null", "zero", "random", "urandom")  # bound from the host, as runc makes them
 CONTAINER_PATH = "/bin"  # the root file system is busybox: every command is in /bin
@@ -61,7 +62,7 @@ def pause_flags(modes: NamespaceModes) -> list[str]:
     return flags
 
 
-def joiner_flags(modes: NamespaceModes, pause_pid: int) -> tuple[list[str], list[str]]:
+def joiner_flags(modes: NamespaceModes, pause_pid: int | str) -> tuple[list[str], list[str]]:
     """``nsenter``'s flags (pause's namespaces that the pod shares) and ``unshare``'s (the
     container's own: always a mount namespace, a PID namespace unless it is shared)."""
     enter = ["--target", str(pause_pid)]
@@ -70,25 +71,6 @@ def joiner_flags(modes: NamespaceModes, pause_pid: int) -> tuple[list[str], list
               if mode == "pod"]
     own = ["--mount"] + (["--pid", "--fork"] if modes.pid == "container" else [])
     return enter, own
-
-
-def each_hierarchy(files: Sequence[str], template: str) -> list[str]:
-    """Shell lines running ``template`` (``{}`` stands for a file or directory) for each of
-    ``files``: one loop when they differ only by their hierarchy's directory.
-
-    >>> each_hierarchy(["/sys/fs/cgroup/cpu/p", "/sys/fs/cgroup/memory/p"], "mkdir {}")
-    ['for h in cpu memory; do mkdir /sys/fs/cgroup/$h/p; done']
-    >>> each_hierarchy(["/sys/fs/cgroup/p"], "mkdir {}")
-    ['mkdir /sys/fs/cgroup/p']
-    """
-    split = [f.split("/", 5) for f in files]
-    if len(files) > 1 and all(len(s) == 6 for s in split) and \
-            len({(s[1], s[2], s[3], s[5]) for s in split}) == 1:
-        first = split[0]
-        names = " ".join(s[4] for s in split)
-        where = f"/{first[1]}/{first[2]}/{first[3]}/$h/{shlex.quote(first[5])}"
-        return [f"for h in {names}; do {template.format(where)}; done"]
-    return [template.format(shlex.quote(f)) for f in files]
 
 
 def join_cgroup_lines(procs_files: Sequence[str]) -> list[str]:
@@ -139,7 +121,7 @@ def pause_argv(modes: NamespaceModes, pause: MemberPlan, hostname: str) -> list[
     return ["unshare", *pause_flags(modes), "--", "/bin/sh", "-c", "\n".join(lines)]
 
 
-def container_argv(modes: NamespaceModes, pause_pid: int, member: MemberPlan,
+def container_argv(modes: NamespaceModes, pause_pid: int | str, member: MemberPlan,
                    command: Sequence[str], env: Sequence[tuple[str, str]], shm: str,
                    hostname: str | None) -> list[str]:
     """The whole command that starts one container of the pod, joined to pause."""
@@ -152,7 +134,7 @@ def container_argv(modes: NamespaceModes, pause_pid: int, member: MemberPlan,
     return [*joining, "unshare", *own, "--", "/bin/sh", "-c", "\n".join(lines)]
 
 
-def exec_argv(pid: int, procs_files: Sequence[str], namespaces: Sequence[str],
+def exec_argv(pid: int | str, procs_files: Sequence[str], namespaces: Sequence[str],
               command: Sequence[str], env: Sequence[tuple[str, str]],
               hostname: str | None) -> list[str]:
     """``docker exec`` by hand: join the member's cgroup, enter all its namespaces and its
@@ -169,4 +151,4 @@ def shell_text(argv: Sequence[str]) -> str:
     >>> print(shell_text(["sh", "-c", "echo $$"]))
     sh -c 'echo $$'
     """
-    return shlex.join(argv)
+    return shell_line(argv)

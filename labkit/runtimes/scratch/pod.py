@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -30,16 +31,20 @@ from dataclasses import dataclass, field
 
 from ... import images
 from ...errors import LabError, SpecError
-from ...kubernetes import cpu_shares, requests
+from ...kubernetes import ResourceConfig
 from ...model import ExecResult, Limits, Member
-from ...node.cgroup_writer import make_cgroup
+from ...node import cgroup_writer, oci_runtime
 from ...node.mounts import CgroupLayout
+from ...plan import Command, MakeDirectories, Plan, Unpack, WriteFile, each_hierarchy
 from ...session import Session
 from ...spec import PodContainer, PodSpec
-from ..pod import DeletedOnExit
+from ..pod import PodBase
 from . import cgroups, commands, rootfs
 
 SANDBOX = "pause"
+SANDBOX_CPU_SHARES = 2  # what containerd gives a pod's pause (its defaultSandboxCPUshares)
+SHM_OPTIONS = "mode=1777,size=65536k"  # the tmpfs containerd mounts as a sandbox's /dev/shm
+FIND_PAUSE = "cat /proc/$!/task/$!/children"  # unshare --fork's child: pause
 TOOLS = (("unshare", "util-linux"), ("nsenter", "util-linux"), ("mount", "mount"),
          ("chroot", "coreutils"), ("ip", "iproute2"), ("hostname", "hostname"))
 TOOLBOX = "labkit/toolbox"
@@ -70,7 +75,7 @@ def check_can_run(spec: PodSpec) -> dict[str, tuple[str, ...]]:
                 f"A pod from scratch has no image store, only the lab's busybox root file "
                 f"system, so container {container.name} cannot run {asked!r}: use one of "
                 f"{images.BROUGHT} (busybox stand-ins), or run this Pod with lab.cri_pod.")
-        command = container.spec.command or (stand_in.command if stand_in else ("sh",))
+        command = tuple(container.argv(cmd=stand_in.command if stand_in else ("sh",)))
         if not command:
             raise SpecError(f"Container {container.name} needs a command: the stand-in for "
                             f"{asked} has no default one.")
@@ -97,11 +102,17 @@ class ScratchMember:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def id(self) -> str:
+        """What stands for a runtime's id here: the member's cgroup."""
+        return self.cgroup
 
-class ScratchPod(DeletedOnExit):
+
+class ScratchPod(PodBase):
     """A running pod made from scratch: pause and the containers, in manifest order."""
 
     kind = "from scratch"
+    sandbox_name = SANDBOX
 
     def __init__(self, session: Session, spec: PodSpec,
                  layout: CgroupLayout | None = None) -> None:
@@ -115,12 +126,56 @@ class ScratchPod(DeletedOnExit):
         self.hostname = spec.name if spec.namespace_modes.uts == "pod" else None
         self.sandbox: ScratchMember | None = None
         self.containers: dict[str, ScratchMember] = {}
-        self.cgroup_lines: list[str] = []  # what making the cgroups takes, as typed
+        self.plan = Plan()  # what makes the pod: executed by start(), shown by commands()
         self._made = False
         self._deleted = False
         self._key = session.name(f"scratch-pod-{spec.name}")
 
-    # -- creation --------------------------------------------------------------------------
+    # -- the plan ---------------------------------------------------------------------------
+    def _plan(self, run: dict[str, tuple[str, ...]]) -> Plan:
+        """Every step that makes this pod, in order, as labkit executes them and as a learner
+        types them: the cgroups with the kubelet's values (the pod's, containerd's for pause,
+        each container's), the pod's /dev/shm, a root file system per member, pause, then
+        each container joined to pause (``$PAUSE`` is pause's host PID)."""
+        spec, layout, parent = self.spec, self.layout, self.cgroup_parent
+        plan = Plan(cgroup_writer.plan_delegation(layout, "/"))  # v2: the root hands down
+        plan.add(*cgroup_writer.plan_cgroup(layout, parent, spec.resource_config))
+        plan.add(*cgroup_writer.plan_delegation(
+            layout, parent, available=cgroup_writer.delegated(layout, "/")))
+        plan.add(*cgroup_writer.plan_cgroup(layout, f"{parent}/{SANDBOX}",
+                                            ResourceConfig(cpu_shares=SANDBOX_CPU_SHARES),
+                                            weight=oci_runtime.runc_weight()))
+        for container in spec.containers:  # as runc writes a container's: by its formula
+            plan.add(*cgroup_writer.plan_cgroup(layout, f"{parent}/{container.name}",
+                                                container.resource_config,
+                                                weight=oci_runtime.runc_weight()))
+        if spec.namespace_modes.ipc == "pod":
+            plan.add(MakeDirectories((self.shm,)),
+                     Command(("mount", "-t", "tmpfs", "-o", SHM_OPTIONS, "shm", self.shm)))
+        archive = images.toolbox_archive(images.find_busybox())
+        hosts = images.HOSTS + (f"127.0.1.1\t{self.hostname}\n" if self.hostname else "")
+        for name in (SANDBOX, *run):
+            root = self._member(name).rootfs
+            plan.add(Unpack(archive, root), WriteFile(os.path.join(root, "etc", "hosts"), hosts))
+        modes = spec.namespace_modes
+        plan.add(Command(tuple(commands.pause_argv(modes, self._member(SANDBOX), spec.name)),
+                         background=True, keeps="PAUSE", finds=FIND_PAUSE,
+                         comment="pause: unshare's child"))
+        shm = "/dev/shm" if modes.ipc == "node" else self.shm
+        for container in spec.containers:
+            argv = commands.container_argv(modes, "$PAUSE", self._member(container.name),
+                                           run[container.name],
+                                           tuple(container.environment.items()), shm,
+                                           self.hostname)
+            plan.add(Command(tuple(argv), background=True))
+        return plan
+
+    def _member(self, name: str) -> commands.MemberPlan:
+        path = f"{self.cgroup_parent}/{name}"
+        return commands.MemberPlan(name, os.path.join(self.directory, name),
+                                   cgroups.procs_files(self.layout, path))
+
+    # -- creation ------------------------------------------------------------------------------
     def start(self, quiet: bool = False) -> ScratchPod:
         run = check_can_run(self.spec)  # before anything is made
         if os.path.exists(self.directory) or any(
@@ -128,15 +183,11 @@ class ScratchPod(DeletedOnExit):
                 for m in self.layout.mounts):
             raise SpecError(f"This lab already has a pod from scratch named {self.name}: "
                             "delete it first (pod.delete()), or give the new one another name.")
+        self.plan = self._plan(run)
         self.session.on_cleanup(self._key, self.delete)
         self._made = True
         try:
-            self._make_cgroups()
-            os.makedirs(self.shm, mode=0o1777)
-            self.sandbox = self._start_sandbox()
-            for container in self.spec.containers:
-                self.containers[container.name] = self._start_container(
-                    container, run[container.name])
+            self._execute(list(run))
         except BaseException:
             with contextlib.suppress(LabError):  # the first sentence is the one to show
                 self.delete()
@@ -146,59 +197,49 @@ class ScratchPod(DeletedOnExit):
                 self.session.say_once(_stand_in_note(container))
         return self
 
-    def _make_cgroups(self) -> None:
-        spec, layout = self.spec, self.layout
-        try:
-            # v2: the root hands cpu and memory down, if no unit has asked systemd yet
-            root_lines = cgroups.delegate(layout, "/")
-            make_cgroup(layout, self.cgroup_parent, memory_bytes=spec.memory_limit,
-                        cpus=spec.cpu_limit,
-                        cpu_shares=sum(cpu_shares(requests(c)[1]) for c in spec.containers))
-            self.cgroup_lines = root_lines + _cgroup_lines(
-                layout, self.cgroup_parent, spec.memory_limit, spec.cpu_limit)
-            self.cgroup_lines += cgroups.delegate(layout, self.cgroup_parent)
-            make_cgroup(layout, f"{self.cgroup_parent}/{SANDBOX}")
-            self.cgroup_lines += _cgroup_lines(layout, f"{self.cgroup_parent}/{SANDBOX}")
-            for container in spec.containers:
-                path = f"{self.cgroup_parent}/{container.name}"
-                memory, cpus = container.spec.memory_bytes, container.spec.cpus
-                make_cgroup(layout, path, memory_bytes=memory, cpus=cpus,
-                            cpu_shares=cpu_shares(requests(container)[1]))
-                self.cgroup_lines += _cgroup_lines(layout, path, memory, cpus)
-        except OSError as error:
-            raise LabError(f"The kernel refused to make the pod's cgroup {self.cgroup_parent} "
-                           f"({error.strerror}): check that /sys/fs/cgroup is writable and "
-                           "has the memory and cpu controllers.") from None
+    def _execute(self, containers: list[str]) -> None:
+        """Do the plan's steps in order: the cgroup writes, the pod's /dev/shm, the root file
+        systems (written directly: the archive's files), then the processes."""
+        values: dict[str, str] = {}  # $PAUSE, once pause runs
+        launched = iter([SANDBOX, *containers])
+        for step in self.plan:
+            if isinstance(step, MakeDirectories | WriteFile) and \
+                    on_cgroupfs(self.layout, step):
+                try:
+                    cgroup_writer.execute([step])
+                except OSError as error:
+                    raise LabError(
+                        f"The kernel refused to make the pod's cgroup {self.cgroup_parent} "
+                        f"({error.strerror}): check that /sys/fs/cgroup is writable and has "
+                        "the memory and cpu controllers.") from None
+            elif isinstance(step, MakeDirectories):
+                for directory in step.directories:
+                    os.makedirs(directory, exist_ok=True)
+            elif isinstance(step, Unpack):
+                rootfs.unpack(step.directory)
+            elif isinstance(step, WriteFile):
+                with open(step.path, "w") as handle:
+                    handle.write(step.value)
+            elif not step.background:
+                _run(step.argv)
+            else:
+                member = self._launch(next(launched), step.with_values(values))
+                if step.keeps:
+                    values[step.keeps] = str(member.pid)
 
-    def _plan(self, name: str, role: str) -> ScratchMember:
-        directory = os.path.join(self.directory, name)
-        rootfs.unpack(directory, self.hostname)
-        path = f"{self.cgroup_parent}/{name}"
-        return ScratchMember(name, role, [], directory, path,
-                             cgroups.procs_files(self.layout, path),
-                             log=os.path.join(self.directory, f"{name}.log"))
-
-    def _start_sandbox(self) -> ScratchMember:
-        pause = self._plan(SANDBOX, "sandbox")
-        pause.argv = commands.pause_argv(self.spec.namespace_modes, _plan_of(pause),
-                                         self.spec.name)
-        self._launch(pause)
-        return pause
-
-    def _start_container(self, container: PodContainer,
-                         command: Sequence[str]) -> ScratchMember:
-        member = self._plan(container.name, container.name)
-        member.env = container.env
-        shm = "/dev/shm" if self.spec.namespace_modes.ipc == "node" else self.shm
-        member.argv = commands.container_argv(
-            self.spec.namespace_modes, self.sandbox.pid, _plan_of(member), command,
-            container.env, shm, self.hostname)
-        self._launch(member)
-        return member
-
-    def _launch(self, member: ScratchMember) -> None:
-        """Run the member's command and wait until its first process is in its root file
+    def _launch(self, name: str, argv: Sequence[str]) -> ScratchMember:
+        """Run a member's command and wait until its first process is in its root file
         system (the cgroup joined, the mounts made); its host PID is then known."""
+        plan = self._member(name)
+        member = ScratchMember(name, "sandbox" if name == SANDBOX else name, list(argv),
+                               plan.rootfs, f"{self.cgroup_parent}/{name}", plan.procs_files,
+                               env=next((tuple(c.environment.items())
+                                         for c in self.spec.containers if c.name == name), ()),
+                               log=os.path.join(self.directory, f"{name}.log"))
+        if name == SANDBOX:
+            self.sandbox = member
+        else:
+            self.containers[name] = member
         with open(member.log, "wb") as log:
             member.process = subprocess.Popen(
                 member.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -208,7 +249,7 @@ class ScratchPod(DeletedOnExit):
             pid = _descendant_in(member.process.pid, member.rootfs)
             if pid:
                 member.pid = pid
-                return
+                return member
             if member.process.poll() is not None:
                 break
             time.sleep(0.01)
@@ -230,15 +271,8 @@ class ScratchPod(DeletedOnExit):
                                     asked.get(member.name, Limits())))
         return found
 
-    def names(self) -> dict[str, str]:
-        """runtime id (here: the member's cgroup) -> member name."""
-        return {m.cgroup: m.name for m in self._every()}
-
-    def __getitem__(self, name: str) -> ScratchMember:
-        for member in self._every():
-            if member.name == name:
-                return member
-        raise KeyError(name)
+    def _handles(self) -> dict[str, ScratchMember]:
+        return {m.name: m for m in self._every()}
 
     @property
     def state(self) -> str:
@@ -262,62 +296,58 @@ class ScratchPod(DeletedOnExit):
 
     def exec_argv(self, container: str, argv: Sequence[str]) -> list[str]:
         """The command :meth:`exec` runs, for a learner to type."""
-        member = self._member(container)
+        member = self._running(container)
         return commands.exec_argv(member.pid, member.procs_files, EXEC_NAMESPACES, argv,
                                   member.env, self.hostname)
 
-    def _member(self, container: str) -> ScratchMember:
-        try:
-            member = self[container]
-        except KeyError:
-            names = ", ".join(m.name for m in self._every())
-            raise LabError(f"Pod {self.name} has no container {container!r}: it has "
-                           f"{names}.") from None
+    def exec_command(self, container: str, command: str | Sequence[str]) -> list[str]:
+        """What :meth:`exec` runs, as a learner types it in a root shell: the member's host
+        PID read from its cgroup (its first process), then the command (``docker exec`` by
+        hand: join the cgroup, ``nsenter`` into every namespace and the root).
+
+        >>> print("\\n".join(pod.exec_command("sidecar", "hostname")))  # doctest: +SKIP
+        SIDECAR=$(head -1 /sys/fs/cgroup/memory/lk-0badcafe-scratch.foo/sidecar/cgroup.procs)
+        /bin/sh -c '...; exec "$@"' sh nsenter --target $SIDECAR --mount ... hostname
+        """
+        member = self._running(container)
+        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+        variable = re.sub(r"\W", "_", container).upper()
+        procs = next(f for f in member.procs_files if "/memory/" in f or len(
+            member.procs_files) == 1)
+        line = commands.shell_text(commands.exec_argv(f"${variable}", member.procs_files,
+                                                      EXEC_NAMESPACES, argv, member.env,
+                                                      self.hostname))
+        return [f"{variable}=$(head -1 {procs})", line]
+
+    def _running(self, container: str) -> ScratchMember:
+        member = self[container]
         if not member.running:
             raise LabError(f"{container} of pod {self.name} is not running ({self.state}): "
                            "make the pod again to run commands in it.")
         return member
 
     def commands(self) -> list[str]:
-        """Every command that made this pod, as a learner would type them: the cgroups,
-        then pause, then each container (``$PAUSE`` stands for pause's host PID)."""
-        lines = [line for member in self._every()
-                 for line in commands.each_hierarchy(self._directories(member.cgroup),
-                                                     "mkdir -p {}")]
-        lines += self.cgroup_lines
-        for member in self._every():
-            text = commands.shell_text(member.argv)
-            if self.sandbox and member is not self.sandbox:
-                text = text.replace(f"--target {self.sandbox.pid} ", "--target $PAUSE ", 1)
-            lines.append(text + " &")
-            if member is self.sandbox:
-                lines.append("PAUSE=$(cat /proc/$!/task/$!/children)  # pause: unshare's child")
-        return lines
+        """Every command that made this pod, as a learner would type them in a root shell:
+        the plan labkit executed (``$PAUSE`` stands for pause's host PID)."""
+        return self.plan.lines()
 
     def join_commands(self, name: str, command: str = "sleep 3650d") -> list[str]:
         """The shell lines that add one more container to this pod by hand, as the
         containers were added: its cgroup, a root file system (a copy of pause's), then
-        nsenter into pause's shared namespaces and unshare its own, in the background."""
+        nsenter into pause's shared namespaces and unshare its own, in the background
+        (pause's host PID written out where the pod's own lines say ``$PAUSE``)."""
         if self.sandbox is None or not self.sandbox.running:
             raise LabError(f"Pod {self.name}'s pause is not running ({self.state}), so there "
                            "are no namespaces to join: make the pod again.")
-        path = f"{self.cgroup_parent}/{name}"
-        directory = os.path.join(self.directory, name)
-        plan = commands.MemberPlan(name, directory, cgroups.procs_files(self.layout, path))
+        plan = self._member(name)
         shm = "/dev/shm" if self.spec.namespace_modes.ipc == "node" else self.shm
-        argv = commands.container_argv(self.spec.namespace_modes, self.sandbox.pid, plan,
+        argv = commands.container_argv(self.spec.namespace_modes, str(self.sandbox.pid), plan,
                                        ["sh", "-c", command], (), shm, self.hostname)
         log = os.path.join(self.directory, f"{name}.log")
-        return [*commands.each_hierarchy(self._directories(path), "mkdir -p {}"),
-                f"cp -a {self.sandbox.rootfs} {directory}",
+        directories = cgroup_writer.directories(self.layout, f"{self.cgroup_parent}/{name}")
+        return [*each_hierarchy(directories, "mkdir -p {}"),
+                f"cp -a {self.sandbox.rootfs} {plan.rootfs}",
                 f"{commands.shell_text(argv)} </dev/null >{log} 2>&1 &"]
-
-    def _directories(self, path: str) -> list[str]:
-        """Where :func:`make_cgroup` makes cgroup ``path``: every hierarchy (on a v1 host,
-        not the unified one of a hybrid layout)."""
-        mounts = [m for m in self.layout.mounts
-                  if not (self.layout.version == 1 and m.version == 2)]
-        return [d for d in (m.directory(path) for m in mounts) if d]
 
     def try_join(self, *namespaces: str) -> ExecResult:
         """What ``nsenter --target <pause> --net ... true`` says now: how a new container
@@ -328,7 +358,11 @@ class ScratchPod(DeletedOnExit):
                               stdin=subprocess.DEVNULL)
         return ExecResult(done.returncode, done.stdout + done.stderr)
 
-    def kill_pause(self) -> None:
+    def states(self) -> dict[str, str]:
+        """Each member's first process: ``running`` or ``exited``."""
+        return {m.name: "running" if m.running else "exited" for m in self._every()}
+
+    def kill_sandbox(self) -> None:
         """SIGKILL pause, as if the sandbox crashed: its PID namespace goes with it."""
         if self.sandbox and self.sandbox.running:
             os.kill(self.sandbox.pid, 9)
@@ -352,38 +386,12 @@ class ScratchPod(DeletedOnExit):
         self._deleted = True
 
 
-def _plan_of(member: ScratchMember) -> commands.MemberPlan:
-    return commands.MemberPlan(member.name, member.rootfs, member.procs_files)
-
-
 def _stand_in_note(container: PodContainer) -> str:
     stand_in = images.stand_in_for(container.spec.image)
     if stand_in is None:
         return ""
     return (f"A pod from scratch has no image store: container {container.name} runs the "
             f"lab's busybox root file system for {container.spec.image} ({stand_in.what}).")
-
-
-def _cgroup_lines(layout: CgroupLayout, path: str, memory: int | None = None,
-                  cpus: float | None = None) -> list[str]:
-    """The limit writes of :func:`make_cgroup`, as a learner would type them."""
-    from ...kubernetes import CFS_PERIOD_US, cfs_quota
-
-    quota = cfs_quota(cpus)
-    lines = []
-    if layout.version == 2:
-        directory = layout.unified.directory(path) if layout.unified else None
-        writes = [(directory, "memory.max", memory),
-                  (directory, "cpu.max", f"'{quota} {CFS_PERIOD_US}'" if quota else None)]
-    else:
-        memory_mount, cpu_mount = layout.for_controller("memory"), layout.for_controller("cpu")
-        writes = [(memory_mount.directory(path) if memory_mount else None,
-                   "memory.limit_in_bytes", memory),
-                  (cpu_mount.directory(path) if cpu_mount else None, "cpu.cfs_quota_us", quota)]
-    for directory, name, value in writes:
-        if directory and value is not None:
-            lines.append(f"echo {value} > {directory}/{name}")
-    return lines
 
 
 def _descendant_in(pid: int, root: str) -> int:
@@ -410,3 +418,19 @@ def _last_line(path: str) -> str:
     except OSError:
         return ""
     return lines[-1].rstrip(".") if lines else ""
+
+
+def on_cgroupfs(layout: CgroupLayout, step: MakeDirectories | WriteFile) -> bool:
+    """A step on a cgroup file system (cgroup_writer's), not on the pod's own files."""
+    paths = step.directories if isinstance(step, MakeDirectories) else (step.path,)
+    return all(any(p.startswith(m.mountpoint.rstrip("/") + "/") for m in layout.mounts)
+               for p in paths)
+
+
+def _run(argv: Sequence[str]) -> None:
+    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise LabError(f"`{commands.shell_text(argv)}` failed: "
+                       f"{said[-1] if said else f'exit code {done.returncode}'}.")

@@ -1,7 +1,9 @@
-"""Pictures of who shares what: a box per namespace, each process drawn inside the boxes
-it is in, and the sharing matrix coloured by the same three categories.
+"""The namespace-box figures, and the data every picture of who shares what uses: a box
+per namespace, each process drawn inside the boxes it is in.
 
-The categories, one colour each in every view (Okabe–Ito, safe for colour-blind readers):
+The categories, one colour each in every view (Okabe–Ito, safe for colour-blind readers);
+the coloured matrices (``coloured_matrix``) and the widget (``namespace_widget``) take them
+from here:
 
 * ``own``: this process alone is in the namespace;
 * ``pod``: several members of the pod are in it (the sandbox's, lent to the others);
@@ -13,14 +15,10 @@ computed, never random, so the same observation always draws the same picture.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import pandas as pd
-
 from ..model import NAMESPACE_TYPES, Observation
-from .namespaces import sharing_labels
 
 OWN, POD, HOST, UNREADABLE = "own", "pod", "host", "unreadable"
 CATEGORIES = (OWN, POD, HOST)
@@ -33,9 +31,7 @@ COLOURS = {OWN: "#E69F00", POD: "#56B4E9", HOST: "#999999", UNREADABLE: "#FFFFFF
 """Edge colour of each category: Okabe–Ito orange and sky blue, and a neutral grey."""
 
 COLOUR_WORDS = {OWN: "orange", POD: "blue", HOST: "grey", UNREADABLE: "white"}
-
-HELD = "held for the pod"
-"""The matrix's word for a namespace a member holds and others share (the sandbox's)."""
+"""The colours' names, for the text forms (the matrix's legend line)."""
 
 ARTICLE_TYPES = ("net", "ipc", "uts", "pid", "mnt")
 """The five namespace types the article looks at, in the order it names them."""
@@ -43,9 +39,10 @@ ARTICLE_TYPES = ("net", "ipc", "uts", "pid", "mnt")
 THE_HOST = "the host"
 """The process that stands for the host in the pictures (the reading context)."""
 
-ABOUT = {"net": "network stack", "ipc": "System V IPC, /dev/shm", "uts": "hostname",
-         "pid": "process ids", "mnt": "mount table", "cgroup": "cgroup view",
-         "user": "user ids", "time": "clocks"}
+ABOUT = {"net": "network stack", "ipc": "System V IPC, POSIX message queues",
+         "uts": "hostname", "pid": "process ids", "mnt": "mount table",
+         "cgroup": "cgroup view", "user": "user ids", "time": "clocks"}
+"""What each namespace type isolates, as the pictures say it under the row's name."""
 
 
 def _tint(hex_colour: str, share: float = 0.42) -> str:
@@ -241,191 +238,3 @@ def namespace_boxes_by_kind(observations: Mapping[str, Observation], *,
     fig.tight_layout(rect=(0, 0.6 / fig.get_figheight(), 1, 1))
     plt.close(fig)
     return fig
-
-
-# -- the coloured matrix ----------------------------------------------------------------
-
-def _cells(obs: Observation) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
-    """member -> type -> (text, category); the text is ``sharing_labels``' except that a
-    namespace held by one member and shared by later ones reads ``held for the pod``."""
-    labels = sharing_labels(obs)
-    texts: dict[str, dict[str, str]] = {}
-    categories: dict[str, dict[str, str]] = {}
-    for observed in obs.members:
-        texts[observed.name], categories[observed.name] = {}, {}
-        for ns_type in NAMESPACE_TYPES:
-            label, inode = labels[observed.name][ns_type], observed.namespaces.get(ns_type)
-            sharers = sum(m.namespaces.get(ns_type) == inode for m in obs.members)
-            if label == "unreadable":
-                category = UNREADABLE
-            elif label == "host":
-                category = HOST
-            elif sharers > 1:
-                category, label = POD, HELD if label == "own" else label
-            else:
-                category = OWN
-            texts[observed.name][ns_type] = label
-            categories[observed.name][ns_type] = category
-    return texts, categories
-
-
-@dataclass(frozen=True)
-class ColouredMatrix:
-    """A table whose cells are coloured by category. In a notebook it shows as a coloured
-    HTML table; its text form is the same table with a legend naming each colour."""
-
-    labels: pd.DataFrame
-    categories: pd.DataFrame  # one of CATEGORIES (or "unreadable"); "" leaves a cell plain
-    caption: str = ""
-
-    def colour(self, row: str, column: str) -> str | None:
-        """The fill colour of one cell (None for a plain cell)."""
-        category = self.categories.loc[row, column]
-        return FILLS[category] if category else None
-
-    def legend(self) -> str:
-        used = [c for c in (*CATEGORIES, UNREADABLE) if (self.categories == c).any().any()]
-        return "colours: " + " · ".join(f"{COLOUR_WORDS[c]} = {CATEGORY_NAMES[c]}"
-                                        for c in used)
-
-    def __repr__(self) -> str:
-        lines = [self.caption] if self.caption else []
-        lines += [self.labels.to_string(), self.legend()]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        esc = html.escape
-        head = "".join(f"<th>{esc(str(c))}</th>" for c in self.labels.columns)
-        rows = []
-        for row in self.labels.index:
-            cells = []
-            for column in self.labels.columns:
-                category = self.categories.loc[row, column]
-                text = esc(str(self.labels.loc[row, column]))
-                if category:
-                    cells.append(f'<td class="lk-ns lk-ns-{category}" title="'
-                                 f'{esc(CATEGORY_NAMES[category])}" style="background-color: '
-                                 f'{FILLS[category]}; color: #000000; text-align: center">'
-                                 f'{text}</td>')
-                else:
-                    cells.append(f'<td style="text-align: left">{text}</td>')
-            rows.append(f"<tr><th>{esc(str(row))}</th>{''.join(cells)}</tr>")
-        used = [c for c in (*CATEGORIES, UNREADABLE) if (self.categories == c).any().any()]
-        swatches = " ".join(
-            f'<span class="lk-ns lk-ns-{c}" style="background-color: {FILLS[c]}; color: '
-            f'#000000; border: 1px solid {COLOURS[c]}; padding: 0 0.5em">'
-            f'{esc(CATEGORY_NAMES[c])}</span>' for c in used)
-        caption = f"<caption>{esc(self.caption)}</caption>" if self.caption else ""
-        index = esc(str(self.labels.index.name or ""))
-        return (f'<table class="lk-sharing">{caption}<thead><tr><th>{index}</th>{head}</tr>'
-                f'</thead><tbody>{"".join(rows)}</tbody></table>'
-                f'<p class="lk-sharing-legend">{swatches}</p>')
-
-
-def sharing_colours(obs: Observation,
-                    namespaces: Sequence[str] = NAMESPACE_TYPES) -> ColouredMatrix:
-    """Members × namespace types, each cell coloured: its own, shared in the pod (the
-    sandbox's, ``held for the pod`` in the sandbox's own row), or the host's.
-
-    >>> sharing_colours(lab.observe(pod))               # doctest: +SKIP
-    """
-    _check(obs, namespaces)
-    texts, categories = _cells(obs)
-    names = [m.name for m in obs.members]
-    labels = pd.DataFrame([texts[n] for n in names], index=names, columns=list(namespaces))
-    kinds = pd.DataFrame([categories[n] for n in names], index=names, columns=list(namespaces))
-    labels.index.name = kinds.index.name = "member"
-    return ColouredMatrix(labels, kinds)
-
-
-def comparison_colours(observations: Mapping[str, Observation], member: str = "app",
-                       namespaces: Sequence[str] = ARTICLE_TYPES) -> ColouredMatrix:
-    """One row per way of running ``member``: its namespaces, coloured, and its cgroup.
-
-    >>> comparison_colours({"plain container": a, "CRI pod": b})    # doctest: +SKIP
-    """
-    from .compare import cgroup_pattern
-
-    texts, kinds = {}, {}
-    for kind, obs in observations.items():
-        _check(obs, namespaces)
-        obs.member(member)  # a clear KeyError naming the members if it is not there
-        text, category = _cells(obs)
-        texts[kind] = {**{ns: text[member][ns] for ns in namespaces},
-                       "cgroup": cgroup_pattern(obs, member)}
-        kinds[kind] = {**{ns: category[member][ns] for ns in namespaces}, "cgroup": ""}
-    labels, categories = pd.DataFrame(texts).T, pd.DataFrame(kinds).T
-    labels.index.name = categories.index.name = member
-    return ColouredMatrix(labels, categories)
-
-
-# -- the widget -------------------------------------------------------------------------
-
-def _summary(obs: Observation, namespaces: Sequence[str], process: str | None) -> str:
-    if process is None:
-        return "<i>Pick a process to see the namespaces it is in.</i>"
-    items = []
-    for box in namespace_groups(obs, namespaces):
-        if process not in box.processes:
-            continue
-        others = [p for p in box.processes if p != process]
-        company = f"with {', '.join(others)}" if others else "alone"
-        items.append(f'<li><span style="background-color: {FILLS[box.category]}; '
-                     f'border: 1px solid {COLOURS[box.category]}; padding: 0 0.4em">'
-                     f'{html.escape(box.label)}</span> {html.escape(company)}</li>')
-    return f"<b>{html.escape(process)}</b> is in:<ul>{''.join(items)}</ul>"
-
-
-def namespace_boxes_widget(observations: Observation | Mapping[str, Observation]):
-    """The picture with controls: pick a process to light up its boxes (and list them),
-    show all eight namespace types, and, given several observations, pick the kind.
-
-    >>> namespace_boxes_widget({"CRI pod": a, "Podman pod": b})    # doctest: +SKIP
-    """
-    import io
-
-    import ipywidgets as widgets
-
-    if isinstance(observations, Observation):
-        observations = {"": observations}
-    for obs in observations.values():
-        _check(obs, ARTICLE_TYPES)
-    kinds = list(observations)
-    kind = widgets.ToggleButtons(options=kinds, value=kinds[0], description="pod",
-                                 style={"button_width": "auto"},
-                                 layout=widgets.Layout(display="" if len(kinds) > 1 else "none"))
-    process = widgets.ToggleButtons(description="process", style={"button_width": "auto"})
-    every = widgets.Checkbox(value=False, description="all eight namespace types",
-                             indent=False)
-    image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-    summary = widgets.HTML()
-
-    def processes() -> list[str]:
-        return ["nobody", THE_HOST, *(m.name for m in observations[kind.value].members)]
-
-    def draw(_change=None) -> None:
-        obs = observations[kind.value]
-        chosen = None if process.value in (None, "nobody") else process.value
-        namespaces = NAMESPACE_TYPES if every.value else ARTICLE_TYPES
-        fig = namespace_boxes(obs, title=kind.value or None, namespaces=namespaces,
-                              highlight=chosen)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
-        image.value = buffer.getvalue()
-        summary.value = _summary(obs, namespaces, chosen)
-
-    def new_kind(_change=None) -> None:
-        keep = process.value
-        process.unobserve(draw, names="value")
-        process.options = processes()
-        process.value = keep if keep in process.options else "nobody"
-        process.observe(draw, names="value")
-        draw()
-
-    process.options = processes()
-    process.value = "nobody"
-    kind.observe(new_kind, names="value")
-    process.observe(draw, names="value")
-    every.observe(draw, names="value")
-    draw()
-    return widgets.VBox([kind, process, every, image, summary])

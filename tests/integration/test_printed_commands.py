@@ -1,0 +1,193 @@
+"""What a chapter prints as "the commands you would type" rebuilds what labkit made.
+
+For the Docker-emulated pod (chapter 3), the Podman pod made by hand (chapter 5) and the pod
+from scratch (chapter 6): labkit makes the pod and the kernel is read (who shares which
+namespace with whom, each member's and the pod's cgroup values, hostnames); the pod is
+deleted; ``pod.commands()`` is typed into bash as it is printed; the kernel is read again
+for the processes those commands started, and both readings must be equal. Everything
+typed carries the session's names and labels, so the session's cleanup removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import labkit
+from labkit.cleanup import clean
+from labkit.model import Member
+from labkit.views import sharing_labels
+from tests.conftest import need
+
+# Limits and requests on both containers, a hostname, an environment variable: every kind
+# of flag the three plans carry.
+POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: typed
+spec:
+  containers:
+  - name: app
+    image: nginx
+    env:
+    - name: GREETING
+      value: hello
+    resources:
+      requests: {cpu: 200m, memory: 64Mi}
+      limits: {cpu: 500m, memory: 96Mi}
+  - name: sidecar
+    image: busybox
+    command: ["sleep", "3650d"]
+    resources:
+      limits: {cpu: 250m, memory: 32Mi}
+"""
+VENV_BIN = os.path.dirname(sys.executable)  # `labkit podman` runs from the lab's venv
+
+
+def _view(lab, pids: dict[str, int], parent: str) -> dict:
+    """What the kernel says of these processes: namespaces shared, cgroup values, hostname
+    (read in each process's UTS namespace), and the pod cgroup's values."""
+    members = [Member(name, pid, name, "sandbox" if i == 0 else name)
+               for i, (name, pid) in enumerate(pids.items())]
+    obs = lab.node.snapshot(members, trees=(parent,))
+    limits = {m.name: m.state.limits for m in obs.members}
+    hostnames = {name: subprocess.run(["nsenter", "--target", str(pid), "--uts", "hostname"],
+                                      capture_output=True, text=True).stdout.strip()
+                 for name, pid in pids.items()}
+    pod = obs.trees[0].state.limits
+    return {"sharing": sharing_labels(obs), "hostnames": hostnames,
+            "limits": {n: (v.memory_bytes, v.cpu_quota_us, v.cpu_shares, v.cpu_weight)
+                       for n, v in limits.items()},
+            "pod": (pod.memory_bytes, pod.cpu_quota_us, pod.cpu_shares, pod.cpu_weight)}
+
+
+def _type(lines: list[str], tmp_path) -> None:
+    """The lines, as printed, into one root bash (as a learner pastes them); what they print
+    goes to a file, which the processes they leave in the background may keep open."""
+    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+    said = tmp_path / "typed.log"
+    with open(said, "w") as out:
+        done = subprocess.run(["bash", "-e", "-c", "\n".join(lines)], stdout=out, stderr=out,
+                              timeout=120, env=env, stdin=subprocess.DEVNULL,
+                              start_new_session=True)
+    assert done.returncode == 0, f"typed commands failed: {said.read_text()}\n{lines}"
+
+
+def _until(read, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = read()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("what the typed commands started did not appear")
+
+
+@pytest.fixture
+def typing_lab(docker_client):
+    need(os.geteuid() == 0, "typing the chapters' commands needs root, as the chapters do")
+    lab = labkit.Lab(gather="direct", watch_owner=False)
+    yield lab
+    lab.close()
+    assert not clean(lab.session.id, docker_client).failed  # what was typed goes too
+
+
+def test_the_docker_pod_as_typed(typing_lab, docker_client, tmp_path):
+    lab = typing_lab
+    pod = lab.docker_pod(POD, quiet=True)
+    names = {m: pod[m].engine_name for m in ("sandbox", "app", "sidecar")}
+    made = _view(lab, {m: pod[m].pid for m in names}, pod.cgroup_parent)
+    lines, parent = pod.commands(), pod.cgroup_parent
+    pod.delete()
+    _type(lines, tmp_path)
+
+    def pids() -> dict[str, int]:
+        found = {}
+        for member, name in names.items():
+            state = docker_client.api.inspect_container(name)["State"]
+            if not state["Running"]:
+                return {}
+            found[member] = state["Pid"]
+        return found
+
+    assert _view(lab, _until(pids), parent) == made
+
+
+def test_the_podman_pod_by_hand_as_typed(typing_lab, tmp_path):
+    lab = typing_lab
+    pod = lab.podman_pod(name="typed", containers={
+        "app": {"image": "nginx", "memory": "96Mi", "cpus": "500m"},
+        "sidecar": {"image": "busybox", "command": "sleep 3650d", "memory": "32Mi"}},
+        share="+pid", quiet=True)
+    made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
+    lines, engine_name = pod.commands(), pod.engine_name
+    pod.delete()
+    _type(lines, tmp_path)
+
+    def pids() -> dict[str, int]:
+        listed = subprocess.run([os.path.join(VENV_BIN, "labkit"), "podman", "pod", "inspect",
+                                 engine_name], capture_output=True, text=True)
+        if listed.returncode:
+            return {}
+        found = json.loads(listed.stdout)
+        found = found[0] if isinstance(found, list) else found
+        by_name = {}
+        for entry in found["Containers"]:
+            state = subprocess.run([os.path.join(VENV_BIN, "labkit"), "podman", "inspect",
+                                    "-f", "{{.State.Pid}}", entry["Id"]],
+                                   capture_output=True, text=True).stdout.strip()
+            member = "infra" if entry["Id"] == found["InfraContainerID"] else \
+                entry["Name"].removeprefix(f"{engine_name}-")
+            by_name[member] = int(state or 0)
+        if not all(by_name.values()):
+            return {}
+        return {m: by_name[m] for m in ("infra", "app", "sidecar")}
+
+    parent = f"/libpod_parent/{_until(lambda: _pod_id(engine_name))}" \
+        if pod.cgroup_parent.startswith("/libpod_parent/") else pod.cgroup_parent
+    assert _view(lab, _until(pids), parent) == made
+
+
+def _pod_id(name: str) -> str:
+    listed = subprocess.run([os.path.join(VENV_BIN, "labkit"), "podman", "pod", "inspect",
+                             "-f", "{{.Id}}", name], capture_output=True, text=True)
+    return listed.stdout.strip()
+
+
+def test_the_pod_from_scratch_as_typed(typing_lab, tmp_path):
+    lab = typing_lab
+    pod = lab.scratch_pod(POD, quiet=True)
+    made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
+    lines, layout, parent = pod.commands(), lab.node.layout, pod.cgroup_parent
+    pod.delete()
+    _type(lines, tmp_path)
+    memory = layout.for_controller("memory")
+
+    def pids() -> dict[str, int]:
+        found = {}
+        for member in ("pause", "app", "sidecar"):
+            procs = os.path.join(memory.directory(f"{parent}/{member}"), "cgroup.procs")
+            try:
+                with open(procs) as handle:
+                    listed = [int(p) for p in handle.read().split()]
+            except OSError:
+                return {}
+            # the member's first process: the one whose parent is not in its cgroup
+            first = [p for p in listed if _parent(p) not in listed]
+            if not first or os.readlink(f"/proc/{first[0]}/root") == "/":
+                return {}  # not yet in its root file system
+            found[member] = first[0]
+        return found
+
+    assert _view(lab, _until(pids), parent) == made
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
