@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from . import liveness
 from .node.cgroup_writer import rmdir_tree
-from .node.mounts import CgroupLayout, parse_mountinfo
+from .node.mounts import CgroupLayout, own_layout
 from .node.systemd_units import stop_slice
 from .session import NAME_RE, OWNER, OWNER_LABEL, SESSION_LABEL, SLICE_RE
 
@@ -141,8 +141,7 @@ def _clean(session: str | None, client) -> CleanReport:
             report.podman.append(leftover)
         except Exception as error:  # report and go on
             report.failed.append(f"podman pods of session {leftover}: {error}")
-    with open("/proc/self/mountinfo") as handle:
-        layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
+    layout = own_layout()
     from .runtimes.scratch import leftovers
 
     # A pod from scratch has no engine to ask: its processes are those in its cgroup,

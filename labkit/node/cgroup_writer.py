@@ -167,17 +167,6 @@ def remove_cgroup(layout: CgroupLayout, path: str, *, up_to: str | None = None) 
             current = os.path.dirname(current)
 
 
-def remove_if_empty(layout: CgroupLayout, *paths: str) -> None:
-    """rmdir each cgroup path, in order, in every hierarchy where it has no child cgroup
-    left (a cgroup with a child, or a process, stays)."""
-    for path in paths:
-        for mount in layout.mounts:
-            directory = mount.directory(path)
-            if directory and os.path.isdir(directory):
-                with contextlib.suppress(OSError):
-                    os.rmdir(directory)
-
-
 def _words(path: str) -> list[str]:
     try:
         with open(path) as handle:

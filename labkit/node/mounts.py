@@ -102,3 +102,9 @@ class CgroupLayout:
     def hierarchy_of(self, controller: str) -> str | None:
         mount = self.for_controller(controller)
         return mount.hierarchy if mount else None
+
+
+def own_layout() -> CgroupLayout:
+    """The cgroup file systems as this process sees them (the one that writes them)."""
+    with open("/proc/self/mountinfo") as handle:
+        return CgroupLayout(tuple(parse_mountinfo(handle.read())))

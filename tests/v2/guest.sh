@@ -17,7 +17,8 @@ mkdir -p "$out"
   # The chapters that state v2 facts (strict where output is host-independent), and the
   # v2 assertions. nbval-lax compares only cells tagged nbval-check-output.
   LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q \
-    tests/v2/guest_checks.py \
+    tests/v2/guest_checks.py tests/integration/test_kubelet_values.py \
+    tests/integration/test_printed_commands.py \
     --nbval-lax \
     notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
     notebooks/05-podman-pods.ipynb notebooks/06-pod-from-scratch.ipynb \

@@ -21,7 +21,8 @@ from ... import images, oci
 from ...errors import EngineUnavailable, LabError
 from ...kubernetes import NodeFacts
 from ...node.capacity import node_facts
-from ...node.mounts import CgroupLayout
+from ...node.cgroup_writer import remove_cgroup
+from ...node.mounts import CgroupLayout, own_layout
 from ...node.procfs import processes_with_argument
 from ...node.systemd_units import stop_slice, systemd_manages_cgroups
 from ...session import NAME_RE, Session
@@ -303,6 +304,8 @@ class ContainerdNode:
             self.cri = None
         if self.systemd:
             stop_slice(self.node_slice)
+        else:  # the kubelet's tree it stood for: kubepods and its QoS tiers
+            remove_cgroup(own_layout(), self.kubepods.rsplit("/", 1)[0])
         remove_node_traces(self.state, self.root, self.bridge, self.network)
         self.session.forget(self.name)
 

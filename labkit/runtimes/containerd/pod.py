@@ -26,7 +26,7 @@ from ...kubernetes import (
 )
 from ...model import ExecResult, Member
 from ...node import systemd_units
-from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup, remove_if_empty
+from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup
 from ...node.mounts import CgroupLayout
 from ...plan import Plan
 from ...spec import PodContainer, PodSpec
@@ -382,11 +382,7 @@ class CriPod(PodBase):
         if self.slice:
             systemd_units.stop_slice(self.slice)
         else:
-            kubepods = self.node.kubepods
-            remove_cgroup(self.layout, self.cgroup_parent)
-            # the tiers and the node's root, once no pod is left in them
-            remove_if_empty(self.layout, f"{kubepods}/besteffort", f"{kubepods}/burstable",
-                            kubepods, kubepods.rsplit("/", 1)[0])
+            remove_cgroup(self.layout, self.cgroup_parent)  # the tiers stay, as the kubelet's
         if self.node.burstable.pop(self.spec.uid, None) is not None:
             self._recount_burstable()
         self.node.session.forget(self._key)

@@ -26,7 +26,7 @@ from urllib.parse import quote
 from ... import images, oci
 from ...errors import EngineUnavailable, ImageUnavailable, LabError
 from ...node.cgroup_writer import remove_cgroup
-from ...node.mounts import CgroupLayout, parse_mountinfo
+from ...node.mounts import own_layout
 from ...node.procfs import processes_with_argument
 from ...node.systemd_units import systemd_manages_cgroups
 from ...session import OWNER_LABEL, SESSION_LABEL, Session
@@ -356,8 +356,7 @@ def remove_pod_cgroups(pod_ids) -> None:
     """What Podman's cgroupfs manager leaves of removed pods on a v1 host: their
     ``/libpod_parent/<pod id>`` in the hierarchies without controllers (``name=systemd``,
     the unified one). systemd's manager removes its slices itself."""
-    with open("/proc/self/mountinfo") as handle:
-        layout = CgroupLayout(tuple(parse_mountinfo(handle.read())))
+    layout = own_layout()
     paths = [f"/libpod_parent/{pod_id}" for pod_id in pod_ids
              if re.fullmatch(r"[0-9a-f]{64}", pod_id)]
     deadline = time.monotonic() + 5  # conmon leaves a moment after the pod is removed

@@ -18,16 +18,10 @@ import time
 
 from ...errors import LabError
 from ...node.cgroup_writer import remove_cgroup
-from ...node.mounts import CgroupLayout, parse_mountinfo
+from ...node.mounts import CgroupLayout
 from ...session import NAME_RE
 
 MARK = "scratch."
-
-
-def own_layout() -> CgroupLayout:
-    """The cgroup file systems as this process (which writes them) sees them."""
-    with open("/proc/self/mountinfo") as handle:
-        return CgroupLayout(tuple(parse_mountinfo(handle.read())))
 
 
 def pod_path(prefix: str, pod: str) -> str:

@@ -34,7 +34,7 @@ from ...errors import LabError, SpecError
 from ...kubernetes import ResourceConfig
 from ...model import ExecResult, Limits, Member
 from ...node import cgroup_writer, oci_runtime
-from ...node.mounts import CgroupLayout
+from ...node.mounts import CgroupLayout, own_layout
 from ...plan import Command, MakeDirectories, Plan, Unpack, WriteFile, each_hierarchy
 from ...session import Session
 from ...spec import PodContainer, PodSpec
@@ -119,7 +119,7 @@ class ScratchPod(PodBase):
         self.session = session
         self.spec = spec
         self.name = spec.name
-        self.layout = layout or cgroups.own_layout()
+        self.layout = layout or own_layout()
         self.cgroup_parent = cgroups.pod_path(session.prefix, spec.name)
         self.directory = os.path.join(rootfs.BASE, session.name(spec.name))
         self.shm = os.path.join(self.directory, "shm")

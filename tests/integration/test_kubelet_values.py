@@ -1,0 +1,89 @@
+"""What the kernel holds for a CRI pod that labkit makes as the kubelet would: the pod's and
+each container's cgroup values, for a table of resource specs, equal to the kubelet's.
+
+The expected numbers are the kubelet's (ResourceConfigForPod and calculateLinuxResources,
+checked against Kubernetes' own test tables in tests/unit/test_kubernetes.py): cpu.shares
+from the requests (2 where there are none), the CFS quota from the limits (at least 1000
+µs), the memory limit. On cgroup v2 the shares are a cpu.weight: the pod's by the kubelet's
+formula, a container's by its runtime's (runc's version decides). This file runs on the CI
+host (cgroup v1) and in the v2 guest (tests/v2/guest.sh).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import labkit
+from labkit import kubernetes
+from labkit.node.oci_runtime import runc_weight
+from tests.conftest import need
+
+MI = 2**20
+BOX = {"image": "busybox", "command": "sleep 600"}
+
+# name: (containers, pod's (shares, quota, memory), each container's (shares, quota, memory))
+TABLE = {
+    "besteffort-of-three": (
+        {"a": BOX, "b": BOX, "c": BOX},
+        (2, None, None), {"a": (2, None, None), "b": (2, None, None), "c": (2, None, None)}),
+    "burstable-fractional": (
+        {"app": {**BOX, "cpus": "333m", "requests_cpus": "150m", "requests_memory": "64Mi"},
+         "sidecar": {**BOX, "requests_cpus": "200m"}},
+        (358, None, None), {"app": (153, 33300, None), "sidecar": (204, None, None)}),
+    "guaranteed": (
+        {"app": {**BOX, "cpus": "250m", "memory": "64Mi"},
+         "sidecar": {**BOX, "cpus": "250m", "memory": "64Mi"}},
+        (512, 50000, 128 * MI), {"app": (256, 25000, 64 * MI), "sidecar": (256, 25000, 64 * MI)}),
+    "one-millicore": (
+        {"app": {**BOX, "cpus": "1m", "memory": "64Mi"}},
+        (2, 1000, 64 * MI), {"app": (2, 1000, 64 * MI)}),
+}
+
+
+@pytest.fixture(scope="module")
+def node_lab():
+    need(os.geteuid() == 0, "a containerd node needs root")
+    lab = labkit.Lab(gather="direct", watch_owner=False)
+    yield lab
+    lab.close()
+
+
+@pytest.mark.parametrize("case", TABLE)
+def test_the_kernel_holds_the_kubelets_values(node_lab, case):
+    containers, pod_values, container_values = TABLE[case]
+    with node_lab.cri_pod(name="values", containers=containers, quiet=True) as pod:
+        obs = node_lab.observe(pod)
+        v2 = obs.cgroup_version == 2
+        got = obs.trees[0].state.limits
+        shares, quota, memory = pod_values
+        expected = kubernetes.KUBELET_CPU_WEIGHT(shares) if v2 else shares
+        assert (got.cpu_weight if v2 else got.cpu_shares) == expected, "the pod's cgroup"
+        assert got.cpu_quota_us == quota and got.memory_bytes == memory
+        for name, (shares, quota, memory) in container_values.items():
+            got = obs.member(name).state.limits
+            expected = runc_weight()(shares) if v2 else shares
+            assert (got.cpu_weight if v2 else got.cpu_shares) == expected, name
+            assert got.cpu_quota_us == quota and got.memory_bytes == memory, name
+        assert pod.spec.qos_class == {"besteffort-of-three": "BestEffort",
+                                      "burstable-fractional": "Burstable"}.get(case,
+                                                                               "Guaranteed")
+
+
+def test_the_qos_tiers_carry_the_kubelets_shares(node_lab):
+    """besteffort 2; burstable the shares of every Burstable pod's requests, less when one
+    goes (setCPUCgroupConfig)."""
+    half = {"app": {**BOX, "requests_cpus": "500m"}}
+    with node_lab.cri_pod(name="one", containers=half, quiet=True) as one:
+        tier = one.cgroup_parent.rsplit("/", 1)[0]  # .../kubepods/burstable (or its slice)
+        besteffort = tier.replace("burstable", "besteffort")
+        with node_lab.cri_pod(name="two", containers=half, quiet=True):
+            both = node_lab.node.tree(tier).state.limits
+        after = node_lab.node.tree(tier).state.limits
+        least = node_lab.node.tree(besteffort).state.limits
+    v2 = both.cpu_shares is None
+    value = (lambda s: kubernetes.KUBELET_CPU_WEIGHT(s)) if v2 else (lambda s: s)
+    read = (lambda limits: limits.cpu_weight) if v2 else (lambda limits: limits.cpu_shares)
+    assert read(least) == value(2)
+    assert read(both) == value(1024) and read(after) == value(512)
