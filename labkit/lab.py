@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import platform
 import subprocess
 import weakref
 from collections.abc import Callable, Sequence
@@ -37,6 +38,21 @@ from .watch import Watch, watch, watch_while_drawing
 GatherChoice = Literal["auto", "direct", "helper"]
 NSENTER_FLAGS = {"mnt": "--mount", "uts": "--uts", "ipc": "--ipc", "net": "--net",
                  "pid": "--pid", "user": "--user", "cgroup": "--cgroup", "time": "--time"}
+
+
+@dataclass(frozen=True)
+class Versions:
+    """(name, version) pairs, printed on one line; ``versions["runc"]`` is one."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    def __str__(self) -> str:
+        return " · ".join(f"{name} {version}" for name, version in self.pairs)
+
+    __repr__ = __str__
+
+    def __getitem__(self, name: str) -> str:
+        return dict(self.pairs)[name]
 
 
 @dataclass(frozen=True)
@@ -309,6 +325,25 @@ class Lab:
         if readings:
             live.show(readings)
         return readings
+
+    def versions(self) -> Versions:
+        """What the chapters' version-dependent sentences hold for, on this machine: the
+        kernel, the cgroup version, Docker, containerd, runc, podman, and the Kubernetes
+        release whose rules labkit applies in the kubelet's place.
+
+        >>> print(lab.versions())                                    # doctest: +SKIP
+        kernel 6.1.0 · cgroup v1 · Docker 20.10.24 · containerd 1.6.20 · runc 1.1.5 · ...
+        """
+        from . import kubernetes
+        from .node.oci_runtime import program_version
+
+        return Versions((
+            ("kernel", platform.release()), ("cgroup", f"v{self.node.cgroup_version}"),
+            ("Docker", self.docker.description.removeprefix("Docker ")),
+            *((name, program_version(program) or "not installed")
+              for name, program in (("containerd", "containerd"), ("runc", "runc"),
+                                    ("podman", "podman"))),
+            ("Kubernetes rules", kubernetes.VERSION)))
 
     def describe(self, *images: str, engine: Literal["docker", "podman"] = "docker") -> str:
         """This machine as the lab sees it: the engine, the cgroup version, how the kernel

@@ -17,6 +17,7 @@ them. More: docs/exercises.md.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -92,8 +93,11 @@ class Exercise:
     id = property(lambda self: self.spec.id)
     kind = property(lambda self: self.spec.kind)
     title = property(lambda self: self.spec.title)
-    task = property(lambda self: self.spec.task)
     chapter = property(lambda self: self.spec.chapter)
+
+    @property
+    def task(self) -> str:
+        return engine_names(self.spec.task)
 
     # -- checking ------------------------------------------------------------------------
     def check(self, answer: Any = None) -> Result:
@@ -146,13 +150,14 @@ class Exercise:
 
     def hints(self) -> list[str]:
         """The hints unlocked so far (a failed check or :meth:`hint` unlocks the next)."""
-        return list(self.spec.hints[:self.progress["hints"]])
+        return [engine_names(h) for h in self.spec.hints[:self.progress["hints"]]]
 
     def hint(self) -> Sentence:
         """Unlock the next hint and say it (the last one again once all are out)."""
         count = progress.unlock_hint(self.id, len(self.spec.hints))["hints"]
         _refresh_progress(self.chapter)
-        return Sentence(f"Hint {count} of {len(self.spec.hints)}: {self.spec.hints[count - 1]}")
+        return Sentence(f"Hint {count} of {len(self.spec.hints)}: "
+                        f"{engine_names(self.spec.hints[count - 1])}")
 
     # -- reset -------------------------------------------------------------------------------
     def reset(self) -> Sentence:
@@ -248,6 +253,23 @@ def _refresh_progress(chapter: str) -> None:
     for which, view in _progress_views:
         if which == chapter:
             refresh_progress(view, chapter)
+
+
+_ENGINE_NAME = re.compile(r"\{name:([a-z0-9][a-z0-9.-]*)\}")
+
+
+def engine_names(text: str, prefix: str | None = None) -> str:
+    """A task's or hint's text with each ``{name:foo}`` written as the engine knows it in
+    this kernel's lab (``lk-1a2b3c4d-foo``), so that a command in it runs as typed.
+
+    >>> engine_names("docker inspect {name:foo}", "lk-0badcafe-")
+    'docker inspect lk-0badcafe-foo'
+    """
+    if prefix is None:
+        lab = _state["lab"]
+        session = getattr(lab, "session", None)
+        prefix = getattr(session, "prefix", None) or "lk-<session>-"
+    return _ENGINE_NAME.sub(lambda m: f"{prefix}{m[1]}", text)
 
 
 def _shown_answer(answer: Any) -> str:

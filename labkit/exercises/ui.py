@@ -86,7 +86,8 @@ def _card_class():
             spec = exercise.spec
             header = widgets.HTML(
                 f"<h4 style='margin:0'>{KIND_LABEL[spec.kind]} · {_inline(spec.title)} "
-                f"<small style='color:#666'>{spec.id}</small></h4><p>{_inline(spec.task)}</p>")
+                f"<small style='color:#666'>{spec.id}</small></h4>"
+                f"<p>{_inline(exercise.task)}</p>")
             self.answer = answer_widget(exercise)
             self.check_button = widgets.Button(description="Check", button_style="primary",
                                                icon="check")

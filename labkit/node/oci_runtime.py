@@ -40,6 +40,19 @@ def runc_version() -> str:
     return done.stdout.strip()
 
 
+@functools.lru_cache(maxsize=8)
+def program_version(program: str) -> str:
+    """The version a program on this machine says it is (``containerd --version``,
+    ``runc --version``, ``podman --version``), as ``1.6.20``; "" where it is missing."""
+    path = shutil.which(program)
+    if path is None:
+        return ""
+    done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False,
+                          timeout=30)
+    match = re.search(r"(?:version\s+|\bv)?(\d+\.\d+(?:\.\d+)?)", done.stdout)
+    return match[1] if match else ""
+
+
 def runc_weight() -> Callable[[int | None], int | None]:
     """How this machine's runc converts shares to cpu.weight (the first formula without
     runc: what a container cgroup written by hand is compared with)."""

@@ -57,6 +57,17 @@ class Node:
         result = self._must_read(paths) if strict else self.gatherer.read(paths)
         return _namespaces_from(result, ns_dir)
 
+    def ns_links(self, pid: int | str) -> dict[str, str]:
+        """What ``ls -l /proc/<pid>/ns`` shows of a process: each namespace link as the
+        kernel writes it (``net:[4026532201]``), by type.
+
+        >>> lab.node.ns_links(foo.pid)["net"]                    # doctest: +SKIP
+        'net:[4026532201]'
+        """
+        paths = [f"/proc/{pid}/ns/{t}" for t in NAMESPACE_TYPES]
+        found = self._must_read(paths)
+        return {t: (found[p] or "").strip() for t, p in zip(NAMESPACE_TYPES, paths, strict=True)}
+
     def namespace_map(self) -> dict[int, dict[str, int]]:
         """Every process's namespaces, as ``lsns`` would gather them (unreadable ones left out)."""
         found: dict[int, dict[str, int]] = {}

@@ -52,3 +52,37 @@ def test_the_learners_folder_holds_only_what_a_learner_opens():
     names = sorted(p.name for p in (REPO / "notebooks").iterdir()
                    if not p.name.startswith("."))
     assert names == [p.name for p in NOTEBOOKS] + ["manifests"]
+
+
+def _predictions(path: Path) -> list[tuple[int, str]]:
+    """(cell index, exercise id) of every prediction card the notebook shows."""
+    import re
+
+    from labkit.exercises import catalog
+
+    kinds = {i: spec.kind for i, spec in catalog.specs().items()}
+    cells = json.loads(path.read_text())["cells"]
+    found = []
+    for index, cell in enumerate(cells):
+        match = re.fullmatch(r'exercises\.get\("([^"]+)"\)', "".join(cell["source"]).strip())
+        if cell["cell_type"] == "code" and match and kinds.get(match[1]) == "predict":
+            found.append((index, match[1]))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_predictions_answer_is_not_on_screen_before_it_is_asked(path):
+    """The cells that reveal a prediction's answer are tagged ``reveal`` and open with their
+    outputs folded in the learner's copy (``jupyter.outputs_hidden``, which JupyterLab
+    honours); nbval still compares those outputs, as it compares every cell's."""
+    cells = json.loads(path.read_text())["cells"]
+    reveals = [i for i, c in enumerate(cells) if "reveal" in c["metadata"].get("tags", [])]
+    for index in reveals:
+        metadata = cells[index]["metadata"]
+        assert metadata.get("jupyter", {}).get("outputs_hidden") is True, \
+            f"{path.name}: reveal cell {index} shows its outputs on opening"
+        assert not {"nbval-ignore-output", "nbval-skip"} & set(metadata.get("tags", [])), \
+            f"{path.name}: reveal cell {index} is not compared by nbval"
+    for index, exercise in _predictions(path):
+        assert any(i > index for i in reveals), \
+            f"{path.name}: prediction {exercise} has no reveal cell after it"
