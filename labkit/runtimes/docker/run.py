@@ -38,6 +38,7 @@ class DockerRun:
     pid: str | None = None  # --pid: "host", "container:<name>"
     uts: str | None = None  # --uts: "host" (Docker takes nothing else)
     memory: int | None = None  # bytes
+    memory_swap: int | None = None  # --memory-swap: memory and swap together, bytes
     memory_reservation: int | None = None  # bytes
     cpus: float | None = None
     cpu_shares: int | None = None
@@ -54,7 +55,7 @@ class DockerRun:
                             ("--hostname", self.hostname), ("--cgroup-parent", self.cgroup_parent),
                             ("--network", self.network), ("--ipc", self.ipc),
                             ("--pid", self.pid), ("--uts", self.uts),
-                            ("--memory", self.memory),
+                            ("--memory", self.memory), ("--memory-swap", self.memory_swap),
                             ("--memory-reservation", self.memory_reservation),
                             ("--cpus", None if self.cpus is None else f"{self.cpus:g}"),
                             ("--cpu-shares", self.cpu_shares), ("--restart", self.restart),
@@ -70,7 +71,8 @@ class DockerRun:
     def host_config(self) -> dict[str, Any]:
         """The Engine API's HostConfig fields, for ``APIClient.create_host_config``."""
         options: dict[str, Any] = {
-            "mem_limit": self.memory, "mem_reservation": self.memory_reservation,
+            "mem_limit": self.memory, "memswap_limit": self.memory_swap,
+            "mem_reservation": self.memory_reservation,
             "nano_cpus": None if self.cpus is None else round(self.cpus * 1e9),
             "cpu_shares": self.cpu_shares, "cgroup_parent": self.cgroup_parent,
             "network_mode": self.network, "ipc_mode": self.ipc, "pid_mode": self.pid,

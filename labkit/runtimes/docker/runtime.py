@@ -32,6 +32,7 @@ from ...errors import (
     not_found,
     refused,
 )
+from ...quantity import parse_memory
 from ...session import SESSION_LABEL, Session
 from ...spec import ContainerSpec
 from .container import Container
@@ -159,8 +160,9 @@ class DockerRuntime:
         """Start a container like ``docker run -d --memory ... --cpus ...``.
 
         ``modes`` are passed on to Docker as namespace and cgroup options
-        (``network_mode``, ``ipc_mode``, ``pid_mode``, ``cgroup_parent``,
-        ``hostname``); the Docker-pod module uses them.
+        (``network_mode``, ``ipc_mode``, ``pid_mode``, ``uts_mode``, ``cgroup_parent``,
+        ``hostname``, ``cpu_shares``, ``memory_swap`` (``--memory-swap``, memory and swap
+        together: equal to ``memory`` for no swap at all)); the Docker-pod module uses them.
         """
         spec = ContainerSpec.build(name, image, command, memory=memory, cpus=cpus, ports=ports)
         return self.run_spec(spec, role=role, quiet=quiet, **modes)
@@ -211,6 +213,8 @@ class DockerRuntime:
             raise LabError(f"{', '.join(sorted(unknown))} is not an option labkit passes to "
                            f"Docker: use {', '.join(_MODES)}.")
         fields = {_MODES[k]: v for k, v in modes.items() if v is not None}
+        if "memory_swap" in fields:  # Docker's own units (64m is 64 MiB), as --memory-swap
+            fields["memory_swap"] = parse_memory(fields["memory_swap"])
         if "restart" in fields:
             fields["restart"] = fields["restart"]["Name"]
         if "env" in fields:
@@ -404,7 +408,8 @@ class AttachedExec:
 _MODES = {"network_mode": "network", "ipc_mode": "ipc", "pid_mode": "pid", "uts_mode": "uts",
           "cgroup_parent": "cgroup_parent", "hostname": "hostname", "environment": "env",
           "cpu_shares": "cpu_shares", "mem_reservation": "memory_reservation",
-          "restart_policy": "restart", "stop_timeout": "stop_timeout", "entrypoint": "entrypoint"}
+          "restart_policy": "restart", "stop_timeout": "stop_timeout", "entrypoint": "entrypoint",
+          "memory_swap": "memory_swap"}
 SEND_TIMEOUT_S = 5.0
 LIVENESS_S = 0.5
 DOCKER_MIN_MEMORY = 6 * 2**20  # Docker refuses a smaller --memory
