@@ -223,3 +223,34 @@ def test_the_watcher_alone_cleans_after_sigkill(docker_client):
     _run_kernel("03-docker-pod.ipynb", len(cells) // 2, "sigkill")
     _wait_for_watchers()
     assert leftovers(before) == {}
+
+
+def test_a_lab_used_again_after_close_is_still_watched(docker_client):
+    """The lab closed (as the chapters' last cell once did), then used again: an exercise
+    checked, podman asked about, which starts labkit's podman again. Killing the kernel then
+    must leave nothing, with no `labkit clean`: the reopened session is owned and watched
+    again (it was not: its podman service outlived the kernel)."""
+    need(os.geteuid() == 0, "chapter 5 runs as root")
+    from jupyter_client.manager import start_new_kernel
+
+    before = state()
+    env = {**os.environ, "LABKIT_OFFLINE": "1"}
+    env.pop("MPLBACKEND", None)
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(NOTEBOOKS), env=env,
+                                       startup_timeout=60)
+    try:
+        for source in ("import labkit\nfrom labkit import exercises\n"
+                       "lab = labkit.chapter_lab('05')\nexercises.use(lab)",
+                       "lab.podman_pod(name='first', containers={'app': {'image': 'busybox', "
+                       "'command': 'sleep 600'}}, quiet=True)",
+                       "lab.close()",
+                       "exercises.get('05.shared-pid').check()",
+                       "print(lab.describe('busybox', engine='podman'))"):
+            reply = client.execute_interactive(source, timeout=120, output_hook=lambda _: None)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        os.kill(manager.provisioner.process.pid, signal.SIGKILL)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    _wait_for_watchers()
+    assert leftovers(before) == {}
