@@ -1,9 +1,11 @@
 """The lab as a learner sees it: JupyterLab in a real browser (Debian's Chromium, driven
-by Playwright), chapter 1 run from the menu, widgets and figures rendered, and an exercise
-done as a learner does it: Check fails, a hint opens, code typed in a cell solves it, and
-Check passes. Chapter 4 run the same way shows the pictures of who shares what (one image
-per kind of pod), the coloured matrix (cells in the categories' colours) and the picture's
-widget answering a click.
+by Playwright), chapter 1 run from the menu (Run All spends no try and opens no hint, and a
+prediction's answer opens folded), widgets and figures rendered, and an exercise done as a
+learner does it: Check on an untouched machine counts nothing, a hint opens when asked, a
+wrong try fails and opens the next, code typed in a cell solves it, and Check passes.
+Chapter 4 run the same way shows the pictures of who shares what (one image per kind of
+pod), the coloured matrix (cells in the categories' colours) and the picture's widget
+answering a click.
 
 nbval compares text; this checks what text cannot: that the server `./lab up` starts
 answers on 127.0.0.1 with its token, that the notebook runs in JupyterLab, and that the
@@ -35,6 +37,9 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-quic"]
+
+
+DONE = "Clean up this chapter"  # every chapter's last cell: the button that removes it all
 
 
 def _free_port() -> int:
@@ -114,8 +119,16 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        _run_all(page, base, token, "01-containers.ipynb",
-                 "containers left from this session: []", tmp_path / "chapter1.png")
+        _run_all(page, base, token, "01-containers.ipynb", DONE, tmp_path / "chapter1.png")
+        # Run All spent nothing: no try, no hint, for any exercise.
+        progress = tmp_path / "progress.json"
+        spent = json.loads(progress.read_text())["learners"] if progress.exists() else {}
+        assert all(e["tries"] == 0 and e["hints"] == 0 for who in spent.values()
+                   for e in who["exercises"].values()), spent
+        # A prediction's answer opens folded, until the learner unfolds it.
+        reveal = page.locator(".jp-CodeCell", has_text="views.namespace_table(obs")
+        reveal.first.scroll_into_view_if_needed()
+        assert reveal.first.locator(".jp-OutputPlaceholder").count() == 1
         tree_cell = page.locator(".jp-CodeCell", has_text="views.cgroup_tree_widget")
         accordions = tree_cell.locator(".jp-OutputArea .lm-AccordionPanel, "
                                        ".jp-OutputArea .jupyter-widget-Accordion")
@@ -136,17 +149,20 @@ def _do_an_exercise(page, tmp_path: Path) -> None:
     card = page.locator(".widget-vbox", has=page.locator("small", has_text="01.cpu-quarter"))
     card = card.last  # the innermost box that holds the card's title
     card.scroll_into_view_if_needed()
-    card.locator("button", has_text="Check").click()
+    card.locator("button", has_text="Check").click()  # nothing made yet: not a try
     card.locator("text=There is no container named quarter").wait_for(timeout=30_000)
-    card.locator("button", has_text="Hint").click()
-    # Run All's check cell and this Check each failed and opened a hint; the button a third.
-    card.locator("text=Hint 3 of").wait_for(timeout=10_000)
-    cell = page.locator(".jp-CodeCell", has_text="your code for exercise 4 here")
-    cell.locator(".cm-content").click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type('lab.run("quarter", "busybox", "sleep 600", cpus=0.25, quiet=True)')
-    page.keyboard.press("Shift+Enter")
-    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
+    assert card.locator("text=Hint 1 of").count() == 0
+    card.locator("button", has_text="Hint").click()  # the learner asks: one hint
+    card.locator("text=Hint 1 of").wait_for(timeout=10_000)
+    assert card.locator("text=Hint 2 of").count() == 0
+    _type_in(page, "your code for exercise 4 here",
+             'lab.run("quarter", "busybox", "sleep 600", cpus=0.5, quiet=True)')
+    card.scroll_into_view_if_needed()
+    card.locator("button", has_text="Check").click()  # a wrong try: counted, the next hint
+    card.locator("text=Hint 2 of").wait_for(timeout=30_000)
+    _type_in(page, "your code for exercise 4 here",
+             'exercises.get("01.cpu-quarter").reset()\n'
+             'lab.run("quarter", "busybox", "sleep 600", cpus=0.25, quiet=True)')
     card.scroll_into_view_if_needed()
     card.locator("button", has_text="Check").click()
     try:
@@ -155,7 +171,20 @@ def _do_an_exercise(page, tmp_path: Path) -> None:
         card.screenshot(path=str(tmp_path / "exercise.png"))
     progress = json.loads((tmp_path / "progress.json").read_text())
     entry = next(iter(progress["learners"].values()))["exercises"]["01.cpu-quarter"]
-    assert entry["passed"] and entry["tries"] == 3 and entry["hints"] == 3
+    assert entry["passed"] and entry["tries"] == 2 and entry["hints"] == 2
+
+
+def _type_in(page, marker: str, code: str) -> None:
+    """Replace the code of the cell that holds ``marker`` and run it."""
+    cell = page.locator(".jp-CodeCell", has_text=marker)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    for number, line in enumerate(code.split("\n")):
+        if number:
+            page.keyboard.press("Enter")
+        page.keyboard.type(line)
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
 
 
 def _rgb(hex_colour: str) -> str:
@@ -172,8 +201,7 @@ def test_chapter_four_shows_the_pictures_and_the_coloured_matrix(jupyterlab):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        _run_all(page, base, token, "04-comparison.ipynb", "containers left: []",
-                 tmp_path / "chapter4.png")
+        _run_all(page, base, token, "04-comparison.ipynb", DONE, tmp_path / "chapter4.png")
         # The pictures: one figure, rendered as an image in the cell that draws it.
         pictures = page.locator(".jp-CodeCell", has_text="views.namespace_boxes_by_kind")
         image = pictures.locator(".jp-OutputArea img[src^='data:image/png']")
