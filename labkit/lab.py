@@ -328,8 +328,9 @@ class Lab:
 
     def versions(self) -> Versions:
         """What the chapters' version-dependent sentences hold for, on this machine: the
-        kernel, the cgroup version, Docker, containerd, runc, podman, and the Kubernetes
-        release whose rules labkit applies in the kubelet's place.
+        kernel, the cgroup version, Docker, containerd, runc, podman, util-linux (unshare,
+        nsenter), and the Kubernetes release whose rules labkit applies in the kubelet's
+        place.
 
         >>> print(lab.versions())                                    # doctest: +SKIP
         kernel 6.1.0 · cgroup v1 · Docker 20.10.24 · containerd 1.6.20 · runc 1.1.5 · ...
@@ -342,7 +343,7 @@ class Lab:
             ("Docker", self.docker.description.removeprefix("Docker ")),
             *((name, program_version(program) or "not installed")
               for name, program in (("containerd", "containerd"), ("runc", "runc"),
-                                    ("podman", "podman"))),
+                                    ("podman", "podman"), ("util-linux", "unshare"))),
             ("Kubernetes rules", kubernetes.VERSION)))
 
     def describe(self, *images: str, engine: Literal["docker", "podman"] = "docker") -> str:

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 from ... import images
 from ...errors import LabError, SpecError
-from ...kubernetes import ResourceConfig
+from ...kubernetes import ResourceConfig, Resources, container_resources
 from ...model import ExecResult, Limits, Member
 from ...node import cgroup_writer, oci_runtime
 from ...node.mounts import CgroupLayout, own_layout
-from ...plan import Command, MakeDirectories, Plan, Unpack, WriteFile, each_hierarchy
+from ...plan import Command, MakeDirectories, Plan, Unpack, WriteFile
 from ...session import Session
 from ...spec import PodContainer, PodSpec
 from ..pod import PodBase
@@ -333,9 +333,11 @@ class ScratchPod(PodBase):
 
     def join_commands(self, name: str, command: str = "sleep 3650d") -> list[str]:
         """The shell lines that add one more container to this pod by hand, as the
-        containers were added: its cgroup, a root file system (a copy of pause's), then
-        nsenter into pause's shared namespaces and unshare its own, in the background
-        (pause's host PID written out where the pod's own lines say ``$PAUSE``)."""
+        containers were added: its cgroup (with the values a container without requests
+        gets, and on cgroup v1 its cpuset copied from the pod's, as for the others), a root
+        file system (a copy of pause's), then nsenter into pause's shared namespaces and
+        unshare its own, in the background (pause's host PID written out where the pod's own
+        lines say ``$PAUSE``)."""
         if self.sandbox is None or not self.sandbox.running:
             raise LabError(f"Pod {self.name}'s pause is not running ({self.state}), so there "
                            "are no namespaces to join: make the pod again.")
@@ -344,8 +346,10 @@ class ScratchPod(PodBase):
         argv = commands.container_argv(self.spec.namespace_modes, str(self.sandbox.pid), plan,
                                        ["sh", "-c", command], (), shm, self.hostname)
         log = os.path.join(self.directory, f"{name}.log")
-        directories = cgroup_writer.directories(self.layout, f"{self.cgroup_parent}/{name}")
-        return [*each_hierarchy(directories, "mkdir -p {}"),
+        cgroup = cgroup_writer.plan_cgroup(self.layout, f"{self.cgroup_parent}/{name}",
+                                           container_resources(Resources()),
+                                           weight=oci_runtime.runc_weight())
+        return [*Plan(cgroup).lines(),
                 f"cp -a {self.sandbox.rootfs} {plan.rootfs}",
                 f"{commands.shell_text(argv)} </dev/null >{log} 2>&1 &"]
 
