@@ -133,10 +133,11 @@ def on_pod(pods: Pods, name: str, *, make: str, running: Sequence[str] = (),
     sandbox running (and each of ``running``, e.g. ``("app",)``): the verdict is then
     unjudged, and its sentence names what makes the pod (``make``: "the chapter's first cell
     (lab.podman_pod(manifest)), then check") or what to do now (``again``; by default
-    "delete the pod and make it again (<make>)"). A *do* check (``do=True``) fails instead,
-    a judged "not done yet", naming the pod made on another engine if there is one; it gets
-    any pod of the name that has something to hold its namespaces (not a Podman pod made
-    with --infra=false), and judges its members itself.
+    "delete the pod and make it again (<make>)"). A *do* check (``do=True``) with no pod of
+    that name anywhere is not judged either (nothing of the learner's yet: Run All spends
+    nothing); a pod of the name made on another engine is a judged failure that says so;
+    it gets any pod of the name that has something to hold its namespaces (not a Podman pod
+    made with --infra=false), and judges its members itself.
     """
     if do and (running or again):
         raise ValueError("a do check judges its pod's members itself: no running= or again=")
@@ -147,9 +148,9 @@ def on_pod(pods: Pods, name: str, *, make: str, running: Sequence[str] = (),
         def judge(machine, answer):
             pod, started = pods.find(machine, name)
             if pod is None:
-                if do:
-                    return failed(pods.elsewhere(machine, name) or
-                                  pods.absent(name, started, make))
+                elsewhere = pods.elsewhere(machine, name) if do else None
+                if elsewhere:
+                    return failed(elsewhere)
                 return unjudged(pods.absent(name, started, make))
             if do:
                 unfit = pods.unfit(name, pod)

@@ -131,27 +131,49 @@ def test_the_podman_pod_by_hand_as_typed(typing_lab, tmp_path):
     _type(lines, tmp_path)
 
     def pids() -> dict[str, int]:
-        listed = subprocess.run([os.path.join(VENV_BIN, "labkit"), "podman", "pod", "inspect",
-                                 engine_name], capture_output=True, text=True)
-        if listed.returncode:
-            return {}
-        found = json.loads(listed.stdout)
-        found = found[0] if isinstance(found, list) else found
-        by_name = {}
-        for entry in found["Containers"]:
-            state = subprocess.run([os.path.join(VENV_BIN, "labkit"), "podman", "inspect",
-                                    "-f", "{{.State.Pid}}", entry["Id"]],
-                                   capture_output=True, text=True).stdout.strip()
-            member = "infra" if entry["Id"] == found["InfraContainerID"] else \
-                entry["Name"].removeprefix(f"{engine_name}-")
-            by_name[member] = int(state or 0)
-        if not all(by_name.values()):
-            return {}
-        return {m: by_name[m] for m in ("infra", "app", "sidecar")}
+        return _podman_pids(engine_name)
 
     parent = f"/libpod_parent/{_until(lambda: _pod_id(engine_name))}" \
         if pod.cgroup_parent.startswith("/libpod_parent/") else pod.cgroup_parent
     assert _view(lab, _until(pids), parent) == made
+
+
+def test_the_podman_pod_played_as_typed(typing_lab, tmp_path):
+    """The manifest labkit writes and the `labkit podman kube play` it runs."""
+    lab = typing_lab
+    pod = lab.podman_pod(POD, quiet=True)
+    made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
+    lines, engine_name = pod.commands(), pod.engine_name
+    pod.delete()
+    _type(lines, tmp_path)
+
+    def pids() -> dict[str, int]:
+        return _podman_pids(engine_name)
+
+    parent = f"/libpod_parent/{_until(lambda: _pod_id(engine_name))}" \
+        if pod.cgroup_parent.startswith("/libpod_parent/") else pod.cgroup_parent
+    assert _view(lab, _until(pids), parent) == made
+
+
+def _podman_pids(engine_name: str) -> dict[str, int]:
+    """infra, app and sidecar's host PIDs, as `labkit podman` tells them; {} until all run."""
+    labkit_cli = os.path.join(VENV_BIN, "labkit")
+    listed = subprocess.run([labkit_cli, "podman", "pod", "inspect", engine_name],
+                            capture_output=True, text=True)
+    if listed.returncode:
+        return {}
+    found = json.loads(listed.stdout)
+    found = found[0] if isinstance(found, list) else found
+    by_name = {}
+    for entry in found["Containers"]:
+        state = subprocess.run([labkit_cli, "podman", "inspect", "-f", "{{.State.Pid}}",
+                                entry["Id"]], capture_output=True, text=True).stdout.strip()
+        member = "infra" if entry["Id"] == found["InfraContainerID"] else \
+            entry["Name"].removeprefix(f"{engine_name}-")
+        by_name[member] = int(state or 0)
+    if len(by_name) < 3 or not all(by_name.values()):
+        return {}
+    return {m: by_name[m] for m in ("infra", "app", "sidecar")}
 
 
 def _pod_id(name: str) -> str:

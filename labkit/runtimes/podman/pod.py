@@ -69,13 +69,19 @@ def check_share(share) -> tuple[str, ...]:
     return tuple(sorted(chosen))
 
 
+KUBE_PLAY_HONOURS = {"hostPID": (4, 4), "hostIPC": (4, 5)}
+"""The first Podman whose ``kube play`` puts a pod in the host's PID / IPC namespace as the
+flag asks (before, it leaves the flag out without a word)."""
+
+
 def refuse_what_podman_ignores(spec: PodSpec, version: str) -> None:
-    """``podman kube play`` (4.3) quietly leaves hostIPC and hostPID out, and labkit's
-    ``pod create`` follows it; the lab says so before anything is made rather than show a
-    pod that is not the one asked for."""
+    """``podman kube play`` before 4.4 quietly leaves hostPID out, before 4.5 hostIPC, and
+    labkit's ``pod create`` follows it; on such a Podman the lab says so before anything is
+    made rather than show a pod that is not the one asked for."""
     podman = f"Podman {version}" if version else "Podman"
+    found = tuple(int(n) for n in version.split(".")[:2] if n.isdigit()) if version else ()
     for flag, value in (("hostIPC", spec.host_ipc), ("hostPID", spec.host_pid)):
-        if value:
+        if value and (not found or found < KUBE_PLAY_HONOURS[flag]):
             raise SpecError(
                 f"{podman} does not put a pod's containers in the node's {flag[4:]} namespace "
                 f"as {flag}: true asks (kube play ignores it): run this Pod with lab.cri_pod, "
@@ -182,8 +188,10 @@ class PodmanPod(PodBase):
         pod_spec: dict = {"hostname": self.spec.name, "containers": containers,
                           "restartPolicy": self.spec.restart_policy,
                           "terminationGracePeriodSeconds": self.spec.grace_period_s}
-        if self.spec.share_process_namespace:
-            pod_spec["shareProcessNamespace"] = True
+        for field, value in (("shareProcessNamespace", self.spec.share_process_namespace),
+                             ("hostPID", self.spec.host_pid), ("hostIPC", self.spec.host_ipc)):
+            if value:  # hostPID and hostIPC reach here only on a Podman that honours them
+                pod_spec[field] = True
         if self.spec.host_network:
             pod_spec["hostNetwork"] = True
             del pod_spec["hostname"]
@@ -203,6 +211,10 @@ class PodmanPod(PodBase):
             network = () if self.spec.host_network else ("--network", "none")
             return Plan([WriteFile(manifest, self.kube_yaml()),
                          Command((*PODMAN, "kube", "play", *network, manifest))])
+        if self.spec.host_pid or self.spec.host_ipc:
+            raise SpecError("labkit makes a Podman pod from keywords without the host's PID or "
+                            "IPC namespace: give the Pod as a manifest (podman kube play) for "
+                            "host_pid or host_ipc.")
         shared = set(self.share) | ({"pid"} if self.spec.share_process_namespace else set())
         self.share = tuple(sorted(shared))
         limits = self.spec.resource_config
