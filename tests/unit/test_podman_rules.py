@@ -21,7 +21,7 @@ BOX = {"app": {"image": "busybox", "command": "sleep 60"}}
 def test_refused_where_this_podman_would_ignore_it(version, flag, refused):
     spec = pod_from_kwargs("p", BOX, **{flag: True})
     if refused:
-        with pytest.raises(SpecError, match="lab.cri_pod"):
+        with pytest.raises(SpecError, match=r"lab\.cri_pod"):
             refuse_what_podman_ignores(spec, version)
     else:
         refuse_what_podman_ignores(spec, version)
