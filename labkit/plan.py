@@ -56,7 +56,8 @@ class Command:
     """One command line. ``background``: it keeps running (``&``); ``keeps``: the name of a
     shell variable that later steps use for a PID this step's process starts (``PAUSE``),
     with ``finds`` the command that prints it (``$!`` is the command's own PID), asked
-    until it answers (the process may not be there the moment the command returns).
+    until it answers (the process may not be there the moment the command returns) or the
+    command has ended (then the variable stays empty).
     ``does``: where labkit sends the engine a request instead of running the program (a
     ``DockerRun``), that request, built from the same fields as ``argv``."""
 
@@ -69,10 +70,11 @@ class Command:
 
     def lines(self) -> list[str]:
         lines = [shell_line(self.argv) + (" &" if self.background else "")]
-        if self.keeps:
+        if self.keeps:  # asked until it answers, or the command has ended
             name = self.keeps
-            lines.append(f'until {name}=$({self.finds}) && [ -n "${name}" ]; do sleep 0.01; '
-                         "done" + (f"  # {self.comment}" if self.comment else ""))
+            lines.append(f'until {name}=$({self.finds} 2>/dev/null) && [ -n "${name}" ]; do '
+                         "kill -0 $! || break; sleep 0.01; done" +
+                         (f"  # {self.comment}" if self.comment else ""))
         return lines
 
     def with_values(self, values: dict[str, str]) -> tuple[str, ...]:
