@@ -16,29 +16,57 @@
 # %% [markdown]
 # # 2 · A Kubernetes Pod, seen from the node
 #
-# On a Kubernetes node, the kubelet does not start containers itself. It talks
-# to a container runtime (containerd, CRI-O) through the **CRI**, a small gRPC
-# API: *run a pod sandbox*, *create a container in it*, *start it*. In this
-# chapter labkit plays the kubelet: it starts its own containerd (beside Docker,
-# touching nothing of Docker's) and makes exactly those calls for the article's
-# two-container Pod. Then we look at the node the way the article does with
-# `crictl`, `lsns` and `systemd-cgls`, except that the answers come straight
-# from the kernel.
+# On a Kubernetes node the kubelet does not start containers itself. It asks a
+# container runtime (containerd, CRI-O) through the **CRI**, the Container Runtime
+# Interface: a gRPC API with calls such as `RunPodSandbox`, `CreateContainer` and
+# `StartContainer`.
+#
+# No kubelet runs in this lab. labkit plays its part: it starts a containerd of its
+# own beside Docker, works out what the kubelet would ask for the two-container Pod
+# of `notebooks/manifests/foo-pod.yaml`, by the rules of the Kubernetes release
+# printed below, and sends those CRI calls. Then you ask the kernel what the node
+# runs.
+#
+# Several sentences below hold for some versions only. This is what this machine
+# runs:
 
-# %%
+# %% tags=["nbval-ignore-output"]
+import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 import labkit
 from labkit import views
 
 lab = labkit.chapter_lab("02")
+print(lab.versions())
+print("crictl:", shutil.which("crictl") or "not installed")
+
+# %% [markdown]
+# crictl is the CRI's command-line client, for a node's administrator. Debian 12
+# has no package for it, so labkit makes the CRI calls that crictl would make
+# itself, and prints what crictl would list.
+#
+# ## The Pod, made through the CRI
+#
+# One call makes the pod from the manifest. A kubelet pulls a missing image first
+# (the CRI's `PullImage`); labkit's containerd never pulls, so where the manifest's
+# images are not there, the containers run labkit's stand-ins, and the cell says
+# so:
+
+# %%
 manifest = Path("manifests/foo-pod.yaml").read_text()
 pod = lab.cri_pod(manifest)
 print(f"pod {pod.name}: QoS class {pod.spec.qos_class}, cgroup parent {pod.cgroup_parent}")
 
 # %% [markdown]
+# (The container named `sidecar` is an ordinary second container here. Since
+# Kubernetes 1.28 "sidecar container" is also the name of an init container with
+# `restartPolicy: Always`, which this manifest does not use.)
+#
 # This chapter asks before it shows, and ends with exercises checked against the
 # machine; your progress is kept between sessions:
 
@@ -49,157 +77,497 @@ exercises.use(lab)
 exercises.progress_widget("02")
 
 # %% [markdown]
-# ## Three containers for a two-container Pod
+# ## What the node lists
 #
-# What `crictl pods` and `crictl ps` would list on the node: the two containers
-# of the manifest, and one more that nobody asked for, the **pause** container.
-# Its id *is* the pod's id: the sandbox.
+# `crictl pods` lists sandboxes (the CRI's `ListPodSandbox`), and `crictl ps -a`
+# lists containers (`ListContainers`). Here is what they list for this pod:
 
 # %% tags=["nbval-check-output"]
-pd.DataFrame(pod.listing())
+print("crictl pods")
+print(pd.DataFrame(pod.crictl_pods()).to_string(index=False))
+print()
+print("crictl ps -a")
+print(pd.DataFrame(pod.crictl_ps()).to_string(index=False))
 
 # %% [markdown]
+# One sandbox, and the manifest's two containers, each with the sandbox's id as its
+# `POD ID`. Its `IMAGE` is the image's id, which is what the kubelet sends (crictl
+# cuts it to 13 characters). containerd keeps sandboxes apart from containers,
+# so `crictl ps` never lists the sandbox itself.
+#
+# Below the CRI, containerd's own client `ctr` lists what containerd runs in the
+# CRI's namespace, `k8s.io`. Here is the command as you can type it in a root
+# terminal (this lab's containerd has a socket of its own), and what it printed,
+# the rows sorted by image:
+
+# %% tags=["nbval-check-output"]
+command, output = pod.ctr_containers()
+header, *rows = [line.rstrip() for line in output.splitlines()]
+print("$", command)
+print(header)
+print("\n".join(sorted(rows, key=lambda row: row.split()[1])))  # ctr prints them by id
+
+# %% [markdown]
+# There the sandbox *is* a container: the one running the pause image, and its
+# containerd id is the sandbox's id. The pause image is the runtime's choice
+# (containerd's `sandbox_image` setting: `registry.k8s.io/pause:3.6` by default in
+# containerd 1.6, 3.8 in 1.7, 3.10 in 2.0; labkit gives its containerd an image of
+# its own). This is how containerd makes a sandbox, and how CRI-O did before 1.23.
+# Since CRI-O 1.23 (`drop_infra_ctr = true` by default) CRI-O runs no pause
+# container unless the pod shares one PID namespace; it pins the pod's
+# namespaces without a process.
+#
+# The sandbox's id is not the Pod's UID (the UID that ends the cgroup parent above):
+# the UID is the Kubernetes object's, and a new sandbox for the same Pod gets a
+# new id.
+#
 # ## Who owns which namespace
 #
-# Which namespaces does the app reuse from pause? Guess before the kernel says:
+# Which namespaces does the app share with pause? Guess before the kernel says:
 
 # %%
 exercises.get("02.shared-with-pause")
 
 # %% [markdown]
-# The pause container is listed first, so what it holds shows up as `shared
-# with pause` in the other rows (and as `held for the pod` in its own). Blue is
-# shared in the pod, orange is a container's own, grey is the host's:
+# Each process has a link per namespace type in `/proc/<pid>/ns`. The pause
+# container is listed first, so what it holds shows up as `shared with pause` in
+# the other rows. Blue is shared in the pod, orange is a process's own, grey is
+# the host's:
 
-# %%
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 obs = lab.observe(pod)
 views.sharing_colours(obs)
 
 # %% [markdown]
 # The same reading as a picture: a row per namespace type, a box per namespace,
 # and every process drawn in the boxes it is in. The host has a column too: a
-# container drawn in a grey box would be in the host's namespace.
+# process drawn in the host's box is in the host's namespace.
 
-# %%
-views.namespace_boxes(obs, title="the article's Pod, made through the CRI")
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
+everything = ("net", "ipc", "uts", "pid", "mnt", "cgroup", "user", "time")
+views.namespace_boxes(obs, title="pod foo, made through the CRI", namespaces=everything)
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 labels = views.sharing_labels(obs)
 five = ("ipc", "mnt", "net", "pid", "uts")
-print("pause owns:", ", ".join(ns for ns in five if labels["pause"][ns] == "own"))
 for member in ("app", "sidecar"):
-    reused = [ns for ns in five if labels[member][ns] == "shared with pause"]
-    print(f"{member} reuses the pause container's:", ", ".join(reused))
+    print(f"{member} shares pause's:", ", ".join(
+        ns for ns in five if labels[member][ns] == "shared with pause"))
+    print(f"{member} has its own:", ", ".join(ns for ns in five if labels[member][ns] == "own"))
+print("pause's pid and mnt namespaces, shared with nobody:",
+      all(labels[m][ns] == "own" for m in ("app", "sidecar") for ns in ("pid", "mnt")))
 comm = lab.node.read(f"/proc/{obs.member('pause').member.pid}/comm")  # cat /proc/<pid>/comm
 print("the sandbox's process is called:", comm.strip())
 
 # %% [markdown]
-# Unlike the Docker emulation of chapter 3, **uts** is shared too: in a real Pod
-# the containers have one hostname because they have one UTS namespace. Each
-# keeps its own mount namespace (its own filesystem) and, by default, its own
-# PID namespace.
+# pause holds the pod's network, IPC and UTS namespaces, and the containers join
+# them. pause's own PID and mount namespaces stay its own: by default each
+# container has its own PID namespace, and each always has its own mount
+# namespace (its own root file system).
 #
-# Sharing the network means `localhost` is the pod's; sharing IPC means one
-# `/dev/shm`:
+# In the table, the user and time namespaces are the host's for every process.
+# The cgroup row depends on the cgroup version (containerd 1.6–2.x): on cgroup v1
+# a container stays in the host's cgroup namespace, on cgroup v2 every container
+# that is not privileged gets one of its own. The versions cell at the top says
+# which kind of host this notebook ran on.
+#
+# ## The CRI requests, as labkit sent them
+#
+# Where did those namespaces come from? Here are the calls labkit made for pod foo,
+# in order:
+
+# %% tags=["nbval-check-output"]
+requests = pod.requests()
+started = {row["CONTAINER"]: row["NAME"] for row in pod.crictl_ps()}  # short id -> name
+for method, request in requests:
+    name = request.get("config", {}).get("metadata", {}).get("name")
+    print(method, name or started[request["container_id"][:13]])
+
+# %% [markdown]
+# First the sandbox, then each container: created, then started. Here is the first
+# request, printed as YAML. It is the protobuf message in its JSON form: 64-bit
+# numbers are written in quotes, and a field left at its zero value is not
+# written at all.
+
+# %%
+def readable(request):
+    """A CRI request as YAML, without the sandbox's config that each CreateContainer carries
+    again."""
+    shown = {key: value for key, value in request.items() if key != "sandbox_config"}
+    return yaml.safe_dump(shown, sort_keys=True, width=100).rstrip()
+
+
+method, sandbox = requests[0]
+print(readable(sandbox))
+
+# %% [markdown]
+# It is the kubelet's `generatePodSandboxConfig`
+# (`pkg/kubelet/kuberuntime/kuberuntime_sandbox.go`), part by part:
+#
+# * `metadata`: the Pod's name, namespace and UID, and `attempt` 0, the sandbox's
+#   first try (a zero, so not written).
+# * `hostname`: the pod's name. It is left out when the pod uses the node's
+#   network.
+# * `labels`: the Pod's own labels (foo has none) and three
+#   `io.kubernetes.pod.*` labels. The two `io.labkit.*` labels are labkit's own: it
+#   finds what it made by them.
+# * `log_directory`: where the containers' logs go. A kubelet uses
+#   `/var/log/pods/<namespace>_<name>_<uid>`; labkit uses its own state
+#   directory.
+# * `linux.cgroup_parent`: the pod's cgroup, which the kubelet made before this
+#   call. The runtime puts the sandbox and every container of the pod under it.
+# * `linux.security_context.namespace_options`: the namespace modes. Only `pid`
+#   is written, because `CONTAINER` (each container its own) is not zero.
+#   `network` and `ipc` are `POD`, mode 0, so they are not written. There is no
+#   field for UTS or mount.
+# * `linux.resources`: the pod's summed resources (`applySandboxResources`,
+#   `kuberuntime_sandbox_linux.go`). foo asks for no CPU, so `cpu_shares` is 2, the
+#   minimum. The memory limit is the sum of the two containers' limits.
+#
+# A kubelet also sends the pod's DNS settings (`dns_config`), which labkit leaves
+# out.
+#
+# The first `CreateContainer`, for the app. The kubelet sends the sandbox's config
+# again with each container; it is left out here.
+
+# %%
+method, create = requests[1]
+print(readable(create))
+
+# %% [markdown]
+# It is the kubelet's `generateContainerConfig`
+# (`pkg/kubelet/kuberuntime/kuberuntime_container.go`):
+#
+# * `pod_sandbox_id`: which sandbox the container goes in.
+# * `image`: the image's id, as the image service reported it.
+# * `command`: what runs. The manifest gives the app no command, so a kubelet
+#   would send none, and the runtime would run the image's own; labkit writes its
+#   stand-in's command here. A manifest's `command` and `args` go into `command`
+#   and `args` as they are, with `$(VAR)` expanded. `envs` would hold the
+#   container's environment (foo's app has none).
+# * `labels` and `annotations`: the kubelet's bookkeeping, `newContainerLabels`
+#   and `newContainerAnnotations` (`labels.go`): the container's name, the pod's
+#   name, namespace and UID, the restart count, the termination message path, the
+#   grace period and the ports (and labkit's two labels again).
+# * `log_path`: the container's log file in the sandbox's log directory,
+#   `<name>/<restart count>.log`.
+# * `linux.resources`, from `generateLinuxContainerResources`
+#   (`kuberuntime_container_linux.go`):
+#   * `cpu_shares`: 1024 per CPU of the request, at least 2. The app asks for no
+#     CPU, so it gets 2. `cpu_period` is 100000 µs, and `cpu_quota` is 0
+#     (unlimited), so it is not written.
+#   * `memory_limit_in_bytes`: the limit, 256 MiB.
+#   * `oom_score_adj`: how readily the kernel's OOM killer picks this container,
+#     from its QoS class. The cgroups section below reads it back.
+#   * `memory_swap_limit_in_bytes`: on cgroup v1 where swap is accounted, equal to
+#     the memory limit, so memory and swap together stay within the memory limit.
+#     On cgroup v2 the kubelet writes `memory.swap.max` 0 in `unified` instead.
+#   * `hugepage_limits`: one per huge page size of the node, each with limit 0, so
+#     the limit is not written.
+#   * On cgroup v2, `unified` also holds `memory.oom.group: 1`: an OOM kill takes
+#     the whole container (the kubelet's default there, unless its
+#     `singleProcessOOMKill` setting says otherwise).
+# * `linux.security_context.namespace_options`: the same modes as the sandbox's.
+#
+# `StartContainer` carries only the container's id. Those calls are all of it: the
+# namespaces and cgroups you read above and below are what containerd and runc
+# made of these messages.
+#
+# ## What the containers share
+#
+# **One network namespace** means one `localhost`. The sidecar reaches the app's
+# web server there:
 
 # %% tags=["nbval-check-output"]
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")
-print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
+print("sidecar → http://localhost:80/ answers:", reply.exit_code == 0 and "<html" in reply.output)
+
+# %% [markdown]
+# **One IPC namespace** means one set of System V IPC objects (message queues,
+# semaphores, shared memory segments) and POSIX message queues: objects found by a
+# key or an id, not by a file's path. The cell makes a System V message queue
+# with the host's `ipcmk`, run in the app's IPC namespace (`lab.nsenter` does what
+# nsenter's `--target` and `--ipc` options do). Then it looks for that queue, by
+# its key, with `ipcs -q` in the sidecar's IPC namespace, and in the node's:
+# `/proc/sysvipc/msg`, as this notebook (in the node's IPC namespace) reads it.
+
+# %% tags=["nbval-check-output"]
+pids = {m.name: m.pid for m in pod.members()}
+made = lab.nsenter(pids["app"], ["ipc"], ["ipcmk", "-Q"])
+print("ipcmk -Q in app's IPC namespace:", made.output.strip())
+
+
+def queue_keys(ipcs_output):
+    """The keys of the queues `ipcs -q` lists (0x-hex)."""
+    return {line.split()[0] for line in ipcs_output.splitlines() if line.startswith("0x")}
+
+
+in_app = queue_keys(lab.nsenter(pids["app"], ["ipc"], ["ipcs", "-q"]).output)
+in_sidecar = queue_keys(lab.nsenter(pids["sidecar"], ["ipc"], ["ipcs", "-q"]).output)
+node_rows = lab.node.read("/proc/sysvipc/msg").splitlines()[1:]
+in_node = {f"0x{int(row.split()[0]) & 0xffffffff:08x}" for row in node_rows}
+print("app's queue listed in the sidecar's IPC namespace:", bool(in_app) and in_app <= in_sidecar)
+print("app's queue listed in the node's IPC namespace:", bool(in_app & in_node))
+
+# %% [markdown]
+# **`/dev/shm`** is another matter: it is a file system (tmpfs), and each
+# container has its own mount namespace. A file the app writes there is still read
+# by the sidecar:
+
+# %% tags=["nbval-check-output"]
 pod.exec("app", "echo 'hello from app' > /dev/shm/greeting")
-print("sidecar reads from /dev/shm:", pod.exec("sidecar", "cat /dev/shm/greeting").output.strip())
+greeting = pod.exec("sidecar", "cat /dev/shm/greeting").output.strip()
+print("sidecar reads /dev/shm/greeting:", greeting)
+
+# %% [markdown]
+# That is because containerd makes one tmpfs per sandbox (64 MiB) and mounts it
+# at `/dev/shm` in every container of the pod. With `hostIPC` it mounts the
+# node's `/dev/shm` instead. Each container's mount table (`/proc/self/mountinfo`)
+# shows it: one mount per container, of the same tmpfs (the same device number),
+# and not the node's:
+
+# %% tags=["nbval-check-output"]
+def shm_mount(mountinfo):
+    """The /dev/shm line of a mountinfo: its fields before and after the ' - '."""
+    line = next(line for line in mountinfo.splitlines() if line.split()[4] == "/dev/shm")
+    before, after = line.split(" - ")
+    return before.split(), after.split()
+
+
+mounts = {c: shm_mount(pod.exec(c, "cat /proc/self/mountinfo").output) for c in ("app", "sidecar")}
+for c, (before, after) in mounts.items():
+    print(f"{c}: /dev/shm is {after[0]} {after[1]!r} ({after[2].split(',')[-1]})")
+print("the same device in both:", mounts["app"][0][2] == mounts["sidecar"][0][2])
+print("two mounts (one per mount namespace):", mounts["app"][0][0] != mounts["sidecar"][0][0])
+node = [line.split()[2] for line in lab.node.read("/proc/self/mountinfo").splitlines()
+        if line.split()[4] == "/dev/shm"]
+print("the node's /dev/shm:", mounts["app"][0][2] in node)
+
+# %% [markdown]
+# So a shared `/dev/shm` proves a shared mount, which containerd ties to the IPC
+# mode. The message queue proves the shared IPC namespace.
+#
+# **One UTS namespace** means one hostname. The CRI has no UTS field: containerd
+# joins every container to the sandbox's UTS namespace, and sets the hostname the
+# kubelet sent there. Docker's pod emulation before Kubernetes 1.24 (dockershim)
+# gave each container a UTS namespace of its own, with the same hostname written
+# in each.
+
+# %% tags=["nbval-check-output"]
 print("hostnames:", {c: pod.exec(c, "hostname").output.strip() for c in ("app", "sidecar")})
+print("app, sidecar and pause in one UTS namespace:",
+      labels["app"]["uts"] == labels["sidecar"]["uts"] == "shared with pause")
 
 # %% [markdown]
 # ## What the Pod's flags change
 #
-# Four fields of a Pod spec move containers between the pod's namespaces and
-# the node's. The kubelet turns them into CRI *namespace modes*: `POD` (the
-# sandbox's), `CONTAINER` (its own), `NODE` (the host's). Before the table, one to
-# try yourself at the end of the chapter (a pod on the host's network):
-
-# %%
-exercises.get("02.hostnet")
-
-# %% [markdown]
-# One pod per flag; the app's row each time:
+# Four fields of a Pod's spec change the namespace modes the kubelet sends:
+#
+# * `shareProcessNamespace: true` moves PID from each container's own namespace
+#   (`CONTAINER`) to the pod's (`POD`);
+# * `hostNetwork`, `hostIPC` and `hostPID` move network, IPC or PID to the node's
+#   (`NODE`), for the sandbox too.
+#
+# One pod per flag, and whose namespace pause and the app are in each time (`pod`:
+# the one pause holds for the pod; `own`: a process's own; `node`: the host's):
 
 # %% tags=["nbval-check-output"]
-rows = {}
 box = {"app": {"image": "busybox", "command": "sleep 600"}}
-for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "host_pid"):
-    flags = {} if flag == "none" else {flag: True}
-    with lab.cri_pod(name="flags", containers=box, quiet=True, **flags) as variant:
-        app = views.sharing_labels(lab.observe(variant))["app"]
-        if flag == "share_process_namespace":
+
+
+def whose(obs, member, ns):
+    """node, pod or own: whose namespace of type ns the member is in."""
+    mine = obs.member(member).namespaces[ns]
+    other = obs.member("app" if member == "pause" else "pause").namespaces[ns]
+    return "node" if mine == obs.host_namespaces[ns] else "pod" if mine == other else "own"
+
+
+rows = {}
+node_hostname = lab.node.read("/proc/sys/kernel/hostname").strip()
+for flag in ("none", "shareProcessNamespace", "hostNetwork", "hostIPC", "hostPID"):
+    keyword = {"shareProcessNamespace": "share_process_namespace", "hostNetwork": "host_network",
+               "hostIPC": "host_ipc", "hostPID": "host_pid"}.get(flag)
+    with lab.cri_pod(name="flags", containers=box, quiet=True,
+                     **({keyword: True} if keyword else {})) as variant:
+        seen = lab.observe(variant)
+        for member in ("pause", "app"):
+            rows[(flag, member)] = {ns: whose(seen, member, ns)
+                                    for ns in ("net", "ipc", "uts", "pid")}
+        if flag == "shareProcessNamespace":
             first = variant.exec("app", "cat /proc/1/comm").output.strip()
-    rows[flag] = {ns: app[ns] for ns in ("net", "ipc", "uts", "pid")}
-pd.DataFrame(rows).T.rename_axis("app with")
+        if flag == "hostNetwork":
+            same_name = variant.exec("app", "hostname").output.strip() == node_hostname
+pd.DataFrame(rows).T.rename_axis(["flag", "process"])
 
 # %% tags=["nbval-check-output"]
 print("with shareProcessNamespace, PID 1 in the app's view is:", first)
+print("with hostNetwork, the app's hostname is the node's:", same_name)
 
 # %% [markdown]
-# `hostNetwork` takes the UTS namespace along (the node's hostname comes with
-# the node's network), `shareProcessNamespace` makes pause the init process of
-# every container, and `hostIPC`/`hostPID` each swap one namespace for the
-# node's.
+# `hostNetwork` takes UTS along: the kubelet sends no hostname, and containerd
+# keeps the node's UTS namespace for a pod on the node's network. With
+# `shareProcessNamespace` every container is in pause's PID namespace, where pause
+# is PID 1 and no container's own process is. `hostIPC` and `hostPID` each swap one
+# namespace for the node's, for pause as for the app.
 #
+# Two more, which the table cannot show here:
+#
+# * The CRI has a fourth mode, `TARGET`: a container in another container's
+#   namespace. The kubelet uses it for PID, for an ephemeral container started with
+#   a target container (`kubectl debug --target`).
+# * `hostUsers: false` gives the pod a user namespace of its own. It is alpha since
+#   Kubernetes 1.25, on by default since 1.33 and stable since 1.36. containerd 1.6
+#   and older silently ignore it (the versions cell says which containerd this
+#   machine runs), and labkit refuses it:
+
+# %% tags=["nbval-check-output"]
+try:
+    lab.cri_pod(manifest.replace("spec:\n", "spec:\n  hostUsers: false\n", 1))
+except labkit.LabError as refused:
+    print(refused)
+
+# %% [markdown]
 # ## The pod's cgroups
 #
-# The kubelet creates a cgroup for the pod under its QoS class, writes the
-# pod-level limits there, and asks the runtime to put each container below it.
-# (labkit roots its kubelet tree at `/lk-<session>-node` so it can never collide
-# with a real kubelet's `/kubepods`.) With the systemd driver of a cgroup v2
-# host the same tree is made of slices, `…kubepods.slice/…kubepods-burstable.slice/
-# …kubepods-burstable-pod<uid>.slice`, and each container is a
-# `cri-containerd-<id>.scope`.
+# The kubelet makes the pod's cgroup itself, before it asks for the sandbox, and
+# writes the values of the QoS levels above it. This is what labkit wrote in the
+# kubelet's place for pod foo, as you could type it as root (on cgroup v1 the
+# `cpuset.cpus` and `cpuset.mems` too, which a new cpuset cgroup needs before a
+# process can join it):
+
+# %%
+print("\n".join(pod.plan.lines()))
+
+# %% [markdown]
+# labkit roots its kubelet tree at `/lk-<session>-node` instead of the root, so it
+# stays apart from a real kubelet's `/kubepods` (the kubelet's default root). The
+# tree as the kernel has it, with the memory limit and CPU quota of every cgroup:
 
 # %%
 tree = lab.node.tree(pod.cgroup_parent, ancestors=True)
 print(views.cgroup_tree_text(tree, pod.names()))
 
-# %%
-views.cgroup_tree_figure(obs.trees[0], pod.names(), title="the Pod's memory cgroups")
+# %% [markdown]
+# And the CPU weight of every level, `cpu.shares` on cgroup v1 (`cpu.weight` on
+# v2), which the tree does not print:
 
 # %%
-views.cgroup_tree_widget(obs.trees[0], pod.names())
+weight_file = "cpu.shares" if obs.cgroup_version == 1 else "cpu.weight"
+names = pod.names()
+lines = []
+for level in tree.walk():
+    limits = level.state.limits
+    weight = limits.cpu_shares if obs.cgroup_version == 1 else limits.cpu_weight
+    member = next((m for i, m in names.items() if i in level.name), "")
+    shown = f"{weight_file} {str(weight):>5}  {level.path}" + (f"  ({member})" if member else "")
+    lines.append((member, shown))
+for _member, line in sorted(lines, key=lambda pair: pair[0]):  # the levels, then by name
+    print(line)
 
 # %% [markdown]
-# The limits asked in the manifest beside what the kernel enforces:
+# Level by level:
+#
+# * **kubepods** has no limit at all in labkit. A kubelet gives it the node's
+#   *allocatable* memory and CPU (what is left once the system and kubelet
+#   reservations are taken out).
+# * The QoS levels: `besteffort` gets cpu.shares 2. `burstable` gets the shares of
+#   the summed CPU requests of all Burstable pods on the node: foo asks for no CPU,
+#   so 2 here too. Guaranteed pods have no level: they sit right under `kubepods`.
+# * **The pod** (`ResourceConfigForPod`): cpu.shares from the summed CPU requests
+#   (at least 2). The memory limit is written only when every container has one,
+#   and the CPU quota only when every container has a CPU limit. foo's two
+#   containers both have a memory limit, so the pod's is their sum; neither has a
+#   CPU limit, so the pod has no quota.
+# * **The containers** get what `CreateContainer` asked, written by runc. With no
+#   CPU request, that is cpu.shares 2. pause gets 2 from containerd.
+#
+# What the kubelet asked in `CreateContainer`, beside what the kernel holds:
 
 # %%
-views.limits_table(obs).loc[["app", "sidecar"]]
+for container in pod.spec.containers:
+    asked = pod.linux_resources(container).config
+    held = obs.member(container.name).state.limits
+    weight = held.cpu_shares if obs.cgroup_version == 1 else held.cpu_weight
+    print(f"{container.name}: asked memory {asked.memory}, cpu_shares {asked.cpu_shares}, "
+          f"cpu_quota {asked.cpu_quota or 'none'}; the kernel holds memory {held.memory_bytes}, "
+          f"{weight_file} {weight}, quota {held.cpu_quota_us or 'none'}")
 
 # %% [markdown]
+# ### The OOM scores
+#
+# The kubelet gives each container an `oom_score_adj` from the pod's QoS class:
+# -997 for Guaranteed, 1000 for BestEffort, and for Burstable
+# 1000 − 1000 × memory request / node memory, kept between 3 and 999. containerd
+# asks -998 for pause. The kernel holds each process's score in
+# `/proc/<pid>/oom_score_adj`:
+
+# %%
+memtotal = next(line for line in lab.node.read("/proc/meminfo").splitlines()
+                if line.startswith("MemTotal:"))
+print("node memory,", memtotal)
+for container in pod.spec.containers:
+    asked = pod.linux_resources(container).oom_score_adj
+    held = lab.node.read(f"/proc/{pids[container.name]}/oom_score_adj").strip()
+    print(f"{container.name}: the kubelet asks {asked}, the kernel holds {held}")
+held = lab.node.read(f"/proc/{pids['pause']}/oom_score_adj").strip()
+print(f"pause: containerd asks -998, the kernel holds {held}")
+
+# %% [markdown]
+# A Burstable container's score follows its memory request's share of the node's
+# memory, so these numbers depend on the machine. pause's score is where the next section picks up.
+#
+# ### With the systemd driver, and on cgroup v2
+#
+# This machine's kubelet tree is made of plain directories: labkit uses the
+# *cgroupfs* driver wherever systemd does not manage the cgroups. The kubelet's
+# own default is cgroupfs; kubeadm sets the *systemd* driver since Kubernetes
+# 1.22, and it works on cgroup v1 and v2 alike. With it the same tree is systemd
+# slices, and a dash in a slice's name means "inside": `kubepods.slice/
+# kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice`, with the UID's
+# dashes written as `_`. containerd names each container's cgroup
+# `cri-containerd-<id>.scope` there, and the plain 64-character id with cgroupfs.
+# On cgroup v2, every container that is not privileged also gets a cgroup
+# namespace of its own, so inside it its own cgroup is `/`.
+#
 # ## QoS classes decide where the pod goes
 #
-# Limits without requests count as requests equal to the limits. A pod whose
-# every container has equal CPU and memory requests and limits is
-# **Guaranteed** and sits directly under `kubepods`; one with no resources at
-# all is **BestEffort**; anything else is **Burstable**. Can you make one
-# Guaranteed? (Exercise 3 below.)
-
-# %%
-exercises.get("02.steady-guaranteed")
-
-# %% [markdown]
-# Three pods, one per class, and where the kubelet's rules put them:
+# The kubelet places a pod by its QoS class, which `ComputePodQOS` computes from
+# CPU and memory only, in every container, init containers included:
+#
+# * a request not written is set to its limit (the API server's defaulting);
+# * **Guaranteed**: every container has a CPU and a memory limit, and the requests
+#   equal the limits;
+# * **BestEffort**: no container has a CPU or memory request or limit;
+# * **Burstable**: anything else.
+#
+# Since Kubernetes 1.32 (alpha; beta and on by default since 1.34) a pod may also
+# set resources for the whole pod (`spec.resources`), and those decide the class
+# when they are set. labkit does not run them.
+#
+# Three pods, one per class: where the kubelet's rules put each, the `cpu.shares`
+# of the level above it, and its app's OOM score. The Burstable one asks for
+# 250m of CPU:
 
 # %%
 variants = {
-    "Guaranteed": {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi",
-                           "cpus": "250m"}},
-    "Burstable": {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi"}},
-    "BestEffort": {"app": {"image": "busybox", "command": "sleep 600"}},
+    "Guaranteed": {"app": {**box["app"], "memory": "64Mi", "cpus": "250m"}},
+    "Burstable": {"app": {**box["app"], "memory": "64Mi", "requests_cpus": "250m"}},
+    "BestEffort": {"app": box["app"]},
 }
 placed = {}
 for expected, containers in variants.items():
     with lab.cri_pod(name="qos", containers=containers, quiet=True) as variant:
-        path = lab.observe(variant).trees[0].path
-    shown = path.replace(variant.spec.uid, "<uid>").replace(variant.spec.uid.replace("-", "_"),
-                                                            "<uid>")
-    placed[expected] = (variant.spec.qos_class, shown)
-    print(f"{variant.spec.qos_class} (expected {expected}) → {shown}")
+        above = variant.cgroup_parent.rsplit("/", 1)[0]
+        tier = lab.node.tree(above).state.limits
+        app = variant.spec.containers[0]
+        asked = variant.linux_resources(app).oom_score_adj
+        members = {m.name: m.pid for m in variant.members()}
+        held = lab.node.read(f"/proc/{members['app']}/oom_score_adj").strip()
+    placed[expected] = (variant.spec.qos_class, variant.cgroup_parent)
+    print(f"{variant.spec.qos_class}: {variant.cgroup_parent}")
+    shares = tier.cpu_shares if obs.cgroup_version == 1 else tier.cpu_weight
+    print(f"    {weight_file} of {above.rsplit('/', 1)[1]}: {shares}")
+    print(f"    app's oom_score_adj: the kubelet asks {asked}, the kernel holds {held}")
 
 # %% tags=["nbval-check-output"]
 levels = {"Guaranteed": "kubepods", "Burstable": "burstable", "BestEffort": "besteffort"}
@@ -209,18 +577,84 @@ for expected, (qos, path) in placed.items():
           qos == expected and parent.endswith(levels[expected]))
 
 # %% [markdown]
-# ## On a real cluster
+# The `burstable` level's shares follow the Burstable pods' requests (foo's
+# nothing and this pod's 250m), and `besteffort` keeps 2. `kubepods` keeps the
+# kernel's default weight: labkit writes nothing there.
 #
-# Everything above is what the kubelet does on every node. On minikube
-# (`minikube start --container-runtime=containerd`) the same manifest, applied
-# with `kubectl`, gives a pause container, the same namespace ownership and a
-# `kubepods/burstable/pod<uid>` tree; `minikube ssh` and `sudo crictl ps` show it.
+# Where the kubelet's score and the kernel's differ, containerd changed it:
+# labkit's containerd runs with `restrict_oom_score_adj = true`, and then containerd
+# gives no container a score below its own. A node's containerd runs at -999
+# (`OOMScoreAdjust=-999` in its systemd unit), so -997 and -998 pass. labkit tries
+# to set -999 for its containerd too, but lowering a score needs the
+# `CAP_SYS_RESOURCE` capability. Otherwise containerd keeps the score of the
+# process that started it, this notebook. Whether this notebook has the
+# capability, and its score:
+
+# %%
+capabilities = next(line for line in lab.node.read("/proc/self/status").splitlines()
+                    if line.startswith("CapEff:"))
+print("CAP_SYS_RESOURCE (bit 24 of CapEff):", bool(int(capabilities.split()[1], 16) >> 24 & 1))
+print("this notebook's oom_score_adj:", lab.node.read("/proc/self/oom_score_adj").strip())
+
+# %% [markdown]
+# ## When pause dies
+#
+# What happens to a pod when its sandbox's process dies? Two pods like foo, one of
+# them with `shareProcessNamespace`, and `pod.kill_sandbox()` on each, which sends
+# pause SIGKILL:
+
+# %% tags=["nbval-check-output"]
+web = {"app": {"image": "docker.io/kennethreitz/httpbin"},
+       "sidecar": {"image": "curlimages/curl", "command": "sleep 3650d"}}
+for shared in (False, True):
+    with lab.cri_pod(name="fragile", containers=web, quiet=True,
+                     share_process_namespace=shared) as fragile:
+        fragile.kill_sandbox()
+        for _ in range(100):  # containerd notes a container's exit a moment after the kernel
+            states = fragile.states()
+            if not shared or "Running" not in states.values():
+                break
+            time.sleep(0.1)
+        print(f"shareProcessNamespace {str(shared).lower()}:",
+              ", ".join(f"{name} {state}" for name, state in states.items()))
+        if states["sidecar"] == "Running":
+            answer = fragile.exec("sidecar", "curl -s http://localhost:80/")
+            print("    sidecar → http://localhost:80/ still answers:", "<html" in answer.output)
+        print("    crictl pods:", fragile.crictl_pods()[0]["STATE"])
+
+# %% [markdown]
+# Without `shareProcessNamespace` the containers keep running: they are not in
+# pause's PID namespace, so pause's death does not touch them. `localhost` still
+# answers because the network namespace lives on while a process is in it. With
+# `shareProcessNamespace` pause is PID 1 of the containers' PID namespace, and
+# when a PID namespace's init dies, the kernel kills every other process in it.
+#
+# No kubelet runs here, so nothing happens next. A kubelet would see the sandbox
+# NotReady at its next sync (`computePodActions`,
+# `pkg/kubelet/kuberuntime/kuberuntime_manager.go`):
+#
+# * the Pod object stays, with its name and UID;
+# * it kills the pod's containers and asks for a new sandbox, attempt 1: a new
+#   sandbox id and, off the node's network, a new network namespace, whose address
+#   the network plugin gives it anew;
+# * it starts the containers again as `restartPolicy` says: all of them with
+#   `Always`, those that failed with `OnFailure`; with `Never`, once containers
+#   have run, it makes no new sandbox at all.
+#
+# ## On a real node
+#
+# On a cluster node that runs containerd, for one minikube started with
+# `--container-runtime=containerd`, the same look works as root: `crictl pods`
+# lists the sandbox, `crictl ps -a` the two containers, and
+# `ctr -n k8s.io containers list` all three, pause included. Where the pod's
+# cgroup is depends on the kubelet's cgroup driver: `kubepods/burstable/pod<uid>`
+# with cgroupfs, the `kubepods-burstable-pod<uid>.slice` above with systemd.
 #
 # ## Exercises
 #
-# labkit's containerd is private to this notebook's lab, so here you work with
-# `lab.cri_pod(...)` (name it as the card says); **Check** reads the CRI's state
-# and the kernel, **Hint** unfolds one hint at a time.
+# labkit's containerd belongs to this notebook's lab, so here you make pods with
+# `lab.cri_pod(...)` (name them as the card says). **Check** reads the CRI and the
+# kernel; **Hint** unfolds one hint at a time.
 #
 # **1.** Find the pause process of pod `foo` on the host (its PID):
 
@@ -228,28 +662,35 @@ for expected, (qos, path) in placed.items():
 exercises.get("02.pause-pid")
 
 # %% [markdown]
-# **2.** A pod on the host's network (the card above the flags table):
+# **2.** A pod on the node's network, from a manifest of your own:
+
+# %%
+exercises.get("02.hostnet")
 
 # %%
 # your code for exercise 2 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("02.hostnet").check()
 
 # %% [markdown]
-# **3.** A Guaranteed pod (the card above the QoS pods):
+# **3.** A Guaranteed pod:
+
+# %%
+exercises.get("02.steady-guaranteed")
 
 # %%
 # your code for exercise 3 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("02.steady-guaranteed").check()
 
 # %% [markdown]
 # ## Clean up
+#
+# Running every cell keeps the chapter's pods for the exercises. The button
+# removes everything this chapter made (pods, containerd, cgroups); leaving the
+# notebook does too.
 
-# %% tags=["nbval-check-output"]
-from labkit.cleanup import lab_cgroup_dirs
-
-lab.close()
-print("cgroups left from this session:", lab_cgroup_dirs(lab.node.layout, lab.session.id))
+# %%
+lab.cleanup_button()

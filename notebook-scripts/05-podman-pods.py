@@ -16,18 +16,24 @@
 # %% [markdown]
 # # 5 · Podman pods: the same idea, from another side
 #
-# Chapter 3 asked how close plain Docker can get to a Pod. Podman answers from
-# the opposite direction: it has pods of its own, without any Kubernetes. A
-# Podman pod is an **infra container** (Podman's name for what Kubernetes calls
-# pause) that holds a few namespaces, plus the containers that join them, all
-# under one cgroup.
+# Chapter 3 built a Pod out of plain Docker containers. Podman has pods of its
+# own, with no Kubernetes at all. A Podman pod is, by default, an **infra
+# container** that holds the namespaces the pod shares, plus the containers that
+# join them. Kubernetes has the same thing under another name: the CRI calls it
+# the pod *sandbox*, and its process is usually `pause`. In Podman the infra
+# container can be left out (`podman pod create --infra=false`); such a pod shares
+# no namespaces.
 #
-# labkit runs its own rootful Podman for this chapter: its own image store, run
-# directory and `containers.conf`, and an API socket only this notebook talks to.
-# Your own `podman` state, if you have any, is never touched. Nothing is pulled:
-# the images come from the lab's own archives, and the infra container runs the
-# lab's pause. These pods get loopback only, so the host's network is left as it
-# was.
+# labkit runs a Podman of its own for this chapter, as root: its own image store,
+# run directory and `containers.conf`, and an API socket for each lab session. In a
+# terminal, `labkit podman ...` is podman with that store and configuration. Your
+# own `podman` state, if you have any, is not touched. Nothing is pulled: the
+# images come from the lab's own archives, and the infra container runs the lab's
+# pause. The pods get a network namespace with loopback only, unless a manifest
+# asks for the host's network.
+#
+# How Podman behaves here depends on its version, and a few things on the cgroup
+# version and on Podman's cgroup manager. This machine's:
 
 # %% tags=["nbval-ignore-output"]
 from pathlib import Path
@@ -39,19 +45,16 @@ from labkit import views
 from labkit.quantity import format_bytes
 
 lab = labkit.chapter_lab("05")
+print(lab.versions())
 print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl", engine="podman"))
 
 # %% [markdown]
-# That first line describes this machine (the engine, the cgroup version, which
-# images run as themselves and which the lab stands in for), so it differs from
-# one machine to the next. Now the article's manifest:
-
-# %%
-manifest = Path("manifests/foo-pod.yaml").read_text()
-pod = lab.podman_pod(manifest)
-print(f"pod {pod.name}: made with podman {pod.how}, {len(pod.members())} processes running")
-
-# %% [markdown]
+# The first line gives the versions; the second the engine, the cgroup version,
+# how labkit reads the kernel and which cgroup manager labkit's Podman uses; then,
+# for each image the article names, whether it runs as itself or the lab stands in
+# for it. This differs from one machine to the next; the rest of the chapter is
+# read from the machine as it runs.
+#
 # This chapter asks before it shows, and ends with exercises checked against the
 # machine; your progress is kept between sessions:
 
@@ -64,32 +67,94 @@ exercises.progress_widget("05")
 # %% [markdown]
 # ## The article's manifest, played
 #
-# `podman kube play foo-pod.yaml` reads the very YAML that chapter 2 handed to
-# the CRI. `podman ps -a --pod` then lists three containers for a two-container
-# Pod, as `crictl` did: the third is the infra container, named after the pod's
-# id.
+# `podman kube play` makes a pod from a Kubernetes Pod manifest (the command was
+# called `podman play kube` before Podman 4.3). Here is the article's manifest,
+# played:
+
+# %%
+manifest = Path("manifests/foo-pod.yaml").read_text()
+pod = lab.podman_pod(manifest)
+print(f"pod {pod.name}: made with podman {pod.how}, {len(pod.members())} containers running")
+
+# %% [markdown]
+# labkit did not hand Podman the article's file as it is. It wrote a manifest of
+# its own and played that through Podman's API. `pod.commands()` prints the same
+# two steps as a root terminal takes them (your session's id is written
+# `<session>` here):
+
+# %%
+print("\n".join(pod.commands()).replace(lab.session.id, "<session>"))
+
+# %% [markdown]
+# What changed, line by line, between the article's manifest (read and written
+# out again in the same YAML style) and the one Podman got:
+
+# %%
+import difflib
+
+import yaml
+
+played_path = pod.commands()[-1].split()[-1]
+played = lab.node.read(played_path)  # cat /run/labkit/podman/lk-<session>-foo.yaml
+article = yaml.safe_dump(yaml.safe_load(manifest), sort_keys=False)
+changes = difflib.unified_diff(article.splitlines(), played.splitlines(),
+                               "the article's foo-pod.yaml", played_path, n=1, lineterm="")
+print("\n".join(changes).replace(lab.session.id, "<session>"))
+
+# %% [markdown]
+# Each change has a reason:
+#
+# * **The name** carries your session's prefix, and the **labels** say whose pod it
+#   is, so that the lab removes exactly what it made. Podman names each container
+#   `<pod name>-<container name>`, which is why the containers below are called
+#   `lk-<session>-foo-app` and `lk-<session>-foo-sidecar`.
+# * **`hostname: foo`** keeps the hostname the article's Pod would have. Without
+#   it, `kube play` uses the pod's name as the hostname.
+# * **The images** are the ones that run here (the stand-ins, when the article's
+#   images are not in the lab's store), with `imagePullPolicy: Never`, so nothing
+#   is pulled. A stand-in is given its own command (the app's: `httpd` serving a
+#   page on port 80).
+# * **The port is gone.** Podman 4.3 to 4.7 publish a `containerPort` on the host
+#   even without a `hostPort` (from 4.8 only with `--publish-all`), and Podman
+#   refuses port mappings on a pod played with `--network none` (a network
+#   namespace of its own, with only `lo`), which is how labkit plays it.
+# * **The memory limits** are the same quantities written in bytes (256 Mi is
+#   268435456 bytes), and `restartPolicy: Always` and
+#   `terminationGracePeriodSeconds: 30` are the Kubernetes defaults written out.
+#
+# Chapter 2 started from the same file, but containerd never read it: labkit,
+# in the kubelet's place, turned it into CRI calls. Here Podman reads a manifest
+# itself and makes the pod from it, with no kubelet in between.
+#
+# Podman lists the infra container among the pod's containers, so a
+# two-container Pod shows three (`labkit podman ps -a --pod` in a terminal). The
+# table below is labkit's, made from what Podman's API reports for each
+# container (the STATUS column is the container's state, where `podman ps`
+# writes `Up 2 seconds ago`). The infra container is named after the first twelve
+# characters of the pod's id, unless `--infra-name` says otherwise.
 
 # %% tags=["nbval-check-output"]
 pd.DataFrame(pod.listing()).drop(columns="member")
 
 # %% [markdown]
-# Which namespaces does the app reuse from the infra container? Guess before the
-# kernel says:
+# The CRI keeps the two apart: on a Kubernetes node `crictl pods` lists the
+# sandbox and `crictl ps` lists the containers, never pause. Only below the
+# CRI, in containerd's own list (`ctr -n k8s.io containers ls`), does pause
+# appear as a container beside the others.
+#
+# ## Who owns which namespace
+#
+# Which namespaces does the app take from the infra container? Answer first: the
+# cells after the card open folded, since they show it.
 
 # %%
 exercises.get("05.shared-with-infra")
 
-# %% [markdown]
-# ## Who owns which namespace
-#
-# The infra container is listed first, so what it holds shows up as `shared
-# with infra` in the rows below it:
-
-# %%
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 obs = lab.observe(pod)
 views.sharing_colours(obs)
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 labels = views.sharing_labels(obs)
 five = ("ipc", "mnt", "net", "pid", "uts")
 print("infra owns:", ", ".join(ns for ns in five if labels["infra"][ns] == "own"))
@@ -99,41 +164,144 @@ for member in ("app", "sidecar"):
 comm = lab.node.read(f"/proc/{obs.member('infra').member.pid}/comm")  # cat /proc/<pid>/comm
 print("the infra container's process is called:", comm.strip())
 
-# %% [markdown]
-# The same three as a Kubernetes Pod: **net**, **ipc** and **uts**. Podman can
-# share UTS where Docker could not (chapter 3 had to copy the hostname instead),
-# so here one hostname is one namespace. Mount and PID namespaces stay each
-# container's own. As a picture, with the infra container in the sandbox's place:
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
+pids = {m.name: m.pid for m in pod.members()}
+for member in ("infra", "app", "sidecar"):
+    links = lab.node.ns_links(pids[member])  # ls -l /proc/<pid>/ns
+    print(f"{member:8}", "  ".join(links[ns] for ns in five))
 
-# %%
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 views.namespace_boxes(obs, title="the article's Pod, played by Podman")
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
-pod.exec("app", "echo 'hello from app' > /dev/shm/greeting")
-print("sidecar reads from /dev/shm:", pod.exec("sidecar", "cat /dev/shm/greeting").output.strip())
 print("hostnames:", {c: pod.exec(c, "hostname").output.strip() for c in ("app", "sidecar")})
 print("uts of app and sidecar:", labels["app"]["uts"], "/", labels["sidecar"]["uts"])
 
 # %% [markdown]
+# The same three as a Kubernetes Pod, whose containers join the sandbox's
+# network, IPC and UTS namespaces. Podman can make a container join another's UTS
+# namespace, which Docker refuses (chapter 3 had to copy the hostname instead),
+# so here one hostname is one namespace. The mount and PID namespaces stay each
+# container's own: `readlink` on the `/proc/<pid>/ns` links, as in the raw lines
+# above, shows the same thing number by number.
+#
+# ## IPC: System V objects, and what /dev/shm is
+#
+# An IPC namespace holds System V IPC objects (shared memory segments, semaphore
+# sets, message queues) and POSIX message queues. It does not hold `/dev/shm`:
+# that is a file system, and which one a container sees is a matter of its
+# mounts. So the two are shown apart. First System V shared memory, made in the
+# app's IPC namespace with the host's own `ipcmk` and looked for with `ipcs`,
+# each run with `nsenter --target <pid> --ipc` (`lab.nsenter`):
+
+# %% tags=["nbval-check-output"]
+made = lab.nsenter(pids["app"], ["ipc"], ["ipcmk", "-M", "1024"])  # prints its shmid
+shmid = made.output.split()[-1]
+
+
+def segment_key(listing: str) -> str | None:
+    """The key of segment `shmid` in `ipcs -m` output, if it is listed."""
+    for line in listing.splitlines():
+        words = line.split()
+        if len(words) > 1 and words[0].startswith("0x") and words[1] == shmid:
+            return words[0]
+    return None
+
+
+key = segment_key(lab.nsenter(pids["app"], ["ipc"], ["ipcs", "-m"]).output)
+print("the app made a System V shared memory segment:", key is not None)
+for member in ("sidecar", "infra"):
+    seen = segment_key(lab.nsenter(pids[member], ["ipc"], ["ipcs", "-m"]).output)
+    print(f"the {member}'s ipcs -m lists it:", seen == key)
+host = lab.node.read("/proc/sysvipc/shm")  # this notebook's IPC namespace: the host's
+host_keys = {int(line.split()[0]) & 0xFFFFFFFF for line in host.splitlines()[1:] if line.strip()}
+print("the host's /proc/sysvipc/shm lists it:", int(key, 16) in host_keys)
+
+# %% [markdown]
+# Then a file in `/dev/shm`, written by the app and read by the sidecar, and where
+# it lives: the device of the `/dev/shm` mount in each member's
+# `/proc/self/mountinfo`, and the file looked for with only the app's IPC
+# namespace entered, then with its mount namespace:
+
+# %% tags=["nbval-check-output"]
+pod.exec("app", "echo 'hello from app' > /dev/shm/greeting")
+print("the sidecar reads /dev/shm/greeting:",
+      pod.exec("sidecar", "cat /dev/shm/greeting").output.strip())
+mounted = {m: pod.exec(m, "grep ' /dev/shm ' /proc/self/mountinfo").output.split()[2]
+           for m in ("infra", "app", "sidecar")}
+print("/dev/shm is one tmpfs (one device) in infra, app and sidecar:",
+      len(set(mounted.values())) == 1)
+print("nsenter --ipc: the app's /dev/shm/greeting is there:",
+      lab.nsenter(pids["app"], ["ipc"], ["cat", "/dev/shm/greeting"]).exit_code == 0)
+print("nsenter --mount: the app's /dev/shm/greeting says:",
+      lab.nsenter(pids["app"], ["mnt"], ["cat", "/dev/shm/greeting"]).output.strip())
+
+# %% [markdown]
+# The two prove different things. The segment is visible in the sidecar and the
+# infra container, and not on the host, because they are in one IPC namespace:
+# that is what sharing `ipc` means to the kernel. The file is shared because
+# Podman mounts the infra container's `/dev/shm` into every container that joins
+# its IPC namespace: one tmpfs, seen by all. Entering only the IPC namespace
+# shows the host's `/dev/shm`, without the file; entering the mount namespace
+# finds it. Kubernetes' containerd does the same: it mounts the sandbox's
+# `/dev/shm` into each container, beside joining the IPC namespace.
+#
 # ## What `--share` changes
 #
 # `podman pod create --share` picks the namespaces the infra container lends.
-# The default is `ipc,net,uts`; a leading `+` adds to it, so `--share +pid`
-# gives Kubernetes' `shareProcessNamespace`. Here is the same pod built by hand,
-# `podman pod create` and then `podman run --pod` per container:
+# Since Podman 4.0 the default is `ipc,net,uts` (3.x shared `cgroup` too). Since
+# 4.2, a leading `+` adds to that default: the `podman` command expands
+# `--share +pid` to the default plus `pid`. labkit's `share="+pid"` does the same
+# expansion before it asks Podman's API.
+#
+# First, the article's pod again, by hand this time: `pod create`, a `create
+# --pod` for each container, `pod start`. These are the commands labkit sent,
+# written as a root terminal takes them:
+
+# %% tags=["nbval-check-output"]
+foo_by_hand = {
+    "app": {"image": "docker.io/kennethreitz/httpbin", "memory": "256Mi"},
+    "sidecar": {"image": "curlimages/curl", "command": ["/bin/sleep", "3650d"],
+                "memory": "128Mi"},
+}
+by_hand = lab.podman_pod(name="by-hand", containers=foo_by_hand, quiet=True)
+for line in by_hand.commands():
+    print(line)
+
+# %% [markdown]
+# Line by line:
+#
+# * `labkit podman pod create --name ... --label ...` makes the pod and its infra
+#   container (created, not started). `--infra-image` names the lab's pause;
+#   without it (and without `infra_image` in `containers.conf`), Podman 4.x builds
+#   a local `localhost/podman-pause` image that runs `catatonit -P`. `--share` is
+#   the namespaces the infra container lends, `--network none` gives the pod a
+#   network namespace with only `lo`, `--hostname` sets the hostname in the shared
+#   UTS namespace, and `--memory` is a limit on the pod's own cgroup (below).
+# * `labkit podman create --pod ...` makes one container in the pod: its memory
+#   limit (`--memory`, in bytes), the image's entrypoint replaced by the
+#   Kubernetes `command` (`--entrypoint` as a JSON list), and the arguments after
+#   the image.
+# * `labkit podman pod start` starts the pod: its containers in the order their
+#   dependencies ask, which puts the infra container first, since the others join
+#   its namespaces.
+#
+# The lab's tests type these lines into bash as printed and compare what the
+# kernel then says (who shares which namespace, every cgroup value, the
+# hostnames) with what it said of the pod labkit made. The kernel says the same of
+# this pod as of foo:
+
+# %% tags=["nbval-check-output"]
+same = views.sharing_labels(lab.observe(by_hand)) == labels
+print("by-hand shares with its infra container what foo does:", same)
+
+# %% [markdown]
+# Now one pod per `--share` value, with the app's row each time:
 
 # %% tags=["nbval-check-output"]
 box = {"app": {"image": "busybox", "command": "sleep 600"}}
-with lab.podman_pod(name="by-hand", containers=box, share="+pid", quiet=True) as by_hand:
-    for line in by_hand.commands():
-        print(line)
-
-# %% [markdown]
-# and one pod per `--share` value, with the app's row each time:
-
-# %% tags=["nbval-check-output"]
 rows = {}
 for share in ("ipc,net,uts", "+pid", "net", "ipc,net"):
     with lab.podman_pod(name="shares", containers=box, share=share, quiet=True) as variant:
@@ -147,73 +315,79 @@ pd.DataFrame(rows).T.rename_axis("app with")
 print("with --share +pid, PID 1 in the app's view is:", first)
 
 # %% [markdown]
+# With `pid` shared, the app is in the infra container's PID namespace, where
+# pause is PID 1, as with `shareProcessNamespace: true` in Kubernetes. Leave `uts`
+# out and the app gets a UTS namespace of its own, as every Docker container has
+# unless it asks for the host's.
+#
 # Your turn, at the end of the chapter (exercise 1): a pod of your own in which
-# pause is the app's PID 1, made with `lab.podman_pod` or with `labkit podman` in
-# a terminal.
+# pause is the app's PID 1, made with `lab.podman_pod` or with `labkit podman` in a
+# terminal.
 
 # %%
 exercises.get("05.shared-pid")
 
 # %% [markdown]
-# With `pid` shared, the infra container's pause is PID 1 for every member, as
-# with `shareProcessNamespace: true`. Leave `uts` out and each container gets
-# its own hostname namespace, which is what Docker gives you by default.
+# ## The manifest's own flags
 #
-# The manifest's own flags go through `kube play` too: `shareProcessNamespace`
-# and `hostNetwork` are honoured. `hostIPC` and `hostPID` are quietly ignored by
-# this Podman's `kube play`, so labkit refuses them instead of showing a pod that
-# is not the one you wrote:
+# `kube play` reads the Pod's `shareProcessNamespace`, `hostNetwork`, `hostIPC`
+# and `hostPID` too, but what it does with them depends on Podman's version.
+# Podman 4.3, Debian 12's (the first cell says which one this machine has),
+# honours `shareProcessNamespace` and, for `hostNetwork`, the network namespace
+# only; it ignores `hostIPC` and `hostPID` without a word. Podman honours
+# `hostPID` from 4.4 and `hostIPC` from 4.5. The refusals below are labkit's own sentence, said before anything is
+# made, so that you never look at a pod that is not the one you wrote:
 
 # %% tags=["nbval-check-output"]
-for flag in ("shareProcessNamespace", "hostNetwork", "hostIPC"):
+for flag in ("shareProcessNamespace", "hostNetwork", "hostIPC", "hostPID"):
     text = manifest.replace("spec:\n", f"spec:\n  {flag}: true\n", 1)
     try:
         with lab.podman_pod(text.replace("name: foo", "name: flags"), quiet=True) as flagged:
             app = views.sharing_labels(lab.observe(flagged))["app"]
             print(f"{flag}: app's net {app['net']}, pid {app['pid']}, uts {app['uts']}")
     except labkit.LabError as refused:
-        print(f"{flag}: refused: {refused}")
+        print(f"{flag}: labkit refuses: {refused}")
 
 # %% [markdown]
-# One difference from the kubelet shows in the `hostNetwork` row: Kubernetes
-# moves the container into the node's UTS namespace along with its network
-# (the node's hostname comes with it), while Podman keeps the pod's own.
+# The `hostNetwork` row shows one more difference from Kubernetes. For a
+# `hostNetwork` Pod, containerd leaves out both the network and the UTS
+# namespace, so the containers see the node's hostname. Podman up to 4.7 keeps
+# the pod's own UTS namespace, as here; from 4.8, `kube play` puts a
+# `hostNetwork` pod in the host's UTS namespace with the node's hostname too.
+# (That pod is in the host's network namespace: it is the one pod here that is not
+# loopback-only.)
 #
 # ## The pod's cgroup, and where conmon sits
 #
-# Podman gives every pod a cgroup of its own. With the cgroupfs manager of a
-# cgroup v1 host it is `/libpod_parent/<pod id>`; with systemd on a v2 host it
-# is a slice, `machine-libpod_pod_<pod id>.slice`. Each container is a
-# `libpod-<id>` cgroup inside it. Podman also starts one small monitor process
-# per container, **conmon**, which holds the container's terminal and logs and
-# records its exit code. Where does it go?
-
-# %% [markdown]
-# Find out before the next cell does: `pod.conmon_pids()` gives each member's
-# conmon, and `/proc/<pid>/cgroup` says where it is.
+# Podman starts a small monitor process for each container, **conmon**. It starts
+# the OCI runtime (runc here) for the container, holds the container's terminal
+# and output streams, writes its log and records its exit code. Where does the
+# kernel count it? Find out before the cells after the card show it (they open
+# folded):
 
 # %%
 exercises.get("05.conmon-cgroup")
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 def inside(path: str, parent: str) -> bool:
     return path.startswith(parent.rstrip("/") + "/")
 
 
 hierarchy = "memory" if obs.cgroup_version == 1 else "unified"
 conmons = [lab.node.cgroups(pid)[hierarchy] for pid in pod.conmon_pids().values()]
-containers = [m.state.path for m in obs.members]
+containers = [m.cgroup for m in obs.members]
 print("every container's cgroup is inside the pod's:",
       all(inside(path, pod.cgroup_parent) for path in containers))
 print("every conmon is inside the pod's cgroup:",
       all(inside(path, pod.cgroup_parent) for path in conmons))
 print("and inside no container's:",
       not any(c == path or inside(c, path) for c in conmons for path in containers))
+parents = {name: int(lab.node.read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[1])
+           for name, pid in pids.items()}  # the 4th field of /proc/<pid>/stat: its parent
+print("each container's first process is a child of its conmon:",
+      parents == pod.conmon_pids())
 
-# %% [markdown]
-# On this machine the paths are (ids written as placeholders):
-
-# %%
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 ids = {pod.id: "<pod id>", **{cid: f"<{name} id>" for cid, name in pod.names().items()}}
 
 
@@ -224,22 +398,47 @@ def placeholders(path: str) -> str:
 
 
 print("pod:", placeholders(pod.cgroup_parent))
-print("app:", placeholders(obs.member("app").state.path))
+print("app:", placeholders(obs.member("app").cgroup))
 print("conmon:", sorted({placeholders(path) for path in conmons}))
 
-# %%
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 tree = lab.node.tree(pod.cgroup_parent, ancestors=True)
 print(views.cgroup_tree_text(tree, pod.names()))
 
 # %% [markdown]
-# conmon stays inside the pod's cgroup, next to the containers but inside none
-# of them: it counts against the pod's limits, never against a container's.
+# Where these paths lie depends on Podman's **cgroup manager**, a setting of its
+# own (`cgroup_manager` in `containers.conf`, or `podman --cgroup-manager`), not
+# on the cgroup version: a rootful Podman runs with `cgroupfs` or `systemd` on
+# cgroup v1 and on v2 alike. Podman's default is `systemd`. labkit's
+# `containers.conf` picks `systemd` where systemd manages the machine's cgroups
+# and `cgroupfs` elsewhere; the first cell names the one in use here. For a rootful pod (whose containers take the
+# pod's cgroup as their parent, unless it was made with `--share-parent=false`):
+#
+# * with **cgroupfs**, the pod's cgroup is `/libpod_parent/<pod id>`, each
+#   container is `libpod-<container id>` in it, and every conmon of the pod is
+#   put in one cgroup, `<pod cgroup>/conmon`;
+# * with **systemd**, the pod is a slice, `/machine.slice/machine-libpod_pod_<pod
+#   id>.slice`, each container a scope in it, `libpod-<container id>.scope`, and
+#   each conmon a scope of its own in the same slice,
+#   `libpod-conmon-<container id>.scope`.
+#
+# Either way (on Podman 4.3), conmon counts against the pod's limits and never
+# against a container's. That holds while Podman moves conmon there: it does not
+# with `podman run --cgroups=no-conmon` or `--cgroups=disabled`, nor when podman
+# itself runs inside a systemd service: then conmon stays in the cgroup of the
+# podman process that started it (with `--cgroups=split`, in a child of that
+# cgroup). A rootless Podman with cgroupfs makes no pod cgroup, unless it is
+# given a cgroup parent it may write to.
 #
 # ## Pod-level limits
 #
-# The kubelet writes the sum of the containers' limits on the pod's cgroup.
-# `podman kube play` does not: its pod cgroup has no memory limit, only the
-# containers do. `podman pod create --memory` (or `--cpus`) puts one there:
+# The kubelet gives a Pod's cgroup a memory limit only when every container in it
+# declares one, and then the limit is their sum (with no init containers and no
+# pod overhead, as in foo): 256 Mi + 128 Mi = 384 Mi. `kube play` writes no limit on the pod's cgroup, only the containers' own.
+# `podman pod create --memory` (and `--cpus`), which exist since Podman 4.2,
+# write one on the pod's cgroup (on cgroup v1 only for a rootful Podman). labkit's
+# `pod create` passes the sum as the kubelet would compute it (the `--memory`
+# in the by-hand pod's first line above):
 
 # %% tags=["nbval-check-output"]
 def pod_limit(any_pod) -> str:
@@ -248,52 +447,86 @@ def pod_limit(any_pod) -> str:
     return "none" if limit is None else format_bytes(limit)
 
 
-print("kube play, app 256Mi + sidecar 128Mi → pod cgroup memory limit:", pod_limit(pod))
-limited = {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi"},
-           "sidecar": {"image": "busybox", "command": "sleep 600", "memory": "32Mi"}}
-with lab.podman_pod(name="limited", containers=limited, quiet=True) as summed:
-    print("pod create with the sum of the limits → pod cgroup memory limit:", pod_limit(summed))
+create = next(line for line in by_hand.commands() if " pod create " in line).split()
+print("kube play → pod cgroup memory limit:", pod_limit(pod))
+print("pod create", " ".join(create[create.index("--memory"):][:2]),
+      "→ pod cgroup memory limit:", pod_limit(by_hand))
 
 # %% [markdown]
 # ## When the infra container dies
 #
-# In Kubernetes the kubelet would notice a dead pause and recreate the whole
-# sandbox. Podman does not: kill the infra container and the others keep
-# running, the pod turns *degraded*, and the namespaces live on as long as a
-# process is in them.
+# Kill foo's infra container, as if its pause had died, and look at the pod:
 
 # %% tags=["nbval-check-output"]
-pod.kill_sandbox()
+pod.kill_sandbox()  # podman kill --signal KILL <infra container>
 print("pod:", pod.state)
 print("members:", pod.states())
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ still:", reply.exit_code == 0 and "<html" in reply.output)
 
 # %% [markdown]
-# The network namespace was created for the infra container, but the kernel
-# keeps a namespace while anything is in it. The app and the sidecar are, so
-# `localhost` still joins them. Chapter 4 sets this beside the Docker emulation
-# and the CRI pod.
+# Then the same with a pod whose containers share the infra container's PID
+# namespace (`--share +pid`):
+
+# %% tags=["nbval-check-output"]
+import time
+
+plus_pid = lab.podman_pod(name="plus-pid", containers=box, share="+pid", quiet=True)
+plus_pid.kill_sandbox()
+for _ in range(100):  # until Podman has seen the app's end
+    if "running" not in plus_pid.states().values():
+        break
+    time.sleep(0.05)
+print("pod:", plus_pid.state)
+print("members:", plus_pid.states())
+print("foo, meanwhile:", pod.state, "- its infra container", pod.states()["infra"])
 
 # %% [markdown]
+# In foo the app and the sidecar each have a PID namespace of their own, so the
+# end of pause takes nothing of theirs: they keep running. In plus-pid the app
+# was in pause's PID namespace, where pause was PID 1, and when the first process
+# of a PID namespace ends, the kernel kills every other process in it.
+#
+# foo's network namespace outlives pause too: the kernel keeps a namespace as long
+# as a process is in it (or something else holds it, such as a bind mount), and
+# the app and the sidecar are in it, so `localhost` still joins them. These pods
+# have loopback only. On a pod with a real network, Podman would also tear down
+# the pod's network interface when the infra container stops, leaving only `lo`.
+#
+# *Degraded* is Podman's word for a pod in which some of the containers run, but
+# not all; any container that stops makes it so, the infra container or another.
+# Nothing started foo's infra container again: its state, read once more after
+# plus-pid was made, is still `exited`. Podman restarts a container by its restart
+# policy (`kube play` gives each container the Pod's `restartPolicy`), and a restart
+# policy does not apply to a container stopped with `podman kill`.
+#
+# A kubelet would notice at its next sync that the pod's sandbox is no longer
+# ready. It records the event "Pod sandbox changed, it will be killed and
+# re-created.", stops the containers that still run, asks for a new sandbox (with a
+# new network namespace, which the network plugin sets up anew, address included,
+# for a Pod not on the host's network) and starts the containers in it again. The
+# Pod object and its UID stay the same.
+# With `restartPolicy: Never` it stops the containers and makes no new sandbox.
+#
 # ## Exercises
 #
 # labkit's Podman is the lab's own: make pods with `lab.podman_pod(...)`, or in a
-# terminal with `labkit podman …` (podman with the lab's store and configuration;
-# add `--network none`, as the lab's own pods have). Name them as the card says;
-# **Check** reads Podman's API and the kernel, **Hint** unfolds one hint at a time.
+# terminal with `labkit podman ...` (podman with the lab's store and
+# configuration; give `--network none`, as the lab's own pods have). Name them as
+# the card says; **Check** reads Podman's API and the kernel, **Hint** unfolds one
+# hint at a time.
 #
-# **1.** pause as the app's PID 1 (the card after the `--share` table):
+# **1.** pause as the app's PID 1 (the card under «What `--share` changes»):
 
 # %%
 # your code for exercise 1 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("05.shared-pid").check()
 
 # %% [markdown]
-# **2.** Containers that outlive their infra container, as `foo`'s did above,
-# in a pod `lonely` of your own:
+# **2.** Containers that outlive their infra container, as foo's did above, in a
+# pod `lonely` of your own:
 
 # %%
 exercises.get("05.lonely")
@@ -301,8 +534,12 @@ exercises.get("05.lonely")
 # %%
 # your code for exercise 2 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("05.lonely").check()
 
+# %% [markdown]
+# This button removes every pod of this chapter; leaving the notebook does the
+# same.
+
 # %%
-lab.close()
+lab.cleanup_button()

@@ -5,6 +5,9 @@ process owns, read through the CRI (``pods.CRI``: ``ListPodSandbox``, ``ListCont
 verbose status for host PIDs), and the rest from the kernel: namespace links,
 ``/proc/<pid>/cgroup``, cgroup files. Each exercise is its check, decorated with its data;
 the reference and wrong solutions are just above it.
+
+Every check is not judged (no try counted, no hint unlocked) while nothing of the learner's
+is there yet (``on_pod``): running every cell of the chapter spends nothing.
 """
 
 from __future__ import annotations
@@ -32,9 +35,15 @@ from .pods import (
     pod_names,
 )
 
+# The terminal command that lists containerd's tasks (each container's, pause's included)
+# with their host PIDs, on this session's containerd: what the cards' hints give to type.
+TASKS = "ctr -a /run/labkit/{name:containerd}/containerd.sock -n k8s.io tasks list"
+
+
 # -- predict: which namespaces does the app share with pause? ---------------------------------
 
-NO_FOO = "the chapter's first cell (lab.cri_pod(manifest)), then check"
+NO_FOO = ("the first cell under «The Pod, made through the CRI» (pod = lab.cri_pod(manifest)), "
+          "then check")
 
 
 def setup_foo(lab):
@@ -59,16 +68,20 @@ def shared_with_pause_solution(lab):
     "02.shared-with-pause", kind="predict",
     title="What the app shares with pause",
     task="Before you look at who owns which namespace: which namespaces does pod foo's app "
-         "share with the pause container, the ones pause holds for the pod (not those it "
-         "shares with the host)? Pick every one. (foo is the pod the chapter's first cell "
+         "share with the pause container, the ones pause holds for the pod (not those both "
+         "share with the host)? Pick every one. (foo is the pod the chapter's first cell "
          "made with lab.cri_pod on labkit's containerd.)",
-    hints=("The kubelet asks the runtime for a sandbox first; every container then joins "
-           "the namespaces the sandbox holds for the pod.",
-           "The CRI's NamespaceOption has modes for network, pid and ipc; a pod's "
-           "containers also get the sandbox's hostname, and unlike Docker, the CRI runtime "
-           "joins the sandbox's UTS namespace for that.",
-           "Without shareProcessNamespace each container keeps its own PID namespace, and "
-           "each always has its own mount namespace (its own filesystem)."),
+    hints=("What to think about: the kubelet asks the runtime for one mode per namespace in "
+           "the CRI's NamespaceOption (POD: the sandbox's, CONTAINER: the container's own, "
+           "NODE: the host's), and only for some types. Which types does that message name, "
+           "and what does foo's manifest ask for?",
+           "Where the kubelet's choice is written: foo sets none of hostNetwork, hostIPC, "
+           "hostPID and shareProcessNamespace, so each type the CRI names gets the kubelet's "
+           "default (NamespacesForPod, in pkg/kubelet/kuberuntime/util/util.go). Think of "
+           "what shareProcessNamespace would change.",
+           "For the types the CRI does not name, the runtime decides. Ask what the pod's "
+           "containers must have in common (one name, one address) and what each must have "
+           "alone (its own files)."),
     form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="net",
     setup=setup_foo, solution=shared_with_pause_solution,
     wrong=(Wrong(lambda lab: ["net", "ipc"], "uts namespace is pause's"),
@@ -78,7 +91,8 @@ def shared_with_pause_solution(lab):
           "/proc/<pid>/ns/* links and the host's",
 )
 @on_pod(CRI, "foo", make=NO_FOO, running=("app",),
-        again="make the pod again (the chapter's first cell), then check")
+        again="make the pod again (the first cell under «The Pod, made through the CRI»), "
+              "then check")
 def shared_with_pause(machine, pod, picked):
     pause = machine.namespaces(pod.pause_pid)
     app = machine.namespaces(pod.running()["app"])
@@ -97,8 +111,8 @@ def shared_with_pause(machine, pod, picked):
             return failed(f"The app's {ns} namespace is pause's ({app[ns]}): it shares that "
                           "one too.")
     return passed(f"Right: the kernel shows foo's app in pause's {', '.join(sorted(shared))} "
-                  "namespaces (uts too, which Docker's emulation cannot do), and in its own "
-                  "or the host's for the rest.")
+                  "namespaces (uts too, which the CRI does not ask for: containerd joins it), "
+                  "and in its own or the host's for the rest.")
 
 
 # -- find: the host PID of pause ------------------------------------------------------------
@@ -112,7 +126,7 @@ def _app_pid(lab):
 
 
 def _shim_pid(lab):
-    """The containerd-shim that started pause: a plausible mix-up in `ps`."""
+    """The parent of pause, containerd's shim: a plausible mix-up in `ps`."""
     with open(f"/proc/{_foo_pids(lab)['pause']}/stat") as handle:
         return int(handle.read().rsplit(")", 1)[1].split()[1])
 
@@ -120,13 +134,17 @@ def _shim_pid(lab):
 @exercise(
     "02.pause-pid", kind="find",
     title="The pause process on the host",
-    task="Type the host PID of pod foo's pause process, the sandbox that holds the pod's "
-         "namespaces (foo is the pod the chapter's first cell made with lab.cri_pod).",
-    hints=("crictl inspectp <pod id> shows it as info.pid; in Python, pod.members() lists "
-           "the host PID of every member, pause first.",
-           "Or find it in the kernel: `ps -eo pid,comm | grep pause`, then check that "
-           "/proc/<pid>/cgroup puts it in the pod's cgroup, pod<uid>.",
-           "The process that started pause is containerd's shim: it is not in the pod."),
+    task="Type the host PID of pod foo's pause process, the sandbox's process (foo is the pod "
+         "the chapter's first cell made with lab.cri_pod).",
+    hints=("What to look for: the sandbox's one process, whose id in containerd is the pod's "
+           "id, the POD ID of the crictl pods listing under «What the node lists».",
+           "Where: below the CRI, containerd keeps a task for every container it runs, the "
+           "sandbox's included, with its host PID: "
+           f"`{TASKS}` lists them.",
+           "How to be sure in the kernel: the process's name is pause, and its cgroup is pod "
+           "foo's (pod followed by foo's uid): "
+           "`for p in $(pgrep -x pause); do echo \"$p $(grep -m1 kubepods /proc/$p/cgroup)\"; "
+           "done` prints every pause with its cgroup."),
     form=whole_number("a PID", 4242), example=4242,
     setup=setup_foo, solution=pause_pid_solution,
     wrong=(Wrong(_app_pid, "is the main process of foo's app container"),
@@ -139,8 +157,7 @@ def _shim_pid(lab):
 def pause_pid(machine, pod, pid):
     if pid == pod.pause_pid:
         return passed(f"Right: host PID {pid} is pod foo's pause process ("
-                      f"{machine.command_name(pid)}); inside the pod's namespaces it is PID 1 "
-                      "and only waits.")
+                      f"{machine.command_name(pid)}); in its own PID namespace it is PID 1.")
     for name, theirs in pod.running().items():
         if pid == theirs:
             return failed(f"Process {pid} is the main process of foo's {name} container, "
@@ -148,6 +165,7 @@ def pause_pid(machine, pod, pid):
     if pid == 1:
         return failed("1 is the PID pause has inside its own PID namespace (and the host's "
                       "init outside): the host numbers pause differently.")
+
     def in_pod(cgroups: dict[str, str]) -> bool:
         where = cgroups.get(machine.memory_hierarchy, "")
         return pod.uid in where or pod.uid.replace("-", "_") in where
@@ -158,15 +176,29 @@ def pause_pid(machine, pod, pid):
 
 # -- do: a pod on the host's network -----------------------------------------------------------
 
-MAKE_HOSTNET = "lab.cri_pod(name=\"hostnet\", containers=..., host_network=True), then check"
+MAKE_HOSTNET = ("a manifest of yours, lab.cri_pod(manifest), in the code cell of exercise 2 "
+                "under «Exercises», then check")
+
+HOSTNET_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hostnet
+spec:
+  hostNetwork: true
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "3650d"]
+"""
 
 
 def hostnet_solution(lab):
-    lab.cri_pod(name="hostnet", containers={"app": SLEEPER}, host_network=True, quiet=True)
+    lab.cri_pod(HOSTNET_POD, quiet=True)
 
 
 def _hostnet_own(lab):
-    lab.cri_pod(name="hostnet", containers={"app": SLEEPER}, quiet=True)
+    lab.cri_pod(HOSTNET_POD.replace("  hostNetwork: true\n", ""), quiet=True)
 
 
 def _hostnet_docker(lab):
@@ -177,16 +209,18 @@ def _hostnet_docker(lab):
 @exercise(
     "02.hostnet", kind="do",
     title="A pod on the node's network",
-    task="Make a pod named `hostnet` on labkit's containerd whose containers use the host's "
-         "network, as `hostNetwork: true` asks. Make it from Python with lab.cri_pod(...) "
-         "(labkit's containerd is private to the lab, so the docker CLI cannot reach it).",
-    hints=("hostNetwork is a field of the Pod spec; lab.cri_pod takes the Pod flags as "
-           "keywords, as the chapter's table of flags does.",
-           "lab.cri_pod(name=\"hostnet\", containers={\"app\": {\"image\": \"busybox\", "
-           "\"command\": \"sleep 3650d\"}}, host_network=True)",
-           "Check it: readlink /proc/<app's pid>/ns/net must be the same as "
-           "readlink /proc/1/ns/net."),
-    names=pod_names("hostnet"), pods=("hostnet",), solution=hostnet_solution,
+    task="Write a Pod manifest (YAML, as notebooks/manifests/foo-pod.yaml is) for a pod named "
+         "`hostnet` whose containers use the node's network, and run it on labkit's "
+         "containerd with lab.cri_pod(manifest).",
+    hints=("What to write: the field is one of the Pod flags of the chapter's table, in the "
+           "Pod's spec beside containers, spelled as the API spells it (camelCase, not the "
+           "Python keyword).",
+           "Where to start: foo's manifest, with the pod renamed and one container that "
+           "keeps running (a command such as sleep 3650d); the flag takes true or false.",
+           "How to see it in a terminal: `readlink /proc/self/ns/net` names the node's "
+           "network namespace, and `lsns -t net` lists which processes are in each one; "
+           "the app's must be in the node's."),
+    names=pod_names("hostnet"), pods=("hostnet",), setup=setup_foo, solution=hostnet_solution,
     wrong=(Wrong(_hostnet_own, "not the host's"), Wrong(_hostnet_docker, "is a Docker container")),
     untouched="There is no pod named hostnet on labkit's containerd yet",
     reads="ListPodSandbox/ListContainers and verbose status from labkit's containerd (pod "
@@ -208,7 +242,7 @@ def hostnet(machine, pod, _answer):
         net = machine.namespaces(pid)["net"]
         if net != host:
             return failed(f"hostnet's {name} is in network namespace {net}, the pod's own, not "
-                          f"the host's ({host}): ask for hostNetwork.")
+                          f"the host's ({host}): ask for the node's network in the Pod's spec.")
     names = " and ".join(running)
     return passed(f"Pod hostnet is Ready on the CRI and its {names} is in the host's network "
                   f"namespace (both net:[{host}]): it sees the node's interfaces and ports.")
@@ -216,38 +250,60 @@ def hostnet(machine, pod, _answer):
 
 # -- do: a Guaranteed pod -------------------------------------------------------------------
 
-MAKE_STEADY = "lab.cri_pod(name=\"steady\", containers=...), then check"
+MAKE_STEADY = ("foo's manifest, changed, with lab.cri_pod(manifest) in the code cell of "
+               "exercise 3 under «Exercises», then check")
+
+CPU_LIMIT = "        memory: \"{memory}\"\n        cpu: \"{cpu}\"\n"
+
+
+def _steady(app_cpu: str | None, sidecar_cpu: str | None, requests: str = "") -> str:
+    """foo's manifest as pod steady, with CPU limits (and requests) where given."""
+    manifest = FOO_POD.replace("name: foo", "name: steady")
+    for memory, cpu in (("256Mi", app_cpu), ("128Mi", sidecar_cpu)):
+        if cpu is not None:
+            manifest = manifest.replace(f"        memory: \"{memory}\"\n",
+                                        CPU_LIMIT.format(memory=memory, cpu=cpu) + requests)
+    return manifest
 
 
 def steady_solution(lab):
-    # Limits alone count as requests equal to them: Guaranteed, if CPU and memory are set.
-    lab.cri_pod(name="steady", quiet=True, containers={
-        "app": {**SLEEPER, "memory": "64Mi", "cpus": "250m"}})
+    # Limits alone count as requests equal to them: Guaranteed, once every container has
+    # a CPU and a memory limit.
+    lab.cri_pod(_steady("250m", "100m"), quiet=True)
 
 
-def _steady_memory_only(lab):
-    lab.cri_pod(name="steady", quiet=True, containers={"app": {**SLEEPER, "memory": "64Mi"}})
+def _steady_renamed(lab):
+    lab.cri_pod(_steady(None, None), quiet=True)
 
 
-def _steady_nothing(lab):
-    lab.cri_pod(name="steady", quiet=True, containers={"app": SLEEPER})
+def _steady_app_only(lab):
+    lab.cri_pod(_steady("250m", None), quiet=True)
+
+
+def _steady_smaller_requests(lab):
+    lab.cri_pod(_steady("250m", "100m", "      requests:\n        cpu: \"50m\"\n"),
+                quiet=True)
 
 
 @exercise(
     "02.steady-guaranteed", kind="do",
     title="From Burstable to Guaranteed",
-    task="The chapter's pod foo is Burstable: its containers have memory limits only. Make a "
-         "pod named `steady` on labkit's containerd that the kubelet's rules put in the "
-         "Guaranteed QoS class, with lab.cri_pod(name=\"steady\", ...).",
-    hints=("Guaranteed: every container has CPU and memory limits, and requests equal to "
-           "them (limits without requests count as requests equal to the limits).",
-           "Give each container memory= and cpus= (and no smaller requests_memory / "
-           "requests_cpus).",
-           "Check it: the pod's cgroup, the parent of its containers' in /proc/<pid>/cgroup, "
-           "sits right under kubepods/, not under kubepods/burstable/."),
-    names=pod_names("steady"), pods=("steady",), solution=steady_solution,
-    wrong=(Wrong(_steady_memory_only, "where the kubelet puts Burstable pods"),
-           Wrong(_steady_nothing, "where the kubelet puts BestEffort pods")),
+    task="The chapter's pod foo is Burstable. Make a pod named `steady` from foo's manifest "
+         "(its app and its sidecar), changed so that the kubelet's rules put it in the "
+         "Guaranteed QoS class, with lab.cri_pod(manifest).",
+    hints=("What decides the class: only CPU and memory count, in every container of the "
+           "pod; «QoS classes decide where the pod goes» gives the rule, and a request not "
+           "written is set to its limit.",
+           "Where: foo's manifest (notebooks/manifests/foo-pod.yaml) has a resources.limits "
+           "section per container; compare what it holds with what the rule needs, container "
+           "by container.",
+           "How to see where the kubelet's rules put it: "
+           f"`{TASKS}` gives each container's host PID; /proc/PID/cgroup of one of them shows "
+           "whether the pod's cgroup sits right under kubepods or under a QoS level."),
+    names=pod_names("steady"), pods=("steady",), setup=setup_foo, solution=steady_solution,
+    wrong=(Wrong(_steady_renamed, "steady's app has no CPU limit"),
+           Wrong(_steady_app_only, "steady's sidecar has no CPU limit"),
+           Wrong(_steady_smaller_requests, "where the kubelet puts Burstable pods")),
     untouched="There is no pod named steady on labkit's containerd yet",
     reads="the CRI's pod steady and its containers' host PIDs, their /proc/<pid>/cgroup "
           "(where the pod cgroup sits under kubepods), and each container cgroup's memory "
@@ -256,11 +312,22 @@ def _steady_nothing(lab):
 @on_pod(CRI, "steady", make=MAKE_STEADY, do=True)
 def steady_guaranteed(machine, pod, _answer):
     running = pod.running()
-    if not running:
-        return failed("No container of pod steady is running: make it again with containers "
-                      "that keep running.")
+    missing = [name for name in ("app", "sidecar") if name not in running]
+    if missing:
+        return failed(f"Pod steady's {' and '.join(missing)} "
+                      f"{'is' if len(missing) == 1 else 'are'} not running: make it from "
+                      "foo's manifest, with its app and its sidecar.")
     hierarchy = machine.memory_hierarchy
-    cgroups = {name: machine.cgroups(pid) for name, pid in running.items()}
+    order = ["app", "sidecar", *sorted(set(running) - {"app", "sidecar"})]
+    cgroups = {name: machine.cgroups(running[name]) for name in order}
+    for name, theirs in cgroups.items():
+        limits = machine.state(theirs).limits
+        if limits.memory_bytes is None:
+            return failed(f"steady's {name} has no memory limit in its cgroup: a Guaranteed "
+                          "pod's containers all have a CPU and a memory limit.")
+        if limits.cpus is None:
+            return failed(f"steady's {name} has no CPU limit (no CFS quota in its cgroup): a "
+                          "Guaranteed pod's containers all have a CPU and a memory limit.")
     first = next(iter(cgroups))
     pod_cgroup = posixpath.dirname(cgroups[first].get(hierarchy, "/"))
     level = pod_level(pod_cgroup)
@@ -268,14 +335,9 @@ def steady_guaranteed(machine, pod, _answer):
         under = posixpath.dirname(pod_cgroup)
         where = f"where the kubelet puts {level} pods" if level else "not under kubepods"
         return failed(f"Pod steady's cgroup sits under {under}, {where} ({first}'s "
-                      "/proc/<pid>/cgroup): its containers need CPU and memory limits equal "
-                      "to their requests.")
+                      "/proc/<pid>/cgroup): every container's requests must equal its limits.")
     for name, theirs in cgroups.items():
         limits = machine.state(theirs).limits
-        if limits.memory_bytes is None or limits.cpus is None:
-            missing = "memory limit" if limits.memory_bytes is None else "CPU quota"
-            return failed(f"steady's {name} has no {missing} in its cgroup: a Guaranteed "
-                          "pod's containers all have both.")
         weight, expected, file = _cpu_weight(limits)
         if weight is not None and weight not in expected:
             said = " or ".join(str(e) for e in sorted(set(expected)))

@@ -10,11 +10,13 @@ owns (``/run/labkit/podman/lk-<session>-podman.sock``: every session's service r
 one store of labkit's podman, so the first that answers will do; ``pods.PODMAN``), never
 from podman's CLI text; the rest from the kernel: namespace links, ``/proc/<pid>/cgroup``.
 Each exercise is its check, decorated with its data; the reference and wrong solutions are
-just above it.
+just above it. A check with nothing of the learner's to judge yet (no pod of that name
+anywhere) is unjudged, so running every cell of the chapter spends no try and no hint.
 """
 
 from __future__ import annotations
 
+import functools
 import posixpath
 
 from ..model import NAMESPACE_TYPES
@@ -31,6 +33,23 @@ def asks_for(pod: str) -> dict:
             "untouched": f"There is no pod named {pod} on {PODMAN.engine} yet"}
 
 
+def until_made(name: str, make: str):
+    """A *do* check's untouched verdict: while no pod ``name`` is anywhere (on labkit's
+    podman, nor made on another engine), it is not judged, so "Run All" spends nothing;
+    the sentence says what makes it (``make``)."""
+    def wrap(judge):
+        @functools.wraps(judge)
+        def first_look(machine, answer):
+            pod, started = PODMAN.find(machine, name)
+            if pod is None and PODMAN.elsewhere(machine, name) is None:
+                return unjudged(PODMAN.absent(name, started, make))
+            return judge(machine, answer)
+
+        return first_look
+
+    return wrap
+
+
 def _pids(lab, name: str) -> dict[str, int]:
     """What the chapter's cells read: every running member's host PID, infra first."""
     return {m.name: m.pid for m in PODMAN.in_lab(lab, name).members()}
@@ -38,19 +57,20 @@ def _pids(lab, name: str) -> dict[str, int]:
 
 # -- predict: which namespaces does the app share with the infra container? -------------------
 
-NO_FOO = "the chapter's first cell (lab.podman_pod(manifest)), then check"
+FOO_CELL = "the first cell under «The article's manifest, played» (pod = lab.podman_pod(manifest))"
+NO_FOO = f"{FOO_CELL}, then check"
 
 
 def setup_foo(lab):
-    """The chapter's first cell: the article's manifest, played with podman kube play."""
+    """The chapter's first pod: the article's manifest, played with podman kube play."""
     return lab.podman_pod(FOO_POD, quiet=True)
 
 
-# What the read exercises declare: the chapter's first cell, and the untouched sentence;
+# What the read exercises declare: the cell that makes pod foo, and the untouched sentence;
 # their checks get pod foo with its infra container and app running, or judge nothing yet.
 ON_FOO = {"setup": setup_foo, "untouched": f"There is no pod named foo on {PODMAN.engine} yet"}
 on_foo = on_pod(PODMAN, "foo", make=NO_FOO, running=("app",),
-                again="delete the pod and make it again (the chapter's first cell), then check")
+                again=f"delete it (pod.delete()) and run {FOO_CELL} again, then check")
 
 
 def shared_with_infra_solution(lab):
@@ -63,15 +83,22 @@ def shared_with_infra_solution(lab):
     "05.shared-with-infra", kind="predict",
     title="What the app shares with the infra container",
     task="Before you look at who owns which namespace: which namespaces does pod foo's app "
-         "share with the infra container, the ones the infra container holds for the pod "
-         "(not those it shares with the host)? Pick every one. (foo is the pod the "
-         "chapter's first cell played with podman kube play.)",
-    hints=("Podman makes the infra container first; each container of the pod then joins "
-           "the namespaces the pod shares, as a Kubernetes Pod's containers join pause's.",
-           "podman pod inspect lists them as SharedNamespaces; `podman pod create --share` "
-           "defaults to ipc,net,uts, and kube play gives a Pod the same.",
-           "Without shareProcessNamespace each container keeps its own PID namespace, and "
-           "each always has its own mount namespace (its own filesystem)."),
+         "share with its infra container, among those the infra container holds for the pod "
+         "(not those it shares with the host)? Pick every one. (foo is the pod made under "
+         "«The article's manifest, played».)",
+    hints=("Each namespace type keeps one thing apart: net the addresses, ports and "
+           "localhost; ipc System V IPC objects and POSIX message queues; uts the hostname; "
+           "pid the process numbers; mnt the mounts. Which of these must the containers of a "
+           "Pod have in common?",
+           "kube play makes the Podman pod that the Pod's spec describes: its containers "
+           "share with the infra container what a Kubernetes Pod's containers share with "
+           "pause, and no more unless the spec asks for it (shareProcessNamespace, for one); "
+           "foo's spec asks for nothing.",
+           "The kernel has the last word: compare one link of the app with the infra "
+           "container's, e.g. `readlink /proc/$(labkit podman inspect -f '{{.State.Pid}}' "
+           "{name:foo-app})/ns/uts /proc/$(labkit podman inspect -f '{{.State.Pid}}' "
+           "$(labkit podman pod inspect -f '{{.InfraContainerID}}' {name:foo}))/ns/uts`, "
+           "then the other types the same way."),
     form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="net", **ON_FOO,
     solution=shared_with_infra_solution,
     wrong=(Wrong(lambda lab: ["net", "ipc"], "uts namespace is the infra container's"),
@@ -107,8 +134,8 @@ def shared_with_infra(machine, pod, picked):
 
 # -- do: the infra container's pause as the app's PID 1 ---------------------------------------
 
-MAKE_SHARED = ("lab.podman_pod(name=\"shared\", containers={\"app\": ...}, share=...), then "
-               "check")
+MAKE_SHARED = ("lab.podman_pod(name=\"shared\", containers={\"app\": ...}, share=...) in "
+               "the cell under «Exercises», 1, or with labkit podman in a terminal, then check")
 
 
 def shared_pid_solution(lab):
@@ -127,16 +154,17 @@ def _shared(make: str, **flags):
     title="pause as the app's PID 1",
     task="Make a Podman pod named `shared`, with a container `app`, in which the app sees "
          "the infra container's pause as PID 1: the pod shares its PID namespace, as "
-         "shareProcessNamespace: true asks.",
-    hints=("PID 1 of a PID namespace is the process that made it: the app must join the "
-           "infra container's PID namespace.",
-           "lab.podman_pod(name=\"shared\", containers={\"app\": {\"image\": \"busybox\", "
-           "\"command\": \"sleep 3650d\"}}, share=\"+pid\"): a leading + adds to Podman's "
-           "default ipc,net,uts (share_process_namespace=True does the same).",
-           "In a terminal: `labkit podman pod create --name shared --share +pid --network "
-           "none`, then `labkit podman run -d --pod shared --name shared-app <image> sleep "
-           "3650d` with the toolbox image `labkit podman images` lists; in it, `cat "
-           "/proc/1/comm` says pause."),
+         "shareProcessNamespace: true asks of a Kubernetes Pod.",
+    hints=("PID 1 is the first process created in a PID namespace; in the infra container's "
+           "PID namespace that is pause. The app sees pause as PID 1 only if it runs in that "
+           "same PID namespace.",
+           "Which of the infra container's namespaces a pod's containers join is decided when "
+           "the pod is created: read about --share in `labkit podman pod create --help`, and "
+           "look at the table under «What --share changes».",
+           "Give the pod a --share that includes pid (a leading + adds to the default): in "
+           "Python the share= of lab.podman_pod; in a terminal, podman pod create with "
+           "--network none, then podman run -d --pod with one of the lab's images (`labkit "
+           "podman images` lists them) and a command that keeps running."),
     solution=shared_pid_solution, **asks_for("shared"),
     wrong=(Wrong(_shared("podman_pod"), "its own, not the infra container's"),
            Wrong(_shared("docker_pod", share_process_namespace=True), "is a Docker container"),
@@ -145,6 +173,7 @@ def _shared(make: str, **flags):
           "API), their /proc/<pid>/ns/pid links and the host's; for a pod made elsewhere, "
           "Docker's containers and labkit's containerd",
 )
+@until_made("shared", MAKE_SHARED)
 @on_pod(PODMAN, "shared", make=MAKE_SHARED, do=True)
 def shared_pid(machine, pod, _answer):
     app = pod.containers.get("app")
@@ -167,7 +196,7 @@ def shared_pid(machine, pod, _answer):
                       f"{', '.join(pod.shared) or 'nothing'} here).")
     return passed(f"In pod shared the app is in the infra container's PID namespace ({ours}), "
                   f"not the host's ({host}): its PID 1 is {machine.command_name(pod.infra.pid)}"
-                  ", the process that holds the pod's namespaces.")
+                  ", the first process of that namespace.")
 
 
 # -- find: where conmon sits ------------------------------------------------------------------
@@ -212,17 +241,18 @@ def _answered_path(machine, answer) -> tuple[str | None, str | None]:
 @exercise(
     "05.conmon-cgroup", kind="find",
     title="Where conmon sits",
-    task="Podman starts one conmon per container to watch it. Type the cgroup that the "
-         "conmon of pod foo's app is in, in the memory hierarchy: as /proc/<pid>/cgroup names "
-         "it (`memory:/libpod_parent/…` with cgroupfs on cgroup v1) or as its directory under "
-         "/sys/fs/cgroup.",
-    hints=("conmon is not the container's process: it is its parent, outside the container, "
-           "and Podman records its PID.",
-           "pod.conmon_pids() gives each member's conmon (podman inspect: State.ConmonPid); "
-           "then read /proc/<that pid>/cgroup, the memory line.",
-           "Compare it with pod.cgroup_parent and with the app's own cgroup: is conmon in "
-           "either, or beside them?"),
-    form=cgroup_path, example="memory:/libpod_parent/3f2a…", **ON_FOO,
+    task="Podman starts one conmon per container, to watch it. In which cgroup does the "
+         "conmon of pod foo's app run? Type its memory line of /proc/PID/cgroup as the "
+         "kernel writes it (with or without the leading number; on cgroup v2 the 0:: line), "
+         "or that cgroup's directory under /sys/fs/cgroup.",
+    hints=("conmon is not inside the container: it is the parent of the container's first "
+           "process, a process of its own on the host, with a PID of its own.",
+           "Podman records that PID as State.ConmonPid: `labkit podman inspect -f "
+           "'{{.State.ConmonPid}}' {name:foo-app}` prints it (in Python, pod.conmon_pids()).",
+           "`cat /proc/$(labkit podman inspect -f '{{.State.ConmonPid}}' {name:foo-app})/cgroup` "
+           "lists conmon's cgroups, one line per hierarchy: the memory one is asked (on cgroup "
+           "v2 there is one line). Compare it with the app's own cgroup and with the pod's."),
+    form=cgroup_path, example="memory:/docker/3f2a…", **ON_FOO,
     solution=conmon_cgroup_solution,
     wrong=(Wrong(_app_cgroup, "is the cgroup of foo's app container itself"),
            Wrong(_pod_cgroup, "is pod foo's own cgroup")),
@@ -236,7 +266,8 @@ def conmon_cgroup(machine, pod, answer):
                {"infra": pod.infra, **pod.containers}.items() if m and m.conmon}
     if conmons.get("app") is None:
         return unjudged(f"Podman names no running conmon for pod foo's app (ConmonPid "
-                        f"{app.conmon or 0}): make the pod again, then check.")
+                        f"{app.conmon or 0}): delete pod foo (pod.delete()) and run "
+                        f"{FOO_CELL} again, then check.")
     path, wrong_form = _answered_path(machine, answer)
     if path is None:
         return failed(wrong_form)
@@ -260,12 +291,14 @@ def conmon_cgroup(machine, pod, answer):
         if cgroups and cgroups.get(hierarchy) == path:
             return failed(f"{path} holds the conmon of foo's {name}, not the app's.")
     return failed(f"{path} is not where the conmon of foo's app sits: read the memory line of "
-                  "/proc/<conmon's pid>/cgroup (pod.conmon_pids() gives the PID).")
+                  "/proc/<conmon's pid>/cgroup (State.ConmonPid in podman inspect gives the "
+                  "PID).")
 
 
 # -- do: a degraded pod whose containers live on ------------------------------------------------
 
-MAKE_LONELY = ("lab.podman_pod(name=\"lonely\", ...), then pod.kill_sandbox(), then check")
+MAKE_LONELY = ("lab.podman_pod(name=\"lonely\", ...) in the cell under «Exercises», 2, and "
+               "its kill_sandbox(), or with labkit podman in a terminal, then check")
 
 
 def lonely_solution(lab):
@@ -286,17 +319,18 @@ def _lonely_untouched(lab):
     "05.lonely", kind="do",
     title="Containers that outlive their infra container",
     task="Make a Podman pod named `lonely` whose containers keep running after its infra "
-         "container was killed: Podman then calls the pod degraded. Make it, kill its infra "
-         "container (pod.kill_sandbox(), or labkit podman kill on its id), then check.",
-    hints=("Killing the infra container kills its pause process; which namespace can take "
-           "other processes down with it?",
-           "When the init process of a PID namespace exits, the kernel kills every other "
-           "process in that namespace: keep the PID namespace out of what the pod shares "
-           "(Podman's default, ipc,net,uts, does).",
-           "lab.podman_pod(name=\"lonely\", containers={\"app\": {\"image\": \"busybox\", "
-           "\"command\": \"sleep 3650d\"}}), then .kill_sandbox() on it; .state says degraded "
-           "(in a terminal: `labkit podman kill` on the InfraContainerID that `labkit podman "
-           "pod inspect lonely` shows)."),
+         "container is killed (Podman then calls the pod degraded). Make it, kill its infra "
+         "container (the pod's kill_sandbox(), or podman kill in a terminal), then check.",
+    hints=("Killing the infra container ends its pause. Which of pause's namespaces, when a "
+           "container shares it, takes that container down too? Compare pod foo and pod "
+           "plus-pid under «When the infra container dies».",
+           "When PID 1 of a PID namespace ends, the kernel kills every other process in that "
+           "namespace: the pod must not share pid. `labkit podman pod create --help` shows "
+           "what --share shares when you do not give it.",
+           "Make the pod with one container that keeps running and no pid in its --share, "
+           "then kill its infra container: from Python, kill_sandbox() on the pod; in a "
+           "terminal, `labkit podman ps -a --pod` lists every pod's infra container, whose id "
+           "podman kill takes."),
     solution=lonely_solution, **asks_for("lonely"),
     wrong=(Wrong(_lonely_shared_pid, "the kernel killed every process in it"),
            Wrong(_lonely_untouched, "infra container still runs")),
@@ -304,18 +338,19 @@ def _lonely_untouched(lab):
           "containers' states and host PIDs from the libpod API), the running containers' "
           "/proc/<pid>/ns/net and the host's",
 )
+@until_made("lonely", MAKE_LONELY)
 @on_pod(PODMAN, "lonely", make=MAKE_LONELY, do=True)
 def lonely(machine, pod, _answer):
     if pod.infra.pid is not None:
         pause = machine.command_name(pod.infra.pid)
         return failed(f"lonely's infra container still runs ({pause}, host PID "
-                      f"{pod.infra.pid}): kill it (pod.kill_sandbox(), or labkit podman kill on "
-                      "its id), then check.")
+                      f"{pod.infra.pid}): kill it (the pod's kill_sandbox(), or labkit podman "
+                      "kill on its id), then check.")
     running = pod.running()
     if not running and pod.containers and "pid" in pod.shared:
         return failed(f"Every container of pod lonely stopped with its infra container "
                       f"({pod.states()}): the pod shares its PID namespace (Podman's "
-                      f"SharedNamespaces: {', '.join(pod.shared)}), whose init was pause, and "
+                      f"SharedNamespaces: {', '.join(pod.shared)}), whose PID 1 was pause, and "
                       "when it died the kernel killed every process in it.")
     if not running:
         return failed(f"No container of pod lonely is running ({pod.states()}): give it one "
@@ -323,8 +358,9 @@ def lonely(machine, pod, _answer):
     host = machine.host_namespaces["net"]
     name, pid = next(iter(running.items()))
     net = machine.namespaces(pid)["net"]
-    where = (f"still in net:[{net}], the network namespace the infra container made, which "
-             "the kernel keeps while a process is in it") if net != host else \
+    where = (f"still in net:[{net}], the infra container's network namespace, which the "
+             "kernel keeps while a process is in it") if net != host else \
         "in the host's network namespace"
-    return passed(f"Pod lonely is {pod.state} in Podman's words: its infra container is "
-                  f"{pod.infra.status} and its {name} runs on (host PID {pid}), {where}.")
+    return passed(f"Pod lonely is {pod.state} in Podman's words (some of its containers run, "
+                  f"not all): its infra container is {pod.infra.status} and its {name} runs on "
+                  f"(host PID {pid}), {where}.")

@@ -64,12 +64,15 @@ def made(docker_client):
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_untouched_machine_fails_with_not_done_yet(exercise_id, made):
     """Nothing made yet, as this kernel sees it and as another kernel, without labkit's
-    podman, does."""
+    podman, does: not judged, so no try is counted and no hint unlocked (running every
+    cell of the chapter spends nothing), and the sentence names what makes it."""
     ex = exercises.get(exercise_id)
     made.drop()
     exercises.use(None)  # the checks find this process's sessions by themselves
     untouched = ex.check(None if ex.kind == "do" else ex.spec.example)
-    assert not untouched.passed and untouched.counted == (ex.kind == "do")
+    assert not untouched.passed and not untouched.counted
+    assert ex.progress["tries"] == 0 and ex.progress["hints"] == 0
+    assert "«" in untouched.sentence  # the section whose cell makes it
     assert ex.spec.untouched in untouched.sentence, untouched.sentence
     assert "(this kernel has not started it)" not in untouched.sentence  # the module's lab did
     other_kernel = Machine()

@@ -170,8 +170,8 @@ def test_on_pod_gives_the_check_the_pod_or_does_not_judge():
 
 def test_on_pod_fails_a_do_check_naming_what_was_made_instead():
     assert checked(Engine(pod="POD", stopped=True), do=True)("m", None).passed  # not asked
-    absent = checked(Engine(), do=True)("machine", None)
-    assert absent == Verdict(False, "There is no pod foo : make it.", True)
+    absent = checked(Engine(), do=True)("machine", None)  # nothing made yet: not a try
+    assert absent == Verdict(False, "There is no pod foo : make it.", False)
     elsewhere = checked(Engine(elsewhere="foo-sandbox is Docker's."), do=True)("m", None)
     assert elsewhere == Verdict(False, "foo-sandbox is Docker's.", True)
     unfit = checked(Engine(pod="POD", unfit="No infra."), do=True)("m", None)
