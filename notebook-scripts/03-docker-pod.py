@@ -16,19 +16,19 @@
 # %% [markdown]
 # # 3 · A Pod made of plain Docker containers
 #
-# A Kubernetes Pod is a group of containers that the runtime deliberately
-# isolates *less* from each other: they talk over `localhost`, can share memory,
-# and sit under one parent cgroup. Nothing in that needs Kubernetes. Docker can
-# join a container to another container's namespaces and put it under a cgroup
-# parent of our choosing, so we can build the same structure by hand:
+# A Kubernetes Pod is a group of containers that share some of their namespaces and
+# sit under one cgroup of the pod's. Docker can start a container in another
+# container's namespaces and put containers under a cgroup parent you choose, so we
+# can build the same shape by hand:
 #
-# 1. a **parent cgroup** for the whole pod;
-# 2. a **sandbox** container that only holds namespaces (Kubernetes calls it the
-#    *pause* container), with its IPC namespace marked shareable;
-# 3. the pod's **app** and **sidecar**, joining the sandbox's network and IPC
-#    namespaces, each with its own memory limit.
+# 1. a **parent cgroup** for the whole pod, holding the values a kubelet would write
+#    for it;
+# 2. a **sandbox** container that only holds namespaces (the Kubernetes runtimes call
+#    it the *pause* container);
+# 3. the pod's **app** and **sidecar**, started in some of the sandbox's namespaces,
+#    each with its own limits.
 #
-# Then we check, from the kernel, how close this comes to the real thing.
+# Then we ask the kernel how close this comes to the real thing.
 
 # %%
 from pathlib import Path
@@ -41,13 +41,17 @@ manifest = Path("manifests/foo-pod.yaml").read_text()
 print(manifest)
 
 # %% [markdown]
-# labkit reads the same manifest the Pod chapter uses and turns it into Docker
-# calls. Whether the article's images are on your machine depends on the
-# machine; where they are not (offline, at a workshop), labkit runs its own
-# stand-ins: an HTTP server for the app, a small `curl` for the sidecar. This
-# cell says which; nothing after it depends on the answer.
+# labkit turns the manifest into Docker calls. Some of what you will see depends on
+# versions (of Docker, of its Python SDK, of the kernel, of the cgroup version), on
+# Docker's cgroup driver, and on whether the article's images are on this machine; where they are not (offline,
+# at a workshop), labkit runs its own stand-ins: an HTTP server for the app, a small
+# `curl` for the sidecar. This cell says which of each this machine has:
 
 # %% tags=["nbval-ignore-output"]
+from importlib.metadata import version
+
+print(lab.versions(), "· Docker SDK for Python", version("docker"))
+print("Docker's cgroup driver:", lab.docker.cgroup_driver)
 print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl"))
 
 # %% [markdown]
@@ -61,18 +65,17 @@ from labkit import exercises
 exercises.use(lab)
 exercises.progress_widget("03")
 
-# %%
+# %% [markdown]
+# ## The pod
+#
+# One call makes the whole pod from the manifest: the parent cgroup, the sandbox,
+# then the app and the sidecar.
+
+# %% tags=["nbval-check-output"]
 pod = lab.docker_pod(manifest)
-for line in pod.commands():
-    print(line)
+print("pod foo is", pod.state)
 
 # %% [markdown]
-# Those are the commands you would type yourself. On a cgroup v1 host `cgcreate`
-# makes the parent cgroup (labkit writes the directories directly); on a cgroup
-# v2 host with systemd, Docker insists on a parent *slice* and systemd gives it
-# its limits (`systemctl set-property`). The sandbox gets `--ipc shareable`, and
-# the others join it with `container:` modes.
-#
 # ## Who owns which namespace
 #
 # The sandbox comes first, so a namespace it holds shows up as `shared with
@@ -83,27 +86,80 @@ for line in pod.commands():
 # %%
 exercises.get("03.shared-namespaces")
 
-# %%
+# %% [markdown]
+# The next cells show the answer (their outputs open folded: unfold them once you
+# have checked).
+
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 obs = lab.observe(pod)
 views.sharing_colours(obs)
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 labels = views.sharing_labels(obs)
 for ns in ("net", "ipc", "uts", "pid", "mnt"):
     sharing = [m for m in ("app", "sidecar") if labels[m][ns] == "shared with sandbox"]
     print(f"{ns:4} shared with the sandbox by: {', '.join(sharing) or 'nobody'}")
 
 # %% [markdown]
-# Network and IPC are the pod's; mount and PID stay private to each container,
-# as in a real Pod without `shareProcessNamespace`. UTS is the odd one out; more
-# on that below. Drawn as boxes, each process inside the namespaces it is in:
+# Network and IPC are the pod's; mount and PID stay private to each container, as
+# in a Pod without `shareProcessNamespace`. UTS is the odd one out; more on that
+# below. Drawn as boxes, each process inside the namespaces it is in:
 
-# %%
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 views.namespace_boxes(obs, title="the article's Pod, emulated with Docker")
 
 # %% [markdown]
 # Compare the **uts** row with chapter 2's picture: there the pause container,
 # the app and the sidecar share one box; here each has a box of its own.
+#
+# ## The commands labkit ran
+#
+# labkit made the pod with a plan of plain commands and executed it step by step.
+# Here is the plan, as a root shell types it:
+
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
+for line in pod.commands():
+    print(line)
+
+# %% [markdown]
+# Read it line by line:
+#
+# * **Names and labels.** Every name starts with `lk-<session>-`, the prefix of this
+#   lab session (another notebook has another), and every container carries the
+#   labels `io.labkit.owner=labkit` and `io.labkit.session=<session>`. That is how the
+#   lab's cleanup finds what this session made, and it finds what you type with the
+#   same names and labels too.
+# * **The parent cgroup.** On this machine Docker uses the cgroupfs driver (the
+#   first cell said so), so the pod's parent is a plain directory: `mkdir` makes it in every cgroup v1 hierarchy,
+#   and `echo` writes the pod's values into it: the memory limit (256 MiB + 128 MiB),
+#   `cpu.shares` 2, and cpuset's `cpus` and `mems`, which a new v1 cpuset cgroup
+#   starts without unless told to copy its parent's (the kernel lets no process join
+#   it until both are set). runc
+#   would make a missing parent by itself (runc 1.1.5), but without the pod's values.
+#   Where Docker uses the **systemd cgroup driver**, `--cgroup-parent` must name a
+#   *slice* (Docker 20.10 refuses anything else), and the plan makes one with
+#   `systemctl` instead; Docker 20.10 picks that driver by itself on a cgroup v2 host
+#   that runs systemd.
+# * **The sandbox**: `--hostname foo` (the pod's name), `--ipc shareable` (Docker
+#   20.10 gives a container a private IPC namespace by default, which no other
+#   container may join), `--cpu-shares 2` (what containerd gives a pod's pause
+#   container), and a process that only sleeps.
+# * **app and sidecar**: `--network container:…` and `--ipc container:…` start them in
+#   the sandbox's namespaces; `--memory` is each one's limit; `--cpu-shares 2` is what
+#   the kubelet asks for a container with neither a CPU request nor a CPU limit;
+#   `--restart always` stands for the Pod's `restartPolicy` (Always unless the
+#   manifest says otherwise), `--stop-timeout 30` for its
+#   `terminationGracePeriodSeconds` (30 unless it says otherwise). The
+#   sidecar's `command` replaces the image's entrypoint, so it becomes `--entrypoint`
+#   and what follows the image.
+# * **The image** is the one that really runs here. On this machine that is
+#   `labkit/toolbox:<tag>`, the lab's busybox image, built here, with a command: it
+#   stands in for the article's images, as the first cell said, so the commands work
+#   offline.
+#
+# The lines run as typed in a root terminal once this pod is deleted (while it
+# runs, its names are taken): labkit's tests type them into bash and compare what
+# the kernel then shows with what it shows for the pod labkit made.
 #
 # ## Shown by running
 #
@@ -115,61 +171,158 @@ reply = pod["sidecar"].exec("curl -s http://localhost:80/")
 print("sidecar → http://localhost:80/ :", reply.exit_code == 0 and "<html" in reply.output)
 
 # %% [markdown]
-# And they share IPC: with a shared IPC namespace Docker also shares the
-# sandbox's `/dev/shm`, so a POSIX shared-memory object written by the app is
-# there for the sidecar.
+# "Sharing memory" covers two different things, and the pod has both. A container
+# of its own, outside the pod, to compare with:
+
+# %% tags=["nbval-check-output"]
+outsider = lab.run("outsider", "busybox", "sleep 3650d", quiet=True)
+print("outsider is", outsider.status)
+
+# %% [markdown]
+# **`/dev/shm` is a mount.** It is a `tmpfs` file system, and Docker mounts the
+# sandbox's into each container started with `--ipc container:` (Docker 20.10). A
+# file the app writes there:
 
 # %% tags=["nbval-check-output"]
 pod["app"].exec("echo 'hello from app' > /dev/shm/greeting")
-print("sidecar reads:", pod["sidecar"].exec("cat /dev/shm/greeting").output.strip())
+for name, container in (("sidecar", pod["sidecar"]), ("outsider", outsider)):
+    said = container.exec("cat /dev/shm/greeting").output.strip()
+    print(f"{name:8} reads: {said}")
+
+
+def shm_device(pid):
+    """The device of the file system mounted on /dev/shm for this process (mountinfo)."""
+    mounts = lab.node.read(f"/proc/{pid}/mountinfo").splitlines()
+    return next(line.split()[2] for line in mounts if line.split()[4] == "/dev/shm")
+
+
+devices = {name: shm_device(pod[name].pid) for name in ("sandbox", "app", "sidecar")}
+print("app and sidecar have the sandbox's /dev/shm mounted:", len(set(devices.values())) == 1)
+print("the outsider has another one:", shm_device(outsider.pid) != devices["sandbox"])
 
 # %% [markdown]
-# ## The hostname trick
+# That proves one file system seen by both: a shared mount. It says nothing about
+# the IPC namespace, which is not a file system at all.
 #
-# In a Kubernetes Pod every container is in the sandbox's UTS namespace, so they
-# have one hostname. Here all three answer with the pod's name too:
+# **The IPC namespace** holds System V IPC objects (shared memory segments,
+# semaphore sets, message queues) and POSIX message queues. To see it, run the
+# host's `ipcmk` in the app's IPC namespace (what `nsenter --target <app's PID>
+# --ipc ipcmk -M 4096` does in a root terminal) to make a System V shared memory
+# segment of 4096 bytes, then list the segments with `ipcs -m` in each namespace:
 
 # %% tags=["nbval-check-output"]
-names = {m: pod[m].exec("hostname").output.strip() for m in ("sandbox", "app", "sidecar")}
-print("hostnames:", names)
-print("same hostname everywhere:", len(set(names.values())) == 1)
-print("same UTS namespace everywhere:",
-      len({m.namespaces["uts"] for m in obs.members}) == 1)
+made = lab.nsenter(pod["app"].pid, ["ipc"], ["ipcmk", "-M", "4096"])
+print("in the app's IPC namespace:", made.output.strip())
+segment_id = made.output.split()[-1]
+for name, pid in (("sandbox", pod["sandbox"].pid), ("sidecar", pod["sidecar"].pid),
+                  ("outsider", outsider.pid)):
+    listed = lab.nsenter(pid, ["ipc"], ["ipcs", "-m"]).output
+    seen = any(row.split()[1:2] == [segment_id] and row.split()[4] == "4096"
+               for row in listed.splitlines() if row.startswith("0x"))
+    print(f"{name:8} sees the segment: {seen}")
 
 # %% [markdown]
-# Same name, different namespaces: Docker copies the sandbox's hostname into
-# each container that joins its network, but each still gets a UTS namespace of
-# its own. Change the hostname in one and the others will not follow. Can we ask
-# Docker to share UTS outright?
+# The segment lives in the IPC namespace the sandbox holds, so every member of the
+# pod sees it, and the outsider, in an IPC namespace of its own, does not.
+#
+# ## The hostname trick
+#
+# In a Kubernetes Pod every container is in the sandbox's UTS namespace (unless the
+# Pod sets `hostNetwork`, below), so they have one hostname. Here all three answer
+# with the pod's name too:
+
+# %% tags=["nbval-check-output"]
+def hostnames():
+    return {m: pod[m].exec("hostname").output.strip() for m in ("sandbox", "app", "sidecar")}
+
+
+print("hostnames:", hostnames())
+print("same UTS namespace everywhere:", len({m.namespaces["uts"] for m in obs.members}) == 1)
+
+# %% [markdown]
+# Same name, different namespaces: Docker 20.10 copies the sandbox's hostname into
+# each container started in its network namespace, but each still gets a UTS
+# namespace of its own. The app cannot rename itself (Docker's default capabilities
+# leave out the one `sethostname` needs), so rename it from the host, as root, in its
+# UTS namespace, and see who follows:
+
+# %% tags=["nbval-check-output"]
+print("the app itself:", pod["app"].exec("hostname renamed").output.strip())
+lab.nsenter(pod["app"].pid, ["uts"], ["hostname", "renamed"])
+print("after renaming the app from the host:", hostnames())
+restored = lab.nsenter(pod["app"].pid, ["uts"], ["hostname", "foo"])  # and back
+
+# %% [markdown]
+# Can Docker be asked to start a container in the sandbox's UTS namespace?
 
 # %% tags=["nbval-check-output"]
 try:
-    lab.run("uts-joiner", "busybox", "sleep 600", uts_mode=f"container:{pod.sandbox.id}")
+    lab.run("uts-joiner", "busybox", "sleep 600",
+            uts_mode=f"container:{pod['sandbox'].engine_name}")
 except labkit.LabError as error:
-    print(error)
+    print("refused:", error.engine_said)
 
 # %% [markdown]
-# Docker only accepts `host` for the UTS mode; joining another container's UTS
-# namespace is not something it can do. That is the one namespace of a Pod this
-# emulation cannot reproduce.
+# That refusal comes from the Docker SDK for Python, in this notebook's process: it
+# accepts only `host` as a UTS mode, so no request reached Docker's daemon. The
+# `docker` command refuses the same before sending anything (`--uts: invalid UTS
+# mode`, docker CLI 20.10). The 20.10 daemon itself never checks the mode, it only
+# asks whether it is `host`, so a request that got past a client would quietly get
+# a UTS namespace of its own. Either way Docker has no way to start a container in
+# another container's UTS namespace: that is the one namespace of a Pod (one without
+# the host flags below) that this emulation cannot reproduce.
 #
 # ## The pod's cgroups
 #
-# Every member sits under the parent cgroup, which carries the pod-level limit
-# (the sum of the containers' limits, as the kubelet sets it), while each child
-# carries its own:
+# Every member sits under the parent cgroup, and each has its own limits below it:
 
 # %%
 tree = obs.trees[0]
 print(views.cgroup_tree_text(tree, pod.names()))
 
-# %% tags=["nbval-check-output"]
-limits = {pod.names().get(c.name.removeprefix("docker-").removesuffix(".scope"), c.name):
-          c.state.limits.memory_bytes for c in tree.children}
-print("pod-level memory limit is the sum of the containers':",
-      tree.state.limits.memory_bytes == limits["app"] + limits["sidecar"])
-print("each container keeps its own:", limits["app"] == 256 * 2**20,
-      limits["sidecar"] == 128 * 2**20)
+# %% [markdown]
+# The values are the ones a kubelet would write. For the pod's cgroup it follows
+# its `ResourceConfigForPod`: a memory limit only when every container has one (then
+# their sum), a CPU quota only when every container has a CPU limit, and `cpu.shares`
+# from the sum of the CPU requests (2 when there is none). For a container, the
+# shares come from its own CPU request, or its CPU limit when it gives only that (2
+# with neither). The sandbox gets what containerd gives a pod's pause container: 2
+# shares and no limits. The kernel's values, beside what those rules give for this
+# manifest:
+
+# %%
+import pandas as pd
+
+
+def kernel(limits):
+    """What the kernel's files say: memory limit, CPU shares (weight on v2), CPU quota."""
+    cpu = limits.cpu_shares if limits.cpu_weight is None else f"weight {limits.cpu_weight}"
+    return (limits.memory_bytes or "none", cpu, limits.cpu_quota_us or "none")
+
+
+def by_the_rules(config):
+    """What the rules give: the kubelet's for the pod and its containers, containerd's for
+    the sandbox (config None)."""
+    if config is None:
+        return ("none", 2, "none")
+    return (config.memory or "none", config.cpu_shares, config.cpu_quota or "none")
+
+
+rules = {"pod": pod.spec.resource_config,
+         **{c.name: c.resource_config for c in pod.spec.containers}}
+rows = {"pod": kernel(tree.state.limits) + by_the_rules(rules["pod"])}
+for child in tree.children:
+    name = pod.names().get(child.name.removeprefix("docker-").removesuffix(".scope"), child.name)
+    rows[name] = kernel(child.state.limits) + by_the_rules(rules.get(name))
+columns = pd.MultiIndex.from_product([("the kernel", "the rules"),
+                                      ("memory limit", "cpu.shares", "CPU quota (µs)")])
+order = ["pod", "sandbox", *(c.name for c in pod.spec.containers)]
+pd.DataFrame.from_dict(rows, orient="index", columns=columns).loc[order].rename_axis("cgroup")
+
+# %% [markdown]
+# (On cgroup v2 the kernel's file is `cpu.weight`, which the runtime computes from
+# the shares.) The pod's memory limit here is the sum of its containers', so it
+# would only bite through the sandbox, which has none of its own. Drawn:
 
 # %%
 views.cgroup_tree_figure(tree, pod.names(), title="the emulated pod's memory cgroups")
@@ -180,74 +333,140 @@ views.cgroup_tree_widget(tree, pod.names())
 # %% [markdown]
 # ## What the host flags change
 #
-# `hostNetwork`, `hostIPC` and `hostPID` in a Pod spec put the containers in the
-# node's own namespaces; `shareProcessNamespace` puts them all in the sandbox's
-# PID namespace. Docker has the matching modes. One small pod per flag, and the
-# app's row of the matrix for each:
+# `hostNetwork`, `hostIPC` and `hostPID` in a Pod spec put its containers in the
+# node's own namespaces; `shareProcessNamespace` puts them all in the sandbox's PID
+# namespace. Docker has a mode for each. One small pod per flag, the app's row of
+# the kernel's matrix for each, and below it where a Pod on a kubelet would differ
+# (by `labkit.kubernetes`, the kubelet's rules):
 
 # %% tags=["nbval-check-output"]
-import pandas as pd
+from IPython.display import display
 
-rows = {}
+from labkit import kubernetes
+
+AS_LABEL = {"pod": "shared with sandbox", "container": "own", "node": "host"}
+NAMESPACES = ("net", "ipc", "uts", "pid")
+emulated, in_a_pod = {}, {}
 for flag in ("none", "share_process_namespace", "host_network", "host_ipc", "host_pid"):
     flags = {} if flag == "none" else {flag: True}
     with lab.docker_pod(name="flags", containers={"app": {"image": "busybox",
                                                           "command": "sleep 600"}},
                         quiet=True, **flags) as variant:
         app = views.sharing_labels(lab.observe(variant))["app"]
-    rows[flag] = {ns: app[ns] for ns in ("net", "ipc", "uts", "pid")}
-pd.DataFrame(rows).T.rename_axis("app with")
+    emulated[flag] = {ns: app[ns] for ns in NAMESPACES}
+    modes = kubernetes.namespace_modes(**flags)
+    in_a_pod[flag] = {ns: AS_LABEL[getattr(modes, ns)] for ns in NAMESPACES}
+display(pd.DataFrame(emulated).T.rename_axis("app with"))
+for flag, row in emulated.items():
+    for ns in NAMESPACES:
+        if row[ns] != in_a_pod[flag][ns]:
+            print(f"with {flag}: {ns} is {row[ns]!r} here, {in_a_pod[flag][ns]!r} in a Pod")
 
 # %% [markdown]
+# Every difference is UTS. Without the flags it is the one above. With
+# `hostNetwork`, a Pod's containers are also in the node's UTS namespace (containerd
+# leaves both out of the sandbox), while Docker's `--network host` keeps a UTS
+# namespace of the container's own and copies the node's hostname into it.
+#
 # ## When the sandbox dies
 #
-# The sandbox holds the namespaces; what happens to the others if it goes? Guess
-# first, for pod `foo`'s sidecar:
+# The sandbox holds the namespaces; what happens to the others if its process is
+# killed? Guess first, for pod `foo`'s sidecar:
 
 # %%
 exercises.get("03.sandbox-dies")
 
 # %% [markdown]
-# Now the experiment, on a pod of its own: one container shares only the
-# sandbox's network (and IPC), another also its PID namespace.
+# The experiment runs on two pods of their own, so that `foo` stays whole for the
+# exercises: `life`, shaped like `foo`, and `life-shared`, the same with
+# `shareProcessNamespace: true` (and `restartPolicy: Never`, so that Docker's
+# restart policy stays out of the picture). `pod.kill_sandbox()` is `docker kill`
+# of the sandbox: SIGKILL to its process.
 
-# %% tags=["nbval-check-output"]
-life = lab.docker_pod(name="life", containers={"net-only": {"image": "busybox",
-                                                            "command": "sleep 600"}},
-                      quiet=True)
-sandbox = f"container:{life.sandbox.id}"
-pid_too = lab.run("pid-too", "busybox", "sleep 600", network_mode=sandbox, pid_mode=sandbox,
-                  quiet=True)
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+sleeper = {"image": "busybox", "command": "sleep 3650d"}
+life = lab.docker_pod(name="life", quiet=True, containers={
+    "app": {"image": "docker.io/kennethreitz/httpbin"}, "sidecar": sleeper})
+life_shared = lab.docker_pod("""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: life-shared
+spec:
+  shareProcessNamespace: true
+  restartPolicy: Never
+  containers:
+  - {name: app, image: busybox, command: [sleep, 3650d]}
+  - {name: sidecar, image: busybox, command: [sleep, 3650d]}
+""", quiet=True)
+
 life.kill_sandbox()
-net_only = life["net-only"]
-print("net-only:", net_only.status, "· pid-too:", pid_too.status,
-      "with exit code", pid_too.state["ExitCode"])
+life_shared.kill_sandbox()
+exit_codes = {m: life_shared[m].wait() for m in ("app", "sidecar")}  # docker wait
+print("life:       ", life.states())
+print("life-shared:", life_shared.states(), "exit codes", exit_codes)
 
 # %% [markdown]
-# The container in the sandbox's PID namespace was killed with it (when a PID
-# namespace's init exits, the kernel kills every process in it). The one that
-# only shared the network lives on, holding the network namespace alive by
-# itself. But neither can be started again: their namespaces belonged to a
-# container that no longer exists.
+# The containers of `life-shared` were in the sandbox's PID namespace, whose first
+# process (its init) the sandbox's process was: when the init of a PID namespace
+# dies, the kernel kills every other process in it with SIGKILL (exit code 137 is
+# 128 + 9). The containers of `life` have PID namespaces of their own (the matrix
+# above showed `pid` as `own`), so the sandbox's death does not reach their
+# processes: they keep running. That is all that decides it.
+#
+# Their network namespace lives on too, because processes are still in it. That is
+# why `localhost` still answers in `life`. What it no longer has is the sandbox's
+# network interface:
 
 # %% tags=["nbval-check-output"]
-for container in (net_only, pid_too):
-    container.stop(timeout=1)
-    try:
-        container.start()
-        print(container.name, "restarted")
-    except labkit.LabError as error:
-        print(container.name, "cannot restart:", error.engine_said)
+links = life["sidecar"].exec("ip -o link").output.splitlines()
+print("interfaces left in life's network namespace:",
+      ", ".join(line.split(": ")[1].split("@")[0] for line in links))
+reply = life["sidecar"].exec("curl -s http://localhost:80/")
+print("sidecar → http://localhost:80/ :", "<html" in reply.output)
 
 # %% [markdown]
-# Kubernetes avoids this by never letting the sandbox die alone: if the pause
-# container goes, the kubelet recreates the whole pod.
+# (Docker 20.10 takes a container's network interfaces out of its namespace when it
+# releases the container's network.) And a container of `life` that stops cannot
+# start again while the sandbox does not run:
+
+# %% tags=["nbval-check-output"]
+life["sidecar"].stop(timeout=1)
+try:
+    life["sidecar"].start()
+except labkit.LabError as error:
+    print("Docker says:", error.engine_said)
+
+# %% [markdown]
+# Start the sandbox again, and then the sidecar: both run, but the sandbox is a new
+# process with new namespaces, and only the sidecar joined them. The app is still
+# in the old ones:
+
+# %% tags=["nbval-check-output"]
+life["sandbox"].start()
+life["sidecar"].start()
+links = {m: lab.node.ns_links(life[m].pid) for m in ("sandbox", "app", "sidecar")}
+print("life:", life.states())
+print("sidecar in the new sandbox's network namespace:",
+      links["sidecar"]["net"] == links["sandbox"]["net"])
+print("app and sidecar in one network namespace:", links["app"]["net"] == links["sidecar"]["net"])
+
+# %% [markdown]
+# Nothing here watches the pod, so nothing repairs it. On a node, the kubelet does
+# not keep containers from an old sandbox: when it finds a pod's sandbox not ready
+# (containerd marks it so when pause dies), it kills the pod's containers, creates a
+# new sandbox (a new pause, a new network namespace, with the pod's address read
+# again from it) and starts the containers again as the Pod's `restartPolicy` says
+# (with `Never` it makes no new sandbox and starts nothing). The Pod object, its name
+# and its UID stay the same. No kubelet runs in this lab; chapter 4 shows what each runtime does alone.
 #
 # ## Bad manifests
 #
-# A manifest is checked completely before anything is created:
+# labkit checks a manifest as the API server would and refuses it before it
+# creates anything:
 
 # %% tags=["nbval-check-output"]
+before = len(lab.leftovers().containers)
 for broken in (manifest.replace("containers:", "contaners:"),
                manifest.replace('memory: "128Mi"', 'memory: "128 MB"'),
                manifest.replace("name: sidecar", "name: app")):
@@ -255,6 +474,7 @@ for broken in (manifest.replace("containers:", "contaners:"),
         lab.docker_pod(broken)
     except labkit.LabError as error:
         print("✘", error)
+print("containers made meanwhile:", len(lab.leftovers().containers) - before)
 
 # %% [markdown]
 # ## Exercises
@@ -262,11 +482,11 @@ for broken in (manifest.replace("containers:", "contaners:"),
 # Your turn. Each card says what to reach; **Check** reads the machine and tells
 # you the one thing still wrong, and **Hint** unfolds one hint at a time. You may
 # work in the empty cells with `lab` (`lab.docker_pod(...)`, `lab.run(...)`), or
-# in a terminal with the `docker` command: the checks look at the kernel and at
-# Docker, not at how you got there.
+# in a root terminal with the `docker` command: the checks look at the kernel and
+# at Docker, not at how you got there. The cards write this session's engine names
+# as Docker knows them (`lk-<session>-foo-app` for pod `foo`'s app).
 #
-# **1.** Find a number in the kernel's files (`/proc/<pid>/ns/net` of a member of
-# pod `foo`):
+# **1.** A number from the kernel's files:
 
 # %%
 exercises.get("03.net-inode")
@@ -280,7 +500,7 @@ exercises.get("03.shared-pid")
 # %%
 # your code for exercise 2 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("03.shared-pid").check()
 
 # %% [markdown]
@@ -292,19 +512,14 @@ exercises.get("03.pod-memory-192mi")
 # %%
 # your code for exercise 3 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("03.pod-memory-192mi").check()
 
 # %% [markdown]
 # ## Clean up
 #
-# The pods, their containers and their parent cgroups (in every hierarchy:
-# Docker never removes a parent it made) go with the lab:
+# The button removes everything this chapter made: the pods, their containers and
+# their parent cgroups, and the outsider. Leaving the notebook does the same.
 
-# %% tags=["nbval-check-output"]
-from labkit.cleanup import lab_cgroup_dirs
-
-life.delete()
-lab.close()
-print("containers left:", lab.docker.session_containers())
-print("parent cgroups left:", lab_cgroup_dirs(lab.node.layout, lab.session.id))
+# %%
+lab.cleanup_button()

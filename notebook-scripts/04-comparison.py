@@ -18,11 +18,15 @@
 #
 # The same `app` four ways, all on this machine at once:
 #
-# * a **plain container** (`docker run`, chapter 1);
-# * an **emulated Pod** made of Docker containers around a sandbox (chapter 3);
-# * a **Podman pod**, played from the same manifest (chapter 5);
-# * a **Kubernetes Pod** made through containerd's CRI, as the kubelet makes it
-#   (chapter 2).
+# * a **plain container** (`docker run`, chapter 1), running the lab's busybox with a
+#   memory limit;
+# * an **emulated Pod** made of Docker containers around a sandbox (chapter 3), from
+#   the article's manifest;
+# * a **Podman pod**, played from the same manifest with `podman kube play`
+#   (chapter 5);
+# * a **Kubernetes Pod** made through containerd's CRI, from the same manifest, with
+#   the calls a kubelet makes (chapter 2; no kubelet runs here: labkit makes the calls
+#   and writes the pod's cgroups by the kubelet's rules).
 #
 # Each is asked the same questions, and the kernel answers.
 
@@ -49,6 +53,11 @@ observations = {
     "Podman pod": lab.observe(podman),
     "Kubernetes pod (CRI)": lab.observe(real),
 }
+print(lab.versions())
+print(lab.describe(engine="podman"))
+print("cgroup drivers here: Docker", lab.docker.cgroup_driver, "· Podman",
+      lab.podman.cgroup_manager, "· labkit's containerd",
+      "systemd" if lab.containerd.systemd else "cgroupfs")
 
 # %% [markdown]
 # This chapter's questions and exercises, and your progress in them:
@@ -68,15 +77,26 @@ views.comparison_colours(observations, "app")
 # %% [markdown]
 # Read it row by row:
 #
-# * the plain container has all five namespaces to itself (orange: its own);
-# * all three pods share **net** and **ipc** with their sandbox (blue), which is what
-#   lets the containers of a Pod talk over `localhost` and share memory;
-# * the Podman pod and the real Pod share **uts** as well: Docker cannot join
-#   another container's UTS namespace, it can only copy the hostname;
-# * none shares **pid** or **mnt** by default;
-# * the cgroup tells who grouped the containers: Docker puts a plain container
-#   under `/docker`, our emulation under the parent we created, Podman under
-#   `/libpod_parent/<pod id>`, the kubelet under `kubepods/<QoS class>/pod<uid>`.
+# * the plain container has a namespace of its own in each of the five types shown
+#   (orange); the table leaves out cgroup, time and user (the widget below shows
+#   them, and exercise 1 asks about them);
+# * all three pods share **net** and **ipc** with their sandbox (blue): one network
+#   stack, so the containers of a Pod talk over `localhost`, and one set of System V
+#   IPC objects and POSIX message queues. (`/dev/shm` is another matter: a mount,
+#   which Docker and containerd each bind-mount from the sandbox into its
+#   containers; chapter 3 shows both.)
+# * the Podman pod and the real Pod share **uts** as well. Docker cannot start a
+#   container in another container's UTS namespace; it only copies the hostname;
+# * none shares **pid** or **mnt** (the manifest does not ask for
+#   `shareProcessNamespace`);
+# * the **cgroup** says who grouped the containers, and where depends on each
+#   engine's cgroup driver (the first cell printed this machine's). With cgroupfs,
+#   Docker puts a plain container under `/docker`, our emulation under the parent it
+#   made, Podman under `/libpod_parent/<pod id>`, and labkit's containerd under its
+#   node's `kubepods/<QoS class>/pod<uid>` (a Guaranteed pod would sit right under
+#   `kubepods`). With the systemd driver they are slices and scopes instead:
+#   `system.slice/docker-<id>.scope` for Docker, `machine.slice` for Podman,
+#   `kubepods-burstable-pod<uid>.slice` for a kubelet's Burstable pod.
 #
 # ## The four as pictures
 #
@@ -97,38 +117,60 @@ views.namespace_boxes_widget(observations)
 # %% [markdown]
 # ## When the sandbox dies
 #
-# Remove the emulated pod's sandbox container, kill the Podman pod's infra
-# container, and kill the real Pod's pause process. What do the runtimes say
-# about the rest? Predict first (for the Docker and the CRI pod):
+# Kill each pod's sandbox: the emulated pod's with `docker kill`, the Podman pod's
+# infra container through Podman's API (as `podman kill` does), the real Pod's
+# pause process with SIGKILL. What happens to the apps, and what do the runtimes say?
+# Predict first (for the Docker and the CRI pod):
 
 # %%
 exercises.get("04.sandbox-dies")
 
-# %%
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 emulated.kill_sandbox()
 podman.kill_sandbox()
 real.kill_sandbox()
-print("Docker-emulated pod: app is", emulated["app"].status,
-      "· sidecar is", emulated["sidecar"].status)
-print("Podman pod:", podman.state, "·",
-      ", ".join(f"{k} is {v}" for k, v in podman.states().items()))
-print("Kubernetes pod (CRI):", ", ".join(f"{k} is {v}" for k, v in real.states().items()))
-print("the real pod's localhost still answers:",
-      "<html" in real.exec("sidecar", "curl -s http://localhost:80/").output)
+for kind, pod in (("Docker-emulated pod", emulated), ("Podman pod", podman),
+                  ("Kubernetes pod (CRI)", real)):
+    states = ", ".join(f"{name} is {state}" for name, state in pod.states().items())
+    answers = "<html" in pod.exec("sidecar", "curl -s http://localhost:80/").output
+    print(f"{kind}: {states}; localhost still answers: {answers}")
+print("Podman calls its pod:", podman.state)
 
 # %% [markdown]
-# In all three cases the containers keep running, because the network namespace
-# lives on as long as something holds it (a container joined to it; containerd's
-# bind mount of it). The difference is what comes next. Docker never notices:
-# the orphans cannot even be restarted, since the container whose namespaces
-# they named is gone. Podman notices, and only reports: the pod is *degraded*,
-# and nothing is restarted. The CRI runtime marks the sandbox *NotReady*; a kubelet
-# seeing that tears the whole pod down and creates it again, pause first. A Pod
-# is a unit with one lifecycle; the emulation is a set of containers that happen
-# to share some namespaces, and a Podman pod sits in between: one unit to create,
-# list and remove, with nobody to bring it back.
+# In all three pods the app and the sidecar keep running, and for one reason: each
+# has a PID namespace of its own, so the death of the sandbox's process, the init
+# of *its* PID namespace, does not reach them. (With `shareProcessNamespace: true`
+# the kernel would have killed them with it, as chapter 3 showed.) The shared
+# network namespace lives on as long as a process is in it (containerd also keeps
+# the CRI pod's bind-mounted, under its state directory here, `/var/run/netns` by
+# default); that is why `localhost` still answers, not why the containers live.
+#
+# What differs is what each runtime does next, which is nothing much:
+#
+# * **Docker** does nothing: the sandbox is an exited container like any other, and
+#   the members go on; one that stops cannot start again while the sandbox does not
+#   run (chapter 3).
+# * **Podman** computes the pod's state from its containers' when asked: *degraded*
+#   means some but not all of them run. Nobody restarts the infra container: a
+#   container killed as `podman kill` does is left as it is, whatever its restart
+#   policy.
+# * **containerd** marks the sandbox *NotReady* when pause dies, and leaves the
+#   containers alone.
+#
+# A kubelet would act on that NotReady: on its next sync it kills the pod's
+# containers, creates a new sandbox (a new pause, a new network namespace, whose
+# address it reads again) and starts the containers again as the Pod's
+# `restartPolicy` says. The Pod object, its name and its UID stay. No kubelet runs
+# here, which is why the cell above found the pod as pause left it. So what keeps a
+# Pod one unit with one lifecycle is the kubelet's loop, not the sandbox; the
+# emulation is a set of containers that happen to share some namespaces, and a
+# Podman pod sits in between: one unit to create, list and remove, with nobody to
+# bring its sandbox back.
 #
 # ## Exercises
+#
+# The cards write this session's engine names as Docker knows them
+# (`lk-<session>-app` for the plain container `app`).
 #
 # **1.** A count: in how many of the eight namespace types is the plain
 # container `app` still in the host's?
@@ -153,12 +195,15 @@ exercises.get("04.twin-96mi")
 # %%
 # your code for exercise 3 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("04.twin-96mi").check()
 
 # %% [markdown]
 # ## Clean up
+#
+# The button removes everything this chapter made: the containers, the pods, their
+# cgroups, and labkit's containerd and Podman service with theirs. Leaving the
+# notebook does the same.
 
 # %%
-lab.close()
-print("containers left:", lab.docker.session_containers())
+lab.cleanup_button()

@@ -260,16 +260,18 @@ _ENGINE_NAME = re.compile(r"\{name:([a-z0-9][a-z0-9.-]*)\}")
 
 def engine_names(text: str, prefix: str | None = None) -> str:
     """A task's or hint's text with each ``{name:foo}`` written as the engine knows it in
-    this kernel's lab (``lk-1a2b3c4d-foo``), so that a command in it runs as typed.
+    this kernel's lab (``lk-1a2b3c4d-foo``), and ``{session}`` as the session's id, so that
+    a command in it runs as typed.
 
-    >>> engine_names("docker inspect {name:foo}", "lk-0badcafe-")
-    'docker inspect lk-0badcafe-foo'
+    >>> engine_names("docker ps -f label=io.labkit.session={session} {name:foo}", "lk-0badcafe-")
+    'docker ps -f label=io.labkit.session=0badcafe lk-0badcafe-foo'
     """
     if prefix is None:
         lab = _state["lab"]
         session = getattr(lab, "session", None)
         prefix = getattr(session, "prefix", None) or "lk-<session>-"
-    return _ENGINE_NAME.sub(lambda m: f"{prefix}{m[1]}", text)
+    session_id = prefix.removeprefix("lk-").removesuffix("-")
+    return _ENGINE_NAME.sub(lambda m: f"{prefix}{m[1]}", text).replace("{session}", session_id)
 
 
 def _shown_answer(answer: Any) -> str:

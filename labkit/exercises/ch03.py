@@ -5,6 +5,12 @@ as ``lab.docker_pod(name="<pod>", ...)`` names them (with its session prefix) an
 learner names them by hand with ``docker run --name``; ``pods.docker_members`` finds
 them. Each exercise is its check, decorated with its data; the reference and wrong
 solutions are just above it.
+
+A check is not judged (no try counted, no hint unlocked) while nothing of the learner's is
+there yet, so running every cell of the chapter spends nothing; its sentence names the cell
+that makes what is missing. A terminal command in a task or a hint runs as typed in a root
+terminal at that point of the chapter (``{name:foo-app}`` is written as this session's
+engine name).
 """
 
 from __future__ import annotations
@@ -40,7 +46,15 @@ def member_pid(lab, name: str) -> int:
 
 
 NO_FOO_POD = ("There is no running pod foo yet (containers foo-sandbox, foo-app, foo-sidecar): "
-              "run the chapter's cell that makes it, then check.")
+              "run the cell under \"The pod\" (pod = lab.docker_pod(manifest)), then check.")
+
+# The host PID of one of pod foo's members, as a root terminal gets it.
+PID = "$(docker inspect -f '{{{{.State.Pid}}}}' {{name:foo-{member}}})"
+
+
+def pid_of(member: str) -> str:
+    """``$(docker inspect -f '{{.State.Pid}}' {name:foo-app})``: a member's host PID, typed."""
+    return PID.format(member=member)
 
 
 # -- predict: which namespaces does the sidecar share with the sandbox? ---------------------
@@ -58,11 +72,16 @@ def shared_namespaces_solution(lab):
     task="Before you look at the sharing matrix: which namespaces does pod foo's sidecar "
          "share with the sandbox, the pod's own ones (not those it shares with the host)? "
          "Pick every one.",
-    hints=("Look at the flags the sidecar was started with: pod.commands() prints them.",
-           "`--network container:…` and `--ipc container:…` join the sandbox; nothing joins "
-           "its PID namespace without shareProcessNamespace.",
-           "The hostnames match, but Docker copies the name: it cannot join a UTS namespace."),
-    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="net",
+    hints=("What to look at: a namespace the sidecar shares with the sandbox is one and the "
+           "same object, so both processes have the same link for it in /proc/<PID>/ns (the "
+           "same inode), and the host's link is another.",
+           "Where: in a root terminal, "
+           f"`ls -l /proc/{pid_of('sidecar')}/ns` and `ls -l /proc/{pid_of('sandbox')}/ns` "
+           "list the sidecar's and the sandbox's links, and `ls -l /proc/self/ns` the host's.",
+           "How: go through the types one by one and keep those whose link is the same for "
+           "the sidecar and the sandbox and different for the host. A name that matches "
+           "proves nothing: only the link does."),
+    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="time",
     setup=setup_foo_pod, solution=shared_namespaces_solution,
     wrong=(Wrong(lambda lab: ["net", "ipc", "uts"], "Docker copies the hostname"),
            Wrong(lambda lab: ["net", "ipc", "pid"], "sidecar's pid namespace")),
@@ -109,16 +128,20 @@ def sandbox_dies_solution(lab):
     "03.sandbox-dies", kind="predict",
     title="When the sandbox dies",
     task="If pod foo's sandbox container is killed, what happens to its sidecar?",
-    hints=("The sandbox holds the namespaces; which of them can take a process down with it?",
-           "When the init process of a PID namespace exits, the kernel kills every other "
-           "process in that namespace.",
-           "Is foo's sidecar in the sandbox's PID namespace? Compare /proc/<pid>/ns/pid."),
-    form=one_of((KEEPS, KILLED)), options=(KEEPS, KILLED), example=KEEPS,
+    hints=("What to think about: of the namespaces the sandbox's process holds, which kind "
+           "can take other processes down when that one process dies?",
+           "Where: when the first process (the init) of a PID namespace dies, the kernel "
+           "kills every other process in that namespace. Is foo's sidecar in the sandbox's? "
+           f"`readlink /proc/{pid_of('sidecar')}/ns/pid /proc/{pid_of('sandbox')}/ns/pid` "
+           "prints both links.",
+           "How: the same link means one PID namespace, whose init is the sandbox's process; "
+           "two different links mean two namespaces, each with its own init."),
+    form=one_of((KEEPS, KILLED)), options=(KEEPS, KILLED), example=KILLED,
     setup=setup_foo_pod, solution=sandbox_dies_solution,
     wrong=(Wrong(lambda lab: KILLED, "own PID namespace"),),
     untouched="There is no running pod foo yet",
     reads="the PID namespaces of foo-sandbox and foo-sidecar while both run; once the "
-          "sandbox is gone, the sidecar's state from Docker",
+          "sandbox does not run, the sidecar's state from Docker",
 )
 def sandbox_dies(machine, answer):
     found = machine.group(pod_names("foo"))
@@ -141,10 +164,11 @@ def sandbox_dies(machine, answer):
                                  f"sandbox's is {ours}), so the sandbox's death does not "
                                  "reach its processes")
     elif sidecar_pid is not None:
-        truth, why = KEEPS, "the sandbox is gone and Docker says the sidecar still runs"
+        truth, why = KEEPS, "the sandbox does not run and Docker says the sidecar still runs"
     else:
         state = sidecar["State"]
-        truth, why = KILLED, (f"the sandbox is gone and the sidecar is {state.get('Status')} "
+        truth, why = KILLED, (f"the sandbox does not run and the sidecar is "
+                              f"{state.get('Status')} "
                               f"(exit code {state.get('ExitCode')})")
     if answer == truth:
         return passed(f"Right: {truth}, as {why}.")
@@ -169,11 +193,14 @@ def _app_uts(lab):
     "03.net-inode", kind="find",
     title="The pod's network namespace",
     task="Type the inode of pod foo's network namespace (the number in `net:[…]`).",
-    hints=("Every member of the pod is in the sandbox's network namespace: any of their PIDs "
-           "will do.",
-           "`readlink /proc/<pid>/ns/net` prints net:[<inode>]; the PID is "
-           "`docker inspect -f '{{.State.Pid}}' <container>`.",
-           "`lsns -t net` lists every network namespace with a process in it."),
+    hints=("What to look for: the pod's network namespace is the one its sandbox holds, and "
+           "every member of the pod is in it; the kernel names it by an inode number.",
+           "Where: the link /proc/<PID>/ns/net of any member names it. In a root terminal "
+           "`docker inspect -f '{{.State.Pid}}' {name:foo-sandbox}` prints the sandbox's "
+           "host PID.",
+           "How: readlink prints a link, as in "
+           f"`readlink /proc/{pid_of('sandbox')}/ns/net`; the number between the brackets is "
+           "the inode."),
     form=namespace_inode(4026532201), example=4026532201,
     setup=setup_foo_pod, solution=net_inode_solution,
     wrong=(Wrong(_host_net, "the host's net namespace"),
@@ -207,6 +234,16 @@ def net_inode(machine, inode):
 
 # -- do: the sidecar sees the app's processes ------------------------------------------------
 
+def nothing_yet(machine, pod: str, exercise: str):
+    """Not judged while none of pod ``pod``'s containers exists: the sentence names the cell
+    that makes them."""
+    if machine.group(pod_names(pod)):
+        return None
+    return unjudged(f"There is no container named {pod}-app yet: make the pod {pod} in the "
+                    f"empty cell under exercise {exercise} (\"your code for exercise "
+                    f"{exercise} here\"), then check.")
+
+
 def shared_pid_solution(lab):
     lab.docker_pod(name="shared", share_process_namespace=True, quiet=True, containers={
         "app": {"image": "busybox", "command": "sleep 3650d"},
@@ -231,11 +268,16 @@ def _shared_host(lab):
     task="Make a pod named `shared` (containers `shared-sandbox`, `shared-app`, "
          "`shared-sidecar`) whose sidecar sees the app's processes, as with "
          "shareProcessNamespace: true.",
-    hints=("A process sees the processes of its own PID namespace (and those below it).",
-           "lab.docker_pod(name=\"shared\", containers=..., share_process_namespace=True); by "
-           "hand, `--pid container:shared-sandbox` on both joiners.",
-           "hostPID would show them too, but with every process of the node: that is not a "
-           "pod's namespace."),
+    hints=("What to reach: a process sees the processes of its own PID namespace (and of "
+           "those nested in it), so shared-sidecar must be in shared-app's PID namespace: one "
+           "the pod holds, not the node's.",
+           "Where to compare: pod foo's app and sidecar each have a PID namespace of their own; "
+           f"`readlink /proc/{pid_of('app')}/ns/pid /proc/{pid_of('sidecar')}/ns/pid` prints "
+           "two different links. The Pod field that changes this is shareProcessNamespace.",
+           "How: lab.docker_pod takes a keyword for each of the Pod's flags (the chapter's "
+           "table of host flags used them). By hand, docker run's --pid takes the same "
+           "container: form as the --network of pod foo's commands."),
+    setup=setup_foo_pod,
     names=pod_names("shared"), pods=("shared",), solution=shared_pid_solution,
     wrong=(Wrong(_shared_default, "different PID namespaces"),
            Wrong(_shared_host, "host's PID namespace")),
@@ -243,6 +285,9 @@ def _shared_host(lab):
     reads="/proc/<pid>/ns/pid and ns/net of shared-app and shared-sidecar, and the host's",
 )
 def shared_pid(machine, _answer):
+    untouched = nothing_yet(machine, "shared", "2")
+    if untouched:
+        return untouched
     found, missing = docker_namespaces(machine, "shared", ("app", "sidecar"))
     if found is None:
         return failed(missing)
@@ -296,12 +341,19 @@ def _limited_no_parent(lab):
     title="A pod-level memory limit of 192 MiB",
     task="Make a pod named `limited` (containers `limited-sandbox`, `limited-app`, "
          "`limited-sidecar`) whose pod-level memory limit is 192 MiB: one parent cgroup "
-         "holding both containers, limited to 192 MiB.",
-    hints=("The pod-level limit sits on the parent cgroup that all the pod's containers are "
-           "created under (`--cgroup-parent`).",
-           "lab.docker_pod sets the parent's limit to the sum of the containers' limits.",
-           "By hand on cgroup v1: mkdir /sys/fs/cgroup/memory/limited, write 201326592 to its "
-           "memory.limit_in_bytes, then docker run --cgroup-parent /limited ..."),
+         "holding all of the pod's containers, limited to 192 MiB.",
+    hints=("What to reach: the pod-level limit is the memory limit of the one parent cgroup "
+           "that the pod's containers sit under; each container has a cgroup of its own below "
+           "it, with its own limit.",
+           "Where to look, for pod foo (cgroup v1 with Docker's cgroupfs driver, as this "
+           f"chapter's commands showed): `cat /proc/{pid_of('app')}/cgroup` names the app's "
+           "cgroups, and `cat /sys/fs/cgroup/memory/{name:foo}/memory.limit_in_bytes` is the "
+           "limit of their parent.",
+           "How: lab.docker_pod gives the parent what a kubelet would, the sum of the "
+           "containers' memory limits when every container has one. By hand, make the parent "
+           "cgroup and write its limit in bytes before any container starts under it "
+           "(--cgroup-parent), as the first lines of pod foo's commands do."),
+    setup=setup_foo_pod,
     names=pod_names("limited"), pods=("limited",), solution=limited_solution,
     wrong=(Wrong(_limited_256, "not 192 MiB"), Wrong(_limited_no_parent, "has no memory limit")),
     untouched="There is no container named limited-app yet",
@@ -309,6 +361,9 @@ def _limited_no_parent(lab):
           "memory.limit_in_bytes (v1) or memory.max (v2)",
 )
 def pod_memory(machine, _answer):
+    untouched = nothing_yet(machine, "limited", "3")
+    if untouched:
+        return untouched
     members, missing = docker_members(machine, "limited", ("app", "sidecar"))
     if members is None:
         return failed(missing)

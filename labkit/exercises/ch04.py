@@ -6,6 +6,12 @@ The chapter's first cell makes all three from the article's manifest: a Docker c
 are found by name as in chapters 1 and 3, the CRI's as in chapter 2 (``pods.py`` reads
 both). Each exercise is its check, decorated with its data; the reference and wrong
 solutions are just above it.
+
+A check is not judged (no try counted, no hint unlocked) while nothing of the learner's is
+there yet, so running every cell of the chapter spends nothing; its sentence names the cell
+that makes what is missing. A terminal command in a task or a hint runs as typed in a root
+terminal at that point of the chapter (``{name:foo-app}`` is written as this session's
+engine name).
 """
 
 from __future__ import annotations
@@ -28,7 +34,16 @@ from .machine import parent_of, running_pid
 from .pods import CRI, FOO_POD, docker_members, find_cri_pod, on_pod, pod_names
 
 MIB = 2**20
-NO_CHAPTER = "the chapter's first cell (lab.run, lab.docker_pod and lab.cri_pod)"
+NO_CHAPTER = ("the chapter's first code cell, under its title (lab.run, lab.docker_pod, "
+              "lab.podman_pod and lab.cri_pod)")
+
+# The host PID of a Docker container of this chapter, as a root terminal gets it.
+PID = "$(docker inspect -f '{{{{.State.Pid}}}}' {{name:{name}}})"
+
+
+def pid_of(name: str) -> str:
+    """``$(docker inspect -f '{{.State.Pid}}' {name:foo-app})``, typed."""
+    return PID.format(name=name)
 MAKE_FOO = f"{NO_CHAPTER}, then check"
 
 
@@ -87,9 +102,9 @@ def _docker_fate(machine):
         return (True, f"the Docker-emulated pod's app is in its own PID namespace ({theirs}; "
                       f"the sandbox's is {ours}), which the sandbox's death does not reach")
     if pid is not None:
-        return True, "the Docker-emulated pod's sandbox is gone and Docker says foo-app runs"
+        return True, "the Docker-emulated pod's sandbox does not run and Docker says foo-app runs"
     state = details["State"]
-    return (False, f"the Docker-emulated pod's sandbox is gone and foo-app is "
+    return (False, f"the Docker-emulated pod's sandbox does not run and foo-app is "
                    f"{state.get('Status')} (exit code {state.get('ExitCode')})")
 
 
@@ -120,23 +135,26 @@ def _cri_fate(machine):
 @exercise(
     "04.sandbox-dies", kind="predict",
     title="When the sandbox dies, side by side",
-    task="Before the cell that removes the emulated pod's sandbox and kills the CRI pod's "
-         "pause process: which of the two pods' app containers keep running?",
-    hints=("A sandbox holds namespaces. Which namespace can take processes down with the "
-           "process that holds it?",
-           "When the init process of a PID namespace exits, the kernel kills every other "
-           "process in that namespace; a network namespace just lives on while anything "
-           "holds it.",
-           "Is either app in its sandbox's PID namespace? Compare /proc/<pid>/ns/pid of "
-           "each app with its sandbox's (pause's)."),
-    form=one_of(tuple(SURVIVORS)), options=tuple(SURVIVORS), example=BOTH,
+    task="Before the cell that kills the sandboxes (the emulated pod's with docker kill, the "
+         "CRI pod's pause process with SIGKILL): which of the two pods' app containers keep "
+         "running?",
+    hints=("What to think about: which kind of namespace takes its other processes down when "
+           "its first process (its init) dies?",
+           "Where to compare: each app's PID namespace with its sandbox's. For the emulated "
+           f"pod, `readlink /proc/{pid_of('foo-app')}/ns/pid /proc/{pid_of('foo-sandbox')}"
+           "/ns/pid` prints both links; for the CRI pod, the pid column of the chapter's "
+           "first table says whose PID namespace its app is in.",
+           "How: an app in its sandbox's PID namespace dies with the sandbox; an app in a PID "
+           "namespace of its own is out of reach, whatever happens to the network namespace "
+           "the pod shares."),
+    form=one_of(tuple(SURVIVORS)), options=tuple(SURVIVORS), example=NEITHER,
     setup=setup_chapter, solution=sandbox_dies_solution,
     wrong=(Wrong(lambda lab: NEITHER, "the Docker-emulated pod's app"),
            Wrong(lambda lab: ONLY_DOCKER, "the CRI pod's app")),
     untouched="There is no container named foo-app yet",
     reads="while the sandboxes run: the PID namespaces of foo-sandbox and foo-app (Docker), "
-          "of pause and app (the CRI's pod foo); once a sandbox is gone: foo-app's state from "
-          "Docker, the app's state from containerd's CRI",
+          "of pause and app (the CRI's pod foo); once a sandbox does not run: foo-app's state "
+          "from Docker, the app's state from containerd's CRI",
 )
 def sandbox_dies(machine, answer):
     docker, docker_why = _docker_fate(machine)
@@ -169,14 +187,17 @@ def _app_limit(lab):
 @exercise(
     "04.pod-memory-limit", kind="find",
     title="The CRI pod's memory limit",
-    task="Type the memory limit of the CRI pod foo's pod-level cgroup (the kubelet's "
-         "pod<uid> cgroup that holds its containers), in bytes.",
-    hints=("The pod's cgroup is the parent of each container's: take the app's line in "
-           "/proc/<pid>/cgroup and go one directory up.",
-           "On cgroup v1 the limit is in memory.limit_in_bytes of that directory under "
-           "/sys/fs/cgroup/memory; on v2 in memory.max.",
-           "The kubelet writes there the sum of the containers' memory limits."),
-    form=whole_number("a number of bytes", 402653184), example=402653184,
+    task="Type the memory limit of the CRI pod foo's pod-level cgroup (the pod<uid> cgroup "
+         "that holds its containers' cgroups), in bytes.",
+    hints=("What to look for: the pod's cgroup is the parent of each of its containers' "
+           "cgroups; the chapter's first table shows the app's as …/pod<uid>/<id>.",
+           "Where: labkit's containerd keeps its pods under its node's cgroup. On this "
+           "machine (cgroup v1, the cgroupfs driver) "
+           "`ls /sys/fs/cgroup/memory/{name:node}/kubepods/burstable` lists the cgroups of "
+           "the Burstable pods there, one directory pod<uid> per pod.",
+           "How: the limit is the file memory.limit_in_bytes in the pod's own directory "
+           "(memory.max on cgroup v2), not in its containers' directories one level down."),
+    form=whole_number("a number of bytes", 100000000), example=100000000,
     setup=setup_chapter, solution=pod_limit_solution,
     wrong=(Wrong(_app_limit, "the limit of foo's app container alone"),
            Wrong(lambda lab: pod_limit_solution(lab) // MIB, "in MiB")),
@@ -228,11 +249,16 @@ def plain_shared_solution(lab):
     title="What a plain container shares with the host",
     task="Count them: of the namespace types in /proc/<pid>/ns (cgroup, ipc, mnt, net, pid, "
          "time, user, uts), in how many is the plain container app in the host's namespace?",
-    hints=("Compare each of `readlink /proc/<app's pid>/ns/*` with the same link of "
-           "/proc/self (the host's).",
-           "Docker makes five namespaces for a container; the rest stay the host's.",
-           "Which are not among Docker's five? Think of root in a container, and the clocks."),
-    form=namespace_count, example=3,
+    hints=("What to compare: for each of the eight types, the link of app's process in "
+           "/proc/<PID>/ns with a host process's; the same link means the host's namespace.",
+           f"Where: `ls -l /proc/{pid_of('app')}/ns` lists app's links, and "
+           "`ls -l /proc/self/ns` a host process's (the ls itself, run from a root terminal). "
+           "Leave out the *_for_children links: they name what a process's children would "
+           "get.",
+           "How: count the types whose two links are equal. Which types Docker makes for a "
+           "container depends on its flags and, for the cgroup namespace, on the cgroup "
+           "version (Docker 20.10: the host's on v1, one of its own on v2)."),
+    form=namespace_count, example=7,
     setup=setup_chapter, solution=plain_shared_solution,
     wrong=(Wrong(lambda lab: 0, "is the host's"), Wrong(lambda lab: 5, "is its own")),
     untouched="There is no running container named app yet",
@@ -291,12 +317,19 @@ def _twin_manifest_limit(lab):
     task="Make two pods named `twin`: one emulated with Docker (containers `twin-sandbox`, "
          "`twin-app`), one on labkit's containerd, each with an `app` container whose memory "
          "limit is 96 MiB. From Python: lab.docker_pod(name=\"twin\", ...) and "
-         "lab.cri_pod(name=\"twin\", ...) (the docker CLI cannot reach labkit's containerd).",
-    hints=("Both take the same containers= dict: {\"app\": {\"image\": \"busybox\", "
-           "\"command\": \"sleep 3650d\", \"memory\": ...}}.",
-           "96Mi is 96 × 1024 × 1024 = 100663296 bytes; 96M is 96,000,000.",
-           "Check each: memory.limit_in_bytes (v1) or memory.max (v2) in the app's own "
-           "cgroup, from its line in /proc/<pid>/cgroup."),
+         "lab.cri_pod(name=\"twin\", ...) (labkit's containerd is this lab session's own, on a "
+         "socket of its own, which the docker command does not talk to).",
+    hints=("What to reach: a memory limit of 96 MiB in the own cgroup of each pod's app "
+           "container (not only in the pod's cgroup above it).",
+           "Where it shows, for pod foo's app in the emulated pod (cgroup v1, the cgroupfs "
+           "driver, as here): `cat /sys/fs/cgroup/memory/{name:foo}/$(docker inspect -f "
+           "'{{.Id}}' {name:foo-app})/memory.limit_in_bytes`. Both lab.docker_pod and "
+           "lab.cri_pod take the same name= and containers= (each container a dict with "
+           "image, command and memory).",
+           "How to write the limit: memory takes a Kubernetes quantity, as in a manifest, where "
+           "Mi is 2^20 bytes and M is 10^6, so 96M is less than 96 MiB (docker run's --memory "
+           "reads its units as powers of 1024: another convention)."),
+    setup=setup_chapter,
     names=pod_names("twin"), pods=("twin",), solution=twin_solution,
     wrong=(Wrong(_twin_decimal, "twin-app of the Docker-emulated pod twin may use"),
            Wrong(_twin_manifest_limit, "The app of CRI pod twin may use")),
@@ -307,6 +340,10 @@ def _twin_manifest_limit(lab):
 )
 def twin(machine, _answer):
     members, _missing = docker_members(machine, "twin", ())
+    if not members and CRI.find(machine, "twin")[0] is None:
+        return unjudged("There is no container named twin-sandbox yet, nor a pod twin on "
+                        "labkit's containerd: make both pods in the empty cell under exercise "
+                        "3 (\"your code for exercise 3 here\"), then check.")
     for role in ("sandbox", "app"):
         if role not in members:
             return failed(f"There is no container named twin-{role} yet: make the "

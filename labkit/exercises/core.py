@@ -242,7 +242,7 @@ def namespace_count(answer: Any) -> int:
     if text.isdigit() and int(text) <= 8:
         return int(text)
     raise FormError(f"{_shown(answer)} is not a count of namespace types: type a whole number "
-                    "from 0 to 8, e.g. 3.")
+                    "from 0 to 8.")
 
 
 def one_of(options: Sequence[str]) -> Callable[[Any], str]:
