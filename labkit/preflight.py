@@ -1,10 +1,25 @@
-"""Pre-flight checks: is this machine ready for the lab, and if not, what to do."""
+"""Pre-flight checks: is this machine ready for the lab, and if not, what to do.
+
+Each check says which chapters need what it checks: the machine's Docker engine (chapters
+1, 3 and 4 run containers on it; every chapter asks it whether to run for real or replay
+a recording), root (chapters 2 to 6 write cgroups, or start labkit's own engines or a pod
+from scratch), labkit's own containerd with runc and the CNI plugins (chapters 2, 4 and
+6), labkit's own Podman (chapters 4 and 5) and the tools of a pod from scratch (chapter 6).
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 
 from .errors import LabError
+
+CHAPTERS = ("1", "2", "3", "4", "5", "6")
+ROOT_CHAPTERS = ("2", "3", "4", "5", "6")
+CONTAINERD_CHAPTERS = ("2", "4", "6")
+PODMAN_CHAPTERS = ("4", "5")
+SCRATCH_CHAPTERS = ("6",)
 
 
 @dataclass(frozen=True)
@@ -12,13 +27,27 @@ class Check:
     name: str
     ok: bool
     detail: str
+    chapters: tuple[str, ...] = CHAPTERS  # the chapters that need what it checks
 
     def __str__(self) -> str:
         return f"{'✔' if self.ok else '✘'} {self.name}: {self.detail}"
 
 
+def chapter_list(chapters: tuple[str, ...] | list[str]) -> str:
+    """``chapters 2, 4 and 6``, ``chapter 1``.
+
+    >>> chapter_list(("2", "4", "6")), chapter_list(["1"])
+    ('chapters 2, 4 and 6', 'chapter 1')
+    """
+    items = sorted(chapters)
+    if len(items) == 1:
+        return f"chapter {items[0]}"
+    return f"chapters {', '.join(items[:-1])} and {items[-1]}"
+
+
 def run_checks() -> list[Check]:
-    """Engine, permissions, cgroups, images: one line each, with the fix when one fails."""
+    """Engine, permissions, cgroups, images, labkit's own engines: one line each, saying
+    which chapters need it, with the fix when one fails."""
     from . import images
     from .lab import choose_gatherer
     from .node import Node
@@ -33,16 +62,18 @@ def run_checks() -> list[Check]:
                                                     "from it)"))
     except LabError as error:
         checks.append(Check("static busybox", False, str(error)))
+    # every chapter asks Docker whether to run for real or replay: its ✘ stops them all
+    docker = "Docker engine (chapters 1, 3 and 4 run their containers on it)"
     try:
         runtime = DockerRuntime(Session())
     except LabError as error:
-        checks.append(Check("Docker engine", False, str(error)))
+        checks.append(Check(docker, False, str(error)))
         recorded = _recordings_check()
         if recorded is not None:
             checks.append(recorded)
         return checks
     info = runtime.client.info()
-    checks.append(Check("Docker engine", True, f"{runtime.description} answers"))
+    checks.append(Check(docker, True, f"{runtime.description} answers"))
     checks.append(Check("cgroups", True, f"cgroup v{info.get('CgroupVersion', '?')}, "
                                          f"{info.get('CgroupDriver', '?')} driver"))
     try:
@@ -59,7 +90,10 @@ def run_checks() -> list[Check]:
         checks.append(Check("lab images", True, f"{ref.split(':')[0]} is loaded (offline)"))
     except LabError as error:
         checks.append(Check("lab images", False, str(error)))
+    checks.append(_root_check())
+    checks.append(_containerd_check())
     checks.append(_podman_check())
+    checks.append(_scratch_check())
     runtime.session.close()
     return checks
 
@@ -69,12 +103,17 @@ REPLAYING = "replaying"
 
 def verdict(checks: list[Check]) -> str:
     """``ready``; ``ready, replaying ...`` where no engine answers but the chapters have
-    recordings (Binder); otherwise what to do."""
+    recordings (Binder); otherwise which chapters can run and what to fix for the rest."""
     if all(c.ok for c in checks):
         return "ready"
     if any(c.name == REPLAYING and c.ok for c in checks):
         return "ready, replaying the chapters' recordings (no engine answers here)"
-    return "fix the ✘ lines above first"
+    blocked = {chapter for c in checks if not c.ok for chapter in c.chapters}
+    ready = [chapter for chapter in CHAPTERS if chapter not in blocked]
+    if not ready:
+        return "fix the ✘ lines above first"
+    return (f"ready for {chapter_list(ready)}; fix the ✘ lines above for "
+            f"{chapter_list(sorted(blocked))}")
 
 
 def _recordings_check() -> Check | None:
@@ -89,22 +128,72 @@ def _recordings_check() -> Check | None:
                                   f"said on {tape.host} ({tape.recorded})")
 
 
+def _root_check() -> Check:
+    """Chapters 2 to 6 write cgroups or start labkit's own engines, as root only can."""
+    name = f"root ({chapter_list(ROOT_CHAPTERS)})"
+    if os.geteuid() == 0:
+        return Check(name, True, "labkit runs as root, so it can write cgroups and start its "
+                                 "own containerd, Podman and pods from scratch",
+                     ROOT_CHAPTERS)
+    return Check(name, False, f"labkit runs as uid {os.geteuid()}, not root: those chapters "
+                              "write cgroups and start labkit's own engines, so open the lab "
+                              "as root (sudo ./lab up)", ROOT_CHAPTERS)
+
+
+def _containerd_check() -> Check:
+    """labkit's own containerd (beside Docker's), with runc and the CNI plugins: the
+    programs ``ContainerdNode`` needs."""
+    from .node.oci_runtime import program_version
+    from .runtimes.containerd.node import CNI_BIN
+
+    name = f"labkit's containerd ({chapter_list(CONTAINERD_CHAPTERS)})"
+    missing = [tool for tool in ("containerd", "ctr", "containerd-shim-runc-v2", "runc")
+               if shutil.which(tool) is None]
+    if missing:
+        return Check(name, False, f"{', '.join(missing)} not installed: run `sudo ./lab setup` "
+                                  "(it installs containerd, runc and the CNI plugins).",
+                     CONTAINERD_CHAPTERS)
+    if not os.path.isfile(os.path.join(CNI_BIN, "bridge")):
+        return Check(name, False, f"the CNI plugins are not in {CNI_BIN}: install "
+                                  "containernetworking-plugins (`sudo ./lab setup` does).",
+                     CONTAINERD_CHAPTERS)
+    return Check(name, True, f"containerd {program_version('containerd') or '?'}, runc "
+                             f"{program_version('runc') or '?'}, CNI plugins in {CNI_BIN}; "
+                             "labkit starts a containerd of its own beside Docker's",
+                 CONTAINERD_CHAPTERS)
+
+
 def _podman_check() -> Check:
     """Podman for chapters 4 and 5: installed, and new enough."""
-    import shutil
-
     from .runtimes.podman.service import OLDEST, podman_version
 
-    name = "Podman (chapters 4 and 5)"
+    name = f"Podman ({chapter_list(PODMAN_CHAPTERS)})"
     if shutil.which("podman") is None:
         return Check(name, False, "not installed: run `sudo ./lab setup` (it installs "
-                                  "Debian's podman).")
+                                  "Debian's podman).", PODMAN_CHAPTERS)
     try:
         version = podman_version()
     except LabError as error:
-        return Check(name, False, str(error))
+        return Check(name, False, str(error), PODMAN_CHAPTERS)
     found = ".".join(map(str, version))
     if version[:2] < OLDEST:
         return Check(name, False, f"{found} is older than the lab supports (4.0 or newer): "
-                                  "upgrade it, e.g. to Debian 12's podman 4.3.")
-    return Check(name, True, f"podman {found}, run rootful by labkit with storage of its own")
+                                  "upgrade it, e.g. to Debian 12's podman 4.3.",
+                     PODMAN_CHAPTERS)
+    return Check(name, True, f"podman {found}, run rootful by labkit with storage of its own",
+                 PODMAN_CHAPTERS)
+
+
+def _scratch_check() -> Check:
+    """A pod from scratch runs no engine: only the host's own tools, as root."""
+    from .runtimes.scratch.pod import TOOLS
+
+    name = f"pod from scratch, no engine ({chapter_list(SCRATCH_CHAPTERS)})"
+    missing = [(tool, package) for tool, package in TOOLS if shutil.which(tool) is None]
+    if missing:
+        packages = " ".join(sorted({package for _tool, package in missing}))
+        return Check(name, False, f"{', '.join(tool for tool, _ in missing)} not found: "
+                                  f"install them (sudo apt-get install {packages}).",
+                     SCRATCH_CHAPTERS)
+    return Check(name, True, f"{', '.join(tool for tool, _ in TOOLS)} are here",
+                 SCRATCH_CHAPTERS)

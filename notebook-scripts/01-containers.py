@@ -16,36 +16,43 @@
 # %% [markdown]
 # # 1 · What a container is made of
 #
-# A container is not a thing the kernel knows about. It is an ordinary process
-# that the runtime started with two kinds of kernel features switched on:
+# A container is an ordinary process that a runtime (here Docker, through containerd and
+# runc) started with a few kernel features switched on:
 #
-# * **namespaces** decide what the process can *see*: its own mount table,
-#   hostname, IPC objects, process list and network stack;
-# * **cgroups** decide how much it may *use*: memory, CPU time, number of
-#   processes.
+# * **namespaces** decide what the process can *see* of the machine;
+# * **cgroups** decide how much of the machine it may *use*;
+# * and it gets a root file system of its own and fewer privileges than root on the host
+#   has.
 #
-# In this chapter we start one container the way the article does,
-# `docker run --memory 512MB --cpus 0.5 nginx`, and then ask the kernel, not
-# Docker, what it actually got. Every fact printed below is read from `/proc`
-# and `/sys/fs/cgroup` at the moment the cell runs.
+# In this chapter we start one container as `docker run --memory 512MB --cpus 0.5 nginx`
+# would, and then ask the kernel what it actually got. Each cell says where its facts come
+# from:
 #
+# * **the kernel's files** (`/proc`, `/sys/fs/cgroup`), read by labkit when the cell runs;
+#   where a cell shows such a file as `cat` prints it, it reads it with `lab.node.read`;
+# * **Docker's API**: a container's name, id, status, exit code and OOM flag, as
+#   `docker inspect` shows them;
+# * **inside the container**: a command run in it (as `docker exec` runs one), for what
+#   the container itself sees.
 #
-# First, this machine as the lab sees it: the engine, the cgroup version, how
-# labkit reads the kernel, and whether the images this chapter uses are here or
-# labkit runs its own stand-ins for them (offline, at a workshop). This is the
-# one output that differs from machine to machine.
+# On Binder every answer comes from a recording instead (the line at the top says of which
+# machine, and when).
+#
+# First, this machine as the lab sees it: the versions this chapter's sentences depend on
+# (they say so where they do), the engine, the cgroup version, how labkit reads the kernel,
+# and which images run here (the ones named, or labkit's offline stand-ins for them).
 
 # %% tags=["nbval-ignore-output"]
 import labkit
 from labkit import exercises, views
 
 lab = labkit.chapter_lab("01")
+print(lab.versions())
 print(lab.describe("nginx", "busybox"))
 
 # %% [markdown]
-# Along the way you will be asked to predict, and the chapter ends with
-# exercises; each is checked against the machine, and your progress is kept
-# between sessions:
+# Along the way you will be asked to predict, and the chapter ends with exercises; each
+# is checked against the machine, and your progress is kept between sessions:
 
 # %% tags=["nbval-ignore-output"]
 exercises.use(lab)
@@ -54,119 +61,264 @@ exercises.progress_widget("01")
 # %% [markdown]
 # ## Start a container with limits
 #
-# `lab.run` is `docker run -d`: a name, an image, and limits written the way
-# Docker writes them (`512MB`, `0.5`) or the way Kubernetes does (`512Mi`,
-# `500m`).
+# `lab.run` makes a container as `docker run -d` does, with a name, an image and limits.
+# Docker knows it by a longer name: labkit puts this session's prefix in front, and a
+# label of the session on it, so that it removes exactly what this notebook made.
 
 # %% tags=["nbval-check-output"]
 foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5)
-print(f"{foo.name} is {foo.status}; its main process has a host PID: {foo.pid > 0}")
+print(f"{foo.name} is {foo.status}; Docker knows it as {foo.engine_name}")
+
+# %% [markdown]
+# The `docker run` that made it, which you can type in a terminal too (it names the image
+# that runs for nginx on this machine):
+
+# %% tags=["nbval-ignore-output"]
+print(foo.command())
+
+# %% [markdown]
+# labkit hands Docker the memory limit in bytes. How it reads what you write: `lab.run`
+# reads memory as the `docker` command reads `--memory` (Docker's units are binary and
+# blind to case, so `512MB`, `512M` and `512m` are all 512 MiB), and takes Kubernetes'
+# `Mi` and `Gi` as well. A Pod's manifest is read as Kubernetes reads it: `M` is 10⁶ bytes,
+# `Mi` is 2²⁰, and `m` is a thousandth (of a byte, for memory). CPUs are cores, as a
+# number (`0.5`) or in Kubernetes' thousandths of a core (`500m`), the same half core
+# either way.
+
+# %% tags=["nbval-check-output"]
+from labkit.quantity import format_bytes, kubernetes_memory, parse_cpus, parse_memory
+
+print(f"{'written':9}{'lab.run(memory=...)':22}a Pod's manifest")
+for written in ("512MB", "512M", "512Mi", "512m"):
+    try:
+        size = kubernetes_memory(written)[0]
+        in_pod = f"{size:,} byte{'s' if size > 1 else ''}"
+    except labkit.LabError:
+        in_pod = "refused: not a Kubernetes quantity"
+    if written == "512m":
+        in_pod += " (0.512 rounded up, with a warning)"
+    print(f"{written:9}{format_bytes(parse_memory(written)):22}{in_pod}")
+print(f"cpus=0.5 and cpus='500m' are the same: {parse_cpus(0.5) == parse_cpus('500m')}")
+
+# %% [markdown]
+# ## An ordinary process
+#
+# `foo`'s main process is a process of the host like any other, with a host PID and a
+# parent. Docker does not start it itself: it asks containerd, which starts a shim
+# (`containerd-shim-runc-v2`) for the container; the shim runs runc, and runc sets up the
+# namespaces and cgroups, starts the process and exits. The shim has asked the kernel to
+# adopt its orphaned descendants (it is a "child subreaper"), so it becomes the process's
+# parent, and stays. `/proc/<pid>/status` names the parent (`PPid`), and the parent's
+# `comm` says what it is (its name, which the kernel cuts at 15 characters):
+
+# %% tags=["nbval-check-output"]
+status = dict(line.split(":\t", 1) for line in
+              lab.node.read(f"/proc/{foo.pid}/status").splitlines() if ":\t" in line)
+parent = status["PPid"]
+print("foo's main process:", status["Name"])
+print("its parent:", lab.node.read(f"/proc/{parent}/comm").strip())
+
+# %% [markdown]
+# The shim's command line names the container (`-id`), Docker's namespace in containerd
+# (`-namespace moby`) and the containerd it answers to (`-address`, a path that differs
+# from machine to machine):
+
+# %% tags=["nbval-ignore-output"]
+print(" ".join(lab.node.read(f"/proc/{parent}/cmdline").split("\0")).strip())
 
 # %% [markdown]
 # ## Its namespaces
 #
-# Every process has a link per namespace type in `/proc/<pid>/ns`; two processes
-# are in the same namespace exactly when the links name the same inode. Which
-# of them does `docker run` give `foo` of its own? Guess before you look:
+# Every process has one link per namespace type in `/proc/<pid>/ns`, for the types its
+# kernel has (the chapter's first cell printed this kernel's version; the cgroup type came
+# with Linux 4.6, the time type with 5.6). `ls` also shows `pid_for_children` and
+# `time_for_children`: where the process's next children will go. A link reads like
+# `net:[4026532184]`: the type and an inode number. Two processes are in the same
+# namespace of a type when their links of that type name the same namespace: the same
+# inode (on the same device, which `ls` does not show).
+#
+# Which types does Docker give `foo` of its own? Guess before you look:
 
 # %%
 exercises.get("01.own-namespaces")
 
 # %% [markdown]
-# Here is `foo` beside the host (the process reading the kernel):
+# Answered? The kernel's answer is in the cells below, folded: unfold each cell's output,
+# and the text between them (click the bar to the left of a folded cell, or its "…").
+# First the links as `ls -l /proc/<pid>/ns` shows them, `foo`'s beside the host's. "The
+# host" is the process labkit reads as: this notebook's own process when it reads the
+# kernel's files directly (as root, beside Docker), Docker's engine when it reads through
+# its helper container; the first cell says which.
 
-# %%
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 obs = lab.observe(foo)
+foo_pid = f"$(docker inspect -f '{{{{.State.Pid}}}}' {foo.engine_name})"
+host_pid = "self" if obs.gatherer == "direct" else "$(pidof dockerd)"
+print(f"ls -l /proc/{foo_pid}/ns   beside   ls -l /proc/{host_pid}/ns")
+mine = lab.node.ns_links(foo.pid)
+host = {ns: f"{ns}:[{inode}]" for ns, inode in obs.host_namespaces.items()}
+for ns, link in mine.items():
+    print(f"{ns:>6} -> {link:20}  {ns:>6} -> {host[ns]}")
+
+# %% [markdown]
+# labkit's table reads the same links and puts a verdict on each row:
+
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 views.namespace_table(obs, "foo")
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 labels = views.sharing_labels(obs)["foo"]
 five = ("mnt", "uts", "ipc", "pid", "net")
 print("foo has its own", ", ".join(five) + ":", all(labels[ns] == "own" for ns in five))
 print("foo shares user and time with the host:", labels["user"] == labels["time"] == "host")
 docker_default = "own" if obs.cgroup_version == 2 else "host"
-print("its cgroup namespace is Docker's default for this host:",
+print("its cgroup namespace is Docker 20.10's default for this host's cgroup version:",
       labels["cgroup"] == docker_default)
 
-# %% [markdown]
-# Five new namespaces, the ones the article lists: **mnt**, **uts**, **ipc**,
-# **pid** and **net**. The **user** namespace is the host's: root in the
-# container is root on the host. **time** namespaces are not used by Docker at
-# all. The **cgroup** namespace depends on the host: on a cgroup v1 host Docker
-# leaves the container in the host's, on a cgroup v2 host it gives it a private
-# one (so the container sees its own cgroup as `/`). The table above says which
-# kind of host this notebook ran on.
+# %% [markdown] jupyter={"source_hidden": true}
+# Five namespaces of its own: **mnt**, **uts**, **ipc**, **pid** and **net**, the five
+# that Docker 20.10 asks runc for by default (`--network host`, `--pid host` and the like
+# take one away). **time** is the host's: Docker 20.10 does not ask for a time namespace,
+# and runc 1.1 could not make one (runc 1.2 can). **cgroup** depends on the host: Docker
+# 20.10 leaves a container in the host's cgroup namespace on a cgroup v1 host and gives it
+# one of its own on a cgroup v2 host (unless `docker run --cgroupns` or dockerd's
+# `--default-cgroupns-mode` says otherwise); with one of its own, the container sees its
+# cgroup as `/`. The first cell printed which kind of host this is, and the cell above
+# compared `foo` with that default.
 #
-# What does that look like from inside? The PID namespace means the container
-# sees only its own processes, and its main process is PID 1:
+# **user** is the host's too: Docker 20.10 makes a user namespace for a container only
+# when dockerd runs with `--userns-remap`, or rootless. So UID 0 in `foo` is UID 0 on the
+# host: the kernel maps `foo`'s user IDs 0 to 4294967294 onto the same numbers (the line
+# `0 0 4294967295` below), which is the map of the host's own, first user namespace. What
+# keeps that root from doing all that root on the host may is not a namespace but fewer
+# privileges: a smaller set of capabilities (Docker 20.10 keeps 14 by default), a seccomp
+# filter on its system calls (`Seccomp: 2` is filter mode), and, on a host that runs
+# AppArmor, Docker's AppArmor profile. `foo`'s `/proc/<pid>/uid_map` and three lines of its
+# `/proc/<pid>/status`:
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+print(f"cat /proc/{foo_pid}/uid_map")
+print(lab.node.read(f"/proc/{foo.pid}/uid_map").rstrip("\n"))
+for field in ("Uid", "CapEff", "Seccomp"):
+    print(f"{field}:\t{status[field]}")
+held = bin(int(status["CapEff"], 16)).count("1")  # CapEff: one bit per capability held
+print(f"foo's main process holds {held} capabilities")
+
+# %% [markdown] jupyter={"source_hidden": true}
+# What does that look like from inside? The PID namespace means that `foo` sees only its
+# own processes, and its main process is PID 1 there (by default: `docker run --init`
+# would put Docker's small init there first). What runs for nginx on this machine is
+# what the first cell said: labkit's stand-in is one busybox `httpd`, so that is all
+# there is to see.
+
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 inside = foo.exec("ps -o pid,comm").output.split("\n")[1:]
 processes = [line.split() for line in inside if line.strip()]
-print("processes foo can see:", len([p for p in processes if p[1] != "ps"]))
+print("processes foo can see, besides ps itself:", len([p for p in processes if p[1] != "ps"]))
 print("its PID 1 is:", next(p[1] for p in processes if p[0] == "1"))
 
-# %% [markdown]
-# The UTS namespace gives it a hostname of its own (Docker uses the short
-# container id), and the network namespace gives it its own loopback, on which
-# the web server answers:
+# %% [markdown] jupyter={"source_hidden": true}
+# The UTS namespace gives it a hostname of its own: Docker 20.10 uses the first 12 hex
+# digits of the container's id (unless `--hostname` names one, or the container shares
+# the host's network). The network namespace gives it network devices of its own, its own
+# loopback among them, on which the web server answers:
 
-# %% tags=["nbval-check-output"]
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 hostname = foo.exec("hostname").output.strip()
 print("foo's hostname is its short container id:", hostname == foo.id[:12])
+print("foo's network devices:", ", ".join(foo.exec("ls /sys/class/net").output.split()))
 page = foo.exec("wget -q -O - http://localhost/").output
 print("a web page answers on foo's own localhost:", "<html" in page)
 
 # %% [markdown]
 # ## Its cgroups
 #
-# `/proc/<pid>/cgroup` names the cgroup of the process in every hierarchy. On a
-# cgroup v1 host each controller (memory, cpu, pids, ...) is a hierarchy of its
-# own, and Docker's cgroupfs driver puts the container at `/docker/<id>` in all
-# of them. On a cgroup v2 host there is one hierarchy, and with systemd in
-# charge Docker asks it for a scope: `/system.slice/docker-<id>.scope`. (A v1
-# host also lists two hierarchies with no controller in them: `name=systemd`,
-# where systemd only groups processes, and `unified`, the empty cgroup v2 tree
-# beside the v1 ones. Whether an engine places a container in those differs from
-# machine to machine, so we leave them out.)
+# `/proc/<pid>/cgroup` names the cgroup of the process in every cgroup hierarchy, one line
+# each, `hierarchy-ID:controllers:path`. A line `4:memory:/docker/<id>` says: hierarchy
+# number 4, which has the memory controller attached, holds this process in the cgroup
+# `/docker/<id>`, that is, in the directory `/sys/fs/cgroup/memory/docker/<id>` (the path
+# is relative to the hierarchy's root, as the reader's cgroup namespace sees it: the
+# host's, here).
+#
+# * On cgroup **v1** each hierarchy has one or more controllers attached. Controllers
+#   mounted together share one line: many systemd hosts mount cpu and cpuacct together,
+#   which reads `3:cpu,cpuacct:/docker/<id>`.
+# * A v1 host laid out as systemd does it in "hybrid" mode has two more lines:
+#   `name=systemd`, a v1 hierarchy with no controller that systemd uses to keep track of
+#   processes, and `0::`, the cgroup v2 hierarchy (mounted at `/sys/fs/cgroup/unified`),
+#   with no controller either, since they are all attached to v1 hierarchies. runc 1.1
+#   puts the container in both.
+# * On a cgroup **v2** host there is only the `0::` line.
+#
+# Where the container's cgroup is depends on Docker's cgroup driver: with `cgroupfs` it
+# is `/docker/<id>` in every hierarchy; with `systemd` (Docker 20.10's default on a cgroup
+# v2 host run by systemd) it is `/system.slice/docker-<id>.scope`. `--cgroup-parent`
+# changes the part in front. Here are `foo`'s lines, as `cat` prints them:
 
 # %%
-controllers = {h: p for h, p in obs.member("foo").cgroups.items() if not h.startswith("name=")}
-if len(controllers) > 1:  # cgroup v1: leave out the empty v2 tree beside the controllers
-    controllers.pop("unified", None)
-for hierarchy, path in sorted(controllers.items()):
-    print(f"{hierarchy:14} {path}")
+print(f"cat /proc/{foo_pid}/cgroup")
+lines = lab.node.read(f"/proc/{foo.pid}/cgroup").rstrip("\n")
+print(lines)
 
 # %% [markdown]
-# The limits we asked for are now numbers in files of those cgroups. Asked and
-# read side by side:
+# What those lines say about this machine:
+
+# %%
+entries = [line.split(":", 2) for line in lines.splitlines()]
+print("hierarchies with more than one controller:",
+      ", ".join(c for _, c, _ in entries if "," in c) or "none")
+print("v1 hierarchies with no controller:",
+      ", ".join(c for _, c, _ in entries if c.startswith("name=")) or "none")
+print("a cgroup v2 line (0::):", any(number == "0" for number, _, _ in entries))
+print("foo is at the same path in every hierarchy:", len({path for *_, path in entries}) == 1)
+
+# %% [markdown]
+# The limits we asked for are now numbers in files of those cgroups: on cgroup v1
+# `memory.limit_in_bytes` in the memory hierarchy, and `cpu.cfs_quota_us` with
+# `cpu.cfs_period_us` in the cpu hierarchy; on v2 `memory.max`, and `cpu.max` with both
+# numbers on one line. As `cat` prints them (512 MiB is 536870912 bytes):
+
+# %%
+where = obs.member("foo").cgroup  # its cgroup's path, in the memory hierarchy on v1
+if obs.cgroup_version == 1:
+    files = [f"/sys/fs/cgroup/memory{where}/memory.limit_in_bytes",
+             f"/sys/fs/cgroup/cpu{where}/cpu.cfs_quota_us",
+             f"/sys/fs/cgroup/cpu{where}/cpu.cfs_period_us"]
+else:
+    files = [f"/sys/fs/cgroup{where}/memory.max", f"/sys/fs/cgroup{where}/cpu.max"]
+for path in files:
+    print(f"cat {path}")
+    print(lab.node.read(path).strip())
+
+# %% [markdown]
+# labkit's table reads the same files, and puts them beside what was asked:
 
 # %%
 views.limits_table(obs)
 
 # %% tags=["nbval-check-output"]
-print("the kernel enforces exactly the limits asked:", bool(views.limits_table(obs)["match"].all()))
+print("the kernel holds exactly the limits asked:", bool(views.limits_table(obs)["match"].all()))
 
 # %% [markdown]
-# `--cpus 0.5` became a CFS quota: in every 100 ms period the container's
-# processes may run for 50 ms in total. cgroup v1 writes it in two files
-# (`cpu.cfs_quota_us`, `cpu.cfs_period_us`), cgroup v2 in one (`cpu.max`,
-# "50000 100000"); the memory limit is `memory.limit_in_bytes` on v1 and
-# `memory.max` on v2.
+# `--cpus 0.5` became a CFS quota: Docker 20.10 writes a period of 100 ms (100000 µs) and
+# half of it as the quota (`--cpu-period` would change the period). In each period the
+# container's processes may run 50 ms in total, then wait for the next period. The files
+# hold the numbers; whether the kernel keeps the container to them is what the two
+# watches below show.
 #
 # ## The tree it lives in
 #
-# The container's cgroup is a leaf in a tree. From the hierarchy's root down
-# (the root is the machine's: it has no limits on a host, and in a workshop's
-# learner node it is the node's own cgroup, with the node's limits):
+# The container's cgroup is a leaf in a tree. From the hierarchy's root down (the memory
+# hierarchy on cgroup v1; the CPU figures come from the cpu hierarchy, where the cgroupfs
+# driver puts `foo` at the same path). On a host the root has no limits:
 
 # %%
-tree = lab.node.tree(obs.member("foo").state.path, ancestors=True)
+tree = lab.node.tree(obs.member("foo").cgroup, ancestors=True)
 names = {foo.id: foo.name}
 print(views.cgroup_tree_text(tree, names))
 
 # %%
-views.cgroup_tree_figure(tree, names, title="foo in the memory hierarchy")
+views.cgroup_tree_figure(tree, names, title="foo's cgroup and the cgroups above it")
 
 # %% [markdown]
 # Or browse it: open a cgroup to see its limits and usage.
@@ -177,43 +329,104 @@ views.cgroup_tree_widget(tree, names)
 # %% [markdown]
 # ## Watch the kernel enforce the memory limit
 #
-# A limit is only interesting when something runs into it. The next container
-# gets 128 MiB and runs a program that keeps allocating 4 MiB every tenth of a
-# second. We read its memory cgroup every 0.2 s and draw usage against the
-# limit while it runs. The watch ends when the kernel reports the kill (120 s
-# is only a cap for a very busy machine); the shell around the program stays a
-# few seconds after it, so its cgroup is still there to be read.
+# A limit is only interesting when something runs into it. The next container, `hog`,
+# gets 128 MiB and runs a shell that starts awk, which keeps taking memory, 1 MiB at a
+# time, with a pause of a tenth of a second after every 4 MiB. The shell then sleeps ten
+# seconds before it exits with awk's exit status: that keeps the container, and its
+# cgroup, there to be read after awk is gone. We read the memory cgroup every 0.2 s and
+# draw its usage against the limit until the kernel reports an OOM kill (120 s is only a
+# cap for a very busy machine). When the first hit on the limit and the kill fall between
+# the same two readings, their two lines are drawn on top of each other.
 
 # %%
-HOG = ("trap '' TERM; "
-       "awk 'BEGIN { chunk = sprintf(\"%1048576s\", \"\"); "
+HOG = ("awk 'BEGIN { chunk = sprintf(\"%1048576s\", \"\"); "
        "for (i = 0; ; i++) { held[i] = chunk; if (i % 4 == 0) system(\"sleep 0.1\") } }'; "
-       "status=$?; sleep 3; exit $status")
+       "status=$?; sleep 10; exit $status")
 hog = lab.run("hog", "busybox", HOG, memory="128Mi")
 samples = lab.watch(hog, seconds=120, plot="memory", until=lambda s: bool(s.state.usage.oom_kills))
 
 # %% [markdown]
-# The kernel keeps cumulative counters, so one reading after the kill tells the
-# whole story however often we managed to read: the highest usage so far
-# (`memory.max_usage_in_bytes` on cgroup v1, `memory.peak` on v2), the times
-# the limit was hit (`memory.failcnt` on v1, the `max` line of `memory.events`
-# on v2) and the OOM kills (`oom_kill`).
+# Each time a new page would take the cgroup over its limit, the kernel first tries to
+# reclaim memory from that cgroup, and counts the hit on the limit. When reclaim fails,
+# the OOM killer picks the process of the cgroup with the highest "badness" (roughly: the
+# memory it uses, adjusted by its `oom_score_adj`) and kills it with SIGKILL. Here that is
+# awk, and the container's main process, the shell, lives on (on cgroup v2, a cgroup whose
+# `memory.oom.group` is 1 loses all its processes at once instead).
+#
+# What marks an OOM kill is the kernel's count of them for the cgroup: `oom_kill`, in
+# `memory.oom_control` on cgroup v1 and in `memory.events` on v2. As `cat` prints it,
+# right after the watch:
+
+# %%
+print("the container right after the kill:", hog.status)
+where = lab.observe(hog).member("hog").cgroup
+counters = (f"/sys/fs/cgroup/memory{where}/memory.oom_control" if obs.cgroup_version == 1
+            else f"/sys/fs/cgroup{where}/memory.events")
+print(f"cat {counters}")
+print(lab.node.read(counters).rstrip("\n"))
+
+# %% [markdown]
+# The kernel's counters run from the cgroup's creation, so one reading after the kill
+# says what happened however often we managed to read: how high usage went (the
+# high-water mark `memory.max_usage_in_bytes` on v1, `memory.peak` on v2 since Linux
+# 5.19), the hits on the limit (`memory.failcnt` on v1, the `max` line of `memory.events`
+# on v2), and the OOM kills:
 
 # %% tags=["nbval-check-output"]
 print(views.memory_lesson(samples))
-print("container exit code:", hog.wait(), "· Docker's OOMKilled:", hog.state["OOMKilled"])
 
 # %% [markdown]
-# The kernel first reclaimed what it could, counting each time the limit was hit,
-# then killed the biggest process in the cgroup. Docker learns of it from the
-# kernel and reports exit code 137 (killed by signal 9) and `OOMKilled: true`.
-#
+# Docker learns of it too. containerd's shim watches the container's memory cgroup (on
+# v1 through an event the kernel signals on `memory.oom_control`, on v2 by reading
+# `oom_kill` in `memory.events`) and reports an OOM event; dockerd 20.10 remembers it and,
+# when the container exits, sets `State.OOMKilled`, whichever process of the container
+# was killed: here awk, not the main process. The exit code is the main process's own:
+
+# %% tags=["nbval-check-output"]
+import signal
+
+code = hog.wait()
+print(f"hog's exit code: {code} = 128 + {code - 128} ({signal.Signals(code - 128).name})")
+print("Docker's OOMKilled:", hog.state["OOMKilled"])
+
+# %% [markdown]
+# A shell gives a command that a signal killed the exit status 128 + the signal's number:
+# awk died of SIGKILL (9), so the shell's `status=$?` was 137, and the shell exited with
+# that number after its sleep. So 137 here is the shell passing on awk's; and 137 alone
+# proves no OOM kill: a main process killed by SIGKILL from anyone exits with 137 too.
+# `docker kill` sends exactly that:
+
+# %% tags=["nbval-check-output"]
+victim = lab.run("victim", "busybox", "sleep 3600")
+victim.kill()
+print("victim's exit code:", victim.wait(), "· Docker's OOMKilled:", victim.state["OOMKilled"])
+
+# %% [markdown]
+# One more thing decides when the kill comes: swap. Given only `--memory`, Docker 20.10
+# sets the container's memory+swap limit (`--memory-swap`) to twice the memory limit. On
+# a host with swap the kernel would first move some of the hog's memory out to swap, and
+# kill only once memory and swap together reach that limit. This machine has no swap:
+
+# %%
+print("hog's memory+swap limit (HostConfig.MemorySwap):",
+      format_bytes(hog.inspect()["HostConfig"]["MemorySwap"]))
+print(next(line for line in lab.node.read("/proc/meminfo").splitlines()
+           if line.startswith("SwapTotal")))
+
+# %% [markdown]
 # ## Watch the kernel throttle the CPU
 #
-# Two busy loops would take two whole cores. With `--cpus 0.5` the scheduler
-# stops the container's processes once they have run 50 ms in a 100 ms period,
-# and counts that period in `cpu.stat` as throttled. We read it until we have 20
-# readings a moment apart and the kernel has throttled it at least once.
+# The next container, `spin`, runs two busy loops, each of which would keep a core busy,
+# under `--cpus 0.5`. Once its processes have run 50 ms together in a 100 ms period, the
+# scheduler stops them (throttles them) until the next period. We read its cgroup until
+# we have 20 readings a moment apart and the kernel has throttled it at least once.
+#
+# Each point of the figure is the CPU time used between two readings divided by the time
+# between them. Those windows (about 0.2 s, and never exactly: a reading comes when the
+# machine gets to it) do not start and end with the kernel's 100 ms periods, so a window
+# can take in one more burst of running than its neighbour: one point can lie above the
+# quota line and the next below it. The quota is a rule over whole periods; the cells
+# after the figure judge it so.
 
 # %%
 from labkit.watch import enough_samples
@@ -228,10 +441,34 @@ def throttled(sample):
 cpu_samples = lab.watch(spin, seconds=120, plot="cpu", until=enough_samples(20, throttled))
 
 # %% [markdown]
-# `cpu.stat` counts from the moment the cgroup was made: the periods the
-# container was running in (`nr_periods`), the ones it was stopped in
-# (`nr_throttled`) and the CPU time it used (`usage_usec` on v2, `cpuacct.usage`
-# on v1). The quota holds when that time is at most 50 ms per period counted:
+# `cpu.stat` holds the kernel's counters since the cgroup was made: `nr_periods`, the
+# enforcement periods that have elapsed; `nr_throttled`, how many times the cgroup was
+# throttled; `throttled_time`, how long it waited (in ns; `throttled_usec` on v2).
+# The CPU time it used is in another file on v1, `cpuacct.usage` of the cpuacct
+# controller (in ns), and in `cpu.stat` on v2 (`usage_usec`). As `cat` prints them now
+# (the numbers differ from run to run), with the average over the periods counted:
+
+# %% tags=["nbval-ignore-output"]
+where = lab.observe(spin).member("spin").cgroup
+if obs.cgroup_version == 1:
+    files = [f"/sys/fs/cgroup/cpu{where}/cpu.stat", f"/sys/fs/cgroup/cpuacct{where}/cpuacct.usage"]
+else:
+    files = [f"/sys/fs/cgroup{where}/cpu.stat"]
+read = {path: lab.node.read(path).rstrip("\n") for path in files}
+for path, text in read.items():
+    print(f"cat {path}")
+    print(text)
+counted = dict(line.split() for line in read[files[0]].splitlines())
+used_ns = int(read[files[1]]) if len(files) > 1 else int(counted["usage_usec"]) * 1000
+periods = int(counted["nr_periods"])
+print(f"{used_ns / 1e9:.2f} s of CPU time in {periods} periods of 100 ms: "
+      f"{used_ns / (periods * 100e6):.2f} core on average")
+
+# %% [markdown]
+# labkit's lesson reads the same counters: the quota held when the CPU time used is at
+# most 50 ms for every period counted, and one more for the period under way. It lets the
+# time read up to a quarter over that before it says no: a cgroup can run a little past
+# its quota before the scheduler stops it, and further on a busy or a virtual machine.
 
 # %% tags=["nbval-check-output"]
 print(views.cpu_lesson(cpu_samples))
@@ -239,8 +476,7 @@ print(views.cpu_lesson(cpu_samples))
 # %% [markdown]
 # ## When the input is wrong
 #
-# labkit checks what you ask before anything starts, and answers in one
-# sentence:
+# labkit checks what you ask before anything starts, and answers in one sentence:
 
 # %% tags=["nbval-check-output"]
 try:
@@ -251,24 +487,30 @@ except labkit.LabError as error:
 # %% [markdown]
 # ## Exercises
 #
-# Your turn. **Check** reads the machine and names the one thing still wrong;
-# **Hint** unfolds one hint at a time. Work in the empty cells with `lab`, or in
-# a terminal with `docker` and `cat`: the checks read the kernel and Docker, not
-# your code.
+# Your turn. **Check** reads the machine (Docker's API and the kernel's files), never your
+# code, and names the one thing still wrong; **Hint** unfolds one hint at a time. A check
+# with nothing of yours to judge yet counts no try and unlocks no hint. Work in the empty
+# cells with `lab`, or in a root terminal where a hint gives a command: the cards write
+# this session's names as Docker knows them (`lk-…-foo`).
 #
-# **1.** Where is `foo` on the host? (A terminal helps: `docker inspect`, `ps`.)
+# **1.** Where is `foo` on the host?
 
 # %%
 exercises.get("01.host-pid")
 
 # %% [markdown]
-# **2.** And in which cgroup? (`/proc/<pid>/cgroup` says.)
+# **2.** And in which cgroup?
 
 # %%
 exercises.get("01.memory-cgroup")
 
 # %% [markdown]
-# **3.** Make the OOM killer strike at a limit you choose:
+# **3.** Make the OOM killer strike at a limit you set. Make the container with
+# `lab.run` in the empty cell: labkit names and labels it for this session, and leaving
+# the notebook removes it. A container you make by hand in a terminal with exactly the
+# name asked (`oom64`, from the lab's image `labkit/toolbox`) passes too; it carries no
+# session label, so leaving the notebook leaves it, and
+# `exercises.get("01.oom-64mi").reset()` removes it.
 
 # %%
 exercises.get("01.oom-64mi")
@@ -276,11 +518,12 @@ exercises.get("01.oom-64mi")
 # %%
 # your code for exercise 3 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("01.oom-64mi").check()
 
 # %% [markdown]
-# **4.** A container the scheduler holds to a quarter of a core:
+# **4.** A container the scheduler holds to a quarter of a core (the same holds for a
+# container made by hand: `exercises.get("01.cpu-quarter").reset()` removes it):
 
 # %%
 exercises.get("01.cpu-quarter")
@@ -288,15 +531,15 @@ exercises.get("01.cpu-quarter")
 # %%
 # your code for exercise 4 here
 
-# %%
+# %% tags=["nbval-ignore-output"]
 exercises.get("01.cpu-quarter").check()
 
 # %% [markdown]
 # ## Clean up
 #
-# Everything this notebook created carries its session's label; closing the lab
-# removes exactly that (and so does leaving the notebook, or `labkit clean`).
+# Everything this notebook made carries its session's label. The button removes exactly
+# that (leaving the notebook does the same), and then says what of this session is left;
+# running every cell keeps `foo` for the exercises above.
 
-# %% tags=["nbval-check-output"]
-lab.close()
-print("containers left from this session:", lab.docker.session_containers())
+# %%
+lab.cleanup_button()

@@ -22,8 +22,8 @@ from .core import (
 from .machine import running_pid
 
 MIB = 2**20
-NO_FOO = ("There is no running container named foo yet: run the chapter's cell that starts "
-          "it (lab.run(\"foo\", ...)), then check.")
+NO_FOO = ("There is no running container named foo yet: run the cell under \"Start a "
+          "container with limits\" (foo = lab.run(\"foo\", ...)), then check.")
 
 
 def run_foo(lab):
@@ -56,11 +56,19 @@ def own_namespaces_solution(lab):
 @exercise(
     "01.own-namespaces", kind="predict",
     title="Which namespaces are foo's own?",
-    task="Before you look at foo's namespace table: which namespaces does `docker run` give "
-         "foo of its own, that is, not the host's? Pick every one.",
-    hints=("Docker makes five namespaces for a container; the article lists them.",
-           "Root in a container is root on the host: which namespace would change that?",
-           "On a cgroup v1 host Docker leaves the cgroup namespace alone; on v2 it makes one."),
+    task="Before you look at foo's namespaces: which of the eight namespace types does Docker "
+         "give foo of its own, that is, not the host's? Pick every one that is foo's own.",
+    hints=("Each type isolates one thing (the table in the namespaces(7) manual page): the "
+           "cgroup root directory; System V IPC and POSIX message queues; mount points; "
+           "network devices, stacks and ports; process IDs; boot and monotonic clocks; user "
+           "and group IDs; the hostname. Which of those must differ for a container to look "
+           "like a machine of its own?",
+           "A namespace that nobody asks for stays the host's. Look at the list Docker asks "
+           "runc for: linux.namespaces in the container's OCI spec (its defaults are in "
+           "oci/defaults.go of Docker's source), and at what a daemon option such as "
+           "--userns-remap would add to it.",
+           "For the cgroup type, look up the default of dockerd's --default-cgroupns-mode for "
+           "this machine's cgroup version (the chapter's first cell prints both versions)."),
     form=namespace_types, options=NAMESPACE_TYPES, multiple=True,
     example="mnt, uts",
     setup=setup_foo, solution=own_namespaces_solution,
@@ -104,10 +112,14 @@ def _shim_pid(lab):
 @exercise(
     "01.host-pid", kind="find",
     title="foo's PID on the host",
-    task="Type the PID of foo's main process as the host sees it (inside foo it is PID 1).",
-    hints=("Docker knows it: `docker inspect` shows it under State.",
-           "`docker inspect -f '{{.State.Pid}}' foo` (or foo.pid in Python).",
-           "Check it: /proc/<that pid>/cgroup names foo's cgroups."),
+    task="Type the PID of foo's main process as the host sees it (inside foo's own PID "
+         "namespace the same process is PID 1).",
+    hints=("The host numbers every process in its own PID namespace; Docker keeps the host "
+           "PID of a container's main process in the container's state.",
+           "`docker inspect {name:foo}` prints that state as JSON: look for Pid under State. "
+           "Without a terminal (on Binder), foo.state in Python is the same State.",
+           "Check your number on the host: /proc/<your number>/cgroup names foo's 64-hex id, "
+           "and the NSpid line of /proc/<your number>/status ends in 1, its PID inside foo."),
     form=whole_number("a PID", 4242), example=4242,
     setup=setup_foo, solution=host_pid_solution,
     wrong=(Wrong(lambda lab: 1, "inside its own PID namespace"),
@@ -156,12 +168,17 @@ def _short_id(lab):
 @exercise(
     "01.memory-cgroup", kind="find",
     title="foo's memory cgroup",
-    task="Type the cgroup foo is in, in the memory hierarchy: as /proc/<pid>/cgroup names it "
-         "(`memory:/docker/<id>` on cgroup v1, `0::/system.slice/docker-<id>.scope` on v2) "
-         "or as its directory under /sys/fs/cgroup.",
-    hints=("Every process's cgroups are listed in /proc/<pid>/cgroup, one line per hierarchy.",
-           "Use foo's host PID: `cat /proc/$(docker inspect -f '{{.State.Pid}}' foo)/cgroup`.",
-           "Docker names the cgroup after the container's full 64-hex id."),
+    task="Type the cgroup foo is in, in the memory hierarchy: a line of /proc/<pid>/cgroup "
+         "as the host reads it (hierarchy ID, controllers and path, with or without the ID), "
+         "or the cgroup's directory under /sys/fs/cgroup.",
+    hints=("Every process's cgroups are listed in /proc/<pid>/cgroup, one line per "
+           "hierarchy: its ID, the controllers attached to it, the path in it. The chapter "
+           "printed foo's lines under \"Its cgroups\".",
+           "In a terminal: `cat /proc/$(docker inspect -f '{{.State.Pid}}' {name:foo})/cgroup`; "
+           "in Python (on Binder too): lab.node.read(f\"/proc/{foo.pid}/cgroup\").",
+           "On cgroup v1, take the line whose controllers include memory; on cgroup v2 there "
+           "is one line, 0::. Copy its path whole: Docker names the cgroup after the "
+           "container's full 64-hex id."),
     form=cgroup_path, example="memory:/docker/3f2a…",
     setup=setup_foo, solution=memory_cgroup_solution,
     wrong=(Wrong(_cpu_line, "not the memory hierarchy"),
@@ -206,49 +223,60 @@ def memory_cgroup(machine, answer):
 # -- do: an OOM kill at 64 MiB ---------------------------------------------------------------
 
 OOM64 = 64 * MIB
+HOLD_100MIB = "head -c 100m /dev/zero | tail >/dev/null"  # tail keeps its one "last line"
+NO_OOM64 = ("There is no container named oom64 yet: make it in the empty cell under "
+            "\"Exercises\", 3. (lab.run(\"oom64\", ...)), then check.")
 
 
 def oom_solution(lab):
-    oom = lab.run("oom64", "busybox", "head -c 100m /dev/zero | tail >/dev/null",
-                  memory="64Mi", quiet=True)
+    oom = lab.run("oom64", "busybox", HOLD_100MIB, memory="64Mi", memory_swap="64Mi",
+                  quiet=True)
     oom.wait(timeout=30)
 
 
 def _oom_small(lab):
+    """Too little to hold, and swap left as Docker sets it: the sentence says both."""
     lab.run("oom64", "busybox", "head -c 10m /dev/zero | tail >/dev/null", memory="64Mi",
             quiet=True).wait(timeout=30)
 
 
 def _oom_128(lab):
-    lab.run("oom64", "busybox", "head -c 100m /dev/zero | tail >/dev/null", memory="128Mi",
+    lab.run("oom64", "busybox", HOLD_100MIB, memory="128Mi", memory_swap="128Mi",
             quiet=True).wait(timeout=30)
 
 
 @exercise(
     "01.oom-64mi", kind="do",
     title="An OOM kill at 64 MiB",
-    task="Make the kernel's OOM killer kill a container named `oom64` whose memory limit is "
-         "64 MiB (from Python, `lab.run(\"oom64\", ...)`, or in a terminal, "
-         "`docker run --name oom64 ...`).",
-    hints=("Give it the limit with memory=\"64Mi\" (or `--memory 64m`).",
-           "Its process must hold more than 64 MiB: `head -c 100m /dev/zero | tail` keeps "
-           "100 MiB in tail, which waits for a newline that never comes.",
-           "Docker's State.OOMKilled turns true once the kernel has killed it."),
+    task="Make the kernel's OOM killer kill a process in a container named `oom64` whose "
+         "memory limit is 64 MiB: `lab.run(\"oom64\", ...)` in the empty cell below this card.",
+    hints=("Two things are needed: a 64 MiB limit on the container's memory cgroup (memory= "
+           "in lab.run, as in the chapter's hog), and a process in it that needs more than "
+           "that at once.",
+           "busybox's tail keeps all of its input until the input ends when there is no "
+           "newline in it (it is all one last line): fed 100 MiB of /dev/zero through head -c "
+           "100m, tail must hold 100 MiB.",
+           "Given only a memory limit, Docker 20.10 lets the container use as much swap again "
+           "(its memory+swap limit is then twice the memory limit), so on a host with swap "
+           "the kernel swaps before it kills. memory_swap= in lab.run (--memory-swap for "
+           "docker run) is that memory+swap limit: give it the same 64Mi, and nothing is "
+           "left to swap into."),
     names=("oom64",), solution=oom_solution,
     wrong=(Wrong(_oom_small, "without an OOM kill"), Wrong(_oom_128, "not 64 MiB")),
     untouched="There is no container named oom64 yet",
-    reads="HostConfig.Memory, State.OOMKilled and its oom events from Docker; while it runs, "
-          "oom_kill in its memory cgroup (memory.oom_control on v1, memory.events on v2)",
+    reads="HostConfig.Memory, HostConfig.MemorySwap, State.OOMKilled and its oom events from "
+          "Docker; while it runs, oom_kill in its memory cgroup (memory.oom_control on v1, "
+          "memory.events on v2)",
 )
 def oom_64mi(machine, _answer):
     details = machine.container("oom64")
     if details is None:
-        return failed("There is no container named oom64 yet: run one with a 64 MiB memory "
-                      "limit whose process needs more than that.")
+        return unjudged(NO_OOM64)
     limit = details["HostConfig"].get("Memory") or None
     if limit != OOM64:
         return failed(f"oom64's memory limit is {format_bytes(limit)} (HostConfig.Memory = "
-                      f"{limit or 0}), not 64 MiB: make it again with memory=\"64Mi\".")
+                      f"{limit or 0}), not 64 MiB: remove it (exercises.get(\"01.oom-64mi\")"
+                      ".reset()) and make it again with a 64 MiB limit.")
     state = details["State"]
     if state.get("OOMKilled"):
         return passed("oom64 was killed by the kernel's OOM killer at its 64 MiB limit "
@@ -260,16 +288,33 @@ def oom_64mi(machine, _answer):
             return passed(f"The kernel has OOM-killed {kills} process(es) in oom64 at its "
                           "64 MiB limit (oom_kill in its memory cgroup).")
         return failed("oom64 runs, and the kernel has not OOM-killed anything in it yet "
-                      "(oom_kill 0): its process must use more than 64 MiB.")
+                      "(oom_kill 0): its process must use more than 64 MiB"
+                      f"{_swap_room(details)}.")
     if state.get("Status") == "created":
-        return failed("oom64 was created but never started: start it (docker start oom64).")
+        return failed("oom64 was created but never started: start it (docker start "
+                      f"{details['Name'].lstrip('/')}).")
     if state.get("ExitCode") == 137 and _oom_event(machine, details):
         return passed("oom64 was killed by the kernel's OOM killer at its 64 MiB limit "
                       "(exit code 137, and Docker logged an oom event for it; its "
                       "State.OOMKilled stayed false, as Docker may leave it when the exit "
                       "reaches it first).")
     return failed(f"oom64 exited with code {state.get('ExitCode')} without an OOM kill "
-                  "(State.OOMKilled false): its process must need more than 64 MiB.")
+                  "(State.OOMKilled false): its process must need more than 64 MiB"
+                  f"{_swap_room(details)}.")
+
+
+def _swap_room(details: dict) -> str:
+    """What swap let the container use besides its memory, said where it could matter."""
+    memory = details["HostConfig"].get("Memory") or 0
+    both = details["HostConfig"].get("MemorySwap") or 0
+    if both == -1:
+        return (", and its swap is unlimited (HostConfig.MemorySwap -1): on a host with swap "
+                "the kernel swaps before it kills")
+    if both > memory:
+        return (f", and its memory+swap limit is {format_bytes(both)} (HostConfig.MemorySwap): "
+                f"on a host with swap it may put {format_bytes(both - memory)} into swap "
+                "before the kernel kills")
+    return ""
 
 
 def _oom_event(machine, details: dict, wait_s: float = 2.0) -> bool:
@@ -287,6 +332,10 @@ def _oom_event(machine, details: dict, wait_s: float = 2.0) -> bool:
 
 # -- do: a quarter of a CPU ----------------------------------------------------------------
 
+NO_QUARTER = ("There is no container named quarter yet: make it in the empty cell under "
+              "\"Exercises\", 4. (lab.run(\"quarter\", ...)), then check.")
+
+
 def quarter_solution(lab):
     lab.run("quarter", "busybox", "sleep 3650d", cpus=0.25, quiet=True)
 
@@ -294,10 +343,17 @@ def quarter_solution(lab):
 @exercise(
     "01.cpu-quarter", kind="do",
     title="A container on a quarter of a CPU",
-    task="Run a container named `quarter` that the kernel lets use at most 0.25 CPU.",
-    hints=("`--cpus` (cpus= in lab.run) becomes a CFS quota per period in the cpu cgroup.",
-           "cpu.shares (--cpu-shares) is only a weight among busy neighbours, not a cap.",
-           "0.25 CPU is 25000 µs of CPU time in every 100000 µs period."),
+    task="Run a container named `quarter` that the kernel holds to exactly 0.25 CPU: a CFS "
+         "quota of a quarter of its period (quota / period = 0.25, any period), with "
+         "`lab.run(\"quarter\", ...)` in the empty cell below this card.",
+    hints=("A cap on CPU time is a CFS quota: so much run time in every period, for the "
+           "whole cgroup. A weight (--cpu-shares, cpu.shares on v1, cpu.weight on v2) only "
+           "divides the CPU among busy neighbours: it caps nothing.",
+           "Docker's --cpus (cpus= in lab.run) becomes that quota, with a period of 100 ms: "
+           "the chapter's foo got --cpus 0.5.",
+           "Read the two numbers back from the container's cpu cgroup (cpu.cfs_quota_us and "
+           "cpu.cfs_period_us on v1, cpu.max on v2, or the limits table of lab.observe) and "
+           "divide: that ratio is what must be 0.25."),
     names=("quarter",), solution=quarter_solution,
     wrong=(Wrong(lambda lab: lab.run("quarter", "busybox", "sleep 3650d", cpus=0.5,
                                      quiet=True), "not 0.25"),
@@ -309,8 +365,7 @@ def quarter_solution(lab):
 def cpu_quarter(machine, _answer):
     details = machine.container("quarter")
     if details is None:
-        return failed("There is no container named quarter yet: run one with a CPU limit of "
-                      "0.25.")
+        return unjudged(NO_QUARTER)
     pid = running_pid(details)
     if pid is None:
         return failed(f"quarter is {details['State'].get('Status')}: the kernel holds its "
@@ -320,10 +375,10 @@ def cpu_quarter(machine, _answer):
     if limits.cpu_quota_us is None:
         shares = f" (cpu.shares is {limits.cpu_shares})" if limits.cpu_shares else ""
         return failed(f"quarter's cgroup has no CPU quota{shares}: a weight is not a cap; "
-                      "give it cpus=0.25.")
+                      "give it a CPU quota.")
     cpus = limits.cpus
     numbers = f"{limits.cpu_quota_us} / {limits.cpu_period_us} in {files}"
     if cpus is None or abs(cpus - 0.25) > 1e-6:
         return failed(f"quarter may use {cpus:g} CPU ({numbers}), not 0.25.")
     return passed(f"quarter may run {limits.cpu_quota_us} µs in every {limits.cpu_period_us} "
-                  f"µs period ({files}): 0.25 CPU, enforced by the kernel.")
+                  f"µs period ({files}): 0.25 CPU, held by the kernel.")
