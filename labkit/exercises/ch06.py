@@ -20,12 +20,14 @@ from .core import (
     failed,
     namespace_types,
     passed,
+    unjudged,
     whole_number,
     wrong_pid,
 )
 from .pods import FOO_POD, SCRATCH, SLEEPER, on_pod, pod_names
 
-MAKE_FOO = "the chapter's first cell (lab.scratch_pod(manifest)), then check"
+MAKE_FOO = ("the cell under the chapter's title that runs pod = lab.scratch_pod(manifest), "
+            "then check")
 
 
 def setup_foo(lab):
@@ -36,7 +38,9 @@ def setup_foo(lab):
 # What the read exercises declare: the chapter's first cell, and the untouched sentence;
 # their checks get pod foo with pause and app running, or judge nothing yet.
 ON_FOO = {"setup": setup_foo, "untouched": "There is no pod from scratch named foo yet"}
-on_foo = on_pod(SCRATCH, "foo", make=MAKE_FOO, running=("app",))
+AGAIN_FOO = ("make foo again (the section When pause dies kills pause) with pod.delete(), then "
+             "the cell under the chapter's title (pod = lab.scratch_pod(manifest)), then check")
+on_foo = on_pod(SCRATCH, "foo", make=MAKE_FOO, running=("app",), again=AGAIN_FOO)
 
 
 # -- predict: which namespaces did app join? ----------------------------------------------------
@@ -51,15 +55,21 @@ def joined_solution(lab):
 @exercise(
     "06.joined-namespaces", kind="predict",
     title="What nsenter joined",
-    task="Before the matrix shows it: which namespaces does pod foo's app share with pause "
-         "(not those both share with the host)? Pick every one. (foo is the pod the "
-         "chapter's first cell made from scratch.)",
-    hints=("Read the app's command in pod.commands(): nsenter's flags are the namespaces it "
-           "joins, unshare's are the ones it makes for itself.",
-           "Every namespace it neither joins nor makes stays the one it was started in: the "
-           "host's.",
-           "unshare --mount --pid makes the app's own mount and PID namespaces."),
-    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="net", **ON_FOO,
+    task="Before the containers' lines and the matrix show it: which namespaces does pod "
+         "foo's app share with pause (not those both share with the host)? Pick every one. "
+         "(foo is the pod made from scratch at the top of the chapter.)",
+    hints=("Think of what the manifest's two containers must have in common to work as one "
+           "Pod. The Kubernetes docs' page on Pods says some of it: the containers find each "
+           "other on localhost, and can talk through inter-process communication such as "
+           "System V semaphores. What else of a host would two programs of one Pod expect to "
+           "have in common?",
+           "Then what stays each container's own in a Pod: its files (its image's root file "
+           "system) and, unless the manifest says shareProcessNamespace, its processes.",
+           "A container shares a namespace by joining the holder's, pause's; leave out the "
+           "types nobody made new for the pod: those are still the host's, for pause and "
+           "app alike."),
+    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="cgroup, time",
+    **ON_FOO,
     solution=joined_solution,
     wrong=(Wrong(lambda lab: ["net"], "it shares that one too"),
            Wrong(lambda lab: ["net", "ipc", "uts", "pid"], "its own, not pause's"),
@@ -90,7 +100,7 @@ def joined(machine, pod, picked):
 # -- find: the pause process ---------------------------------------------------------------------
 
 def pause_pid_solution(lab):
-    return SCRATCH.in_lab(lab, "foo").members()[0].pid  # or: cat <pod cgroup>/pause/cgroup.procs
+    return SCRATCH.in_lab(lab, "foo").members()[0].pid  # or: the pause cgroup's cgroup.procs
 
 
 def _unshare_pid(lab):
@@ -105,13 +115,19 @@ def _app_pid(lab):
 @exercise(
     "06.pause-pid", kind="find",
     title="Where pause is",
-    task="Type the host PID of pod foo's pause process, the one that made the pod's "
-         "namespaces, as the kernel numbers it (not 1, its number inside).",
-    hints=("Every member has a cgroup of its own under the pod's: pod.cgroup_parent, then "
-           "/pause.",
-           "cat /sys/fs/cgroup/memory<pod cgroup>/pause/cgroup.procs lists pause and the "
-           "sleep it waits on (the unified hierarchy on cgroup v2, without memory).",
-           "unshare --fork started pause as its child: unshare's own PID is not pause's."),
+    task="Type the host PID of pod foo's pause: the process that is PID 1 of its own PID "
+         "namespace and holds the pod's namespaces, as the host numbers it (not 1, its number "
+         "inside). Answer before you run the section When pause dies, which kills pause.",
+    hints=("Every member of the pod has a cgroup of its own under the pod's, named after it: "
+           "pause's is pause. A cgroup's cgroup.procs lists its processes by their PIDs as "
+           "the reader sees them: from the host, host PIDs.",
+           "Pause's cgroup holds pause and the sleep it waits on: "
+           "`cat /sys/fs/cgroup/memory/{name:scratch.foo}/pause/cgroup.procs` (on cgroup v2 "
+           "the same path without memory/).",
+           "The NSpid line of /proc/<pid>/status gives a process's PID in each PID namespace "
+           "it is in, the host's first; pause's ends in 1: "
+           "`for p in $(cat /sys/fs/cgroup/memory/{name:scratch.foo}/pause/cgroup.procs); "
+           "do grep -H NSpid /proc/$p/status; done`"),
     form=whole_number("a PID", 4242), example=4242, **ON_FOO,
     solution=pause_pid_solution,
     wrong=(Wrong(_unshare_pid, "is not one of pod foo's processes"),
@@ -143,8 +159,9 @@ def pause_pid(machine, pod, pid):
 
 # -- do: a third container, joined by hand -----------------------------------------------------
 
-MAKE_TRIO = ("lab.scratch_pod(name=\"trio\", containers=...), then start debug by hand "
-             "(pod.join_commands(\"debug\") shows how), then check")
+MAKE_TRIO = ("trio = lab.scratch_pod(name=\"trio\", containers={\"app\": {\"image\": "
+             "\"nginx\"}}) in the cell under Exercise (# your code for exercise 1 here), "
+             "then start debug in it from a terminal, then check")
 JOINED = ("net", "ipc", "uts")
 
 
@@ -170,16 +187,27 @@ def third_container_solution(lab):
 @exercise(
     "06.third-container", kind="do",
     title="A third container, by hand",
-    task="Make a pod from scratch named `trio` (lab.scratch_pod), then add a container "
+    task="Make a pod from scratch named `trio` (for example trio = lab.scratch_pod(name="
+         "\"trio\", containers={\"app\": {\"image\": \"nginx\"}})), then add a container "
          "`debug` to it yourself: a process in pause's net, ipc and uts namespaces, with "
          "mount and PID namespaces of its own, in a cgroup `debug` under the pod's cgroup.",
-    hints=("Copy what pod.commands() shows for the app: nsenter --target <pause's PID> joins, "
-           "unshare --mount --pid --fork makes the container's own.",
-           "Make its cgroup first (mkdir <pod cgroup>/debug, in every hierarchy on cgroup v1) "
-           "and have its first process join it (echo $$ > .../debug/cgroup.procs) before "
-           "it execs.",
-           "pod.join_commands(\"debug\") prints the three lines for this pod: paste them into "
-           "a terminal (or run each with subprocess)."),
+    hints=("Look at what made foo's app a container, in the chapter's section What labkit "
+           "ran: the lines that make its cgroup, the nsenter that joins pause's namespaces, "
+           "the unshare that makes its own, and the echo $$ that puts its first process in "
+           "its cgroup. debug needs each of them.",
+           "Those lines were foo's. trio.commands() prints your trio's own (trio being what "
+           "lab.scratch_pod returned): the app's cgroup lines (a directory in each hierarchy "
+           "the plan's for h in ... loop names, then its values, and on cgroup v1 "
+           "cpuset.cpus and cpuset.mems copied), the tar line that gives it a root file "
+           "system, and the app's nsenter line. $PAUSE is only set in the shell that started "
+           "pause: in your terminal, any process of trio's pause cgroup (its cgroup.procs) "
+           "will do as nsenter's target.",
+           "In a root terminal, go through those app lines one by one and look at what names "
+           "the app in each: the cgroup paths, the root file system's path (a copy of pause's "
+           "root made with cp -a will do for debug), the cgroup.procs the echo $$ writes to. "
+           "Each becomes debug's. In the nsenter line $PAUSE becomes a PID of trio's pause, "
+           "and the app's httpd becomes a command that keeps running (the httpd already holds "
+           "port 80 in the pod's network namespace), in the background (&)."),
     solution=third_container_solution,
     names=pod_names("trio"), pods=("trio",),
     untouched="There is no pod from scratch named trio yet",
@@ -192,8 +220,10 @@ def third_container_solution(lab):
     reads="pod trio's cgroup (the first process of pause and of debug, from cgroup.procs and "
           "/proc/<pid>/stat), their /proc/<pid>/ns/* links and the host's",
 )
-@on_pod(SCRATCH, "trio", make=MAKE_TRIO, do=True)
-def third_container(machine, pod, _answer):
+def third_container(machine, _answer):
+    pod, _started = SCRATCH.find(machine, "trio")
+    if pod is None:  # nothing of the learner's yet: no try counted
+        return unjudged(SCRATCH.absent("trio", True, MAKE_TRIO))
     pause = pod.main("pause", machine)
     if pause is None:
         return failed("Pod trio's pause is not running, so there are no namespaces to join: "
@@ -221,4 +251,6 @@ def third_container(machine, pod, _answer):
                           "a Pod has its own.")
     return passed(f"debug (host PID {debug}, {machine.command_name(debug)}) is pod trio's third "
                   "container: in pause's net, ipc and uts namespaces, with its own mount and "
-                  f"PID namespaces, in {pod.cgroup}/debug. No runtime was asked.")
+                  f"PID namespaces, in {pod.cgroup}/debug. No runtime was asked. "
+                  "trio.join_commands(\"debug\") prints the lines labkit would have typed, to "
+                  "compare with yours.")

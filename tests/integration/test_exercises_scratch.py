@@ -4,7 +4,8 @@ cgroups and namespace links alone (there is no engine to ask).
 For every exercise: untouched, the check fails with its "not done yet" sentence (and a
 kernel owning none of this process's sessions sees nothing); each wrong solution fails with
 its sentence; the reference passes. Then the third container started from a terminal, as
-a learner pastes pod.join_commands(...), and reset. One Lab serves the module; at the end
+a learner pastes pod.join_commands(...), and reset; and the find exercise once pause is
+killed, which judges nothing. One Lab serves the module; at the end
 nothing of its session is left: no pod directory, cgroup or process.
 """
 
@@ -51,7 +52,8 @@ def test_untouched_then_each_wrong_solution_then_the_reference(exercise_id, made
     made.drop()
     exercises.use(None)  # the checks find this process's sessions by themselves
     untouched = ex.check(None if ex.kind == "do" else ex.spec.example)
-    assert not untouched.passed and untouched.counted == (ex.kind == "do")
+    assert not untouched.passed and not untouched.counted  # nothing there yet: no try
+    assert not ex.hints()  # and no hint unlocked
     assert ex.spec.untouched in untouched.sentence, untouched.sentence
     exercises.use(made.lab)
     if ex.spec.setup is not None:
@@ -84,8 +86,33 @@ def test_the_third_container_from_a_terminal_then_reset(made):
     with open(f"{memory}/debug/cgroup.procs") as handle:
         debug = handle.read().split()
     assert debug
+    # the pasted lines make debug's cgroup as the others': in every hierarchy the app is in
+    # (on cgroup v1 the cpuset one too, its cpus and mems copied), none left behind
+    app = made.lab.node.cgroups(pod["app"].pid)
+    seen = made.lab.node.cgroups(debug[0])
+    assert {h for h, path in seen.items() if path == f"{pod.cgroup_parent}/debug"} == \
+        {h for h, path in app.items() if path == f"{pod.cgroup_parent}/app"}
     said = ex.reset()
     assert "pod trio (from scratch)" in str(said)
     assert pod.state == "deleted"
     assert not any(os.path.exists(f"/proc/{pid}") for pid in debug)
     assert not ex.check().passed
+
+
+def test_the_pause_pid_once_pause_is_killed_is_not_judged(made):
+    """The chapter kills pause after the card: an answer then judges nothing (no try, no
+    hint) and says how to make foo again."""
+    exercises.use(made.lab)
+    ex = exercises.get("06.pause-pid")
+    made.prepare(ex.spec.setup)
+    pause = ex.spec.solution(made.lab)
+    foo = next(p for p in reversed(made.lab.pods) if p.name == "foo" and p.state != "deleted")
+    foo.kill_sandbox()
+    try:
+        verdict = ex.check(pause)
+        assert not verdict.passed and not verdict.counted, verdict.sentence
+        assert not ex.hints()
+        assert "When pause dies" in verdict.sentence and "pod.delete()" in verdict.sentence
+    finally:
+        ex.reset()
+        made.drop()
