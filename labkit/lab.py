@@ -339,12 +339,20 @@ class Lab:
         from .node.oci_runtime import program_version
 
         return Versions((
-            ("kernel", platform.release()), ("cgroup", f"v{self.node.cgroup_version}"),
+            ("kernel", platform.release()), ("cgroup", self._cgroup_mode()),
             ("Docker", self.docker.description.removeprefix("Docker ")),
             *((name, program_version(program) or "not installed")
               for name, program in (("containerd", "containerd"), ("runc", "runc"),
                                     ("podman", "podman"), ("util-linux", "unshare"))),
             ("Kubernetes rules", kubernetes.VERSION)))
+
+    def _cgroup_mode(self) -> str:
+        """``v2``; ``v1``, or ``v1 (hybrid)`` where a cgroup2 tree is mounted beside the v1
+        hierarchies (systemd's hybrid layout, as on this lab's Debian 12 machines)."""
+        node = self.node
+        if node.cgroup_version == 2:
+            return "v2"
+        return "v1 (hybrid)" if node.layout.unified is not None else "v1"
 
     def describe(self, *images: str, engine: Literal["docker", "podman"] = "docker") -> str:
         """This machine as the lab sees it: the engine, the cgroup version, how the kernel

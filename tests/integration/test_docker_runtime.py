@@ -95,3 +95,24 @@ def test_observation_is_json(lab):
     obs = lab.observe(box)
     assert labkit.Observation.from_json(obs.to_json()) == obs
     assert json.loads(obs.to_json())["members"][0]["member"]["name"] == "box"
+
+
+def test_versions_name_this_machine_as_its_own_files_and_programs_do(lab):
+    """What the chapters' first cells print: each version read from the machine itself."""
+    import platform
+    import subprocess
+
+    versions = lab.versions()
+    with open("/proc/mounts") as mounts:
+        kinds = {line.split()[2] for line in mounts}
+    expected = "v1" if "cgroup" in kinds else "v2"
+    if expected == "v1" and "cgroup2" in kinds:
+        expected = "v1 (hybrid)"
+    assert versions["cgroup"] == expected
+    assert versions["kernel"] == platform.release()
+    server = json.loads(subprocess.run(["docker", "version", "--format", "{{json .Server}}"],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert versions["Docker"] == server["Version"]
+    runc = subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout
+    assert versions["runc"] == runc.split()[2].split("+")[0]  # Debian's +ds1 dropped
+    assert f"cgroup {expected}" in str(versions)
