@@ -37,8 +37,11 @@ read_paths() {
     if [ -h "$p" ]; then
       readlink "$p" 2>/dev/null || { [ -e "$p" ] && printf '\025EACCES' || printf '\025ENOENT'; }
     elif [ -f "$p" ]; then
-      { while IFS= read -r l; do printf '%s\n' "$l"; done; printf '%s' "$l"; } 2>/dev/null <"$p" \
-        || printf '\025EACCES'
+      case $p in  # sysctls answer one read only; cmdline holds NULs: cat, as the host reads
+        /proc/sys/*|/proc/*/cmdline|/proc/*/environ) cat "$p" 2>/dev/null || printf '\025EACCES' ;;
+        *) { while IFS= read -r l; do printf '%s\n' "$l"; done; printf '%s' "$l"; } 2>/dev/null \
+             <"$p" || printf '\025EACCES' ;;
+      esac
     elif [ -e "$p" ]; then printf '\025EISDIR'
     else printf '\025ENOENT'; fi
   done

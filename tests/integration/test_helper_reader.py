@@ -113,3 +113,18 @@ def test_the_helper_keeps_least_privilege(helper_lab):
     assert host["CapAdd"] == ["SYS_PTRACE"] and not host["Privileged"]
     assert host["Binds"] == ["/sys/fs/cgroup:/sys/fs/cgroup:ro"]
     assert host["PidMode"] == "host" and host["NetworkMode"] == "none"
+
+
+def test_the_helper_reads_sysctls_and_command_lines_as_the_host_does(lab, helper_lab):
+    """A sysctl answers its first read only (a shell's byte-wise read got "4" of "40"), and
+    a command line holds NULs: both read whole, the same as labkit reads them directly."""
+    box = lab.run("box", "busybox", "sleep 600", quiet=True)
+    paths = ["/proc/sys/kernel/pid_max", "/proc/sys/vm/overcommit_ratio",
+             "/proc/sys/net/core/somaxconn", f"/proc/{box.pid}/cmdline",
+             f"/proc/{box.pid}/status"]
+    helped = helper_lab.node.gatherer.read(paths).texts
+    direct = lab.node.gatherer.read(paths).texts
+    assert helped == direct
+    with open("/proc/sys/kernel/pid_max") as handle:
+        assert helped["/proc/sys/kernel/pid_max"] == handle.read()
+    assert helped[f"/proc/{box.pid}/cmdline"] == "sleep\0" + "600\0"
