@@ -43,3 +43,29 @@ def node_privileges(missing: list[str] | None = None) -> dict:
     return {"cap_add": ["ALL"], "cap_drop": missing,
             "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
             "device_cgroup_rules": ["a *:* rwm"]}
+
+
+def docker_flags(privileges: dict | None = None) -> list[str]:
+    """The same as ``docker run`` flags, for the lab's own container (``./lab up`` of a
+    user who is not root): ``--privileged``, or every capability root has and the rest.
+
+    >>> docker_flags({"privileged": True})
+    ['--privileged']
+    >>> docker_flags(node_privileges(["SYS_RESOURCE"]))[:4]
+    ['--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE']
+    """
+    privileges = node_privileges() if privileges is None else privileges
+    if privileges.get("privileged"):
+        return ["--privileged"]
+    flags = ["--cap-add", "ALL"]
+    for cap in privileges["cap_drop"]:
+        flags += ["--cap-drop", cap]
+    for option in privileges["security_opt"]:
+        flags += ["--security-opt", option]
+    for rule in privileges["device_cgroup_rules"]:
+        flags += ["--device-cgroup-rule", rule]
+    return flags
+
+
+if __name__ == "__main__":  # ./lab reads the flags, one per line, with the system's python3
+    print("\n".join(docker_flags()))
