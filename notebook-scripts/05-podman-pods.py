@@ -46,14 +46,16 @@ from labkit.quantity import format_bytes
 
 lab = labkit.chapter_lab("05")
 print(lab.versions())
-print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl", engine="podman"))
+print(lab.describe("docker.io/kennethreitz/httpbin", "curlimages/curl", "busybox",
+                   engine="podman"))
 
 # %% [markdown]
 # The first line gives the versions; the second the engine, the cgroup version,
 # how labkit reads the kernel and which cgroup manager labkit's Podman uses; then,
-# for each image the article names, whether it runs as itself or the lab stands in
-# for it. This differs from one machine to the next; the rest of the chapter is
-# read from the machine as it runs.
+# for each image the chapter uses (the article's two, and `busybox` for the small
+# pods further down), whether it runs as itself or the lab stands in for it. This
+# differs from one machine to the next; the rest of the chapter is read from the
+# machine as it runs.
 #
 # This chapter asks before it shows, and ends with exercises checked against the
 # machine; your progress is kept between sessions:
@@ -67,9 +69,9 @@ exercises.progress_widget("05")
 # %% [markdown]
 # ## The article's manifest, played
 #
-# `podman kube play` makes a pod from a Kubernetes Pod manifest (the command was
-# called `podman play kube` before Podman 4.3). Here is the article's manifest,
-# played:
+# `podman kube play` makes a pod from a Kubernetes Pod manifest (before Podman 4.3
+# the command was called `podman play kube`; from 4.3 that name still works, as an
+# alias). Here is the article's manifest, played:
 
 # %%
 manifest = Path("manifests/foo-pod.yaml").read_text()
@@ -79,13 +81,18 @@ print(f"pod {pod.name}: made with podman {pod.how}, {len(pod.members())} contain
 # %% [markdown]
 # labkit did not hand Podman the article's file as it is. It wrote a manifest of
 # its own and played that through Podman's API. `pod.commands()` prints the same
-# two steps as a root terminal takes them (your session's id is written
-# `<session>` here):
+# two steps as a root terminal takes them: write the manifest, then play it.
 
 # %%
-print("\n".join(pod.commands()).replace(lab.session.id, "<session>"))
+print("\n".join(pod.commands()))
 
 # %% [markdown]
+# Both lines run as typed in a root terminal once pod foo is deleted: while it
+# exists its name is taken, and `kube play` will not make a second pod of that
+# name. labkit's tests type them into bash after deleting the pod, and compare
+# what the kernel then says (who shares which namespace, every cgroup value, the
+# hostnames) with what it said of the pod labkit made.
+#
 # What changed, line by line, between the article's manifest (read and written
 # out again in the same YAML style) and the one Podman got:
 
@@ -95,19 +102,19 @@ import difflib
 import yaml
 
 played_path = pod.commands()[-1].split()[-1]
-played = lab.node.read(played_path)  # cat /run/labkit/podman/lk-<session>-foo.yaml
+played = lab.node.read(played_path)  # the file, as cat prints it
 article = yaml.safe_dump(yaml.safe_load(manifest), sort_keys=False)
 changes = difflib.unified_diff(article.splitlines(), played.splitlines(),
                                "the article's foo-pod.yaml", played_path, n=1, lineterm="")
-print("\n".join(changes).replace(lab.session.id, "<session>"))
+print("\n".join(changes))
 
 # %% [markdown]
 # Each change has a reason:
 #
 # * **The name** carries your session's prefix, and the **labels** say whose pod it
-#   is, so that the lab removes exactly what it made. Podman names each container
-#   `<pod name>-<container name>`, which is why the containers below are called
-#   `lk-<session>-foo-app` and `lk-<session>-foo-sidecar`.
+#   is, so that the lab removes exactly what it made. `kube play` names each
+#   container `<pod name>-<container name>`, which is why the containers below are
+#   called `lk-<session>-foo-app` and `lk-<session>-foo-sidecar`.
 # * **`hostname: foo`** keeps the hostname the article's Pod would have. Without
 #   it, `kube play` uses the pod's name as the hostname.
 # * **The images** are the ones that run here (the stand-ins, when the article's
@@ -131,7 +138,9 @@ print("\n".join(changes).replace(lab.session.id, "<session>"))
 # table below is labkit's, made from what Podman's API reports for each
 # container (the STATUS column is the container's state, where `podman ps`
 # writes `Up 2 seconds ago`). The infra container is named after the first twelve
-# characters of the pod's id, unless `--infra-name` says otherwise.
+# characters of the pod's id, followed by `-infra`. `podman pod create
+# --infra-name` names it otherwise; a played manifest can do the same from
+# Podman 4.7 on, with the annotation `io.podman.annotations.infra.name`.
 
 # %% tags=["nbval-check-output"]
 pd.DataFrame(pod.listing()).drop(columns="member")
@@ -157,7 +166,10 @@ views.sharing_colours(obs)
 # %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
 labels = views.sharing_labels(obs)
 five = ("ipc", "mnt", "net", "pid", "uts")
-print("infra owns:", ", ".join(ns for ns in five if labels["infra"][ns] == "own"))
+held = [ns for ns in five if "shared with infra" in (labels["app"][ns], labels["sidecar"][ns])]
+print("infra, held for the pod:", ", ".join(held))
+alone = [ns for ns in five if labels["infra"][ns] == "own" and ns not in held]
+print("infra, own:", ", ".join(alone))
 for member in ("app", "sidecar"):
     reused = [ns for ns in five if labels[member][ns] == "shared with infra"]
     print(f"{member} reuses the infra container's:", ", ".join(reused))
@@ -182,10 +194,17 @@ print("uts of app and sidecar:", labels["app"]["uts"], "/", labels["sidecar"]["u
 # %% [markdown]
 # The same three as a Kubernetes Pod, whose containers join the sandbox's
 # network, IPC and UTS namespaces. Podman can make a container join another's UTS
-# namespace, which Docker refuses (chapter 3 had to copy the hostname instead),
-# so here one hostname is one namespace. The mount and PID namespaces stay each
-# container's own: `readlink` on the `/proc/<pid>/ns` links, as in the raw lines
-# above, shows the same thing number by number.
+# namespace, which Docker refuses (in chapter 3, Docker copied the sandbox's
+# hostname into each joiner's own UTS namespace instead, as it does for a
+# container started with `--network container:…`), so here one hostname is one
+# namespace. The mount and PID namespaces stay each container's own: `readlink`
+# on the `/proc/<pid>/ns` links, as in the raw lines above, shows the same thing
+# number by number.
+#
+# The `cgroup` column is Podman's default at work, not the pod's: unless told
+# otherwise (`cgroupns` in `containers.conf`, `--cgroupns`), Podman gives a
+# container the host's cgroup namespace on cgroup v1 and one of its own on
+# cgroup v2. The first cell says which cgroup version this machine has.
 #
 # ## IPC: System V objects, and what /dev/shm is
 #
@@ -251,10 +270,11 @@ print("nsenter --mount: the app's /dev/shm/greeting says:",
 # ## What `--share` changes
 #
 # `podman pod create --share` picks the namespaces the infra container lends.
-# Since Podman 4.0 the default is `ipc,net,uts` (3.x shared `cgroup` too). Since
-# 4.2, a leading `+` adds to that default: the `podman` command expands
-# `--share +pid` to the default plus `pid`. labkit's `share="+pid"` does the same
-# expansion before it asks Podman's API.
+# Since Podman 4.0 the default is `ipc,net,uts`. (Podman 3.x listed `cgroup` too,
+# which then meant a shared cgroup *parent*, not a shared cgroup namespace; 4.0
+# gave that job to `--share-parent`.) Since 4.2, a leading `+` adds to that
+# default: the `podman` command expands `--share +pid` to the default plus `pid`.
+# labkit's `share="+pid"` does the same expansion before it asks Podman's API.
 #
 # First, the article's pod again, by hand this time: `pod create`, a `create
 # --pod` for each container, `pod start`. These are the commands labkit sent,
@@ -276,22 +296,23 @@ for line in by_hand.commands():
 # * `labkit podman pod create --name ... --label ...` makes the pod and its infra
 #   container (created, not started). `--infra-image` names the lab's pause;
 #   without it (and without `infra_image` in `containers.conf`), Podman 4.x builds
-#   a local `localhost/podman-pause` image that runs `catatonit -P`. `--share` is
+#   a local `localhost/podman-pause` image that runs `catatonit -P`. labkit's
+#   `containers.conf` names the lab's pause as `infra_image`, so a pod you make
+#   with `labkit podman pod create` in a terminal runs pause too. `--share` is
 #   the namespaces the infra container lends, `--network none` gives the pod a
 #   network namespace with only `lo`, `--hostname` sets the hostname in the shared
 #   UTS namespace, and `--memory` is a limit on the pod's own cgroup (below).
 # * `labkit podman create --pod ...` makes one container in the pod: its memory
-#   limit (`--memory`, in bytes), the image's entrypoint replaced by the
-#   Kubernetes `command` (`--entrypoint` as a JSON list), and the arguments after
-#   the image.
+#   limit (`--memory`, in bytes), the image's entrypoint replaced by the first
+#   word of the Kubernetes `command` (`--entrypoint`, as a JSON list), and the
+#   rest of the `command` (then any `args`) after the image.
 # * `labkit podman pod start` starts the pod: its containers in the order their
 #   dependencies ask, which puts the infra container first, since the others join
 #   its namespaces.
 #
-# The lab's tests type these lines into bash as printed and compare what the
-# kernel then says (who shares which namespace, every cgroup value, the
-# hostnames) with what it said of the pod labkit made. The kernel says the same of
-# this pod as of foo:
+# As with foo, these lines run as typed in a root terminal once this pod is
+# deleted (while it exists, its name is taken), and the lab's tests type them and
+# compare what the kernel says. The kernel says the same of this pod as of foo:
 
 # %% tags=["nbval-check-output"]
 same = views.sharing_labels(lab.observe(by_hand)) == labels
@@ -335,7 +356,8 @@ exercises.get("05.shared-pid")
 # Podman 4.3, Debian 12's (the first cell says which one this machine has),
 # honours `shareProcessNamespace` and, for `hostNetwork`, the network namespace
 # only; it ignores `hostIPC` and `hostPID` without a word. Podman honours
-# `hostPID` from 4.4 and `hostIPC` from 4.5. The refusals below are labkit's own sentence, said before anything is
+# `hostPID` from 4.4 and `hostIPC` from 4.5. On a Podman that would leave one of
+# them out, labkit refuses the Pod with a sentence of its own, before anything is
 # made, so that you never look at a pod that is not the one you wrote:
 
 # %% tags=["nbval-check-output"]
@@ -409,10 +431,13 @@ print(views.cgroup_tree_text(tree, pod.names()))
 # Where these paths lie depends on Podman's **cgroup manager**, a setting of its
 # own (`cgroup_manager` in `containers.conf`, or `podman --cgroup-manager`), not
 # on the cgroup version: a rootful Podman runs with `cgroupfs` or `systemd` on
-# cgroup v1 and on v2 alike. Podman's default is `systemd`. labkit's
-# `containers.conf` picks `systemd` where systemd manages the machine's cgroups
-# and `cgroupfs` elsewhere; the first cell names the one in use here. For a rootful pod (whose containers take the
-# pod's cgroup as their parent, unless it was made with `--share-parent=false`):
+# cgroup v1 and on v2 alike. Unless `containers.conf` says otherwise, Podman 4.3
+# picks `systemd` when systemd is the machine's PID 1 and `cgroupfs` otherwise; a
+# rootless Podman on cgroup v1, or a Podman built without systemd support, picks
+# `cgroupfs` always. labkit's `containers.conf` picks `systemd` where systemd
+# manages the machine's cgroups and `cgroupfs` elsewhere; the first cell names the
+# one in use here. For a rootful pod (whose containers take the pod's cgroup as
+# their parent, unless it was made with `--share-parent=false`):
 #
 # * with **cgroupfs**, the pod's cgroup is `/libpod_parent/<pod id>`, each
 #   container is `libpod-<container id>` in it, and every conmon of the pod is
@@ -424,21 +449,25 @@ print(views.cgroup_tree_text(tree, pod.names()))
 #
 # Either way (on Podman 4.3), conmon counts against the pod's limits and never
 # against a container's. That holds while Podman moves conmon there: it does not
-# with `podman run --cgroups=no-conmon` or `--cgroups=disabled`, nor when podman
-# itself runs inside a systemd service: then conmon stays in the cgroup of the
-# podman process that started it (with `--cgroups=split`, in a child of that
-# cgroup). A rootless Podman with cgroupfs makes no pod cgroup, unless it is
-# given a cgroup parent it may write to.
+# with `podman run --cgroups=no-conmon` or `--cgroups=disabled`, nor when the
+# podman command itself (not Podman's API service, which labkit uses) runs inside
+# a systemd service: then conmon stays in the cgroup of the podman process that
+# started it (with `--cgroups=split`, in a child of that cgroup). A rootless
+# Podman with cgroupfs makes no pod cgroup, unless it is given a cgroup parent it
+# may write to.
 #
 # ## Pod-level limits
 #
-# The kubelet gives a Pod's cgroup a memory limit only when every container in it
-# declares one, and then the limit is their sum (with no init containers and no
-# pod overhead, as in foo): 256 Mi + 128 Mi = 384 Mi. `kube play` writes no limit on the pod's cgroup, only the containers' own.
-# `podman pod create --memory` (and `--cpus`), which exist since Podman 4.2,
-# write one on the pod's cgroup (on cgroup v1 only for a rootful Podman). labkit's
-# `pod create` passes the sum as the kubelet would compute it (the `--memory`
-# in the by-hand pod's first line above):
+# A Pod may declare resources for the whole Pod, beside its containers'
+# (`spec.resources`: the feature PodLevelResources, beta and on by default from
+# Kubernetes 1.34). foo does not. Without them, the kubelet gives a Pod's cgroup
+# a memory limit only when every container in it declares one, and then the limit
+# is their sum (with no init containers and no pod overhead, as in foo): 256 Mi +
+# 128 Mi = 384 Mi. `kube play` writes no limit on the pod's cgroup, only the
+# containers' own. `podman pod create --memory` (new in Podman 4.2) and `--cpus`
+# (older) write one on the pod's cgroup since Podman 4.2 (on cgroup v1 only for a
+# rootful Podman). labkit's `pod create` passes the sum as the kubelet would
+# compute it (the `--memory` in the by-hand pod's first line above):
 
 # %% tags=["nbval-check-output"]
 def pod_limit(any_pod) -> str:
@@ -455,10 +484,11 @@ print("pod create", " ".join(create[create.index("--memory"):][:2]),
 # %% [markdown]
 # ## When the infra container dies
 #
-# Kill foo's infra container, as if its pause had died, and look at the pod:
+# Kill foo's infra container (labkit sends its pause `SIGKILL`, as `podman kill
+# --signal KILL` does) and look at the pod:
 
 # %% tags=["nbval-check-output"]
-pod.kill_sandbox()  # podman kill --signal KILL <infra container>
+pod.kill_sandbox()  # SIGKILL to the infra container's pause
 print("pod:", pod.state)
 print("members:", pod.states())
 reply = pod.exec("sidecar", "curl -s http://localhost:80/")
@@ -493,12 +523,19 @@ print("foo, meanwhile:", pod.state, "- its infra container", pod.states()["infra
 # have loopback only. On a pod with a real network, Podman would also tear down
 # the pod's network interface when the infra container stops, leaving only `lo`.
 #
-# *Degraded* is Podman's word for a pod in which some of the containers run, but
-# not all; any container that stops makes it so, the infra container or another.
+# *Degraded* is Podman's word for a pod in which at least one container runs, but
+# not all of them (the infra container counts as one). When every container has
+# stopped, as in plus-pid, the pod is `exited` instead.
+#
 # Nothing started foo's infra container again: its state, read once more after
-# plus-pid was made, is still `exited`. Podman restarts a container by its restart
-# policy (`kube play` gives each container the Pod's `restartPolicy`), and a restart
-# policy does not apply to a container stopped with `podman kill`.
+# plus-pid was made, is still `exited`. On Podman 4.3 the infra container has no
+# restart policy at all: `kube play` gives the Pod's `restartPolicy` to the Pod's
+# own containers (here app and sidecar), not to the infra container. So nothing
+# would restart it, whether it is killed or pause dies by itself. (Podman 4.6 gave
+# a pod a restart policy of its own, `pod create --restart`.) A container stopped
+# with `podman kill` is not restarted by its policy either; before Podman 4.7 that
+# held only for the signal `KILL`, the one labkit sends (a container killed with
+# another signal was restarted).
 #
 # A kubelet would notice at its next sync that the pod's sandbox is no longer
 # ready. It records the event "Pod sandbox changed, it will be killed and
@@ -512,9 +549,10 @@ print("foo, meanwhile:", pod.state, "- its infra container", pod.states()["infra
 #
 # labkit's Podman is the lab's own: make pods with `lab.podman_pod(...)`, or in a
 # terminal with `labkit podman ...` (podman with the lab's store and
-# configuration; give `--network none`, as the lab's own pods have). Name them as
-# the card says; **Check** reads Podman's API and the kernel, **Hint** unfolds one
-# hint at a time.
+# configuration; give `--network none`, as the lab's own pods have). A plain
+# `podman` in a terminal is the machine's own, with another store: the checks do
+# not see its pods. Name them as the card says; **Check** reads Podman's API and
+# the kernel, **Hint** unfolds one hint at a time.
 #
 # **1.** pause as the app's PID 1 (the card under «What `--share` changes»):
 

@@ -16,7 +16,6 @@ anywhere) is unjudged, so running every cell of the chapter spends no try and no
 
 from __future__ import annotations
 
-import functools
 import posixpath
 
 from ..model import NAMESPACE_TYPES
@@ -31,23 +30,6 @@ def asks_for(pod: str) -> dict:
     that reset removes, the lab's pods it deletes, the sentence on an untouched machine."""
     return {"names": pod_names(pod), "pods": (pod,),
             "untouched": f"There is no pod named {pod} on {PODMAN.engine} yet"}
-
-
-def until_made(name: str, make: str):
-    """A *do* check's untouched verdict: while no pod ``name`` is anywhere (on labkit's
-    podman, nor made on another engine), it is not judged, so "Run All" spends nothing;
-    the sentence says what makes it (``make``)."""
-    def wrap(judge):
-        @functools.wraps(judge)
-        def first_look(machine, answer):
-            pod, started = PODMAN.find(machine, name)
-            if pod is None and PODMAN.elsewhere(machine, name) is None:
-                return unjudged(PODMAN.absent(name, started, make))
-            return judge(machine, answer)
-
-        return first_look
-
-    return wrap
 
 
 def _pids(lab, name: str) -> dict[str, int]:
@@ -82,10 +64,11 @@ def shared_with_infra_solution(lab):
 @exercise(
     "05.shared-with-infra", kind="predict",
     title="What the app shares with the infra container",
-    task="Before you look at who owns which namespace: which namespaces does pod foo's app "
-         "share with its infra container, among those the infra container holds for the pod "
-         "(not those it shares with the host)? Pick every one. (foo is the pod made under "
-         "«The article's manifest, played».)",
+    task="Before you look at who owns which namespace: for which namespace types are pod "
+         "foo's app and its infra container in one and the same namespace, other than the "
+         "host's? (Both being in the host's namespace is not sharing with the infra "
+         "container.) Pick every one. (foo is the pod made under «The article's manifest, "
+         "played».)",
     hints=("Each namespace type keeps one thing apart: net the addresses, ports and "
            "localhost; ipc System V IPC objects and POSIX message queues; uts the hostname; "
            "pid the process numbers; mnt the mounts. Which of these must the containers of a "
@@ -158,13 +141,14 @@ def _shared(make: str, **flags):
     hints=("PID 1 is the first process created in a PID namespace; in the infra container's "
            "PID namespace that is pause. The app sees pause as PID 1 only if it runs in that "
            "same PID namespace.",
-           "Which of the infra container's namespaces a pod's containers join is decided when "
-           "the pod is created: read about --share in `labkit podman pod create --help`, and "
-           "look at the table under «What --share changes».",
+           "Which of the infra container's namespaces a pod's containers join is set for the "
+           "whole pod when the pod is created (a container can still name another namespace "
+           "itself): read about --share in `labkit podman pod create --help`, and look at the "
+           "table under «What --share changes».",
            "Give the pod a --share that includes pid (a leading + adds to the default): in "
-           "Python the share= of lab.podman_pod; in a terminal, podman pod create with "
-           "--network none, then podman run -d --pod with one of the lab's images (`labkit "
-           "podman images` lists them) and a command that keeps running."),
+           "Python the share= of lab.podman_pod; in a terminal, labkit podman pod create with "
+           "--network none, then labkit podman run -d --pod with one of the lab's images "
+           "(`labkit podman images` lists them) and a command that keeps running."),
     solution=shared_pid_solution, **asks_for("shared"),
     wrong=(Wrong(_shared("podman_pod"), "its own, not the infra container's"),
            Wrong(_shared("docker_pod", share_process_namespace=True), "is a Docker container"),
@@ -173,7 +157,6 @@ def _shared(make: str, **flags):
           "API), their /proc/<pid>/ns/pid links and the host's; for a pod made elsewhere, "
           "Docker's containers and labkit's containerd",
 )
-@until_made("shared", MAKE_SHARED)
 @on_pod(PODMAN, "shared", make=MAKE_SHARED, do=True)
 def shared_pid(machine, pod, _answer):
     app = pod.containers.get("app")
@@ -252,7 +235,7 @@ def _answered_path(machine, answer) -> tuple[str | None, str | None]:
            "`cat /proc/$(labkit podman inspect -f '{{.State.ConmonPid}}' {name:foo-app})/cgroup` "
            "lists conmon's cgroups, one line per hierarchy: the memory one is asked (on cgroup "
            "v2 there is one line). Compare it with the app's own cgroup and with the pod's."),
-    form=cgroup_path, example="memory:/docker/3f2a…", **ON_FOO,
+    form=cgroup_path, example="memory:/some/path", **ON_FOO,
     solution=conmon_cgroup_solution,
     wrong=(Wrong(_app_cgroup, "is the cgroup of foo's app container itself"),
            Wrong(_pod_cgroup, "is pod foo's own cgroup")),
@@ -320,7 +303,8 @@ def _lonely_untouched(lab):
     title="Containers that outlive their infra container",
     task="Make a Podman pod named `lonely` whose containers keep running after its infra "
          "container is killed (Podman then calls the pod degraded). Make it, kill its infra "
-         "container (the pod's kill_sandbox(), or podman kill in a terminal), then check.",
+         "container (the pod's kill_sandbox(), or labkit podman kill in a terminal), then "
+         "check.",
     hints=("Killing the infra container ends its pause. Which of pause's namespaces, when a "
            "container shares it, takes that container down too? Compare pod foo and pod "
            "plus-pid under «When the infra container dies».",
@@ -330,7 +314,7 @@ def _lonely_untouched(lab):
            "Make the pod with one container that keeps running and no pid in its --share, "
            "then kill its infra container: from Python, kill_sandbox() on the pod; in a "
            "terminal, `labkit podman ps -a --pod` lists every pod's infra container, whose id "
-           "podman kill takes."),
+           "labkit podman kill takes."),
     solution=lonely_solution, **asks_for("lonely"),
     wrong=(Wrong(_lonely_shared_pid, "the kernel killed every process in it"),
            Wrong(_lonely_untouched, "infra container still runs")),
@@ -338,7 +322,6 @@ def _lonely_untouched(lab):
           "containers' states and host PIDs from the libpod API), the running containers' "
           "/proc/<pid>/ns/net and the host's",
 )
-@until_made("lonely", MAKE_LONELY)
 @on_pod(PODMAN, "lonely", make=MAKE_LONELY, do=True)
 def lonely(machine, pod, _answer):
     if pod.infra.pid is not None:
