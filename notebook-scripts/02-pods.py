@@ -46,16 +46,39 @@ print(lab.versions())
 print("crictl:", shutil.which("crictl") or "not installed")
 
 # %% [markdown]
+# **Not a node a real kubelet of that release would run.** The last item of the
+# first line is the Kubernetes release whose kubelet rules labkit applies: the
+# namespace modes, the fields of each CRI request, the cgroup values, the OOM
+# scores. It applies them to this machine's containerd and cgroups, which the
+# recording shows as containerd 1.6.20 on cgroup v1 (the line above says what
+# this machine has). With that release:
+#
+# * since Kubernetes 1.35 the kubelet refuses to start on a cgroup v1 host,
+#   unless its `failCgroupV1` setting is set to false (KEP-5573);
+# * containerd's own support table pairs containerd 1.6 with Kubernetes up to
+#   1.34, and containerd 1.x with Kubernetes up to 1.35; containerd 1.6 reached
+#   its end of life in August 2025;
+# * since Kubernetes 1.34 the kubelet asks the runtime which cgroup driver to
+#   use. containerd answers only from 2.0 on; for an older one the kubelet falls
+#   back to a setting of its own that is to go (more under «The pod's cgroups»).
+#
+# labkit takes the containerd and the cgroup version of the host it runs on, and
+# Debian 12 ships containerd 1.6.20. So read what follows as a current kubelet's
+# rules carried out on an older node. Where a sentence holds only for some
+# versions of Kubernetes, containerd or cgroups, it says which.
+#
 # crictl is the CRI's command-line client, for a node's administrator. Debian 12
 # has no package for it, so labkit makes the CRI calls that crictl would make
-# itself, and prints what crictl would list.
+# itself, and prints some of the columns crictl prints.
 #
 # ## The Pod, made through the CRI
 #
-# One call makes the pod from the manifest. A kubelet pulls a missing image first
-# (the CRI's `PullImage`); labkit's containerd never pulls, so where the manifest's
-# images are not there, the containers run labkit's stand-ins, and the cell says
-# so:
+# One call makes the pod from the manifest. For each container, just before it
+# creates it, a kubelet makes sure the container's image is there: the CRI's
+# `ImageStatus`, then `PullImage` as the container's `imagePullPolicy` says.
+# labkit asks `ImageStatus` too, but its containerd never pulls: where the
+# manifest's images are not there, the containers run labkit's stand-ins, and
+# the cell says so:
 
 # %%
 manifest = Path("manifests/foo-pod.yaml").read_text()
@@ -80,7 +103,9 @@ exercises.progress_widget("02")
 # ## What the node lists
 #
 # `crictl pods` lists sandboxes (the CRI's `ListPodSandbox`), and `crictl ps -a`
-# lists containers (`ListContainers`). Here is what they list for this pod:
+# lists containers (`ListContainers`). Here is what they list for this pod, in
+# crictl's columns, less three: `CREATED` in both, `RUNTIME` for pods and
+# `NAMESPACE` for containers:
 
 # %% tags=["nbval-check-output"]
 print("crictl pods")
@@ -95,10 +120,10 @@ print(pd.DataFrame(pod.crictl_ps()).to_string(index=False))
 # cuts it to 13 characters). containerd keeps sandboxes apart from containers,
 # so `crictl ps` never lists the sandbox itself.
 #
-# Below the CRI, containerd's own client `ctr` lists what containerd runs in the
-# CRI's namespace, `k8s.io`. Here is the command as you can type it in a root
-# terminal (this lab's containerd has a socket of its own), and what it printed,
-# the rows sorted by image:
+# Below the CRI, containerd's own client `ctr` lists the containers containerd
+# keeps (running or not) in the CRI's namespace, `k8s.io`. Here is the command as
+# you can type it in a root terminal (this lab's containerd has a socket of its
+# own), and what it printed, the rows sorted by image:
 
 # %% tags=["nbval-check-output"]
 command, output = pod.ctr_containers()
@@ -109,13 +134,11 @@ print("\n".join(sorted(rows, key=lambda row: row.split()[1])))  # ctr prints the
 
 # %% [markdown]
 # There the sandbox *is* a container: the one running the pause image, and its
-# containerd id is the sandbox's id. The pause image is the runtime's choice
-# (containerd's `sandbox_image` setting: `registry.k8s.io/pause:3.6` by default in
-# containerd 1.6, 3.8 in 1.7, 3.10 in 2.0; labkit gives its containerd an image of
-# its own). This is how containerd makes a sandbox, and how CRI-O did before 1.23.
-# Since CRI-O 1.23 (`drop_infra_ctr = true` by default) CRI-O runs no pause
-# container unless the pod shares one PID namespace; it pins the pod's
-# namespaces without a process.
+# containerd id is the sandbox's id. The pause image is the runtime's choice:
+# containerd's `sandbox_image` setting in 1.6 and 1.7 (by default
+# `registry.k8s.io/pause:3.6` in containerd 1.6.20, `pause:3.8` in 1.7.0), the
+# `sandbox` entry of its `pinned_images` in 2.x (`pause:3.10` in 2.0.0). labkit
+# gives its containerd an image of its own.
 #
 # The sandbox's id is not the Pod's UID (the UID that ends the cgroup parent above):
 # the UID is the Kubernetes object's, and a new sandbox for the same Pod gets a
@@ -167,14 +190,22 @@ print("the sandbox's process is called:", comm.strip())
 #
 # In the table, the user and time namespaces are the host's for every process.
 # The cgroup row depends on the cgroup version (containerd 1.6–2.x): on cgroup v1
-# a container stays in the host's cgroup namespace, on cgroup v2 every container
-# that is not privileged gets one of its own. The versions cell at the top says
-# which kind of host this notebook ran on.
+# every process of the pod stays in the host's cgroup namespace; on cgroup v2
+# every container that is not privileged gets one of its own, and the sandbox's
+# pause does not. The versions cell at the top says which kind of host this
+# notebook ran on.
+#
+# A runtime need not keep a process to hold these namespaces. containerd 1.6 runs
+# pause for every pod, and so did CRI-O up to 1.21. Since CRI-O 1.22 (`drop_infra_ctr =
+# true` by default) CRI-O runs a pause container only for a pod that shares one
+# PID namespace (`shareProcessNamespace`) or runs in a virtual machine (Kata);
+# for the others it pins the pod's namespaces without a process.
 #
 # ## The CRI requests, as labkit sent them
 #
-# Where did those namespaces come from? Here are the calls labkit made for pod foo,
-# in order:
+# Where did those namespaces come from? Here are the calls that made pod foo, in
+# the order labkit sent them (before them, it only asked `ImageStatus` for each
+# container's image, to send the image's id):
 
 # %% tags=["nbval-check-output"]
 requests = pod.requests()
@@ -185,9 +216,10 @@ for method, request in requests:
 
 # %% [markdown]
 # First the sandbox, then each container: created, then started. Here is the first
-# request, printed as YAML. It is the protobuf message in its JSON form: 64-bit
-# numbers are written in quotes, and a field left at its zero value is not
-# written at all.
+# request, printed as YAML. It is the protobuf message in its JSON form, with the
+# `.proto` file's field names (`cgroup_parent`, where proto3's canonical JSON
+# would write `cgroupParent`): 64-bit numbers are written in quotes, and a field
+# left at its zero value is not written at all.
 
 # %%
 def readable(request):
@@ -221,11 +253,25 @@ print(readable(sandbox))
 #   `network` and `ipc` are `POD`, mode 0, so they are not written. There is no
 #   field for UTS or mount.
 # * `linux.resources`: the pod's summed resources (`applySandboxResources`,
-#   `kuberuntime_sandbox_linux.go`). foo asks for no CPU, so `cpu_shares` is 2, the
-#   minimum. The memory limit is the sum of the two containers' limits.
+#   `kuberuntime_sandbox_linux.go`, since Kubernetes 1.23). foo asks for no CPU,
+#   so `cpu_shares` is 2, the minimum. The memory limit is the sum of the two
+#   containers' limits. The runtime does not limit pause with these: containerd
+#   (1.6 to 2.x) only copies them into annotations of pause's spec, for runtimes
+#   that size a virtual machine (Kata). pause's own cgroup gets containerd's 2
+#   shares and no memory limit, as the tree under «The pod's cgroups» shows
+#   (`pause … memory unlimited`). What bounds pause is the pod's cgroup, which
+#   the kubelet writes.
 #
-# A kubelet also sends the pod's DNS settings (`dns_config`), which labkit leaves
-# out.
+# A kubelet sends more than this. labkit leaves out what needs a cluster, or
+# what nothing in this lab reads:
+#
+# * `dns_config`: the cluster's DNS servers and search domains;
+# * `port_mappings`: one per port a container declares, here
+#   `container_port: 80` for the app;
+# * `linux.security_context.seccomp`: the profile `RuntimeDefault`, which the
+#   kubelet always asks for the sandbox;
+# * `linux.overhead`: the overhead of the pod's RuntimeClass, an empty message
+#   for foo.
 #
 # The first `CreateContainer`, for the app. The kubelet sends the sandbox's config
 # again with each container; it is left out here.
@@ -243,12 +289,12 @@ print(readable(create))
 # * `command`: what runs. The manifest gives the app no command, so a kubelet
 #   would send none, and the runtime would run the image's own; labkit writes its
 #   stand-in's command here. A manifest's `command` and `args` go into `command`
-#   and `args` as they are, with `$(VAR)` expanded. `envs` would hold the
-#   container's environment (foo's app has none).
+#   and `args` as they are, with `$(VAR)` expanded. `envs` holds the environment
+#   the manifest declares: foo's declares none, so labkit sends none.
 # * `labels` and `annotations`: the kubelet's bookkeeping, `newContainerLabels`
 #   and `newContainerAnnotations` (`labels.go`): the container's name, the pod's
-#   name, namespace and UID, the restart count, the termination message path, the
-#   grace period and the ports (and labkit's two labels again).
+#   name, namespace and UID, the restart count, the termination message's path
+#   and policy, the grace period and the ports (and labkit's two labels again).
 # * `log_path`: the container's log file in the sandbox's log directory,
 #   `<name>/<restart count>.log`.
 # * `linux.resources`, from `generateLinuxContainerResources`
@@ -269,9 +315,30 @@ print(readable(create))
 #     `singleProcessOOMKill` setting says otherwise).
 # * `linux.security_context.namespace_options`: the same modes as the sandbox's.
 #
-# `StartContainer` carries only the container's id. Those calls are all of it: the
-# namespaces and cgroups you read above and below are what containerd and runc
-# made of these messages.
+# Here too a kubelet sends more, among it:
+#
+# * `image.user_specified_image`: the image as the manifest names it
+#   (`docker.io/kennethreitz/httpbin`), beside its id;
+# * the annotation `io.kubernetes.container.hash`, a hash of the container's spec
+#   by which the kubelet notices that the spec changed (labkit imitates none of
+#   the kubelet's restart bookkeeping);
+# * more `envs`: the variables of the `kubernetes` Service of the `default`
+#   namespace (`KUBERNETES_SERVICE_HOST`, …) always, and with
+#   `enableServiceLinks` (true by default) those of every Service in the pod's
+#   namespace. There is no API server here, so no Service;
+# * `mounts`: the `/etc/hosts` the kubelet writes, the file behind
+#   `/dev/termination-log`, and the pod's volumes, such as the service-account
+#   token an API server adds;
+# * in `linux.security_context`: `masked_paths` and `readonly_paths` (the
+#   `/proc` and `/sys` paths a container may not read or change), `seccomp`
+#   `Unconfined` unless the kubelet's `seccompDefault` setting is on, and a
+#   `run_as_user` taken from the image (root when the image names no user).
+#
+# `StartContainer` carries only the container's id. Those are the calls that
+# made something. From them, containerd and runc made the namespaces and the
+# containers' cgroups you read above and below. The pod's cgroup and the QoS
+# levels above it are not in any CRI call: the kubelet writes them itself (here
+# labkit does, in its place), as «The pod's cgroups» shows.
 #
 # ## What the containers share
 #
@@ -284,8 +351,9 @@ print("sidecar → http://localhost:80/ answers:", reply.exit_code == 0 and "<ht
 
 # %% [markdown]
 # **One IPC namespace** means one set of System V IPC objects (message queues,
-# semaphores, shared memory segments) and POSIX message queues: objects found by a
-# key or an id, not by a file's path. The cell makes a System V message queue
+# semaphores, shared memory segments), found by a key or an id, and of POSIX
+# message queues, found by a name: nothing found by a path in the container's
+# file tree. The cell makes a System V message queue
 # with the host's `ipcmk`, run in the app's IPC namespace (`lab.nsenter` does what
 # nsenter's `--target` and `--ipc` options do). Then it looks for that queue, by
 # its key, with `ipcs -q` in the sidecar's IPC namespace, and in the node's:
@@ -344,8 +412,9 @@ node = [line.split()[2] for line in lab.node.read("/proc/self/mountinfo").splitl
 print("the node's /dev/shm:", mounts["app"][0][2] in node)
 
 # %% [markdown]
-# So a shared `/dev/shm` proves a shared mount, which containerd ties to the IPC
-# mode. The message queue proves the shared IPC namespace.
+# So a common `/dev/shm` shows only that containerd mounted the same tmpfs into
+# both, a choice it makes from the IPC mode (the node's `/dev/shm` under
+# `hostIPC`). The message queue is what shows the shared IPC namespace.
 #
 # **One UTS namespace** means one hostname. The CRI has no UTS field: containerd
 # joins every container to the sandbox's UTS namespace, and sets the hostname the
@@ -415,10 +484,12 @@ print("with hostNetwork, the app's hostname is the node's:", same_name)
 # * The CRI has a fourth mode, `TARGET`: a container in another container's
 #   namespace. The kubelet uses it for PID, for an ephemeral container started with
 #   a target container (`kubectl debug --target`).
-# * `hostUsers: false` gives the pod a user namespace of its own. It is alpha since
-#   Kubernetes 1.25, on by default since 1.33 and stable since 1.36. containerd 1.6
-#   and older silently ignore it (the versions cell says which containerd this
-#   machine runs), and labkit refuses it:
+# * `hostUsers: false` gives the pod a user namespace of its own: alpha in
+#   Kubernetes 1.25, beta in 1.30, on by default in 1.33, stable in 1.36.
+#   containerd 1.6 and older ignore it, but since Kubernetes 1.30 the kubelet
+#   catches that first: it refuses to create the pod when the runtime does not
+#   report user-namespace support. labkit refuses it too (the versions cell says
+#   which containerd this machine runs):
 
 # %% tags=["nbval-check-output"]
 try:
@@ -439,9 +510,10 @@ except labkit.LabError as refused:
 print("\n".join(pod.plan.lines()))
 
 # %% [markdown]
-# labkit roots its kubelet tree at `/lk-<session>-node` instead of the root, so it
-# stays apart from a real kubelet's `/kubepods` (the kubelet's default root). The
-# tree as the kernel has it, with the memory limit and CPU quota of every cgroup:
+# labkit roots its kubelet tree at `/lk-<session>-node` instead of `/`, so it
+# stays apart from a real kubelet's `/kubepods` (under the kubelet's default
+# cgroup root, `/`). The tree as the kernel has it, with the memory limit and CPU
+# quota of every cgroup:
 
 # %%
 tree = lab.node.tree(pod.cgroup_parent, ancestors=True)
@@ -467,9 +539,11 @@ for _member, line in sorted(lines, key=lambda pair: pair[0]):  # the levels, the
 # %% [markdown]
 # Level by level:
 #
-# * **kubepods** has no limit at all in labkit. A kubelet gives it the node's
-#   *allocatable* memory and CPU (what is left once the system and kubelet
-#   reservations are taken out).
+# * **kubepods** has no limit at all in labkit. A kubelet gives it a memory limit
+#   of the node's capacity minus the system and kubelet reservations (not minus
+#   the eviction threshold, which the node's reported *allocatable* also
+#   subtracts), and the CPU shares of the same amount of CPU: a weight, not a
+#   quota.
 # * The QoS levels: `besteffort` gets cpu.shares 2. `burstable` gets the shares of
 #   the summed CPU requests of all Burstable pods on the node: foo asks for no CPU,
 #   so 2 here too. Guaranteed pods have no level: they sit right under `kubepods`.
@@ -479,7 +553,8 @@ for _member, line in sorted(lines, key=lambda pair: pair[0]):  # the levels, the
 #   containers both have a memory limit, so the pod's is their sum; neither has a
 #   CPU limit, so the pod has no quota.
 # * **The containers** get what `CreateContainer` asked, written by runc. With no
-#   CPU request, that is cpu.shares 2. pause gets 2 from containerd.
+#   CPU request, that is cpu.shares 2. pause gets 2 from containerd, and no
+#   memory limit (see the sandbox request above).
 #
 # What the kubelet asked in `CreateContainer`, beside what the kernel holds:
 
@@ -519,15 +594,21 @@ print(f"pause: containerd asks -998, the kernel holds {held}")
 # ### With the systemd driver, and on cgroup v2
 #
 # This machine's kubelet tree is made of plain directories: labkit uses the
-# *cgroupfs* driver wherever systemd does not manage the cgroups. The kubelet's
-# own default is cgroupfs; kubeadm sets the *systemd* driver since Kubernetes
-# 1.22, and it works on cgroup v1 and v2 alike. With it the same tree is systemd
+# *cgroupfs* driver wherever systemd does not manage the cgroups, and the
+# *systemd* driver where it does. Which driver a real kubelet uses depends on
+# its release. Since Kubernetes 1.34 it asks the runtime (the CRI's
+# `RuntimeConfig`; containerd 2.x answers from the `SystemdCgroup` option of its
+# runc runtime). containerd 1.x cannot answer, and then the kubelet falls back to
+# its own `cgroupDriver` setting, a fallback KEP-4033 plans to remove in 1.38.
+# Before 1.34 that setting decided alone: cgroupfs by default, systemd when
+# kubeadm 1.22 or later wrote the kubelet's configuration. The systemd driver
+# works on cgroup v1 and v2 alike. With it the same tree is systemd
 # slices, and a dash in a slice's name means "inside": `kubepods.slice/
 # kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice`, with the UID's
 # dashes written as `_`. containerd names each container's cgroup
 # `cri-containerd-<id>.scope` there, and the plain 64-character id with cgroupfs.
 # On cgroup v2, every container that is not privileged also gets a cgroup
-# namespace of its own, so inside it its own cgroup is `/`.
+# namespace of its own (pause does not), so inside it its own cgroup is `/`.
 #
 # ## QoS classes decide where the pod goes
 #
@@ -581,14 +662,19 @@ for expected, (qos, path) in placed.items():
 # nothing and this pod's 250m), and `besteffort` keeps 2. `kubepods` keeps the
 # kernel's default weight: labkit writes nothing there.
 #
-# Where the kubelet's score and the kernel's differ, containerd changed it:
-# labkit's containerd runs with `restrict_oom_score_adj = true`, and then containerd
-# gives no container a score below its own. A node's containerd runs at -999
-# (`OOMScoreAdjust=-999` in its systemd unit), so -997 and -998 pass. labkit tries
-# to set -999 for its containerd too, but lowering a score needs the
-# `CAP_SYS_RESOURCE` capability. Otherwise containerd keeps the score of the
-# process that started it, this notebook. Whether this notebook has the
-# capability, and its score:
+# Where the kubelet's score and the kernel's differ, containerd changed it.
+# labkit runs its containerd with `restrict_oom_score_adj = true`, an option
+# (off by default) for a containerd that may not lower scores: containerd then
+# gives no container, pause included, a score below its own. On a node the
+# option is off and containerd runs as root with the `CAP_SYS_RESOURCE`
+# capability, so every score is set as asked. (Even with the option on, a
+# containerd at -999, the `OOMScoreAdjust` of its systemd unit, would let -997
+# and -998 through.) labkit tries to set -999 for its containerd too, but
+# without the `CAP_SYS_RESOURCE` capability the kernel lets a process lower a
+# score no further than the last value a process with it set. Where labkit
+# cannot, containerd keeps the score of the process that started it, this
+# notebook.
+# Whether this notebook has the capability, and its score:
 
 # %%
 capabilities = next(line for line in lab.node.read("/proc/self/status").splitlines()
@@ -638,8 +724,9 @@ for shared in (False, True):
 #   sandbox id and, off the node's network, a new network namespace, whose address
 #   the network plugin gives it anew;
 # * it starts the containers again as `restartPolicy` says: all of them with
-#   `Always`, those that failed with `OnFailure`; with `Never`, once containers
-#   have run, it makes no new sandbox at all.
+#   `Always`; with `OnFailure`, all but those that had already exited
+#   successfully; with `Never`, once containers have run, it makes no new
+#   sandbox at all.
 #
 # ## On a real node
 #
@@ -647,8 +734,9 @@ for shared in (False, True):
 # `--container-runtime=containerd`, the same look works as root: `crictl pods`
 # lists the sandbox, `crictl ps -a` the two containers, and
 # `ctr -n k8s.io containers list` all three, pause included. Where the pod's
-# cgroup is depends on the kubelet's cgroup driver: `kubepods/burstable/pod<uid>`
-# with cgroupfs, the `kubepods-burstable-pod<uid>.slice` above with systemd.
+# cgroup is depends on the cgroup driver (the runtime's since Kubernetes 1.34,
+# as above): `kubepods/burstable/pod<uid>` with cgroupfs, the
+# `kubepods-burstable-pod<uid>.slice` above with systemd.
 #
 # ## Exercises
 #

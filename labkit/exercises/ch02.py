@@ -82,7 +82,7 @@ def shared_with_pause_solution(lab):
            "For the types the CRI does not name, the runtime decides. Ask what the pod's "
            "containers must have in common (one name, one address) and what each must have "
            "alone (its own files)."),
-    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="net",
+    form=namespace_types, options=NAMESPACE_TYPES, multiple=True, example="cgroup, time",
     setup=setup_foo, solution=shared_with_pause_solution,
     wrong=(Wrong(lambda lab: ["net", "ipc"], "uts namespace is pause's"),
            Wrong(lambda lab: ["net", "ipc", "uts", "pid"], "app's pid namespace")),
@@ -141,10 +141,10 @@ def _shim_pid(lab):
            "Where: below the CRI, containerd keeps a task for every container it runs, the "
            "sandbox's included, with its host PID: "
            f"`{TASKS}` lists them.",
-           "How to be sure in the kernel: the process's name is pause, and its cgroup is pod "
-           "foo's (pod followed by foo's uid): "
-           "`for p in $(pgrep -x pause); do echo \"$p $(grep -m1 kubepods /proc/$p/cgroup)\"; "
-           "done` prints every pause with its cgroup."),
+           "How to be sure in the kernel: the process's name is pause (`pgrep -x pause` "
+           "lists every process named pause on the host), and /proc/PID/cgroup of the "
+           "right one names pod foo's cgroup: pod followed by foo's uid, the end of the "
+           "cgroup parent the chapter's first cell printed."),
     form=whole_number("a PID", 4242), example=4242,
     setup=setup_foo, solution=pause_pid_solution,
     wrong=(Wrong(_app_pid, "is the main process of foo's app container"),
@@ -218,8 +218,9 @@ def _hostnet_docker(lab):
            "Where to start: foo's manifest, with the pod renamed and one container that "
            "keeps running (a command such as sleep 3650d); the flag takes true or false.",
            "How to see it in a terminal: `readlink /proc/self/ns/net` names the node's "
-           "network namespace, and `lsns -t net` lists which processes are in each one; "
-           "the app's must be in the node's."),
+           "network namespace, and `ps -e -o netns,pid,args` prints the network namespace "
+           "of every process (its number) beside its command line: your app's command "
+           "must show the node's number."),
     names=pod_names("hostnet"), pods=("hostnet",), setup=setup_foo, solution=hostnet_solution,
     wrong=(Wrong(_hostnet_own, "not the host's"), Wrong(_hostnet_docker, "is a Docker container")),
     untouched="There is no pod named hostnet on labkit's containerd yet",
