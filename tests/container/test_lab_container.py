@@ -42,13 +42,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def learner(docker_client, tmp_path_factory):
-    """A user in the docker group, without sudo, and a fresh clone of this checkout of
-    theirs (the tracked files as they are now, so the lab's image is this code's)."""
+    """A user in the docker group, without sudo; a fresh clone of this checkout of theirs
+    (the tracked files as they are now); the lab's image of that code, as root makes it
+    (`./lab workshop build`: the base is built once, the code layer in seconds)."""
     need(os.geteuid() == 0, "making a learner's account needs root")
-    key = subprocess.run(["bash", "-c", "git ls-files -z | xargs -0 sha256sum | sha256sum "
-                          "| cut -c1-12"], cwd=REPO, capture_output=True, text=True).stdout
-    need(bool(docker_client.images.list(name=f"labkit/learner-node:{key.strip()}")),
-         "the lab's image of this checkout (sudo ./lab image, or ./lab workshop build)")
+    need(bool(docker_client.images.list(filters={"label": "org.labkit.image=learner-base"})),
+         "the learner node's base image (./lab workshop build)")
     try:
         pwd.getpwnam(LEARNER)
     except KeyError:
@@ -57,13 +56,16 @@ def learner(docker_client, tmp_path_factory):
     home = Path(account.pw_dir)
     clone = home / f"lab-{uuid.uuid4().hex[:6]}"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    # The checkout's own state, changes not committed yet included: the code the image holds.
+    # The checkout's own state, changes not committed yet included.
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
                              check=True).stdout.split(b"\0")
     for name in filter(None, tracked):
         source = REPO / name.decode()
         if source.is_file():
             shutil.copy2(source, clone / name.decode())
+    built = subprocess.run(["bash", "workshop/build-node.sh"], cwd=clone, capture_output=True,
+                           text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
     subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(clone)],
                    check=True)
     yield account, clone
