@@ -13,6 +13,15 @@ mount -o remount,bind,rw /proc/sys 2>/dev/null || true
 for hierarchy in /sys/fs/cgroup/*/ /sys/fs/cgroup; do
   mount -o remount,bind,rw "$hierarchy" 2>/dev/null || true
 done
+# On a cgroup v1 host Docker gives a container the v1 hierarchies only. Hosts on v1 today
+# run systemd's hybrid layout, the cgroup2 tree mounted beside them at unified/ (Debian 12
+# with systemd.unified_cgroup_hierarchy=0, as the lab's own v1 machines): the node mounts it
+# too, so its engines place containers in it as the host's do.
+if [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && [ ! -e /sys/fs/cgroup/unified ] \
+    && grep -qw cgroup2 /proc/filesystems; then
+  { mkdir /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified; } 2>/dev/null \
+    || rmdir /sys/fs/cgroup/unified 2>/dev/null || true
+fi
 work=/root/work
 mkdir -p "$work/.labkit"
 if [ ! -e "$work/01-containers.ipynb" ]; then
