@@ -21,10 +21,15 @@
 # container's namespaces and put containers under a cgroup parent you choose, so we
 # can build the same shape by hand:
 #
-# 1. a **parent cgroup** for the whole pod, holding the values a kubelet would write
-#    for it;
-# 2. a **sandbox** container that only holds namespaces (the Kubernetes runtimes call
-#    it the *pause* container);
+# 1. a **parent cgroup** for the whole pod, holding the values the kubelet's rules
+#    give a pod's cgroup (labkit applies them; no kubelet runs here);
+# 2. a **sandbox** container that holds the pod's namespaces. On a Kubernetes node
+#    the CRI calls the whole group a *pod sandbox*; its container runs a program
+#    called *pause*, from an image of that name (CRI-O and Podman call that
+#    container the *infra* container). pause sleeps, and when it is the first
+#    process of a PID namespace shared by the pod, it also reaps the orphaned
+#    processes that end there. Our sandbox runs plain `sleep`, which reaps
+#    nothing (a cell below shows what that leaves);
 # 3. the pod's **app** and **sidecar**, started in some of the sandbox's namespaces,
 #    each with its own limits.
 #
@@ -43,9 +48,10 @@ print(manifest)
 # %% [markdown]
 # labkit turns the manifest into Docker calls. Some of what you will see depends on
 # versions (of Docker, of its Python SDK, of the kernel, of the cgroup version), on
-# Docker's cgroup driver, and on whether the article's images are on this machine; where they are not (offline,
-# at a workshop), labkit runs its own stand-ins: an HTTP server for the app, a small
-# `curl` for the sidecar. This cell says which of each this machine has:
+# Docker's cgroup driver, and on whether the article's images are on this machine;
+# where they are not (offline, at a workshop), labkit runs its own stand-ins: an
+# HTTP server for the app, a small `curl` for the sidecar. This cell says which of
+# each this machine has:
 
 # %% tags=["nbval-ignore-output"]
 from importlib.metadata import version
@@ -87,8 +93,9 @@ print("pod foo is", pod.state)
 exercises.get("03.shared-namespaces")
 
 # %% [markdown]
-# The next cells show the answer (their outputs open folded: unfold them once you
-# have checked).
+# The next three cells show the answer: the kernel's matrix, the same in words,
+# and the namespaces drawn as boxes, each process inside the ones it is in. Their
+# outputs open folded.
 
 # %% tags=["reveal"] jupyter={"outputs_hidden": true}
 obs = lab.observe(pod)
@@ -100,17 +107,16 @@ for ns in ("net", "ipc", "uts", "pid", "mnt"):
     sharing = [m for m in ("app", "sidecar") if labels[m][ns] == "shared with sandbox"]
     print(f"{ns:4} shared with the sandbox by: {', '.join(sharing) or 'nobody'}")
 
-# %% [markdown]
-# Network and IPC are the pod's; mount and PID stay private to each container, as
-# in a Pod without `shareProcessNamespace`. UTS is the odd one out; more on that
-# below. Drawn as boxes, each process inside the namespaces it is in:
-
 # %% tags=["reveal"] jupyter={"outputs_hidden": true}
 views.namespace_boxes(obs, title="the article's Pod, emulated with Docker")
 
 # %% [markdown]
-# Compare the **uts** row with chapter 2's picture: there the pause container,
-# the app and the sidecar share one box; here each has a box of its own.
+# Once you have checked your guess, unfold the three outputs above. Why does it
+# come out this way? Two namespaces are the pod's, network and IPC: the sidecar
+# was started in the sandbox's. Mount and PID stay private to each container, as
+# in a Pod without `shareProcessNamespace`. UTS is the odd one out: compare its row
+# of boxes with chapter 2's picture, where the pause container, the app and the
+# sidecar share one box; here each has a box of its own. More on that below.
 #
 # ## The commands labkit ran
 #
@@ -130,22 +136,29 @@ for line in pod.commands():
 #   lab's cleanup finds what this session made, and it finds what you type with the
 #   same names and labels too.
 # * **The parent cgroup.** On this machine Docker uses the cgroupfs driver (the
-#   first cell said so), so the pod's parent is a plain directory: `mkdir` makes it in every cgroup v1 hierarchy,
-#   and `echo` writes the pod's values into it: the memory limit (256 MiB + 128 MiB),
-#   `cpu.shares` 2, and cpuset's `cpus` and `mems`, which a new v1 cpuset cgroup
-#   starts without unless told to copy its parent's (the kernel lets no process join
-#   it until both are set). runc
-#   would make a missing parent by itself (runc 1.1.5), but without the pod's values.
-#   Where Docker uses the **systemd cgroup driver**, `--cgroup-parent` must name a
-#   *slice* (Docker 20.10 refuses anything else), and the plan makes one with
-#   `systemctl` instead; Docker 20.10 picks that driver by itself on a cgroup v2 host
-#   that runs systemd.
+#   first cell said so), so the pod's parent is a plain directory. `mkdir` makes it
+#   in each cgroup v1 hierarchy mounted here (the cell after this list prints them,
+#   from the kernel's mount table). `echo` writes into it the pod's values by the
+#   kubelet's rules: the memory limit (256 MiB + 128 MiB) and `cpu.shares` 2. The
+#   two cpuset lines are not the pod's: they copy the root cpuset's `cpus` and
+#   `mems` (this machine's CPUs and memory nodes). A new v1 cpuset cgroup starts
+#   with both empty, and the kernel lets no process join it until both are set.
+#   runc 1.1.5 would make a missing parent by itself, cpuset values copied the same
+#   way, but it would not write the pod's memory limit and shares. Where Docker
+#   uses the **systemd cgroup driver**, `--cgroup-parent` must name a *slice*
+#   (Docker 20.10 refuses anything else), and the plan makes one with `systemctl`
+#   instead; Docker 20.10 picks that driver by itself on a cgroup v2 host that runs
+#   systemd.
 # * **The sandbox**: `--hostname foo` (the pod's name), `--ipc shareable` (Docker
 #   20.10 gives a container a private IPC namespace by default, which no other
 #   container may join), `--cpu-shares 2` (what containerd gives a pod's pause
 #   container), and a process that only sleeps.
 # * **app and sidecar**: `--network container:…` and `--ipc container:…` start them in
-#   the sandbox's namespaces; `--memory` is each one's limit; `--cpu-shares 2` is what
+#   the sandbox's namespaces; `--memory` is each one's limit, and `--memory-swap`
+#   (printed where Docker can limit swap) the same number: memory and swap together
+#   may not go above the limit, so no swap at all beyond it. That is what a kubelet
+#   asks by default; Docker alone would allow as much swap again, since it sets
+#   memory and swap together to twice `--memory`. `--cpu-shares 2` is what
 #   the kubelet asks for a container with neither a CPU request nor a CPU limit;
 #   `--restart always` stands for the Pod's `restartPolicy` (Always unless the
 #   manifest says otherwise), `--stop-timeout 30` for its
@@ -161,6 +174,22 @@ for line in pod.commands():
 # runs, its names are taken): labkit's tests type them into bash and compare what
 # the kernel then shows with what it shows for the pod labkit made.
 #
+# The cgroup hierarchies `mkdir` had to cover, from the mount table of this
+# machine's first process: each cgroup v1 mount point with its controllers (a
+# *named* hierarchy, such as systemd's, has none):
+
+# %%
+mounts = [line.split(" - ") for line in lab.node.read("/proc/1/mountinfo").splitlines()]
+v1 = [(where.split()[4], how.split()[2]) for where, how in mounts if how.split()[0] == "cgroup"]
+for mount_point, options in v1:
+    words = [o for o in options.split(",") if o not in ("rw", "ro")]
+    controllers = [w for w in words if not w.startswith("name=")]
+    named = [w for w in words if w.startswith("name=")]
+    print(f"{mount_point:26} {', '.join(controllers) or 'no controller (' + named[0] + ')'}")
+if not v1:
+    print("no cgroup v1 hierarchy: this machine mounts cgroup v2 only")
+
+# %% [markdown]
 # ## Shown by running
 #
 # The sidecar reaches the app on `localhost`, because they share one network
@@ -201,16 +230,20 @@ print("app and sidecar have the sandbox's /dev/shm mounted:", len(set(devices.va
 print("the outsider has another one:", shm_device(outsider.pid) != devices["sandbox"])
 
 # %% [markdown]
-# That proves one file system seen by both: a shared mount. It says nothing about
-# the IPC namespace, which is not a file system at all.
+# That proves one file system seen by both: the same tmpfs, mounted into each
+# container's own mount namespace. It says nothing about the IPC namespace, whose
+# objects are not named by paths in a file system.
 #
 # **The IPC namespace** holds System V IPC objects (shared memory segments,
 # semaphore sets, message queues) and POSIX message queues. To see it, run the
-# host's `ipcmk` in the app's IPC namespace (what `nsenter --target <app's PID>
-# --ipc ipcmk -M 4096` does in a root terminal) to make a System V shared memory
-# segment of 4096 bytes, then list the segments with `ipcs -m` in each namespace:
+# host's ipcmk program in the app's IPC namespace to make a System V shared memory
+# segment of 4096 bytes (the cell prints the command that does the same in a root
+# terminal), then list the segments with `ipcs -m` in each namespace:
 
 # %% tags=["nbval-check-output"]
+app_name = pod["app"].engine_name
+print("as typed in a root terminal: nsenter --target "
+      f"\"$(docker inspect -f '{{{{.State.Pid}}}}' {app_name})\" --ipc ipcmk -M 4096")
 made = lab.nsenter(pod["app"].pid, ["ipc"], ["ipcmk", "-M", "4096"])
 print("in the app's IPC namespace:", made.output.strip())
 segment_id = made.output.split()[-1]
@@ -281,14 +314,21 @@ tree = obs.trees[0]
 print(views.cgroup_tree_text(tree, pod.names()))
 
 # %% [markdown]
-# The values are the ones a kubelet would write. For the pod's cgroup it follows
-# its `ResourceConfigForPod`: a memory limit only when every container has one (then
-# their sum), a CPU quota only when every container has a CPU limit, and `cpu.shares`
-# from the sum of the CPU requests (2 when there is none). For a container, the
-# shares come from its own CPU request, or its CPU limit when it gives only that (2
-# with neither). The sandbox gets what containerd gives a pod's pause container: 2
-# shares and no limits. The kernel's values, beside what those rules give for this
-# manifest:
+# The values come from the kubelet's rules, as labkit applies them (their release is
+# the last item of the versions line in the first cell, which also says which cgroup
+# version this machine has). A real kubelet 1.35 or later refuses a cgroup v1 node
+# unless its `failCgroupV1` setting is false, and 1.35 is the last release that
+# supports containerd 1.x. The lab applies 1.37's arithmetic anyway: on a cgroup v1
+# node, read the numbers below as the rules' numbers, not a supported node's.
+#
+# For the pod's cgroup (of a Pod without pod-level `spec.resources`, beta since
+# Kubernetes 1.34) the kubelet follows its `ResourceConfigForPod`: a memory limit
+# only when every container has one (then their sum), a CPU quota only when every
+# container has a CPU limit, and `cpu.shares` from the sum of the CPU requests (2
+# when there is none). For a container, the shares come from its own CPU request,
+# or its CPU limit when it gives only that (2 with neither). The sandbox gets what
+# containerd gives a pod's pause container: 2 shares and no limits. The kernel's
+# values, beside what those rules give for this manifest:
 
 # %%
 import pandas as pd
@@ -320,9 +360,44 @@ order = ["pod", "sandbox", *(c.name for c in pod.spec.containers)]
 pd.DataFrame.from_dict(rows, orient="index", columns=columns).loc[order].rename_axis("cgroup")
 
 # %% [markdown]
-# (On cgroup v2 the kernel's file is `cpu.weight`, which the runtime computes from
-# the shares.) The pod's memory limit here is the sum of its containers', so it
-# would only bite through the sandbox, which has none of its own. Drawn:
+# (On cgroup v2 the kernel's file is `cpu.weight`, converted from the shares: by the
+# runtime for a container's cgroup, by the kubelet for the pod's.) The pod's memory
+# limit here is the sum of its containers', so it matters mainly where their own
+# limits do not reach, as for the sandbox, which has none.
+#
+# One more value a kubelet sets for each container: how much swap it may use
+# above its memory limit. By default it allows none (on cgroup v1, memory and swap
+# together equal to the memory limit; on v2, `memory.swap.max` 0). The kernel's
+# value for the app and the sidecar, beside what a kubelet would ask on this node:
+
+# %%
+def swap_above_limit(name):
+    """What the kernel lets a container swap above its memory limit: memory.memsw
+    minus memory limit on cgroup v1, memory.swap.max on v2."""
+    member = obs.member(name)
+    try:
+        if lab.node.cgroup_version == 2:
+            return lab.node.read(f"/sys/fs/cgroup{member.cgroup}/memory.swap.max").strip()
+        both = lab.node.read(f"/sys/fs/cgroup/memory{member.cgroup}/memory.memsw.limit_in_bytes")
+    except labkit.LabError:
+        return "no swap limit on this kernel"
+    return int(both) - member.state.limits.memory_bytes
+
+
+def kubelet_swap(asked):
+    """The same, as a kubelet asks it for the container."""
+    if asked.memory_swap_limit:
+        return asked.memory_swap_limit - asked.config.memory
+    return dict(asked.unified).get("memory.swap.max", "no swap limit")
+
+
+for container in pod.spec.containers:
+    print(f"{container.name:8} swap above the memory limit: the kernel "
+          f"{swap_above_limit(container.name)} · a kubelet "
+          f"{kubelet_swap(pod.linux_resources(container))}")
+
+# %% [markdown]
+# Drawn:
 
 # %%
 views.cgroup_tree_figure(tree, pod.names(), title="the emulated pod's memory cgroups")
@@ -407,16 +482,39 @@ print("life:       ", life.states())
 print("life-shared:", life_shared.states(), "exit codes", exit_codes)
 
 # %% [markdown]
-# The containers of `life-shared` were in the sandbox's PID namespace, whose first
-# process (its init) the sandbox's process was: when the init of a PID namespace
-# dies, the kernel kills every other process in it with SIGKILL (exit code 137 is
-# 128 + 9). The containers of `life` have PID namespaces of their own (the matrix
-# above showed `pid` as `own`), so the sandbox's death does not reach their
-# processes: they keep running. That is all that decides it.
+# Once you have checked your guess, unfold the output above. What decides it? The
+# containers of `life-shared` were in the sandbox's PID namespace, and the
+# sandbox's process was the first process (the init) of that namespace: when the
+# init of a PID namespace dies, the kernel kills every other process in it with
+# SIGKILL (exit code 137 is 128 + 9). The containers of `life` have PID namespaces
+# of their own (the matrix above showed `pid` as `own`), so the sandbox's death
+# does not reach their processes: they keep running. That is all that decides it.
 #
-# Their network namespace lives on too, because processes are still in it. That is
-# why `localhost` still answers in `life`. What it no longer has is the sandbox's
-# network interface:
+# An init has a second job, which falls to the sandbox with
+# `shareProcessNamespace`: the kernel makes the init of a PID namespace the parent
+# of every process orphaned there. pause waits for them when they end (its signal
+# handler for SIGCHLD calls `waitpid`); `sleep` never does. In a small pod of that
+# kind, a shell that ends at once leaves its background `sleep 0.2` orphaned:
+
+# %% tags=["nbval-check-output"]
+import time
+
+with lab.docker_pod(name="reaper", share_process_namespace=True, quiet=True,
+                    containers={"app": {"image": "busybox", "command": "sleep 600"}}) as shared:
+    shared.exec("app", "sh -c 'sleep 0.2 &'")
+    time.sleep(1)
+    rows = [row.split() for row in
+            shared.exec("app", "ps -o pid,ppid,stat,comm").output.splitlines()[1:]]
+zombies = [row[3] for row in rows if row[2] == "Z" and row[1] == "1"]
+print("ended processes the sandbox's sleep (PID 1) has not reaped:", ", ".join(zombies))
+
+# %% [markdown]
+# Such a zombie keeps its entry in the process table (and its PID) until its parent
+# waits for it; in this pod nothing ever will.
+#
+# Back to `life`: its network namespace lives on too, because processes are still
+# in it. That is why `localhost` still answers in `life`. What it no longer has is
+# the sandbox's network interface:
 
 # %% tags=["nbval-check-output"]
 links = life["sidecar"].exec("ip -o link").output.splitlines()
@@ -455,15 +553,20 @@ print("app and sidecar in one network namespace:", links["app"]["net"] == links[
 # Nothing here watches the pod, so nothing repairs it. On a node, the kubelet does
 # not keep containers from an old sandbox: when it finds a pod's sandbox not ready
 # (containerd marks it so when pause dies), it kills the pod's containers, creates a
-# new sandbox (a new pause, a new network namespace, with the pod's address read
-# again from it) and starts the containers again as the Pod's `restartPolicy` says
-# (with `Never` it makes no new sandbox and starts nothing). The Pod object, its name
-# and its UID stay the same. No kubelet runs in this lab; chapter 4 shows what each runtime does alone.
+# new sandbox (a new pause, a new network namespace set up afresh, so the pod's
+# address, read again from it, may be a different one) and starts the containers
+# again as the Pod's `restartPolicy` says (with `Never` it makes no new sandbox and
+# starts nothing). The Pod object, its name and its UID stay the same. No kubelet
+# runs in this lab; chapter 4 shows what each runtime does alone.
 #
 # ## Bad manifests
 #
-# labkit checks a manifest as the API server would and refuses it before it
-# creates anything:
+# labkit checks a manifest before it creates anything and refuses a broken one, in
+# words of its own. `kubectl apply` would refuse these three too: the unknown field
+# because kubectl asks the API server for strict field validation by default (the
+# API server alone would drop the field with a warning, and then find no
+# `containers`), the other two because the API server refuses them whatever it is
+# asked.
 
 # %% tags=["nbval-check-output"]
 before = len(lab.leftovers().containers)
@@ -484,7 +587,8 @@ print("containers made meanwhile:", len(lab.leftovers().containers) - before)
 # work in the empty cells with `lab` (`lab.docker_pod(...)`, `lab.run(...)`), or
 # in a root terminal with the `docker` command: the checks look at the kernel and
 # at Docker, not at how you got there. The cards write this session's engine names
-# as Docker knows them (`lk-<session>-foo-app` for pod `foo`'s app).
+# as Docker knows them (`lk-<session>-foo-app` for pod `foo`'s app); a check also
+# accepts a name typed without that prefix.
 #
 # **1.** A number from the kernel's files:
 
@@ -504,7 +608,7 @@ exercises.get("03.shared-pid")
 exercises.get("03.shared-pid").check()
 
 # %% [markdown]
-# **3.** A pod-level memory limit you choose:
+# **3.** A memory limit for a whole pod:
 
 # %%
 exercises.get("03.pod-memory-192mi")

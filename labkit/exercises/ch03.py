@@ -198,9 +198,8 @@ def _app_uts(lab):
            "Where: the link /proc/<PID>/ns/net of any member names it. In a root terminal "
            "`docker inspect -f '{{.State.Pid}}' {name:foo-sandbox}` prints the sandbox's "
            "host PID.",
-           "How: readlink prints a link, as in "
-           f"`readlink /proc/{pid_of('sandbox')}/ns/net`; the number between the brackets is "
-           "the inode."),
+           "How: readlink prints where a link points: give it /proc/, that PID and /ns/net. "
+           "The number between the brackets of what it prints is the inode."),
     form=namespace_inode(4026532201), example=4026532201,
     setup=setup_foo_pod, solution=net_inode_solution,
     wrong=(Wrong(_host_net, "the host's net namespace"),
@@ -265,9 +264,12 @@ def _shared_host(lab):
 @exercise(
     "03.shared-pid", kind="do",
     title="A sidecar that sees the app's processes",
-    task="Make a pod named `shared` (containers `shared-sandbox`, `shared-app`, "
-         "`shared-sidecar`) whose sidecar sees the app's processes, as with "
-         "shareProcessNamespace: true.",
+    task="Make a pod named `shared` whose sidecar sees the app's processes, as with "
+         "shareProcessNamespace: true: a sandbox `{name:shared-sandbox}` and the containers "
+         "`{name:shared-app}` and `{name:shared-sidecar}` joining it, as "
+         "lab.docker_pod(name=\"shared\", ...) names them. By hand with docker run, give "
+         "them these names and the labels io.labkit.owner=labkit and "
+         "io.labkit.session={session}, so that the lab's cleanup removes them too.",
     hints=("What to reach: a process sees the processes of its own PID namespace (and of "
            "those nested in it), so shared-sidecar must be in shared-app's PID namespace: one "
            "the pod holds, not the node's.",
@@ -308,13 +310,13 @@ def shared_pid(machine, _answer):
                   f"{app['pid']}, the pod's own, as their /proc/<pid>/ns/pid links say.")
 
 
-# -- do: a pod-level memory limit ------------------------------------------------------------
+# -- do: a memory limit for the pod's cgroup -----------------------------------------------
 
 POD_LIMIT = 192 * MIB
 
 
 def limited_solution(lab):
-    # The pod-level limit is the sum of the containers' limits: 128Mi + 64Mi.
+    # The pod cgroup's limit is the sum of the containers' limits: 128Mi + 64Mi.
     lab.docker_pod(name="limited", quiet=True, containers={
         "app": {"image": "busybox", "command": "sleep 3650d", "memory": "128Mi"},
         "sidecar": {"image": "busybox", "command": "sleep 3650d", "memory": "64Mi"}})
@@ -338,19 +340,24 @@ def _limited_no_parent(lab):
 
 @exercise(
     "03.pod-memory-192mi", kind="do",
-    title="A pod-level memory limit of 192 MiB",
-    task="Make a pod named `limited` (containers `limited-sandbox`, `limited-app`, "
-         "`limited-sidecar`) whose pod-level memory limit is 192 MiB: one parent cgroup "
-         "holding all of the pod's containers, limited to 192 MiB.",
-    hints=("What to reach: the pod-level limit is the memory limit of the one parent cgroup "
-           "that the pod's containers sit under; each container has a cgroup of its own below "
-           "it, with its own limit.",
+    title="A pod cgroup limited to 192 MiB",
+    task="Make a pod named `limited` whose cgroup allows it 192 MiB of memory: one parent "
+         "cgroup holding all of the pod's containers, limited to 192 MiB. Its containers: a "
+         "sandbox `{name:limited-sandbox}` and `{name:limited-app}` and "
+         "`{name:limited-sidecar}` joining it, as lab.docker_pod(name=\"limited\", ...) names "
+         "them. By hand, give them these names and the labels io.labkit.owner=labkit and "
+         "io.labkit.session={session}, and name the parent cgroup {name:limited}, so that the "
+         "lab's cleanup removes them too.",
+    hints=("What to reach: the pod's limit is the memory limit of the one parent cgroup that "
+           "the pod's containers sit under; each container has a cgroup of its own below it, "
+           "with its own limit.",
            "Where to look, for pod foo (cgroup v1 with Docker's cgroupfs driver, as this "
            f"chapter's commands showed): `cat /proc/{pid_of('app')}/cgroup` names the app's "
            "cgroups, and `cat /sys/fs/cgroup/memory/{name:foo}/memory.limit_in_bytes` is the "
            "limit of their parent.",
-           "How: lab.docker_pod gives the parent what a kubelet would, the sum of the "
-           "containers' memory limits when every container has one. By hand, make the parent "
+           "How: lab.docker_pod gives the parent what a kubelet gives a Pod without pod-level "
+           "resources: the sum of the containers' memory limits when every container has one. "
+           "By hand, make the parent "
            "cgroup and write its limit in bytes before any container starts under it "
            "(--cgroup-parent), as the first lines of pod foo's commands do."),
     setup=setup_foo_pod,

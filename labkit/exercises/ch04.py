@@ -59,53 +59,20 @@ def _cri_foo(lab):
     return CRI.seen_in_lab(lab, "foo")
 
 
-# -- predict: who survives the sandbox? --------------------------------------------------------
+# -- predict: does the CRI pod's app survive pause? ------------------------------------------
+# Chapter 3 showed the Docker-emulated pod's case (its pod life); the prediction here is the
+# CRI pod's, before the cell that kills every sandbox.
 
-BOTH = "both keep running"
-ONLY_DOCKER = "only the Docker-emulated pod's app"
-ONLY_CRI = "only the CRI pod's app"
-NEITHER = "neither keeps running"
-SURVIVORS = {BOTH: (True, True), ONLY_DOCKER: (True, False), ONLY_CRI: (False, True),
-             NEITHER: (False, False)}
+KEEPS, KILLED = "it keeps running", "it is killed with pause"
 
 
 def sandbox_dies_solution(lab):
-    # An app survives its sandbox unless it is in the sandbox's PID namespace, whose init
-    # process takes every other process of the namespace with it.
+    # The app survives pause unless it is in pause's PID namespace, whose init process takes
+    # every other process of the namespace with it.
     host = lab.node.host_namespaces["pid"]
-    sandbox = lab.docker.client.api.inspect_container(lab.session.name("foo-sandbox"))
-    app = lab.docker.client.api.inspect_container(lab.session.name("foo-app"))
-    docker = lab.node.namespaces(app["State"]["Pid"])["pid"]
-    docker_keeps = not (docker == lab.node.namespaces(sandbox["State"]["Pid"])["pid"] != host)
     pod = _cri_foo(lab)
-    cri = lab.node.namespaces(pod.running()["app"])["pid"]
-    cri_keeps = not (cri == lab.node.namespaces(pod.pause_pid)["pid"] != host)
-    return next(k for k, v in SURVIVORS.items() if v == (docker_keeps, cri_keeps))
-
-
-def _docker_fate(machine):
-    """Whether the emulated pod's app outlives its sandbox, and why; or None, the sentence."""
-    members, missing = docker_members(machine, "foo", ())
-    app = (members or {}).get("app")
-    if app is None:
-        return None, missing or "There is no container named foo-app yet"
-    details, pid = app
-    sandbox_pid = members["sandbox"][1] if "sandbox" in members else None
-    if sandbox_pid is not None:
-        if pid is None:
-            return None, "foo-app is not running while its sandbox runs: make the pod again"
-        theirs = machine.namespaces(pid)["pid"]
-        ours = machine.namespaces(sandbox_pid)["pid"]
-        if theirs == ours != machine.host_namespaces["pid"]:
-            return (False, f"the Docker-emulated pod's app is in its sandbox's PID namespace "
-                           f"({ours}), whose init process takes it along")
-        return (True, f"the Docker-emulated pod's app is in its own PID namespace ({theirs}; "
-                      f"the sandbox's is {ours}), which the sandbox's death does not reach")
-    if pid is not None:
-        return True, "the Docker-emulated pod's sandbox does not run and Docker says foo-app runs"
-    state = details["State"]
-    return (False, f"the Docker-emulated pod's sandbox does not run and foo-app is "
-                   f"{state.get('Status')} (exit code {state.get('ExitCode')})")
+    app = lab.node.namespaces(pod.running()["app"])["pid"]
+    return KILLED if app == lab.node.namespaces(pod.pause_pid)["pid"] != host else KEEPS
 
 
 def _cri_fate(machine):
@@ -134,44 +101,35 @@ def _cri_fate(machine):
 
 @exercise(
     "04.sandbox-dies", kind="predict",
-    title="When the sandbox dies, side by side",
-    task="Before the cell that kills the sandboxes (the emulated pod's with docker kill, the "
-         "CRI pod's pause process with SIGKILL): which of the two pods' app containers keep "
-         "running?",
+    title="When pause dies",
+    task="Chapter 3 showed what becomes of the Docker-emulated pod's app when its sandbox "
+         "dies. Now the CRI pod foo on labkit's containerd: when the cell below kills its "
+         "pause process (SIGKILL), what happens to its app?",
     hints=("What to think about: which kind of namespace takes its other processes down when "
            "its first process (its init) dies?",
-           "Where to compare: each app's PID namespace with its sandbox's. For the emulated "
-           f"pod, `readlink /proc/{pid_of('foo-app')}/ns/pid /proc/{pid_of('foo-sandbox')}"
-           "/ns/pid` prints both links; for the CRI pod, the pid column of the chapter's "
-           "first table says whose PID namespace its app is in.",
-           "How: an app in its sandbox's PID namespace dies with the sandbox; an app in a PID "
-           "namespace of its own is out of reach, whatever happens to the network namespace "
-           "the pod shares."),
-    form=one_of(tuple(SURVIVORS)), options=tuple(SURVIVORS), example=NEITHER,
+           "Where to compare: the app's PID namespace with pause's. The pid column of the "
+           "chapter's first table says whose PID namespace each app is in.",
+           "How: an app in pause's PID namespace dies with pause; an app in a PID namespace of "
+           "its own is out of reach, whatever happens to the network namespace the pod "
+           "shares."),
+    form=one_of((KEEPS, KILLED)), options=(KEEPS, KILLED), example=KILLED,
     setup=setup_chapter, solution=sandbox_dies_solution,
-    wrong=(Wrong(lambda lab: NEITHER, "the Docker-emulated pod's app"),
-           Wrong(lambda lab: ONLY_DOCKER, "the CRI pod's app")),
-    untouched="There is no container named foo-app yet",
-    reads="while the sandboxes run: the PID namespaces of foo-sandbox and foo-app (Docker), "
-          "of pause and app (the CRI's pod foo); once a sandbox does not run: foo-app's state "
-          "from Docker, the app's state from containerd's CRI",
+    wrong=(Wrong(lambda lab: KILLED, "own PID namespace"),),
+    untouched="There is no pod named foo on labkit's containerd yet",
+    reads="while pause runs: the PID namespaces of pause and app (the CRI's pod foo); once it "
+          "does not: the app's state from containerd's CRI",
 )
 def sandbox_dies(machine, answer):
-    docker, docker_why = _docker_fate(machine)
-    if docker is None:
-        return unjudged(f"{docker_why}: run {NO_CHAPTER}, then check.")
-    cri, cri_why = _cri_fate(machine)
+    cri, why = _cri_fate(machine)
     if cri is None:
-        return unjudged(f"{cri_why}: run {NO_CHAPTER}, then check.")
-    said_docker, said_cri = SURVIVORS[answer]
-    if said_docker != docker:
-        return failed(f"Not for these pods: {docker_why}.")
-    if said_cri != cri:
-        return failed(f"Not for these pods: {cri_why}.")
-    return passed(f"Right, {answer}: {docker_why}, and {cri_why}.")
+        return unjudged(f"{why}: run {NO_CHAPTER}, then check.")
+    truth = KEEPS if cri else KILLED
+    if answer == truth:
+        return passed(f"Right: {truth}, as {why}.")
+    return failed(f"Not for this pod: {why}.")
 
 
-# -- find: the CRI pod's pod-level memory limit --------------------------------------------
+# -- find: the memory limit of the CRI pod's cgroup ---------------------------------------
 
 def pod_limit_solution(lab):
     # The pod's cgroup is the parent of its containers' (kubepods/burstable/pod<uid>).
@@ -187,8 +145,8 @@ def _app_limit(lab):
 @exercise(
     "04.pod-memory-limit", kind="find",
     title="The CRI pod's memory limit",
-    task="Type the memory limit of the CRI pod foo's pod-level cgroup (the pod<uid> cgroup "
-         "that holds its containers' cgroups), in bytes.",
+    task="Type the memory limit of the CRI pod foo's own cgroup (the pod<uid> cgroup that "
+         "holds its containers' cgroups), in bytes.",
     hints=("What to look for: the pod's cgroup is the parent of each of its containers' "
            "cgroups; the chapter's first table shows the app's as …/pod<uid>/<id>.",
            "Where: labkit's containerd keeps its pods under its node's cgroup. On this "
@@ -314,11 +272,12 @@ def _twin_manifest_limit(lab):
 @exercise(
     "04.twin-96mi", kind="do",
     title="One limit, two runtimes",
-    task="Make two pods named `twin`: one emulated with Docker (containers `twin-sandbox`, "
-         "`twin-app`), one on labkit's containerd, each with an `app` container whose memory "
-         "limit is 96 MiB. From Python: lab.docker_pod(name=\"twin\", ...) and "
-         "lab.cri_pod(name=\"twin\", ...) (labkit's containerd is this lab session's own, on a "
-         "socket of its own, which the docker command does not talk to).",
+    task="Make two pods named `twin`, each with an `app` container whose memory limit is 96 "
+         "MiB: one emulated with Docker (a sandbox `{name:twin-sandbox}` and "
+         "`{name:twin-app}` joining it, as lab.docker_pod(name=\"twin\", ...) names them), one "
+         "on labkit's containerd, with lab.cri_pod(name=\"twin\", ...) (labkit's containerd is "
+         "this lab session's own, on a socket of its own, which the docker command does not "
+         "talk to).",
     hints=("What to reach: a memory limit of 96 MiB in the own cgroup of each pod's app "
            "container (not only in the pod's cgroup above it).",
            "Where it shows, for pod foo's app in the emulated pod (cgroup v1, the cgroupfs "

@@ -139,3 +139,29 @@ def test_what_else_of_the_pod_docker_does(lab):
     assert obs.member("sidecar").state.limits.cpu_shares == 256  # the kernel's file
     assert obs.member("app").state.limits.cpu_shares == 2  # no request: the kubelet's least
     assert obs.member("sandbox").state.limits.cpu_shares == 2
+
+
+def test_no_swap_above_the_memory_limit_as_a_kubelet_asks(lab):
+    """--memory-swap equal to --memory where Docker can limit swap: memory and swap together
+    no more than the limit, as the kubelet's ConfigureNoSwap asks (Docker alone doubles it);
+    a container without a memory limit gets no --memory-swap (Docker refuses it alone)."""
+    manifest = FOO.replace('  - name: sidecar\n', '  - name: bare\n    image: busybox\n'
+                           '    command: ["sleep", "3650d"]\n  - name: sidecar\n')
+    pod = lab.docker_pod(manifest, quiet=True)
+    swap_limit = bool(lab.docker.info.get("SwapLimit"))
+    for name, limit in (("app", 256 * 2**20), ("sidecar", 128 * 2**20)):
+        host = pod[name].inspect()["HostConfig"]
+        assert host["Memory"] == limit
+        assert host["MemorySwap"] == (limit if swap_limit else 2 * limit)
+        asked = pod.linux_resources(next(c for c in pod.spec.containers if c.name == name))
+        if lab.node.cgroup_version == 1 and swap_limit:
+            assert asked.memory_swap_limit == limit
+            cgroup = lab.observe(pod).member(name).cgroup
+            memsw = lab.node.read(f"/sys/fs/cgroup/memory{cgroup}/memory.memsw.limit_in_bytes")
+            assert int(memsw) == limit
+    assert pod["bare"].inspect()["HostConfig"]["MemorySwap"] in (0, -1)
+    bare = next(line for line in pod.commands() if line.startswith("docker run") and
+                f"{lab.session.prefix}foo-bare " in line)
+    assert "--memory-swap" not in bare and "--memory " not in bare
+    app = next(line for line in pod.commands() if f"{lab.session.prefix}foo-app " in line)
+    assert ("--memory-swap 268435456" in app) == swap_limit

@@ -1,6 +1,8 @@
 """What a chapter prints as "the commands you would type" rebuilds what labkit made.
 
-For the Docker-emulated pod (chapter 3), the Podman pod made by hand (chapter 5) and the pod
+For chapter 1's plain container, ``foo.command()`` is typed after ``docker rm -f`` of its
+name, and Docker and the kernel must say the same of the new container. For the
+Docker-emulated pod (chapter 3), the Podman pod made by hand (chapter 5) and the pod
 from scratch (chapter 6): labkit makes the pod and the kernel is read (who shares which
 namespace with whom, each member's and the pod's cgroup values, hostnames); the pod is
 deleted; ``pod.commands()`` is typed into bash as it is printed; the kernel is read again
@@ -98,11 +100,43 @@ def typing_lab(docker_client):
     assert not clean(lab.session.id, docker_client).failed  # what was typed goes too
 
 
+def _container_view(lab, docker_client, name: str) -> dict:
+    """What Docker and the kernel say of one plain container: its image, command, limits as
+    Docker keeps them, and the limits the kernel holds in its cgroup."""
+    details = docker_client.api.inspect_container(name)
+    host, config = details["HostConfig"], details["Config"]
+    member = Member(name, details["State"]["Pid"], details["Id"])
+    limits = lab.node.snapshot([member]).members[0].state.limits
+    return {"image": config["Image"], "cmd": config["Cmd"], "labels": config["Labels"],
+            "docker": (host["Memory"], host["MemorySwap"], host["NanoCpus"]),
+            "kernel": (limits.memory_bytes, limits.cpu_quota_us, limits.cpu_period_us)}
+
+
+def test_the_docker_container_as_typed(typing_lab, docker_client, tmp_path):
+    """Chapter 1's ``foo.command()``: while foo is there Docker refuses it (the name is
+    taken); after ``docker rm -f`` of that name it makes the same container again."""
+    lab = typing_lab
+    foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5, quiet=True)
+    line, name = foo.command(), foo.engine_name
+    made = _container_view(lab, docker_client, name)
+    refused = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+    assert refused.returncode != 0 and "is already in use" in refused.stderr, refused.stderr
+    _type([f"docker rm -f {name}", line], tmp_path)
+
+    def running() -> bool:
+        return docker_client.api.inspect_container(name)["State"]["Running"]
+
+    _until(running)
+    assert _container_view(lab, docker_client, name) == made
+
+
 def test_the_docker_pod_as_typed(typing_lab, docker_client, tmp_path):
     lab = typing_lab
     pod = lab.docker_pod(POD, quiet=True)
     names = {m: pod[m].engine_name for m in ("sandbox", "app", "sidecar")}
     made = _view(lab, {m: pod[m].pid for m in names}, pod.cgroup_parent)
+    memory = {m: _memory_and_swap(docker_client, names[m]) for m in names}
     lines, parent = pod.commands(), pod.cgroup_parent
     pod.delete()
     _type(lines, tmp_path)
@@ -117,6 +151,13 @@ def test_the_docker_pod_as_typed(typing_lab, docker_client, tmp_path):
         return found
 
     assert _view(lab, _until(pids), parent) == made
+    # Docker's own memory+swap too (the kubelet's no swap above the limit, where Docker can)
+    assert {m: _memory_and_swap(docker_client, names[m]) for m in names} == memory
+
+
+def _memory_and_swap(docker_client, name: str) -> tuple[int, int]:
+    host = docker_client.api.inspect_container(name)["HostConfig"]
+    return host["Memory"], host["MemorySwap"]
 
 
 def test_the_podman_pod_by_hand_as_typed(typing_lab, tmp_path):

@@ -5,7 +5,10 @@
 2. a sandbox container that owns the network namespace and a *shareable* IPC
    namespace (``--ipc shareable``);
 3. the Pod's containers joining the sandbox's network and IPC (and PID, with
-   ``shareProcessNamespace``), each with its own limits, under the parent cgroup.
+   ``shareProcessNamespace``), each with its own limits, under the parent cgroup: the
+   kubelet's ``cpu.shares`` and, where Docker can limit swap, ``--memory-swap`` equal to
+   ``--memory`` (the kubelet allows no swap above a container's limit; Docker alone would
+   allow as much swap again).
 
 Docker cannot share a UTS namespace, so every member keeps its own; Docker copies
 the sandbox's hostname into the joiners, so the *names* still match.
@@ -24,7 +27,12 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ...errors import EngineRefused, LabError
-from ...kubernetes import NamespaceModes
+from ...kubernetes import (
+    LinuxContainerResources,
+    NamespaceModes,
+    NodeFacts,
+    linux_container_resources,
+)
 from ...model import ExecResult, Member
 from ...node import systemd_units
 from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup
@@ -165,14 +173,40 @@ class DockerPod(PodBase):
 
     def _member_options(self, member: PodContainer) -> dict:
         """What else of the Pod Docker can do for each container: the cpu.shares the
-        kubelet asks for (from the request, or the limit; 2 with neither), the restart
-        policy, the grace period. (Memory requests have no cgroup value on a node, so none
-        here either.)"""
+        kubelet asks for (from the request, or the limit; 2 with neither), no swap above
+        the memory limit, the restart policy, the grace period. (Memory requests have no
+        cgroup value on a node, so none here either.)"""
         return {
             "cpu_shares": member.resource_config.cpu_shares,
+            "memory_swap": self._memory_swap(member),
             "restart_policy": RESTART_POLICIES[self.spec.restart_policy],
             "stop_timeout": self.spec.grace_period_s,
         }
+
+    def linux_resources(self, container: PodContainer) -> LinuxContainerResources:
+        """What a kubelet would ask for this container's cgroup (labkit.kubernetes's rules),
+        on this node as Docker describes it (``docker info``: its memory, cgroup version
+        and whether it can limit swap).
+
+        >>> pod.linux_resources(pod.spec.containers[0]).memory_swap_limit  # doctest: +SKIP
+        268435456
+        """
+        info = self.runtime.info
+        node = NodeFacts(int(info.get("MemTotal") or 0) or 1,
+                         int(info.get("CgroupVersion") or 1), bool(info.get("SwapLimit")))
+        return linux_container_resources(container.resources, self.spec.qos_class, node)
+
+    def _memory_swap(self, member: PodContainer) -> int | None:
+        """``--memory-swap`` equal to ``--memory``: no swap above the container's memory
+        limit, as the kubelet asks by default (``ConfigureNoSwap``: on cgroup v1 memory+swap
+        equal to the limit, on v2 ``memory.swap.max`` 0) where the node can limit swap.
+        Docker alone sets memory+swap to twice ``--memory``. None for a container without
+        a memory limit (Docker takes ``--memory-swap`` only with ``--memory``) and where
+        Docker cannot limit swap (it would drop the flag with a warning)."""
+        wanted = self.linux_resources(member)
+        memory = wanted.config.memory
+        no_swap = wanted.memory_swap_limit or ("memory.swap.max", "0") in wanted.unified
+        return memory if memory and no_swap else None
 
     # -- creation ----------------------------------------------------------------
     def start(self, quiet: bool = False) -> DockerPod:
