@@ -1,9 +1,12 @@
 """Which lab a chapter's notebook holds: ``lab = labkit.chapter_lab("01")``.
 
 * Where a Docker engine answers: the real :class:`~labkit.lab.Lab`, named for the chapter.
-* Where none answers (Binder) and the chapter has a recording
-  (``labkit/replay/tapes/01.json``): a :class:`~labkit.replay.play.ReplayLab` that answers
-  every call from that recording, and says so once at the top of the chapter.
+* Where none answers (Binder) and the chapter has a recording: a
+  :class:`~labkit.replay.play.ReplayLab` that answers every call from that recording, and
+  says so once at the top of the chapter. The cgroup v2 recording first
+  (``labkit/replay/tapes/v2/01.json``, made in the lab's v2 guest) where it is of the
+  chapter's current code, else the cgroup v1 one (``labkit/replay/tapes/01.json``), whose
+  outputs the notebooks store; ``LABKIT_REPLAY_CGROUP=v1`` asks for that one.
 * Under ``./lab record`` (``LABKIT_RECORD=1``): a
   :class:`~labkit.replay.record.RecordingLab`, the real lab writing down every answer.
 
@@ -18,7 +21,7 @@ from typing import Any
 
 from .errors import LabError, install_notebook_handler
 from .lab import Lab
-from .replay import TAPES, RecordingLab, ReplayLab, Tape, banner, engine_answers
+from .replay import TAPES, RecordingLab, ReplayLab, banner, choose_tape, engine_answers
 
 
 def chapter_lab(chapter: str, **options: Any) -> Lab | ReplayLab | RecordingLab:
@@ -35,7 +38,7 @@ def chapter_lab(chapter: str, **options: Any) -> Lab | ReplayLab | RecordingLab:
     replay = os.environ.get("LABKIT_REPLAY", "")
     if replay == "0" or (replay in ("", "auto") and engine_answers()):
         return Lab(chapter=chapter, **options)
-    tape = Tape.load(chapter)
+    tape = choose_tape(chapter)
     if tape is None:
         if replay not in ("", "auto"):
             raise LabError(f"LABKIT_REPLAY asks for a recording, but chapter {chapter} has "

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 from .play import ReplayLab, banner
 from .record import RecordingLab
-from .tape import TAPES, Tape, fingerprint
+from .tape import TAPES, TAPES_V2, Tape, fingerprint
 
 __all__ = [
     "TAPES",
+    "TAPES_V2",
     "RecordingLab",
     "ReplayLab",
     "Tape",
     "banner",
+    "choose_tape",
     "engine_answers",
     "fingerprint",
 ]
@@ -44,3 +47,17 @@ def engine_answers(timeout: float = 2.0) -> bool:
         return True
     except Exception:
         return False
+
+
+def choose_tape(chapter: str, directory: Path | str = TAPES) -> Tape | None:
+    """The recording a chapter replays: its cgroup v2 one (``v2/`` under ``directory``,
+    recorded in the lab's v2 guest) where that one is of the chapter's current code, else
+    the one the notebooks' outputs come from (cgroup v1). ``LABKIT_REPLAY_CGROUP=v1`` asks
+    for that one."""
+    v1 = Tape.load(chapter, directory)
+    if os.environ.get("LABKIT_REPLAY_CGROUP", "v2") == "v1":
+        return v1
+    v2 = Tape.load(chapter, Path(directory) / TAPES_V2.name)
+    if v2 is not None and (v1 is None or v2.cells == v1.cells):
+        return v2
+    return v1

@@ -153,8 +153,12 @@ class ReplayLab(ReplayProxy):
 
 
 def banner(tape: Tape) -> str:
-    """What a replayed chapter says once, at its top."""
+    """What a replayed chapter says once, at its top: where and when it was recorded, on
+    which cgroup version, and how to get the other recording or the real thing."""
+    other = ("LABKIT_REPLAY_CGROUP=v1 replays the cgroup v1 recording, whose outputs the "
+             "notebook stores" if "cgroup v2" in tape.host else
+             "the notebook's stored outputs come from the same machine")
     return (f"▶ No container engine answers here, so this chapter replays a recording made on "
             f"{tape.host} ({tape.recorded}): every cell shows what the kernel said there; "
-            "tables, trees and the find and predict exercises work on it. To run it for real, "
-            "open the lab on a machine with Docker (./lab up).")
+            f"tables, trees and the find and predict exercises work on it ({other}). To run "
+            "it for real, open the lab on a machine with Docker (./lab up).")

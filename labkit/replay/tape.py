@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 TAPES = Path(__file__).parent / "tapes"
-"""Where the recordings that ship with labkit live (refreshed by ``./lab record``)."""
+"""Where the recordings that ship with labkit live (refreshed by ``./lab record``): made on
+a cgroup v1 host, the outputs the notebooks store."""
+
+TAPES_V2 = TAPES / "v2"
+"""The same chapters recorded in the lab's cgroup v2 + systemd guest (``./lab record --v2``),
+which a machine with no engine replays first."""
 
 GET = "="  # the "arguments" under which an attribute's values are filed
 

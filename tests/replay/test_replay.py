@@ -13,7 +13,7 @@ import labkit
 from labkit import exercises, views
 from labkit.errors import LabError
 from labkit.model import Observation
-from labkit.replay import ReplayLab, Tape, banner, fingerprint
+from labkit.replay import ReplayLab, Tape, banner, choose_tape, fingerprint
 from labkit.replay.play import NotRecorded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,22 @@ def test_each_chapter_has_a_recording_of_its_current_code(notebook):
     assert tape.cells == fingerprint(notebook), (
         f"{notebook.name}'s code changed since it was recorded: run ./lab record "
         f"notebooks/{notebook.name}")
+
+
+def test_the_v2_recording_is_replayed_first_while_it_is_current(tmp_path, monkeypatch):
+    v1_dir, v2_dir = tmp_path / "v1", tmp_path / "v1" / "v2"
+    Tape("42", host="Debian, cgroup v1", cells="abc").save(v1_dir)
+    Tape("42", host="Debian, cgroup v2", cells="abc").save(v2_dir)
+    Tape("43", host="Debian, cgroup v1", cells="new").save(v1_dir)
+    Tape("43", host="Debian, cgroup v2", cells="old").save(v2_dir)  # stale: code changed
+    monkeypatch.delenv("LABKIT_REPLAY_CGROUP", raising=False)
+    assert "cgroup v2" in choose_tape("42", v1_dir).host
+    assert "cgroup v1" in choose_tape("43", v1_dir).host  # the stale one is not replayed
+    monkeypatch.setenv("LABKIT_REPLAY_CGROUP", "v1")
+    assert "cgroup v1" in choose_tape("42", v1_dir).host
+    v2 = Tape.load("42", v2_dir)
+    assert "LABKIT_REPLAY_CGROUP=v1" in banner(v2)
+    assert "LABKIT_REPLAY_CGROUP" not in banner(choose_tape("42", v1_dir))
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)

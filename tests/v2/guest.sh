@@ -12,31 +12,44 @@ mkdir -p "$out"
   docker info --format 'docker {{.ServerVersion}} cgroup v{{.CgroupVersion}} driver {{.CgroupDriver}}'
   echo "== images"
   .venv/bin/labkit images
-  echo "== tests"
-  start=$(date +%s)
-  # The chapters that state v2 facts (strict where output is host-independent), and the
-  # v2 assertions. nbval-lax compares only cells tagged nbval-check-output.
-  LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q \
-    tests/v2/guest_checks.py tests/integration/test_kubelet_values.py \
-    tests/integration/test_printed_commands.py \
-    --nbval-lax \
-    notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
-    notebooks/05-podman-pods.ipynb notebooks/06-pod-from-scratch.ipynb \
-    --junitxml="$out/junit.xml"
-  status=$?
-  echo "== took $(( $(date +%s) - start )) s"
-  # Chapter 1's live lessons once more, with both of the guest's cores kept busy by two
-  # loops that end by themselves (a learner's loaded laptop, a crowded workshop host).
-  echo "== chapter 1 with both cores busy"
-  start=$(date +%s)
-  busy=()
-  for _ in 1 2; do timeout 900 sh -c 'while :; do :; done' & busy+=($!); done
-  LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q --nbval-lax \
-    notebooks/01-containers.ipynb --junitxml="$out/junit-load.xml"
-  loaded=$?
-  kill "${busy[@]}" 2>/dev/null
-  echo "== took $(( $(date +%s) - start )) s"
-  [ "$status" = 0 ] && status=$loaded
+  if [ -f .v2-record ]; then
+    # ./lab record --v2: record the chapters named (all by default), keep only the tapes.
+    echo "== recording"
+    start=$(date +%s)
+    chapters=$(cat .v2-record)
+    [ "$chapters" = all ] && chapters=$(grep -l 'chapter_lab(' notebooks/*.ipynb)
+    mkdir -p "$out/tapes"
+    # shellcheck disable=SC2086  # the notebooks' names are words
+    LABKIT_RECORD_DIR="$out/tapes" ./lab record $chapters
+    status=$?
+    echo "== took $(( $(date +%s) - start )) s"
+  else
+    echo "== tests"
+    start=$(date +%s)
+    # The chapters that state v2 facts (strict where output is host-independent), and the
+    # v2 assertions. nbval-lax compares only cells tagged nbval-check-output.
+    LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q \
+      tests/v2/guest_checks.py tests/integration/test_kubelet_values.py \
+      tests/integration/test_printed_commands.py \
+      --nbval-lax \
+      notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
+      notebooks/05-podman-pods.ipynb notebooks/06-pod-from-scratch.ipynb \
+      --junitxml="$out/junit.xml"
+    status=$?
+    echo "== took $(( $(date +%s) - start )) s"
+    # Chapter 1's live lessons once more, with both of the guest's cores kept busy by two
+    # loops that end by themselves (a learner's loaded laptop, a crowded workshop host).
+    echo "== chapter 1 with both cores busy"
+    start=$(date +%s)
+    busy=()
+    for _ in 1 2; do timeout 900 sh -c 'while :; do :; done' & busy+=($!); done
+    LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q --nbval-lax \
+      notebooks/01-containers.ipynb --junitxml="$out/junit-load.xml"
+    loaded=$?
+    kill "${busy[@]}" 2>/dev/null
+    echo "== took $(( $(date +%s) - start )) s"
+    [ "$status" = 0 ] && status=$loaded
+  fi
   echo "exit=$status" >"$out/status"
 } >"$out/log" 2>&1
 tar -cf /dev/vdb -C "$out" . && sync

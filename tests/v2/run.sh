@@ -24,9 +24,16 @@ built=$(date +%s)
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 qemu-img create -q -f qcow2 -F raw -b "$base" "$run/disk.qcow2"
-truncate -s 64M "$run/results.img"
+truncate -s 256M "$run/results.img"
 git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) >"$run/code.tar"
-timeout "${LABKIT_V2_TIMEOUT:-2400}" qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
+# `./lab record --v2 [NOTEBOOK...]`: the guest records those chapters instead of testing.
+if [ -n "${LABKIT_V2_RECORD:-}" ]; then
+  printf '%s\n' "$LABKIT_V2_RECORD" >"$run/.v2-record"
+  tar -rf "$run/code.tar" -C "$run" .v2-record
+fi
+limit=${LABKIT_V2_TIMEOUT:-2400}
+[ -n "${LABKIT_V2_RECORD:-}" ] && limit=${LABKIT_V2_TIMEOUT:-5400}  # every chapter, recorded
+timeout "$limit" qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
   -smp 2 -m 4096 -nographic -no-reboot -nic none \
   -kernel "$base.kernel" -initrd "$base.initrd" \
   -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 apparmor=0 quiet" \
@@ -42,5 +49,10 @@ if [ ! -f "$run/results/status" ]; then
   exit 1
 fi
 cat "$run/results/log"
+if [ -n "${LABKIT_V2_RECORD:-}" ] && [ -d "$run/results/tapes" ]; then
+  mkdir -p "$repo/labkit/replay/tapes/v2"
+  cp "$run/results/tapes/"*.json "$repo/labkit/replay/tapes/v2/"
+  echo "test-v2: recordings kept: $(cd "$run/results/tapes" && echo *.json) in labkit/replay/tapes/v2"
+fi
 echo "test-v2: guest image ready in $(( built - start )) s, boot and tests in $(( $(date +%s) - built )) s"
 grep -q '^exit=0$' "$run/results/status"
