@@ -1,10 +1,12 @@
 """Pre-flight checks: is this machine ready for the lab, and if not, what to do.
 
-Each check says which chapters need what it checks: the machine's Docker engine (chapters
-1, 3 and 4 run containers on it; every chapter asks it whether to run for real or replay
-a recording), root (chapters 2 to 6 write cgroups, or start labkit's own engines or a pod
-from scratch), labkit's own containerd with runc and the CNI plugins (chapters 2, 4 and
-6), labkit's own Podman (chapters 4 and 5) and the tools of a pod from scratch (chapter 6).
+Each check's line names the chapters that need what it checks: the static busybox the lab's
+images are built from, the machine's Docker engine (chapters 1, 3 and 4 run containers on
+it, and every chapter asks it whether to run for real or replay a recording:
+``labkit.chapter_lab``), its cgroups, how labkit reads the kernel and the lab's images (every
+chapter), root (chapters 2 to 6 write cgroups, or start labkit's own engines or a pod from
+scratch), labkit's own containerd with runc and the CNI plugins (chapters 2, 4 and 6),
+labkit's own Podman (chapters 4 and 5) and the tools of a pod from scratch (chapter 6).
 """
 
 from __future__ import annotations
@@ -55,15 +57,17 @@ def run_checks() -> list[Check]:
     from .runtimes.docker import DockerRuntime
     from .session import Session
 
+    every = f"({EVERY})"
     checks: list[Check] = []
     try:
         busybox = images.find_busybox()
-        checks.append(Check("static busybox", True, f"{busybox} (the lab builds its images "
-                                                    "from it)"))
+        checks.append(Check(f"static busybox {every}", True, f"{busybox} (the lab builds its "
+                                                             "images from it)"))
     except LabError as error:
-        checks.append(Check("static busybox", False, str(error)))
+        checks.append(Check(f"static busybox {every}", False, str(error)))
     # every chapter asks Docker whether to run for real or replay: its ✘ stops them all
-    docker = "Docker engine (chapters 1, 3 and 4 run their containers on it)"
+    docker = ("Docker engine (chapters 1, 3 and 4 run their containers on it; every chapter "
+              "asks it first, and replays its recording where it does not answer)")
     try:
         runtime = DockerRuntime(Session())
     except LabError as error:
@@ -73,23 +77,26 @@ def run_checks() -> list[Check]:
             checks.append(recorded)
         return checks
     info = runtime.client.info()
-    checks.append(Check(docker, True, f"{runtime.description} answers"))
-    checks.append(Check("cgroups", True, f"cgroup v{info.get('CgroupVersion', '?')}, "
-                                         f"{info.get('CgroupDriver', '?')} driver"))
+    checks.append(Check(docker, True, f"{runtime.description} answers; {docker_command()}"))
+    checks.append(Check(f"cgroups {every}", True, f"cgroup v{info.get('CgroupVersion', '?')}, "
+                                                  f"{info.get('CgroupDriver', '?')} driver"))
+    reading = f"reading the kernel {every}"
     try:
         how = choose_gatherer()
         detail = {"direct": "root beside the engine: labkit reads /proc and /sys itself",
                   "helper": "labkit reads /proc and /sys through a helper container"}[how]
         if how == "direct":
             Node(DirectGatherer())
-        checks.append(Check("reading the kernel", True, detail))
+        checks.append(Check(reading, True, detail))
     except LabError as error:
-        checks.append(Check("reading the kernel", False, str(error)))
+        checks.append(Check(reading, False, str(error)))
     try:
         ref = runtime.toolbox()
-        checks.append(Check("lab images", True, f"{ref.split(':')[0]} is loaded (offline)"))
+        checks.append(Check(f"lab images {every}", True,
+                            f"{ref.split(':')[0]} is loaded, built here from busybox; "
+                            f"{_pulls()}"))
     except LabError as error:
-        checks.append(Check("lab images", False, str(error)))
+        checks.append(Check(f"lab images {every}", False, str(error)))
     checks.append(_root_check())
     checks.append(_containerd_check())
     checks.append(_podman_check())
@@ -99,6 +106,32 @@ def run_checks() -> list[Check]:
 
 
 REPLAYING = "replaying"
+EVERY = "every chapter"
+
+
+def docker_command() -> str:
+    """The ``docker`` command a terminal runs here, as a sentence: a client with a version of
+    its own, not the engine's, and the version decides which units its ``--memory`` takes
+    (the 20.10 client took ``64Mi``; 23 and later refuse it).
+
+    >>> print(docker_command())                      # doctest: +SKIP
+    the docker command in a terminal is client 28.2.2
+    """
+    from .node.oci_runtime import program_version
+
+    version = program_version("docker")
+    if not version:
+        return "no docker command in the PATH (the hints' terminal commands need one)"
+    return f"the docker command in a terminal is client {version}"
+
+
+def _pulls() -> str:
+    """What labkit does for an image a chapter names that this machine does not have."""
+    if os.environ.get("LABKIT_OFFLINE", "") not in ("", "0"):
+        return ("LABKIT_OFFLINE=1: nothing is pulled, labkit's stand-ins run for images this "
+                "machine does not have")
+    return ("an image this machine does not have is tried as a pull first (a registry that "
+            "does not answer within 20 s counts as none), else labkit's stand-in runs")
 
 
 def verdict(checks: list[Check]) -> str:

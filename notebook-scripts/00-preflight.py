@@ -21,7 +21,7 @@
 #
 # | chapter | what runs the containers | root? |
 # | --- | --- | --- |
-# | 1 · what a container is made of | the machine's Docker engine | no |
+# | 1 · what a container is made of | the machine's Docker engine | no: the `docker` group will do (a group Docker's own documentation warns is equivalent to root) |
 # | 2 · Pods | labkit's own containerd (with runc and the CNI plugins), started beside Docker's and called as the kubelet calls it | yes |
 # | 3 · a Pod built with Docker | the machine's Docker engine; labkit writes the Pod's parent cgroup itself | yes |
 # | 4 · all of them side by side | Docker, labkit's own containerd and labkit's own Podman | yes |
@@ -32,20 +32,29 @@
 # configuration, state and socket, and stops it when you leave the notebook: the machine's
 # own containerd and Podman, if any, are not touched.
 #
-# Each line below is one check, and says which chapters need what it checks; a ✘ comes
-# with the sentence that tells you what to fix.
+# Each line below is one check, and names the chapters that need what it checks ("every
+# chapter" where all do); a ✘ comes with the sentence that tells you what to fix.
 #
-# * **Docker engine**: every chapter first asks Docker whether it answers. `sudo ./lab up`
-#   installs and starts one on Debian or Ubuntu.
+# * **Docker engine**: every chapter first asks Docker whether it answers. Where it does
+#   not, every chapter replays its recording instead of running (see below), also the
+#   chapters that run no container on Docker (2, 5 and 6). The line also names the
+#   `docker` command a terminal runs: a client with a version of its own (chapter 1 says
+#   where that matters). `sudo ./lab up` installs and starts an engine on Debian or Ubuntu.
 # * **Reading the kernel**: as root beside the engine, labkit reads `/proc` and
 #   `/sys/fs/cgroup` itself. Otherwise (you are in the `docker` group, or on Docker
 #   Desktop) it reads them through a small helper container that shares the host's PID
-#   namespace. Where a chapter compares a container with "the host", the host is the
-#   process labkit reads as: this notebook's own process when it reads directly, Docker's
-#   engine (dockerd) through the helper. Chapter 1's first cell says which way it reads.
-# * **Lab images**: nothing here is pulled from a registry. The lab builds a tiny image
-#   (`labkit/toolbox`) from the static busybox on this machine and runs it wherever the
-#   chapters name nginx, httpbin, curl or busybox and this machine does not have them.
+#   namespace. Where a chapter compares a container with "the host", it means the host's
+#   namespaces, the ones the machine's PID 1 is in; labkit reads them from a stand-in:
+#   this notebook's own process when it reads directly, Docker's engine (dockerd) through
+#   the helper. That holds where both run straight on the host, not where JupyterLab runs
+#   in a container of its own or Docker runs rootless. Chapter 1's first cell says which
+#   way it reads.
+# * **Lab images**: the lab builds a tiny image (`labkit/toolbox`) from the static busybox
+#   on this machine, with no registry, and runs it wherever the chapters name nginx,
+#   httpbin, curl or busybox and this machine does not have them. It first tries to pull
+#   such an image (a registry that does not answer within 20 s counts as none); with
+#   `LABKIT_OFFLINE=1` (as `./lab test` and `./lab record` set it) it pulls nothing. The
+#   line says which way this machine goes.
 
 # %% tags=["nbval-ignore-output"]
 from labkit.preflight import run_checks, verdict
@@ -55,8 +64,9 @@ for check in checks:
     print(check)
 
 # %% [markdown]
-# All ✔? Then open **01-containers**. A ✘ on a line that only some chapters need leaves
-# the others ready: the verdict below says which.
+# All ✔? Then open **01-containers**. A ✘ on a line that names only some chapters leaves
+# the others ready; a ✘ on the Docker line leaves every chapter to its recording. The
+# verdict below says which.
 #
 # On Binder there is no engine at all: the checks say so, and each chapter then *replays*
 # what the kernel said when it ran on a real machine (its first cell says which machine,

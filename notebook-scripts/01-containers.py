@@ -39,16 +39,21 @@
 # machine, and when).
 #
 # First, this machine as the lab sees it: the versions this chapter's sentences depend on
-# (they say so where they do), the engine, the cgroup version, how labkit reads the kernel,
-# and which images run here (the ones named, or labkit's offline stand-ins for them).
+# (they say so where they do; "Kubernetes rules" is the Kubernetes release whose rules
+# labkit applies where later chapters play the kubelet), the engine, the cgroup version,
+# how labkit reads the kernel, which images run here (the ones named, or labkit's offline
+# stand-ins for them), and the `docker` command a terminal runs: a client with a version of
+# its own, which is not the engine's.
 
 # %% tags=["nbval-ignore-output"]
 import labkit
 from labkit import exercises, views
+from labkit.preflight import docker_command
 
 lab = labkit.chapter_lab("01")
 print(lab.versions())
 print(lab.describe("nginx", "busybox"))
+print(docker_command())
 
 # %% [markdown]
 # Along the way you will be asked to predict, and the chapter ends with exercises; each
@@ -70,20 +75,24 @@ foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5)
 print(f"{foo.name} is {foo.status}; Docker knows it as {foo.engine_name}")
 
 # %% [markdown]
-# The `docker run` that made it, which you can type in a terminal too (it names the image
-# that runs for nginx on this machine):
+# The `docker run` that made it (it names the image that runs for nginx on this machine).
+# Typed in a terminal while `foo` is there, Docker refuses it: the name is taken. Once
+# `foo` is gone (after the clean-up button at the end of the chapter, or `docker rm -f`
+# with that name), it makes the same container again.
 
 # %% tags=["nbval-ignore-output"]
 print(foo.command())
 
 # %% [markdown]
 # labkit hands Docker the memory limit in bytes. How it reads what you write: `lab.run`
-# reads memory as the `docker` command reads `--memory` (Docker's units are binary and
-# blind to case, so `512MB`, `512M` and `512m` are all 512 MiB), and takes Kubernetes'
-# `Mi` and `Gi` as well. A Pod's manifest is read as Kubernetes reads it: `M` is 10⁶ bytes,
-# `Mi` is 2²⁰, and `m` is a thousandth (of a byte, for memory). CPUs are cores, as a
-# number (`0.5`) or in Kubernetes' thousandths of a core (`500m`), the same half core
-# either way.
+# takes Docker's units, binary and blind to case (`512MB`, `512M` and `512m` are all
+# 512 MiB, as the `docker` command reads `--memory`), and Kubernetes' `Mi` and `Gi` as
+# well. The `docker` command itself takes `Mi` in some versions only: the 20.10 client
+# took it, clients from 23 on refuse it (`invalid suffix: 'mi'`); the first cell printed
+# this machine's. At a terminal, `64m` works with every version. A Pod's manifest is read
+# as Kubernetes reads it: `M` is 10⁶ bytes, `Mi` is 2²⁰, and `m` is a thousandth (of a
+# byte, for memory). CPUs are cores, as a number (`0.5`) or in Kubernetes' thousandths of a
+# core (`500m`), the same half core either way.
 
 # %% tags=["nbval-check-output"]
 from labkit.quantity import format_bytes, kubernetes_memory, parse_cpus, parse_memory
@@ -105,11 +114,13 @@ print(f"cpus=0.5 and cpus='500m' are the same: {parse_cpus(0.5) == parse_cpus('5
 #
 # `foo`'s main process is a process of the host like any other, with a host PID and a
 # parent. Docker does not start it itself: it asks containerd, which starts a shim
-# (`containerd-shim-runc-v2`) for the container; the shim runs runc, and runc sets up the
-# namespaces and cgroups, starts the process and exits. The shim has asked the kernel to
-# adopt its orphaned descendants (it is a "child subreaper"), so it becomes the process's
-# parent, and stays. `/proc/<pid>/status` names the parent (`PPid`), and the parent's
-# `comm` says what it is (its name, which the kernel cuts at 15 characters):
+# (`containerd-shim-runc-v2`) for the container. The shim runs `runc create`, which sets
+# up the namespaces and cgroups and leaves the new process (`runc init`) waiting in them,
+# then `runc start`, which lets it run the container's command; both runc commands exit.
+# The shim has asked the kernel to adopt its orphaned descendants (it is a "child
+# subreaper"), so it becomes the process's parent, and stays. `/proc/<pid>/status` names
+# the parent (`PPid`), and the parent's `comm` says what it is (its name, which the kernel
+# cuts at 15 characters):
 
 # %% tags=["nbval-check-output"]
 status = dict(line.split(":\t", 1) for line in
@@ -120,8 +131,9 @@ print("its parent:", lab.node.read(f"/proc/{parent}/comm").strip())
 
 # %% [markdown]
 # The shim's command line names the container (`-id`), Docker's namespace in containerd
-# (`-namespace moby`) and the containerd it answers to (`-address`, a path that differs
-# from machine to machine):
+# (`-namespace moby`: a scope for names inside containerd, not one of the kernel's
+# namespaces of the next section) and the containerd it answers to (`-address`, a path
+# that differs from machine to machine):
 
 # %% tags=["nbval-ignore-output"]
 print(" ".join(lab.node.read(f"/proc/{parent}/cmdline").split("\0")).strip())
@@ -131,11 +143,12 @@ print(" ".join(lab.node.read(f"/proc/{parent}/cmdline").split("\0")).strip())
 #
 # Every process has one link per namespace type in `/proc/<pid>/ns`, for the types its
 # kernel has (the chapter's first cell printed this kernel's version; the cgroup type came
-# with Linux 4.6, the time type with 5.6). `ls` also shows `pid_for_children` and
-# `time_for_children`: where the process's next children will go. A link reads like
-# `net:[4026532184]`: the type and an inode number. Two processes are in the same
-# namespace of a type when their links of that type name the same namespace: the same
-# inode (on the same device, which `ls` does not show).
+# with Linux 4.6, the time type with 5.6, so kernels from 5.6 on have eight). `ls` also
+# shows `pid_for_children` (since 4.12) and `time_for_children` (since 5.6): where the
+# process's next children will go. A link reads like `net:[4026532184]`: the type and an
+# inode number. Two processes are in the same namespace of a type when their links of that
+# type name the same namespace: the same inode (on the same device, which `ls` does not
+# show).
 #
 # Which types does Docker give `foo` of its own? Guess before you look:
 
@@ -143,14 +156,18 @@ print(" ".join(lab.node.read(f"/proc/{parent}/cmdline").split("\0")).strip())
 exercises.get("01.own-namespaces")
 
 # %% [markdown]
-# Answered? The kernel's answer is in the cells below, folded: unfold each cell's output,
-# and the text between them (click the bar to the left of a folded cell, or its "…").
-# First the links as `ls -l /proc/<pid>/ns` shows them, `foo`'s beside the host's. "The
-# host" is the process labkit reads as: this notebook's own process when it reads the
-# kernel's files directly (as root, beside Docker), Docker's engine when it reads through
-# its helper container; the first cell says which.
+# Answered? The kernel's answer is in the cells below, folded, code and output alike:
+# unfold each cell, and the text between them (click the blue bar to the left of a folded
+# cell, or use the View menu). First the link targets that `ls -l /proc/<pid>/ns` lists
+# (without its mode, owner and date, and without the `*_for_children` links), `foo`'s
+# beside the host's. The host's namespace of a type is the one the machine's first
+# process, PID 1, is in. labkit reads the host's column from a stand-in: this notebook's
+# own process when it reads the kernel's files directly (as root, beside Docker), Docker's
+# engine when it reads through its helper container (the first cell says which). The
+# stand-in is in the host's namespaces where it runs straight on the host, as here; not
+# where JupyterLab runs in a container of its own, or where Docker runs rootless.
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 obs = lab.observe(foo)
 foo_pid = f"$(docker inspect -f '{{{{.State.Pid}}}}' {foo.engine_name})"
 host_pid = "self" if obs.gatherer == "direct" else "$(pidof dockerd)"
@@ -163,10 +180,10 @@ for ns, link in mine.items():
 # %% [markdown]
 # labkit's table reads the same links and puts a verdict on each row:
 
-# %% tags=["reveal"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal"] jupyter={"outputs_hidden": true, "source_hidden": true}
 views.namespace_table(obs, "foo")
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 labels = views.sharing_labels(obs)["foo"]
 five = ("mnt", "uts", "ipc", "pid", "net")
 print("foo has its own", ", ".join(five) + ":", all(labels[ns] == "own" for ns in five))
@@ -177,26 +194,31 @@ print("its cgroup namespace is Docker 20.10's default for this host's cgroup ver
 
 # %% [markdown] jupyter={"source_hidden": true}
 # Five namespaces of its own: **mnt**, **uts**, **ipc**, **pid** and **net**, the five
-# that Docker 20.10 asks runc for by default (`--network host`, `--pid host` and the like
-# take one away). **time** is the host's: Docker 20.10 does not ask for a time namespace,
-# and runc 1.1 could not make one (runc 1.2 can). **cgroup** depends on the host: Docker
-# 20.10 leaves a container in the host's cgroup namespace on a cgroup v1 host and gives it
+# that Docker 20.10 always asks runc for (its `oci/defaults.go`; `--network host`,
+# `--pid host`, `--ipc host` and `--uts host` each take one away). A type nobody asks for
+# is the one runc itself runs in, here the host's. **time** is such a type: Docker 20.10
+# does not ask for a time namespace, and runc 1.1 could not make one (runc 1.2 can).
+# **cgroup** depends on the host: Docker 20.10 asks for none on a cgroup v1 host and for
 # one of its own on a cgroup v2 host (unless `docker run --cgroupns` or dockerd's
-# `--default-cgroupns-mode` says otherwise); with one of its own, the container sees its
-# cgroup as `/`. The first cell printed which kind of host this is, and the cell above
-# compared `foo` with that default.
+# `--default-cgroupns-mode` says otherwise; a privileged container on a v1 host gets none
+# either); with one of its own, the container sees its cgroup as `/`. The first cell
+# printed which kind of host this is, and the cell above compared `foo` with that default.
 #
-# **user** is the host's too: Docker 20.10 makes a user namespace for a container only
-# when dockerd runs with `--userns-remap`, or rootless. So UID 0 in `foo` is UID 0 on the
-# host: the kernel maps `foo`'s user IDs 0 to 4294967294 onto the same numbers (the line
-# `0 0 4294967295` below), which is the map of the host's own, first user namespace. What
-# keeps that root from doing all that root on the host may is not a namespace but fewer
-# privileges: a smaller set of capabilities (Docker 20.10 keeps 14 by default), a seccomp
-# filter on its system calls (`Seccomp: 2` is filter mode), and, on a host that runs
-# AppArmor, Docker's AppArmor profile. `foo`'s `/proc/<pid>/uid_map` and three lines of its
+# **user** is the host's too: Docker 20.10 gives a container a user namespace of its own
+# only when dockerd runs with `--userns-remap`. (A rootless dockerd runs, with all its
+# containers, inside one user namespace that RootlessKit made for it: there, the
+# container's root is not root on the host.) So UID 0 in `foo` is UID 0 on the host: the
+# kernel maps `foo`'s user IDs 0 to 4294967294 onto the same numbers (the line
+# `0 0 4294967295` below), which is the map of the initial user namespace, the host's own.
+# What keeps that root from doing all that root on the host may is not a user namespace
+# but, besides the other namespaces and its own root file system, fewer privileges: a
+# smaller set of capabilities (Docker 20.10 keeps 14 by default), a seccomp filter on its
+# system calls (`Seccomp: 2` is filter mode), a short list of the devices it may use, paths
+# of `/proc` and `/sys` masked or read-only, and, on a host that runs AppArmor, Docker's
+# AppArmor profile. `foo`'s `/proc/<pid>/uid_map` and three lines of its
 # `/proc/<pid>/status`:
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 print(f"cat /proc/{foo_pid}/uid_map")
 print(lab.node.read(f"/proc/{foo.pid}/uid_map").rstrip("\n"))
 for field in ("Uid", "CapEff", "Seccomp"):
@@ -211,7 +233,7 @@ print(f"foo's main process holds {held} capabilities")
 # what the first cell said: labkit's stand-in is one busybox `httpd`, so that is all
 # there is to see.
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 inside = foo.exec("ps -o pid,comm").output.split("\n")[1:]
 processes = [line.split() for line in inside if line.strip()]
 print("processes foo can see, besides ps itself:", len([p for p in processes if p[1] != "ps"]))
@@ -219,11 +241,13 @@ print("its PID 1 is:", next(p[1] for p in processes if p[0] == "1"))
 
 # %% [markdown] jupyter={"source_hidden": true}
 # The UTS namespace gives it a hostname of its own: Docker 20.10 uses the first 12 hex
-# digits of the container's id (unless `--hostname` names one, or the container shares
-# the host's network). The network namespace gives it network devices of its own, its own
-# loopback among them, on which the web server answers:
+# digits of the container's id, unless `--hostname` names one; a container on the host's
+# network (`--network host`) gets the host's name, one on another container's network
+# (`--network container:…`) that container's, and with `--uts host` it has no UTS
+# namespace of its own. The network namespace gives it network devices of its own, its
+# own loopback among them, on which the web server answers:
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 hostname = foo.exec("hostname").output.strip()
 print("foo's hostname is its short container id:", hostname == foo.id[:12])
 print("foo's network devices:", ", ".join(foo.exec("ls /sys/class/net").output.split()))
@@ -236,16 +260,20 @@ print("a web page answers on foo's own localhost:", "<html" in page)
 # `/proc/<pid>/cgroup` names the cgroup of the process in every cgroup hierarchy, one line
 # each, `hierarchy-ID:controllers:path`. A line `4:memory:/docker/<id>` says: hierarchy
 # number 4, which has the memory controller attached, holds this process in the cgroup
-# `/docker/<id>`, that is, in the directory `/sys/fs/cgroup/memory/docker/<id>` (the path
-# is relative to the hierarchy's root, as the reader's cgroup namespace sees it: the
-# host's, here).
+# `/docker/<id>`. The path is relative to the hierarchy's root, as the reader's cgroup
+# namespace sees it (the host's, here); where the memory hierarchy is mounted at
+# `/sys/fs/cgroup/memory`, as on this machine, that is the directory
+# `/sys/fs/cgroup/memory/docker/<id>`.
 #
-# * On cgroup **v1** each hierarchy has one or more controllers attached. Controllers
-#   mounted together share one line: many systemd hosts mount cpu and cpuacct together,
-#   which reads `3:cpu,cpuacct:/docker/<id>`.
+# * On cgroup **v1** each hierarchy has one or more controllers attached, or none for a
+#   named hierarchy such as `name=systemd`. Controllers mounted together share one line:
+#   where cpu and cpuacct are mounted together it reads `3:cpu,cpuacct:/docker/<id>`.
+#   From Linux 6.11 the v1 memory controller is a build option of the kernel
+#   (`CONFIG_MEMCG_V1`, off unless the distribution turns it on), so a v1 host on a newer
+#   kernel may have no memory hierarchy at all; this one has (below).
 # * A v1 host laid out as systemd does it in "hybrid" mode has two more lines:
-#   `name=systemd`, a v1 hierarchy with no controller that systemd uses to keep track of
-#   processes, and `0::`, the cgroup v2 hierarchy (mounted at `/sys/fs/cgroup/unified`),
+#   `name=systemd`, the named hierarchy that systemd uses to keep track of processes, and
+#   `0::`, the cgroup v2 hierarchy (mounted at `/sys/fs/cgroup/unified`),
 #   with no controller either, since they are all attached to v1 hierarchies. runc 1.1
 #   puts the container in both.
 # * On a cgroup **v2** host there is only the `0::` line.
@@ -300,17 +328,19 @@ views.limits_table(obs)
 print("the kernel holds exactly the limits asked:", bool(views.limits_table(obs)["match"].all()))
 
 # %% [markdown]
-# `--cpus 0.5` became a CFS quota: Docker 20.10 writes a period of 100 ms (100000 µs) and
-# half of it as the quota (`--cpu-period` would change the period). In each period the
-# container's processes may run 50 ms in total, then wait for the next period. The files
-# hold the numbers; whether the kernel keeps the container to them is what the two
-# watches below show.
+# `--cpus 0.5` became a CFS quota: Docker 20.10 asks, in the container's OCI spec, for a
+# period of 100 ms (100000 µs) and half of it as the quota, and runc writes both files.
+# Another period needs `--cpu-period` with `--cpu-quota` instead of `--cpus`: Docker 20.10
+# refuses `--cpus` together with either. In each period the container's processes may run
+# 50 ms in total, then wait for the next period. The files hold the numbers; whether the
+# kernel keeps the container to them is what the two watches below show.
 #
 # ## The tree it lives in
 #
-# The container's cgroup is a leaf in a tree. From the hierarchy's root down (the memory
-# hierarchy on cgroup v1; the CPU figures come from the cpu hierarchy, where the cgroupfs
-# driver puts `foo` at the same path). On a host the root has no limits:
+# The container's cgroup is a leaf in a tree. The text below goes from the hierarchy's
+# root down to it (the memory hierarchy on cgroup v1; the CPU figures come from the cpu
+# hierarchy, where the cgroupfs driver puts `foo` at the same path). The root cgroup of a
+# host has no limits:
 
 # %%
 tree = lab.node.tree(obs.member("foo").cgroup, ancestors=True)
@@ -330,13 +360,14 @@ views.cgroup_tree_widget(tree, names)
 # ## Watch the kernel enforce the memory limit
 #
 # A limit is only interesting when something runs into it. The next container, `hog`,
-# gets 128 MiB and runs a shell that starts awk, which keeps taking memory, 1 MiB at a
-# time, with a pause of a tenth of a second after every 4 MiB. The shell then sleeps ten
-# seconds before it exits with awk's exit status: that keeps the container, and its
-# cgroup, there to be read after awk is gone. We read the memory cgroup every 0.2 s and
-# draw its usage against the limit until the kernel reports an OOM kill (120 s is only a
-# cap for a very busy machine). When the first hit on the limit and the kill fall between
-# the same two readings, their two lines are drawn on top of each other.
+# gets 128 MiB and runs a shell that starts busybox awk, which keeps taking memory, 1 MiB
+# at a time (it copies a 1 MiB string into every new element of an array), with a pause of
+# a tenth of a second after every 4 MiB. The shell then sleeps ten seconds before it exits
+# with awk's exit status: that keeps the container, and its cgroup, there to be read after
+# awk is gone. We read the memory cgroup every 0.2 s and draw its usage against the limit
+# until the kernel reports an OOM kill (120 s is only a cap for a very busy machine). A
+# dotted line marks the first reading that shows a hit on the limit, a dash-dotted one the
+# first that shows a kill; when one reading shows both first, one line marks both.
 
 # %%
 HOG = ("awk 'BEGIN { chunk = sprintf(\"%1048576s\", \"\"); "
@@ -351,11 +382,12 @@ samples = lab.watch(hog, seconds=120, plot="memory", until=lambda s: bool(s.stat
 # the OOM killer picks the process of the cgroup with the highest "badness" (roughly: the
 # memory it uses, adjusted by its `oom_score_adj`) and kills it with SIGKILL. Here that is
 # awk, and the container's main process, the shell, lives on (on cgroup v2, a cgroup whose
-# `memory.oom.group` is 1 loses all its processes at once instead).
+# `memory.oom.group` is 1, a file kernels have had since Linux 4.19, loses all its
+# processes at once instead).
 #
 # What marks an OOM kill is the kernel's count of them for the cgroup: `oom_kill`, in
-# `memory.oom_control` on cgroup v1 and in `memory.events` on v2. As `cat` prints it,
-# right after the watch:
+# `memory.oom_control` on cgroup v1 and in `memory.events` on v2 (kernels have counted it
+# since Linux 4.13). As `cat` prints it, right after the watch:
 
 # %%
 print("the container right after the kill:", hog.status)
@@ -376,11 +408,14 @@ print(lab.node.read(counters).rstrip("\n"))
 print(views.memory_lesson(samples))
 
 # %% [markdown]
-# Docker learns of it too. containerd's shim watches the container's memory cgroup (on
-# v1 through an event the kernel signals on `memory.oom_control`, on v2 by reading
-# `oom_kill` in `memory.events`) and reports an OOM event; dockerd 20.10 remembers it and,
-# when the container exits, sets `State.OOMKilled`, whichever process of the container
-# was killed: here awk, not the main process. The exit code is the main process's own:
+# Docker learns of it too. containerd's shim (containerd 1.6) watches the container's
+# memory cgroup and reports an OOM event; dockerd 20.10 remembers it and, when the
+# container exits, sets `State.OOMKilled`, whichever process of the container was killed:
+# here awk, not the main process. What the event means depends on the cgroup version. On
+# v2 the shim reads `oom_kill` in `memory.events` and reports when it grows: a kill. On v1
+# it waits for the event the kernel signals on `memory.oom_control` whenever the cgroup
+# runs out of memory, kill or not, so there `OOMKilled` can be true with nothing killed
+# (with `docker run --oom-kill-disable`, say). The exit code is the main process's own:
 
 # %% tags=["nbval-check-output"]
 import signal
@@ -390,10 +425,11 @@ print(f"hog's exit code: {code} = 128 + {code - 128} ({signal.Signals(code - 128
 print("Docker's OOMKilled:", hog.state["OOMKilled"])
 
 # %% [markdown]
-# A shell gives a command that a signal killed the exit status 128 + the signal's number:
-# awk died of SIGKILL (9), so the shell's `status=$?` was 137, and the shell exited with
-# that number after its sleep. So 137 here is the shell passing on awk's; and 137 alone
-# proves no OOM kill: a main process killed by SIGKILL from anyone exits with 137 too.
+# The shell in the lab's image, busybox sh, gives a command that a signal killed the exit
+# status 128 + the signal's number: awk died of SIGKILL (9), so the shell's `status=$?` was
+# 137, and the shell exited with that number after its sleep. So 137 here is the shell
+# passing on awk's; and 137 alone proves no OOM kill: a main process killed by SIGKILL from
+# anyone exits with 137 too (containerd reports 128 + the signal's number for it).
 # `docker kill` sends exactly that:
 
 # %% tags=["nbval-check-output"]
@@ -403,13 +439,18 @@ print("victim's exit code:", victim.wait(), "· Docker's OOMKilled:", victim.sta
 
 # %% [markdown]
 # One more thing decides when the kill comes: swap. Given only `--memory`, Docker 20.10
-# sets the container's memory+swap limit (`--memory-swap`) to twice the memory limit. On
-# a host with swap the kernel would first move some of the hog's memory out to swap, and
-# kill only once memory and swap together reach that limit. This machine has no swap:
+# sets the container's memory+swap limit (`--memory-swap`) to twice the memory limit where
+# the kernel accounts swap for cgroups (`memory.memsw.*` files on v1, `memory.swap.max` on
+# v2); where it does not, Docker warns and leaves swap unlimited (`HostConfig.MemorySwap`
+# -1), whatever `--memory-swap` says. On a host with swap the kernel may move some of the
+# hog's memory out to swap (how much, `memory.swappiness` and the like decide), and kills
+# only once memory and swap together reach that limit. This machine accounts swap (the
+# limit below is twice 128 MiB) and has none:
 
 # %%
+both = hog.inspect()["HostConfig"]["MemorySwap"]
 print("hog's memory+swap limit (HostConfig.MemorySwap):",
-      format_bytes(hog.inspect()["HostConfig"]["MemorySwap"]))
+      format_bytes(both) if both > 0 else f"{both} (no limit)")
 print(next(line for line in lab.node.read("/proc/meminfo").splitlines()
            if line.startswith("SwapTotal")))
 
@@ -443,7 +484,9 @@ cpu_samples = lab.watch(spin, seconds=120, plot="cpu", until=enough_samples(20, 
 # %% [markdown]
 # `cpu.stat` holds the kernel's counters since the cgroup was made: `nr_periods`, the
 # enforcement periods that have elapsed; `nr_throttled`, how many times the cgroup was
-# throttled; `throttled_time`, how long it waited (in ns; `throttled_usec` on v2).
+# throttled; `throttled_time`, the time its run queues spent throttled (in ns;
+# `throttled_usec` on v2), added up over the CPUs: with two busy loops on two CPUs it can
+# be more than the periods' own time.
 # The CPU time it used is in another file on v1, `cpuacct.usage` of the cpuacct
 # controller (in ns), and in `cpu.stat` on v2 (`usage_usec`). As `cat` prints them now
 # (the numbers differ from run to run), with the average over the periods counted:
@@ -466,9 +509,11 @@ print(f"{used_ns / 1e9:.2f} s of CPU time in {periods} periods of 100 ms: "
 
 # %% [markdown]
 # labkit's lesson reads the same counters: the quota held when the CPU time used is at
-# most 50 ms for every period counted, and one more for the period under way. It lets the
-# time read up to a quarter over that before it says no: a cgroup can run a little past
-# its quota before the scheduler stops it, and further on a busy or a virtual machine.
+# most 50 ms for every period counted, and one more for the period under way, plus a
+# slack of a quarter; its line says so. The slack is labkit's, not the kernel's: the
+# kernel documents a small overrun (a slice already handed to a CPU, "typically at most
+# 1ms per cpu"), and labkit reads the two counters one after the other, on machines that
+# may be busy.
 
 # %% tags=["nbval-check-output"]
 print(views.cpu_lesson(cpu_samples))
@@ -508,9 +553,9 @@ exercises.get("01.memory-cgroup")
 # **3.** Make the OOM killer strike at a limit you set. Make the container with
 # `lab.run` in the empty cell: labkit names and labels it for this session, and leaving
 # the notebook removes it. A container you make by hand in a terminal with exactly the
-# name asked (`oom64`, from the lab's image `labkit/toolbox`) passes too; it carries no
-# session label, so leaving the notebook leaves it, and
-# `exercises.get("01.oom-64mi").reset()` removes it.
+# name asked (`oom64`, from the lab's image `labkit/toolbox`, which labkit tags `latest`
+# on this machine) passes too; it carries no session label, so leaving the notebook leaves
+# it, and `exercises.get("01.oom-64mi").reset()` removes it.
 
 # %%
 exercises.get("01.oom-64mi")
@@ -522,8 +567,9 @@ exercises.get("01.oom-64mi")
 exercises.get("01.oom-64mi").check()
 
 # %% [markdown]
-# **4.** A container the scheduler holds to a quarter of a core (the same holds for a
-# container made by hand: `exercises.get("01.cpu-quarter").reset()` removes it):
+# **4.** A container the scheduler limits to a quarter of a core. As in 3., one made by
+# hand with exactly the name asked (`quarter`) passes too, and
+# `exercises.get("01.cpu-quarter").reset()` removes it:
 
 # %%
 exercises.get("01.cpu-quarter")

@@ -56,21 +56,26 @@ def own_namespaces_solution(lab):
 @exercise(
     "01.own-namespaces", kind="predict",
     title="Which namespaces are foo's own?",
-    task="Before you look at foo's namespaces: which of the eight namespace types does Docker "
-         "give foo of its own, that is, not the host's? Pick every one that is foo's own.",
+    task="Before you look at foo's namespaces: which of the eight namespace types (those of "
+         "Linux 5.6 and later) does Docker give foo of its own, that is, not the host's? Pick "
+         "every one that is foo's own.",
     hints=("Each type isolates one thing (the table in the namespaces(7) manual page): the "
            "cgroup root directory; System V IPC and POSIX message queues; mount points; "
            "network devices, stacks and ports; process IDs; boot and monotonic clocks; user "
-           "and group IDs; the hostname. Which of those must differ for a container to look "
-           "like a machine of its own?",
-           "A namespace that nobody asks for stays the host's. Look at the list Docker asks "
-           "runc for: linux.namespaces in the container's OCI spec (its defaults are in "
-           "oci/defaults.go of Docker's source), and at what a daemon option such as "
-           "--userns-remap would add to it.",
+           "and group IDs; the hostname. Which of those would a runtime have to ask for when "
+           "it starts the process, and which need more than asking (ID maps, a runtime that "
+           "can make them)?",
+           "A type that nobody asks for stays the one runc itself runs in (here the host's). "
+           "Look at the list Docker asks runc for: linux.namespaces in the container's OCI "
+           "spec, the config.json of foo's bundle, which Docker 20.10's own containerd keeps "
+           "under /run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby/ in a "
+           "directory named after foo's full id (Docker's defaults are in oci/defaults.go of "
+           "its source), and at what a daemon option such as --userns-remap would add to it.",
            "For the cgroup type, look up the default of dockerd's --default-cgroupns-mode for "
-           "this machine's cgroup version (the chapter's first cell prints both versions)."),
+           "this machine's cgroup version (the chapter's first cell prints Docker's version "
+           "and the cgroup version)."),
     form=namespace_types, options=NAMESPACE_TYPES, multiple=True,
-    example="mnt, uts",
+    example="time",  # a well-formed pick, and never foo's own: Docker asks for no time namespace
     setup=setup_foo, solution=own_namespaces_solution,
     wrong=(Wrong(lambda lab: ["mnt", "uts", "ipc", "pid", "net", "user"],
                  "shares its user namespace with the host"),
@@ -251,16 +256,18 @@ def _oom_128(lab):
     task="Make the kernel's OOM killer kill a process in a container named `oom64` whose "
          "memory limit is 64 MiB: `lab.run(\"oom64\", ...)` in the empty cell below this card.",
     hints=("Two things are needed: a 64 MiB limit on the container's memory cgroup (memory= "
-           "in lab.run, as in the chapter's hog), and a process in it that needs more than "
-           "that at once.",
+           "in lab.run, as in the chapter's hog), and a process in it that holds more than "
+           "that at the same time.",
            "busybox's tail keeps all of its input until the input ends when there is no "
            "newline in it (it is all one last line): fed 100 MiB of /dev/zero through head -c "
            "100m, tail must hold 100 MiB.",
-           "Given only a memory limit, Docker 20.10 lets the container use as much swap again "
-           "(its memory+swap limit is then twice the memory limit), so on a host with swap "
-           "the kernel swaps before it kills. memory_swap= in lab.run (--memory-swap for "
-           "docker run) is that memory+swap limit: give it the same 64Mi, and nothing is "
-           "left to swap into."),
+           "Given only a memory limit, Docker 20.10 sets the memory+swap limit to twice the "
+           "memory limit where the kernel accounts swap (memory.memsw.* on v1, "
+           "memory.swap.max on v2), so on a host with swap the kernel may swap before it "
+           "kills (where it does not account swap, swap is not limited at all, whatever you "
+           "ask). memory_swap= in lab.run is that memory+swap limit: give it the same limit "
+           "as memory=, and nothing is left to swap into (docker run calls it --memory-swap "
+           "and takes its own units there: 64m, which every version of it reads)."),
     names=("oom64",), solution=oom_solution,
     wrong=(Wrong(_oom_small, "without an OOM kill"), Wrong(_oom_128, "not 64 MiB")),
     untouched="There is no container named oom64 yet",
@@ -309,7 +316,7 @@ def _swap_room(details: dict) -> str:
     both = details["HostConfig"].get("MemorySwap") or 0
     if both == -1:
         return (", and its swap is unlimited (HostConfig.MemorySwap -1): on a host with swap "
-                "the kernel swaps before it kills")
+                "the kernel may swap before it kills")
     if both > memory:
         return (f", and its memory+swap limit is {format_bytes(both)} (HostConfig.MemorySwap): "
                 f"on a host with swap it may put {format_bytes(both - memory)} into swap "
@@ -343,7 +350,7 @@ def quarter_solution(lab):
 @exercise(
     "01.cpu-quarter", kind="do",
     title="A container on a quarter of a CPU",
-    task="Run a container named `quarter` that the kernel holds to exactly 0.25 CPU: a CFS "
+    task="Run a container named `quarter` that the kernel limits to exactly 0.25 CPU: a CFS "
          "quota of a quarter of its period (quota / period = 0.25, any period), with "
          "`lab.run(\"quarter\", ...)` in the empty cell below this card.",
     hints=("A cap on CPU time is a CFS quota: so much run time in every period, for the "
@@ -352,8 +359,8 @@ def quarter_solution(lab):
            "Docker's --cpus (cpus= in lab.run) becomes that quota, with a period of 100 ms: "
            "the chapter's foo got --cpus 0.5.",
            "Read the two numbers back from the container's cpu cgroup (cpu.cfs_quota_us and "
-           "cpu.cfs_period_us on v1, cpu.max on v2, or the limits table of lab.observe) and "
-           "divide: that ratio is what must be 0.25."),
+           "cpu.cfs_period_us on v1, cpu.max on v2, or views.limits_table of lab.observe of "
+           "it, as the chapter did for foo) and divide: that ratio is what must be 0.25."),
     names=("quarter",), solution=quarter_solution,
     wrong=(Wrong(lambda lab: lab.run("quarter", "busybox", "sleep 3650d", cpus=0.5,
                                      quiet=True), "not 0.25"),
@@ -381,4 +388,4 @@ def cpu_quarter(machine, _answer):
     if cpus is None or abs(cpus - 0.25) > 1e-6:
         return failed(f"quarter may use {cpus:g} CPU ({numbers}), not 0.25.")
     return passed(f"quarter may run {limits.cpu_quota_us} µs in every {limits.cpu_period_us} "
-                  f"µs period ({files}): 0.25 CPU, held by the kernel.")
+                  f"µs period ({files}): the kernel limits it to 0.25 CPU.")

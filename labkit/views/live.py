@@ -21,11 +21,13 @@ REACHED = 0.95
 batches, so the peak can stop a little short)."""
 
 OVERRUN = 1.25
-"""How far over its quota a throttled cgroup's CPU time may read and still count as held to it.
-The scheduler charges CPU time at its tick, on each CPU, so a cgroup runs a little past its
-quota before it is stopped, and a loaded machine or a virtual one (the v2 guest under
-emulation) ticks late: a few percent on a quiet host, up to a fifth seen in the guest. A
-cgroup with no quota reads two or more times over, so the lesson stays clear."""
+"""How far over its quota a throttled cgroup's CPU time may read and still count as held to it:
+labkit's slack, not the kernel's. The kernel documents a small overrun (a slice already handed
+to a CPU may be used past the quota, "typically at most 1ms per cpu": sched-bwc.rst, "CFS
+Bandwidth Quota Caveats"); labkit reads the usage and the period count one after the other,
+and on a loaded or emulated machine (the v2 guest) measured up to a fifth over. A cgroup with
+no quota reads two or more times over, so the lesson stays clear. The printed line says this
+slack (:meth:`CpuLesson.facts`)."""
 
 MIN_PERIODS = 10
 """CFS periods (100 ms each by default) a CPU lesson needs the kernel to have counted."""
@@ -55,7 +57,9 @@ def _no_data(ax, sentence: str) -> None:
 
 
 def memory_figure(samples: Sequence[Sample], title: str = "memory use against the limit"):
-    """Usage (and the kernel's failcnt) over time, with the limit as a line.
+    """Usage over time with the limit as a line, and a vertical line at the first reading
+    that shows a hit on the limit (v1 ``memory.failcnt``, v2 ``max`` of ``memory.events``)
+    and at the first that shows an OOM kill; one line when the same reading shows both first.
 
     >>> memory_figure(samples)                     # doctest: +SKIP
     """
@@ -73,12 +77,16 @@ def memory_figure(samples: Sequence[Sample], title: str = "memory use against th
     if limit:
         ax.axhline(limit / MiB, color="#d62728", linestyle="--", label="limit")
     hits = [s for s in samples if (s.state.usage.memory_failcnt or s.state.usage.memory_max_events)]
-    if hits:
-        first = hits[0]
-        ax.axvline(first.t, color="#ff7f0e", linestyle=":", label="limit first hit")
     kills = [s for s in samples if s.state.usage.oom_kills]
-    if kills:
-        ax.axvline(kills[0].t, color="#000000", linestyle="-.", label="OOM kill")
+    if hits and kills and hits[0].t == kills[0].t:
+        # Both first seen in the same reading: one line says both, none hides the other.
+        ax.axvline(kills[0].t, color="#000000", linestyle="-.",
+                   label="limit first hit and OOM kill (first seen in the same reading)")
+    else:
+        if hits:
+            ax.axvline(hits[0].t, color="#ff7f0e", linestyle=":", label="limit first hit")
+        if kills:
+            ax.axvline(kills[0].t, color="#000000", linestyle="-.", label="OOM kill")
     ax.set_xlabel("seconds")
     ax.set_ylabel("MiB")
     ax.set_title(title)
@@ -246,8 +254,11 @@ class CpuLesson:
         return self.used_ns <= allowed_ns * OVERRUN
 
     def facts(self) -> list[tuple[str, bool]]:
+        """The lines as printed; the second says exactly what :attr:`within_quota` checks."""
+        slack = round((OVERRUN - 1) * 100)
         return [("the kernel throttled it", self.throttled),
-                (f"CPU use stayed at or under {self.quota:g} core", self.within_quota)]
+                (f"CPU time used at most {self.quota:g} core for each {self.period_us / 1000:g} "
+                 f"ms period counted, plus one period, plus {slack}% slack", self.within_quota)]
 
     __str__ = _lesson_text
 

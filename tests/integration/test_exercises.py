@@ -134,9 +134,11 @@ def toolbox(lab):
 
 @BY_HAND
 def test_by_hand_oom64(toolbox):
+    """As chapter 1 tells a learner at a terminal: the image by its plain name (labkit tags
+    it latest), the docker command's own units (64m: clients from 23 on refuse 64Mi)."""
     with by_hand("oom64") as made:
-        docker("create", "--name", "oom64", "--memory", "64m", "--memory-swap", "64m", toolbox,
-               "sh", "-c", "head -c 100m /dev/zero | tail >/dev/null")
+        docker("create", "--name", "oom64", "--memory", "64m", "--memory-swap", "64m",
+               "labkit/toolbox", "sh", "-c", "head -c 100m /dev/zero | tail >/dev/null")
         made.append("oom64")
         docker("start", "-a", "oom64", check=False)
         result = exercises.get("01.oom-64mi").check()

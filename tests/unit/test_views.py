@@ -126,6 +126,16 @@ def test_memory_figure_plots_usage_limit_and_events():
     assert ax.lines[2].get_xdata()[0] == 1.0 and ax.lines[3].get_xdata()[0] == 1.5
 
 
+def test_memory_figure_draws_one_line_when_one_reading_shows_the_hit_and_the_kill():
+    """Drawn apart, the kill's line would hide the first hit's under it."""
+    same = [s for s in _samples() if s.t != 1.0]  # the hit and the kill both first at 1.5
+    (ax,) = views.memory_figure(same).axes
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["usage", "limit",
+                      "limit first hit and OOM kill (first seen in the same reading)"]
+    assert ax.lines[2].get_xdata()[0] == 1.5
+
+
 def test_cpu_figure_plots_rate_quota_and_throttling():
     samples = _samples()
     assert [round(r[1], 3) for r in cpu_rates(samples)] == [0.5, 0.5, 0.5]
@@ -270,10 +280,12 @@ def test_cpu_lesson_from_one_reading_of_cumulative_counters():
     lesson = cpu_lesson(single)
     assert lesson.measured and lesson.throttled and lesson.within_quota
     assert str(lesson) == ("the kernel throttled it: yes\n"
-                           "CPU use stayed at or under 0.5 core: yes")
+                           "CPU time used at most 0.5 core for each 100 ms period counted, "
+                           "plus one period, plus 25% slack: yes")
     over = cpu_lesson([Sample(0.0, _state(t_ns=4 * 10**9, periods=41, throttled=0))])
     assert str(over) == ("the kernel throttled it: no\n"
-                         "CPU use stayed at or under 0.5 core: no")
+                         "CPU time used at most 0.5 core for each 100 ms period counted, "
+                         "plus one period, plus 25% slack: no")
     # 40 periods of 50 ms allow 2 s: a late tick's overrun still counts as held to it,
     # a cgroup with twice the quota's use does not.
     late = cpu_lesson([Sample(0.0, _state(t_ns=int(2.4 * 10**9), periods=40, throttled=30))])
@@ -358,7 +370,8 @@ def test_watch_on_recorded_trees_until_the_cgroup_is_removed(recorded_tree, tmp_
     memory, cpu = live.memory_lesson(samples), live.cpu_lesson(samples)
     if name.startswith("v2"):
         assert memory.reached_limit and memory.hit_limit and memory.oom_killed
-        assert str(cpu) == "the kernel throttled it: yes\nCPU use stayed at or under 0.5 core: yes"
+        assert str(cpu) == ("the kernel throttled it: yes\nCPU time used at most 0.5 core for "
+                            "each 100 ms period counted, plus one period, plus 25% slack: yes")
     else:
         assert str(memory) == live.GONE_BEFORE_KILL  # no kill recorded, and then gone
         assert not cpu.measured  # two periods recorded: too few to say
