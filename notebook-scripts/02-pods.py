@@ -170,7 +170,7 @@ views.sharing_colours(obs)
 everything = ("net", "ipc", "uts", "pid", "mnt", "cgroup", "user", "time")
 views.namespace_boxes(obs, title="pod foo, made through the CRI", namespaces=everything)
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 labels = views.sharing_labels(obs)
 five = ("ipc", "mnt", "net", "pid", "uts")
 for member in ("app", "sidecar"):

@@ -101,7 +101,7 @@ exercises.get("03.shared-namespaces")
 obs = lab.observe(pod)
 views.sharing_colours(obs)
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 labels = views.sharing_labels(obs)
 for ns in ("net", "ipc", "uts", "pid", "mnt"):
     sharing = [m for m in ("app", "sidecar") if labels[m][ns] == "shared with sandbox"]

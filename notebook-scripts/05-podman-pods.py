@@ -163,7 +163,7 @@ exercises.get("05.shared-with-infra")
 obs = lab.observe(pod)
 views.sharing_colours(obs)
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true, "source_hidden": true}
 labels = views.sharing_labels(obs)
 five = ("ipc", "mnt", "net", "pid", "uts")
 held = [ns for ns in five if "shared with infra" in (labels["app"][ns], labels["sidecar"][ns])]

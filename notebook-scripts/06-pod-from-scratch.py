@@ -244,7 +244,7 @@ table
 # Now the CRI pod of chapter 2, made from the same manifest on labkit's
 # containerd, and the two matrices compared cell by cell:
 
-# %% tags=["nbval-check-output", "reveal"] jupyter={"outputs_hidden": true}
+# %% tags=["nbval-check-output", "reveal"] jupyter={"outputs_hidden": true, "source_hidden": true}
 cri = lab.cri_pod(manifest, quiet=True)
 cri_obs = lab.observe(cri)
 five = ("ipc", "mnt", "net", "pid", "uts")

@@ -108,25 +108,11 @@ def _answer_literals(source: str, options: set[str]) -> list[list[str]]:
     return found
 
 
-# Chapters whose reveal cells (folded outputs only, as the rule before this one asked) still
-# write the candidate types out in visible code, when this rule came (chapter 1's review): each
-# entry goes once its cells open with their code folded, or compute the set in labkit.
-NOT_YET_FOLDED = {
-    "02-pods.ipynb": "cell 16 (five = (...))",
-    "03-docker-pod.ipynb": "cell 12 (for ns in (...))",
-    "05-podman-pods.ipynb": "cells 15 and 28",
-    "06-pod-from-scratch.ipynb": "cell 23 (five = (...))",
-}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(
-        reason=f"{p.name}: {NOT_YET_FOLDED[p.name]} not folded yet", strict=False))
-    if p.name in NOT_YET_FOLDED else p for p in NOTEBOOKS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_visible_code_after_a_prediction_writes_its_answer_out(path):
     """Folding a reveal cell's output is not enough when its code holds the expected answer
     (``five = ("mnt", "uts", "ipc", "pid", "net")``): a learner scrolling to the card reads it.
-    Such a cell, anywhere after the card in its section (up to the next ``## `` heading),
+    Such a cell, after the card and up to its reveal cells (within the card's section),
     opens with its code folded too (``jupyter.source_hidden``), or computes the answer in
     labkit instead."""
     from labkit.exercises import catalog
@@ -136,10 +122,15 @@ def test_no_visible_code_after_a_prediction_writes_its_answer_out(path):
     shown = []
     for index, exercise in _predictions(path):
         options = set(specs[exercise].options or ())
+        revealed = False
         for later, cell in enumerate(cells[index + 1:], index + 1):
             source = "".join(cell["source"])
             if cell["cell_type"] == "markdown" and source.lstrip().startswith("## "):
                 break
+            is_reveal = "reveal" in cell["metadata"].get("tags", [])
+            if revealed and cell["cell_type"] == "code" and not is_reveal:
+                break  # past the reveal cells: the learner has opened the answer already
+            revealed = revealed or is_reveal
             if cell["cell_type"] != "code" or \
                     cell["metadata"].get("jupyter", {}).get("source_hidden") is True:
                 continue
