@@ -49,7 +49,7 @@ if [ ! -f "$run/results/status" ]; then
   exit 1
 fi
 cat "$run/results/log"
-if [ -n "${LABKIT_V2_RECORD:-}" ] && [ -d "$run/results/tapes" ]; then
+if [ -n "${LABKIT_V2_RECORD:-}" ] && compgen -G "$run/results/tapes/*.json" >/dev/null; then
   mkdir -p "$repo/labkit/replay/tapes/v2"
   cp "$run/results/tapes/"*.json "$repo/labkit/replay/tapes/v2/"
   echo "test-v2: recordings kept: $(cd "$run/results/tapes" && echo *.json) in labkit/replay/tapes/v2"
