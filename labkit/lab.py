@@ -144,16 +144,17 @@ class Lab:
 
     @property
     def containerd(self) -> ContainerdNode:
-        """labkit's own containerd (CRI), started on first use."""
-        if self._containerd is None:
+        """labkit's own containerd (CRI), started on first use, and again after its
+        session removed it (a cleanup of the session's engines, as Lab.close does)."""
+        if self._containerd is None or not self.session.holds(self._containerd.name):
             self._containerd = ContainerdNode(self.session).start()
         return self._containerd
 
     @property
     def podman(self) -> PodmanService:
         """labkit's own rootful podman (its own storage and API socket), started on first
-        use."""
-        if self._podman is None:
+        use, and again after its session removed it."""
+        if self._podman is None or not self.session.holds(self._podman.name):
             self._podman = PodmanService(self.session).start()
         return self._podman
 

@@ -107,6 +107,11 @@ class Session:
         if reopened and self._claimed and self.record is None:
             self.claim(watcher=self._watcher)  # made after close(): owned and watched again
 
+    def holds(self, what: str) -> bool:
+        """Whether ``what`` is still this session's to remove (made, and not removed yet)."""
+        with self._lock:
+            return any(w == what for w, _undo in self._cleanups)
+
     def forget(self, what: str) -> None:
         """Drop a cleanup because the thing was removed already."""
         with self._lock:
