@@ -18,7 +18,8 @@ def test_memory_limit_ends_in_an_oom_kill(lab):
     assert hog.wait() == 137 and hog.state["OOMKilled"] is True
     figure = views.memory_figure(samples)
     labels = [line.get_label() for line in figure.axes[0].lines]
-    assert labels[:2] == ["usage", "limit"] and "OOM kill" in labels
+    # the OOM kill is marked: alone, or with the limit's first hit when one reading saw both
+    assert labels[:2] == ["usage", "limit"] and any("OOM kill" in label for label in labels)
     assert max(figure.axes[0].lines[0].get_ydata()) <= 64
 
 
