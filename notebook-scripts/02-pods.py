@@ -394,7 +394,7 @@ print("sidecar reads /dev/shm/greeting:", greeting)
 # shows it: one mount per container, of the same tmpfs (the same device number),
 # and not the node's:
 
-# %% tags=["nbval-check-output"]
+# %%
 def shm_mount(mountinfo):
     """The /dev/shm line of a mountinfo: its fields before and after the ' - '."""
     line = next(line for line in mountinfo.splitlines() if line.split()[4] == "/dev/shm")

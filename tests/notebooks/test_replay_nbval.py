@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize(("cgroup", "mode"), [("v1", "--nbval")])
+@pytest.mark.parametrize(("cgroup", "mode"), [("v1", "--nbval"), ("v2", "--nbval-lax")])
 def test_every_chapter_replays_with_no_engine(tmp_path, cgroup, mode):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "CI"))}
     env.update(DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",

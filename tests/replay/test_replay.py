@@ -13,7 +13,7 @@ import labkit
 from labkit import exercises, views
 from labkit.errors import LabError
 from labkit.model import Observation
-from labkit.replay import ReplayLab, Tape, banner, choose_tape, fingerprint
+from labkit.replay import TAPES_V2, ReplayLab, Tape, banner, choose_tape, fingerprint
 from labkit.replay.play import NotRecorded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,19 @@ def test_each_chapter_has_a_recording_of_its_current_code(notebook):
     assert tape.cells == fingerprint(notebook), (
         f"{notebook.name}'s code changed since it was recorded: run ./lab record "
         f"notebooks/{notebook.name}")
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_each_chapter_has_a_cgroup_v2_recording_of_its_current_code(notebook):
+    """Binder replays cgroup v2 first: every chapter recorded in the lab's v2 guest."""
+    chapter = notebook.name[:2]
+    tape = Tape.load(chapter, TAPES_V2)
+    assert tape is not None, (f"{notebook.name} has no cgroup v2 recording: run "
+                              f"./lab record --v2 notebooks/{notebook.name}")
+    assert "cgroup v2" in tape.host, tape.host
+    assert tape.cells == fingerprint(notebook), (
+        f"{notebook.name}'s code changed since it was recorded on cgroup v2: run "
+        f"./lab record --v2 notebooks/{notebook.name}")
 
 
 def test_the_v2_recording_is_replayed_first_while_it_is_current(tmp_path, monkeypatch):
@@ -92,7 +105,8 @@ def test_what_the_chapter_never_did_is_one_sentence(no_engine):
     assert getattr(lab, "nothing_like_this", None) is None
 
 
-def test_find_and_predict_exercises_are_judged_on_the_recording(no_engine):
+def test_find_and_predict_exercises_are_judged_on_the_recording(no_engine, monkeypatch):
+    monkeypatch.setenv("LABKIT_REPLAY_CGROUP", "v1")  # the machine the notebooks store
     lab = labkit.chapter_lab("01")
     exercises.use(lab)
     foo = lab.run("foo", "nginx", memory="512MB", cpus=0.5)
@@ -109,6 +123,18 @@ def test_find_and_predict_exercises_are_judged_on_the_recording(no_engine):
     line = "memory:" + lab.observe(foo).member("foo").cgroups["memory"]
     assert memory.check(line).passed
     assert not memory.check("memory:/docker/not-foo").passed
+
+
+def test_a_cgroup_v2_replay_judges_by_what_the_v2_kernel_said(no_engine):
+    """Binder's default: on cgroup v2 Docker gives foo a cgroup namespace of its own too."""
+    lab = labkit.chapter_lab("01")
+    assert "cgroup v2" in lab.tape.host
+    exercises.use(lab)
+    lab.run("foo", "nginx", memory="512MB", cpus=0.5)
+    own = exercises.get("01.own-namespaces")
+    five = ["mnt", "uts", "ipc", "pid", "net"]
+    assert own.check([*five, "cgroup"]).passed
+    assert not own.check(five).passed
 
 
 def test_no_recording_is_one_sentence(no_engine, monkeypatch):
