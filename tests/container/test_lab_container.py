@@ -48,10 +48,12 @@ def learner(docker_client, tmp_path_factory):
     need(os.geteuid() == 0, "making a learner's account needs root")
     need(bool(docker_client.images.list(filters={"label": "org.labkit.image=learner-base"})),
          "the learner node's base image (./lab workshop build)")
+    made_user = False
     try:
         pwd.getpwnam(LEARNER)
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--groups", "docker", LEARNER], check=True)
+        made_user = True
     account = pwd.getpwnam(LEARNER)
     home = Path(account.pw_dir)
     clone = home / f"lab-{uuid.uuid4().hex[:6]}"
@@ -72,6 +74,8 @@ def learner(docker_client, tmp_path_factory):
     shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["docker", "volume", "rm", "-f", f"labkit-work-{LEARNER}"],
                    capture_output=True)
+    if made_user:  # the account goes with the test that made it
+        subprocess.run(["userdel", "--remove", LEARNER], capture_output=True)
 
 
 def as_learner(account, clone: Path, *args: str, env: dict | None = None, **options):
