@@ -68,7 +68,8 @@ def test_the_docker_pod_hangs_from_a_slice(lab):
     pod = lab.docker_pod(FOO, quiet=True)
     sid = lab.session.id
     assert pod.parent.path == f"/lk_{sid}_foo.slice"
-    assert pod.parent.command.startswith(f"systemctl set-property --runtime lk_{sid}_foo.slice")
+    assert any(line.startswith(f"systemctl set-property --runtime lk_{sid}_foo.slice")
+               for line in pod.commands())
     obs = lab.observe(pod)
     tree = obs.trees[0]
     assert tree.state.limits.memory_bytes == 384 * 2**20
