@@ -166,23 +166,18 @@ def test_the_podman_pod_by_hand_as_typed(typing_lab, tmp_path):
         "app": {"image": "nginx", "memory": "96Mi", "cpus": "500m"},
         "sidecar": {"image": "busybox", "command": "sleep 3650d", "memory": "32Mi"}},
         share="+pid", quiet=True)
-    made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
-    lines, engine_name = pod.commands(), pod.engine_name
-    pod.delete()
-    _type(lines, tmp_path)
-
-    def pids() -> dict[str, int]:
-        return _podman_pids(engine_name)
-
-    parent = f"/libpod_parent/{_until(lambda: _pod_id(engine_name))}" \
-        if pod.cgroup_parent.startswith("/libpod_parent/") else pod.cgroup_parent
-    assert _view(lab, _until(pids), parent) == made
+    _retyped_podman_pod_is_the_same(lab, pod, tmp_path)
 
 
 def test_the_podman_pod_played_as_typed(typing_lab, tmp_path):
     """The manifest labkit writes and the `labkit podman kube play` it runs."""
     lab = typing_lab
     pod = lab.podman_pod(POD, quiet=True)
+    _retyped_podman_pod_is_the_same(lab, pod, tmp_path)
+
+
+def _retyped_podman_pod_is_the_same(lab, pod, tmp_path) -> None:
+    """Delete the Podman pod, type its printed commands, and read the kernel: the same."""
     made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
     lines, engine_name = pod.commands(), pod.engine_name
     pod.delete()
