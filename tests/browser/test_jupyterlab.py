@@ -145,7 +145,55 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
         _no_tracebacks(page)
         # ./lab setup keeps JupyterLab from asking about (and fetching) news from the web.
         assert page.locator("text=get notified about official Jupyter news").count() == 0
+        _do_an_exercise(page, tmp_path)
         browser.close()
+
+
+def _do_an_exercise(page, tmp_path: Path) -> None:
+    """Exercise 4 of chapter 1 (a container held to a quarter of a CPU), as a learner does
+    it: Check before anything is made counts nothing, a hint opens when asked, a wrong try
+    counts and opens the next hint, the right code passes."""
+    card = page.locator(".widget-vbox", has=page.locator("small", has_text="01.cpu-quarter"))
+    card = card.last  # the innermost box that holds the card's title
+    card.scroll_into_view_if_needed()
+    card.locator("button", has_text="Check").click()  # nothing made yet: not a try
+    card.locator("text=There is no container named quarter").wait_for(timeout=30_000)
+    assert card.locator("text=Hint 1 of").count() == 0
+    card.locator("button", has_text="Hint").click()  # the learner asks: one hint
+    card.locator("text=Hint 1 of").wait_for(timeout=10_000)
+    assert card.locator("text=Hint 2 of").count() == 0
+    # The learner's cell: the empty one right below the card's ("# your code ... here").
+    mine = page.locator(".jp-Cell", has=card).locator(
+        "xpath=following-sibling::div[contains(@class, 'jp-CodeCell')][1]")
+    assert "your code for exercise 4 here" in mine.inner_text()
+    _type_in(page, mine, 'lab.run("quarter", "busybox", "sleep 600", cpus=0.5, quiet=True)')
+    card.scroll_into_view_if_needed()
+    card.locator("button", has_text="Check").click()  # a wrong try: counted, the next hint
+    card.locator("text=Hint 2 of").wait_for(timeout=30_000)
+    _type_in(page, mine, 'exercises.get("01.cpu-quarter").reset()\n'
+                         'lab.run("quarter", "busybox", "sleep 600", cpus=0.25, quiet=True)')
+    card.scroll_into_view_if_needed()
+    card.locator("button", has_text="Check").click()
+    try:
+        card.locator("text=✔").wait_for(timeout=30_000)
+    finally:
+        card.screenshot(path=str(tmp_path / "exercise.png"))
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    entry = next(iter(progress["learners"].values()))["exercises"]["01.cpu-quarter"]
+    assert entry["passed"] and entry["tries"] == 2 and entry["hints"] == 2
+
+
+def _type_in(page, cell, code: str) -> None:
+    """Replace the code of ``cell`` as a learner types it, and run it."""
+    cell.scroll_into_view_if_needed()
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    for number, line in enumerate(code.split("\n")):
+        if number:
+            page.keyboard.press("Enter")
+        page.keyboard.type(line)
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
 
 
 def _rgb(hex_colour: str) -> str:
