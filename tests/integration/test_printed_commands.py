@@ -179,15 +179,17 @@ def test_the_podman_pod_played_as_typed(typing_lab, tmp_path):
 def _retyped_podman_pod_is_the_same(lab, pod, tmp_path) -> None:
     """Delete the Podman pod, type its printed commands, and read the kernel: the same."""
     made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
-    lines, engine_name = pod.commands(), pod.engine_name
+    lines, engine_name, old_id = pod.commands(), pod.engine_name, pod.id
     pod.delete()
     _type(lines, tmp_path)
 
     def pids() -> dict[str, int]:
         return _podman_pids(engine_name)
 
-    parent = f"/libpod_parent/{_until(lambda: _pod_id(engine_name))}" \
-        if pod.cgroup_parent.startswith("/libpod_parent/") else pod.cgroup_parent
+    # The pod typed back has a new ID, and both cgroup managers name its cgroup by it:
+    # cgroupfs "/libpod_parent/<id>", systemd "/machine.slice/machine-libpod_pod_<id>.slice".
+    assert old_id in pod.cgroup_parent
+    parent = pod.cgroup_parent.replace(old_id, _until(lambda: _pod_id(engine_name)))
     assert _view(lab, _until(pids), parent) == made
 
 
