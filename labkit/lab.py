@@ -454,7 +454,7 @@ def cleanup_button(lab: Any, replaying: bool = False):
     import ipywidgets as widgets
 
     button = widgets.Button(description="Clean up this chapter", icon="trash",
-                            button_style="warning")
+                            button_style="warning", layout=widgets.Layout(width="auto"))
     said = widgets.HTML()
 
     def click(_button=None) -> None:

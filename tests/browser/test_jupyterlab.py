@@ -143,6 +143,10 @@ def test_chapter_one_runs_in_jupyterlab_with_widgets_and_figures(jupyterlab):
         figures = page.locator(".jp-OutputArea img[src^='data:image/png']")
         assert figures.count() >= 3  # tree figure, memory plot, CPU plot
         _no_tracebacks(page)
+        # The chapter's last cell: its button shows its whole label.
+        button = page.locator(".jp-OutputArea button", has_text=DONE)
+        button.scroll_into_view_if_needed()
+        assert button.evaluate("b => b.scrollWidth <= b.clientWidth"), "label cut short"
         # ./lab setup keeps JupyterLab from asking about (and fetching) news from the web.
         assert page.locator("text=get notified about official Jupyter news").count() == 0
         _do_an_exercise(page, tmp_path)
