@@ -4,8 +4,9 @@ A container is the lab's when it carries ``io.labkit.owner=labkit``; a cgroup
 is the lab's when its name starts with a session's prefix (``lk-<8 hex digits>-``,
 or ``lk_<8 hex digits>_`` for a systemd slice). A pod from scratch is the lab's by its
 directory ``/var/lib/labkit/scratch/lk-<id>-<pod>`` and its cgroup ``lk-<id>-scratch.<pod>``:
-the processes in that cgroup are killed before it is removed. Nothing else is listed,
-stopped or removed.
+the processes in that cgroup are killed before it is removed. A network link is the lab's
+when its name is ``lk<8 hex digits>…`` (a session's bridges and veths), a firewall rule when
+its comment is ``lk-<8 hex digits>-pods``. Nothing else is listed, stopped or removed.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ class CleanReport:
     nodes: list[str] = field(default_factory=list)  # sessions whose containerd was removed
     podman: list[str] = field(default_factory=list)  # sessions whose podman pods were removed
     scratch: list[str] = field(default_factory=list)  # pods from scratch (lk-<session>-<pod>)
+    network: list[str] = field(default_factory=list)  # links lk<session>…, the session's rules
     failed: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"removed {len(self.containers)} container(s), {len(self.nodes)} containerd "
                  f"node(s), the podman pods of {len(self.podman)} session(s), "
-                 f"{len(self.scratch)} pod(s) from scratch and "
+                 f"{len(self.scratch)} pod(s) from scratch, "
+                 f"{len(self.network)} network link(s) and firewall rule(s) and "
                  f"{len(self.cgroups)} cgroup director(y/ies) left by the lab"]
         lines += [f"  could not remove {f}" for f in self.failed]
         return "\n".join(lines)
@@ -152,6 +155,12 @@ def _clean(session: str | None, client) -> CleanReport:
             report.scratch.append(mark)
         except Exception as error:  # report and go on
             report.failed.append(f"pod from scratch {mark}: {error}")
+    # What the session plumbed (chapter 7): its bridges and veths (named lk<id>…) and its
+    # FORWARD rules (commented lk-<id>-pods), once the pods that used them are gone.
+    try:
+        report.network = leftovers.remove_network(session)
+    except Exception as error:  # report and go on
+        report.failed.append(f"network links and rules: {error}")
     for directory in lab_cgroup_dirs(layout, session):
         try:
             if directory.endswith(".slice"):

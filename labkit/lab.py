@@ -21,14 +21,14 @@ from typing import Any, Literal
 from . import liveness, watcher
 from .cleanup import clean_session
 from .errors import LabError, install_notebook_handler
-from .model import ExecResult, Member, Observation
+from .model import CniState, ExecResult, Forwarding, Member, NetworkNamespace, Observation
 from .node import Node
 from .node.gather import DirectGatherer, HelperGatherer
 from .node.mounts import CgroupLayout
 from .runtimes.cluster import ClusterPod, ClusterRuntime
 from .runtimes.containerd import ContainerdNode, CriPod
 from .runtimes.docker import Container, DockerPod, DockerRuntime
-from .runtimes.pod import Pod
+from .runtimes.pod import Pod, PodBase
 from .runtimes.podman import PodmanPod, PodmanService, check_share
 from .runtimes.scratch import ScratchPod
 from .session import Session
@@ -63,16 +63,21 @@ class Leftovers:
     cgroups: tuple[str, ...] = ()
     scratch_pods: tuple[str, ...] = ()
     engines: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()  # network interfaces named lk<session>… (bridges, veths)
+    rules: tuple[str, ...] = ()  # the session's iptables rules (FORWARD, lk-<session>-pods)
 
     def __bool__(self) -> bool:
-        return bool(self.containers or self.cgroups or self.scratch_pods or self.engines)
+        return bool(self.containers or self.cgroups or self.scratch_pods or self.engines
+                    or self.links or self.rules)
 
     def __str__(self) -> str:
         if not self:
-            return "nothing of this session is left: no container, cgroup, pod or engine"
+            return ("nothing of this session is left: no container, cgroup, pod, engine, "
+                    "network link or firewall rule")
         parts = [f"{kind}: {', '.join(names)}" for kind, names in (
             ("containers", self.containers), ("cgroups", self.cgroups),
-            ("pods from scratch", self.scratch_pods), ("engines", self.engines)) if names]
+            ("pods from scratch", self.scratch_pods), ("engines", self.engines),
+            ("network links", self.links), ("firewall rules", self.rules)) if names]
         return "left of this session: " + "; ".join(parts)
 
     __repr__ = __str__
@@ -400,25 +405,124 @@ class Lab:
                               stdin=subprocess.DEVNULL)
         return ExecResult(done.returncode, done.stdout + done.stderr)
 
+    # -- networks (chapter 7) ------------------------------------------------------------
+    def network(self, thing: Container | Pod | None = None,
+                member: str | None = None) -> NetworkNamespace:
+        """A pod's (or a container's) network namespace as the kernel has it: interfaces,
+        addresses, routes (``ip -j`` run in it through ``nsenter --target PID --net``), where
+        the namespace is kept (bind mounts), each veth's peer on the node and the bridge it
+        is a port of, and what the runtime reports as the Pod's IP. A pod is read through
+        its sandbox, or ``member`` (its first running container once the sandbox is gone);
+        with nothing given, the node's own namespace. Needs root.
+
+        >>> net = lab.network(pod)                        # doctest: +SKIP
+        >>> net.ip, net.peers["eth0"].master              # doctest: +SKIP
+        ('10.233.7.2', 'lk0badcafe')
+        >>> print(views.network_text(net))                # doctest: +SKIP
+        """
+        from .node import network as reader
+
+        if thing is None:
+            return reader.read_namespace(os.getpid(), "the node")
+        if thing.where is not None:
+            raise LabError("A pod on a cluster's node is read on that node: labkit reads the "
+                           "networks of this machine's pods and containers only.")
+        members = thing.members()
+        if not members:
+            raise LabError(f"{thing.name} has no running process, so no network namespace to "
+                           "read: make it again.")
+        alive = [m for m in members if os.path.exists(f"/proc/{m.pid}")]
+        if member is not None:
+            chosen = next((m for m in members if m.name == member), None)
+            if chosen is None:
+                raise LabError(f"{thing.name} has no running member {member!r}: it has "
+                               f"{', '.join(m.name for m in members)}.")
+        elif alive:
+            chosen = alive[0]
+        else:
+            raise LabError(f"No process of {thing.name} runs now: make it again.")
+        owner = f"pod {thing.name} ({thing.kind}): {chosen.name}" \
+            if isinstance(thing, PodBase) else f"container {thing.name}"
+        return reader.read_namespace(chosen.pid, owner, _reported_ip(thing))
+
+    def cni(self) -> CniState:
+        """labkit's containerd's CNI network as its files have it: the configuration list
+        containerd loads (one bridge plugin, host-local for addresses), the addresses
+        host-local has handed out and the last one, and the CNI plugins' version. Starts
+        labkit's containerd if it is not running.
+
+        >>> lab.cni().bridge["isGateway"]                 # doctest: +SKIP
+        False
+        """
+        from .node import network as reader
+
+        return reader.read_cni(self.containerd.cni_conf_dir)
+
+    def forwarding(self, bridge: str) -> Forwarding:
+        """What decides on this node whether two ports of ``bridge`` reach each other
+        through it: the policy of iptables' FORWARD chain, whether bridged IPv4 frames pass
+        iptables (``net.bridge.bridge-nf-call-iptables``), the FORWARD rules naming the
+        bridge, iptables' version.
+
+        >>> lab.forwarding("docker0").policy              # doctest: +SKIP
+        'DROP'
+        """
+        from .node import firewall
+
+        return firewall.forwarding(bridge)
+
+    def allow_pod_traffic(self, bridge: str) -> list[str]:
+        """Insert this session's rule that accepts, in iptables' FORWARD chain, what
+        ``bridge`` (one of this session's: labkit's containerd's ``lk<session>``, or the
+        bridge of its pods from scratch) forwards between two of its ports, and nothing
+        else; it goes at clean-up. Returns the command, as typed ([] if it is there).
+
+        >>> print("\\n".join(lab.allow_pod_traffic(f"lk{lab.session.id}")))  # doctest: +SKIP
+        iptables -I FORWARD -i lk0badcafe -o lk0badcafe -m comment --comment ...
+        """
+        from .node import firewall
+        from .node.network import LAB_LINK_RE
+        from .plan import shell_line
+
+        match = LAB_LINK_RE.fullmatch(bridge)
+        if match is None or match["session"] != self.session.id or \
+                not os.path.isdir(f"/sys/class/net/{bridge}/bridge"):
+            raise LabError(f"{bridge} is not a bridge of this lab session: labkit adds rules "
+                           f"for its own bridges only (lk{self.session.id}, made with the "
+                           "first CRI pod, or the bridge of its pods from scratch).")
+        argv = firewall.forward_rule(bridge, self.session.id)
+        if any(f"-i {bridge} -o {bridge} " in rule
+               for rule in firewall.session_rules(self.session.id)):
+            return []
+        firewall.run(argv)
+        rule = f"-A FORWARD -i {bridge} -o {bridge} -m comment --comment " \
+               f"{firewall.comment(self.session.id)} -j ACCEPT"
+        self.session.on_cleanup(self.session.name(f"forward-{bridge}"),
+                                lambda: firewall.delete(rule))
+        return [shell_line(argv)]
+
     def leftovers(self) -> Leftovers:
         """What of this lab's session is still on the machine: Docker containers, cgroups,
-        pods from scratch, labkit's containerd and podman (each with their pods). After
+        pods from scratch, labkit's containerd and podman (each with their pods), network
+        links named after the session (bridges, veths) and its firewall rules. After
         :meth:`close` it is nothing.
 
         >>> print(lab.leftovers())                                   # doctest: +SKIP
-        nothing of this session is left: no container, cgroup, pod or engine
+        nothing of this session is left: no container, cgroup, pod, engine, network link or ...
         """
         from .cleanup import lab_cgroup_dirs
         from .runtimes.scratch import leftovers as scratch
 
         session = self.session.id
+        links, rules = scratch.network_leftovers(session)
         return Leftovers(
             containers=tuple(self.docker.session_containers()),
             cgroups=tuple(lab_cgroup_dirs(self.node.layout, session)),
             scratch_pods=tuple(sorted(scratch.find(self.node.layout, session))),
             engines=tuple(name for name, found in (
                 ("containerd", session in ContainerdNode.leftovers()),
-                ("podman", session in PodmanService.leftovers(session))) if found))
+                ("podman", session in PodmanService.leftovers(session))) if found),
+            links=tuple(links), rules=tuple(rules))
 
     def cleanup_button(self):
         """A button that removes what this lab made (:meth:`close`) and then says what of
@@ -446,6 +550,22 @@ class Lab:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _reported_ip(thing: Any) -> str | None:
+    """What the runtime reports as the IP of a pod or container: the CRI's sandbox status,
+    Docker's ``NetworkSettings.IPAddress`` (of the sandbox, for an emulated pod); None where
+    no runtime reports one (a pod from scratch)."""
+    if isinstance(thing, CriPod):
+        if thing.sandbox_id is None:
+            return None
+        status = thing.node.call("PodSandboxStatus", thing.cri.pb.PodSandboxStatusRequest(
+            pod_sandbox_id=thing.sandbox_id), what="read the sandbox's status").status
+        return status.network.ip
+    container = thing["sandbox"] if isinstance(thing, DockerPod) else thing
+    if isinstance(container, Container):
+        return (container.inspect().get("NetworkSettings") or {}).get("IPAddress", "")
+    return None
 
 
 def cleanup_button(lab: Any, replaying: bool = False):

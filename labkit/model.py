@@ -159,6 +159,122 @@ class Observation:
         return cls.from_dict(json.loads(text))
 
 
+# -- a network namespace, as `ip -j` lists it (chapter 7) -------------------------------------
+
+@dataclass(frozen=True)
+class Address:
+    """One address of an interface, as ``ip -j addr`` lists it."""
+
+    family: str  # "inet" (IPv4) or "inet6"
+    local: str  # 10.233.7.2
+    prefixlen: int
+    scope: str = "global"  # "global", "host" (loopback's), "link" (IPv6 link-local)
+
+    def __str__(self) -> str:
+        return f"{self.local}/{self.prefixlen}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """One network interface of a namespace: ``ip -j -d addr`` of it."""
+
+    name: str
+    ifindex: int
+    kind: str  # "loopback", "veth", "bridge", "ether" (a real or virtual NIC), "dummy", ...
+    up: bool  # administratively up (the UP flag)
+    operstate: str = ""  # UP, DOWN, UNKNOWN (loopback), LOWERLAYERDOWN
+    mtu: int = 0
+    peer_ifindex: int | None = None  # a veth's peer: its ifindex (iflink), in peer's namespace
+    master: str | None = None  # the bridge this interface is a port of
+    addresses: tuple[Address, ...] = ()
+
+    def ipv4(self) -> tuple[Address, ...]:
+        return tuple(a for a in self.addresses if a.family == "inet")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of the main table, as ``ip -j route`` lists it."""
+
+    destination: str  # "default", or a network ("10.233.7.0/24")
+    device: str
+    gateway: str | None = None
+    protocol: str = ""  # "kernel" (made by the kernel for an address), "boot" (ip route add)
+    scope: str = ""  # "link" (on the wire, no gateway), "global"
+    source: str | None = None  # the preferred source address
+
+    def __str__(self) -> str:
+        via = f" via {self.gateway}" if self.gateway else ""
+        return f"{self.destination}{via} dev {self.device}"
+
+
+@dataclass(frozen=True)
+class NetworkNamespace:
+    """What the kernel says of one process's network namespace: its interfaces, their
+    addresses and routes, where the namespace is kept, and for each veth its peer on the
+    node (the namespace labkit reads from), with the bridge that peer is a port of."""
+
+    owner: str  # "pod foo (on labkit's containerd): pause", as labkit names the process
+    pid: int
+    inode: int  # net:[inode]
+    is_node: bool  # the node's own network namespace (the one labkit reads from)
+    pinned_at: tuple[str, ...] = ()  # bind mounts of the namespace (nsfs), e.g. containerd's
+    links: tuple[Link, ...] = ()
+    routes: tuple[Route, ...] = ()
+    peers: dict[str, Link] = field(default_factory=dict)  # link name -> its peer on the node
+    bridges: dict[str, Link] = field(default_factory=dict)  # bridge name -> the bridge
+    reported_ip: str | None = None  # what the runtime reports as the Pod's IP ("" for none)
+
+    def link(self, name: str) -> Link:
+        for link in self.links:
+            if link.name == name:
+                return link
+        raise KeyError(f"no interface {name!r} in this network namespace (it has: "
+                       f"{', '.join(link.name for link in self.links)})")
+
+    @property
+    def ip(self) -> str | None:
+        """The Pod's IP: the first IPv4 address of an interface other than lo."""
+        for link in self.links:
+            if link.kind != "loopback":
+                for address in link.ipv4():
+                    return address.local
+        return None
+
+
+@dataclass(frozen=True)
+class CniState:
+    """labkit's containerd's CNI network, as the files say: the configuration containerd
+    loads, and the addresses its IPAM plugin (host-local) has handed out."""
+
+    plugins_version: str  # of the CNI plugins in /usr/lib/cni (the package's)
+    config: dict[str, Any]  # the network configuration list (.conflist), as JSON
+    ipam_directory: str  # where host-local keeps one file per address it handed out
+    leases: tuple[str, ...] = ()  # the addresses handed out and not released
+    last_reserved: str | None = None  # the last one it handed out (last_reserved_ip.0)
+
+    @property
+    def bridge(self) -> dict[str, Any]:
+        """The bridge plugin's entry of the configuration."""
+        return next(p for p in self.config.get("plugins", ()) if p.get("type") == "bridge")
+
+    @property
+    def subnet(self) -> str:
+        return self.bridge["ipam"]["ranges"][0][0]["subnet"]
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """What decides whether frames between two ports of a bridge get through on this node."""
+
+    bridge: str
+    policy: str  # the policy of iptables' FORWARD chain (filter table): ACCEPT or DROP
+    bridged_through_iptables: bool | None  # net.bridge.bridge-nf-call-iptables (None: no
+    # br_netfilter loaded, so bridged frames never pass iptables)
+    rules: tuple[str, ...] = ()  # FORWARD rules that name this bridge, as iptables -S prints
+    iptables: str = ""  # iptables' version, with its backend: "1.8.9 (nf_tables)"
+
+
 _NESTED = {
     ("Observation", "members"): "MemberObservation",
     ("Observation", "trees"): "CgroupNode",

@@ -11,6 +11,7 @@ from .live import cpu_figure, cpu_lesson, memory_figure, memory_lesson
 from .namespace_figures import namespace_boxes, namespace_boxes_by_kind
 from .namespace_widget import namespace_boxes_widget
 from .namespaces import namespace_table, sharing_labels, sharing_matrix
+from .network import network_labels, network_table, network_text
 from .tree_widget import cgroup_tree_widget
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "namespace_boxes_by_kind",
     "namespace_boxes_widget",
     "namespace_table",
+    "network_labels",
+    "network_table",
+    "network_text",
     "sharing_colours",
     "sharing_labels",
     "sharing_matrix",

@@ -1,14 +1,22 @@
-"""Nothing outlives a kernel: killed, restarted or shut down at any cell of chapters 2, 3, 5
-and 6.
+"""Nothing outlives a kernel: killed, restarted or shut down at any cell of chapters 2, 3, 5,
+6 and 7.
 
 Each run starts a real IPython kernel in notebooks/, executes the chapter's cells up to a
 random one, and ends the kernel the way a learner's would end (SIGKILL, a restart, a normal
 shutdown). The session's watcher and then ``labkit clean`` must leave zero of everything
 the lab makes: containers, cgroups in every hierarchy, network namespaces and links,
-mounts, containerd and podman processes, podman pods, CNI and iptables state; a foreign
-container and a foreign cgroup survive. LABKIT_KILL_RUNS sets the number of runs (10 by
-default), LABKIT_KILL_SEED the seed (printed, so a failing run can be replayed),
-LABKIT_KILL_CHAPTERS the chapters (their numbers, e.g. ``06`` or ``02,06``; all by default).
+mounts, containerd and podman processes, podman pods, CNI and iptables state, and what
+chapter 7 plumbs: links and bridges named after a session, their addresses, network
+namespaces (bind-mounted or not), the sessions' firewall rules; a foreign container and a
+foreign cgroup survive. LABKIT_KILL_RUNS sets the number of runs (10 by default),
+LABKIT_KILL_SEED the seed (printed, so a failing run can be replayed), LABKIT_KILL_CHAPTERS
+the chapters (their numbers, e.g. ``06`` or ``02,06``; all by default).
+
+On a machine that other lab sessions share (other learners, other test runs),
+LABKIT_KILL_SHARED=1 asks the dying kernel for its session's id first, removes with
+``labkit clean --session`` that session's things only, and counts what is left of that
+session alone; the default, a global ``labkit clean`` and a count of everything, would
+remove the others' sessions and count their things.
 """
 
 from __future__ import annotations
@@ -27,7 +35,9 @@ from pathlib import Path
 import pytest
 
 from labkit.cleanup import lab_cgroup_dirs
+from labkit.node.firewall import session_rules
 from labkit.node.mounts import CgroupLayout, parse_mountinfo
+from labkit.node.network import lab_links
 
 from ..conftest import need
 
@@ -37,11 +47,12 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 CHAPTERS = tuple(
     name for name in ("02-pods.ipynb", "03-docker-pod.ipynb", "05-podman-pods.ipynb",
-                      "06-pod-from-scratch.ipynb")
+                      "06-pod-from-scratch.ipynb", "07-pod-network.ipynb")
     if name[:2] in os.environ.get("LABKIT_KILL_CHAPTERS", name[:2]).split(","))
 RUNS = int(os.environ.get("LABKIT_KILL_RUNS", "10"))
 SEED = int(os.environ.get("LABKIT_KILL_SEED", str(secrets.randbits(32))))
 ENDINGS = ("sigkill", "restart", "shutdown")
+SHARED = os.environ.get("LABKIT_KILL_SHARED", "") not in ("", "0")
 
 
 def _code_cells(chapter: str) -> list[str]:
@@ -100,8 +111,9 @@ def _busy_watchers() -> list[int]:
     return busy
 
 
-def _podman_things() -> set[str]:
-    """Pods and containers in labkit's podman store that carry the lab's label."""
+def _podman_things(label: str = "io.labkit.owner=labkit") -> set[str]:
+    """Pods and containers in labkit's podman store that carry the lab's label (or this
+    one: a session's)."""
     from labkit.runtimes.podman.service import podman_command, podman_environment
 
     if not Path("/run/labkit/podman/containers.conf").is_file():
@@ -110,7 +122,7 @@ def _podman_things() -> set[str]:
     for kind in ("pod", "container"):
         every = ["-a"] if kind == "container" else []  # `pod ps` lists every pod already
         listed = subprocess.run(podman_command(kind, "ps", *every, "-q", "--filter",
-                                               "label=io.labkit.owner=labkit"),
+                                               f"label={label}"),
                                 capture_output=True, text=True, env=podman_environment())
         assert listed.returncode == 0, listed.stderr
         found |= {f"{kind} {item}" for item in listed.stdout.split()}
@@ -142,15 +154,51 @@ def state() -> dict[str, set[str]]:
         "pods from scratch": {p.name for p in Path("/var/lib/labkit/scratch").glob("lk-*")},
         "libpod cgroups": {str(p) for p in Path("/sys/fs/cgroup").glob("*/libpod_parent/*")
                            if p.is_dir()},
+        # chapter 7: bridges, addresses, network namespaces kept by a mount, and what a
+        # session names or labels (links lk<id>…, FORWARD rules lk-<id>-pods), absolutely
+        "bridges": {line.split(": ")[1].split("@")[0]
+                    for line in _lines("ip", "-o", "link", "show", "type", "bridge")},
+        "addresses": {" ".join(line.split()[1:4]) for line in _lines("ip", "-o", "addr")},
+        "netns mounts": {m for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                         if " - nsfs " in line for m in line.split()[4:5]},
+        "lab links": set(lab_links()),
+        "lab rules": set(session_rules()),
     }
 
 
 def leftovers(before: dict[str, set[str]]) -> dict[str, set[str]]:
     """What is there now and was not before (lab things are counted absolutely)."""
     now = state()
-    absolute = ("containers", "cgroups", "mounts", "processes", "podman")
+    absolute = ("containers", "cgroups", "mounts", "processes", "podman", "lab links",
+                "lab rules")
     return {key: now[key] if key in absolute else now[key] - before[key]
             for key in now if (now[key] if key in absolute else now[key] - before[key])}
+
+
+def session_leftovers(session: str) -> dict[str, set[str]]:
+    """What is left of one session (LABKIT_KILL_SHARED=1): only what it names or labels,
+    counted absolutely, so that other sessions' things on the machine do not count."""
+    mark = f"lk-{session}-"
+    mounts = {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+    layout = CgroupLayout(tuple(parse_mountinfo(Path("/proc/self/mountinfo").read_text())))
+    cni = Path("/var/lib/cni/results")
+    links = set(lab_links(session))
+    found = {
+        "containers": _lines("docker", "ps", "-aq", "--filter",
+                             f"label=io.labkit.session={session}"),
+        "cgroups": set(lab_cgroup_dirs(layout, session)),
+        "mounts": {m for m in mounts if mark in m},  # the CRI pods' netns mounts among them
+        "processes": {p for p in _processes() if mark in p},
+        "cni": {p.name for p in cni.iterdir() if p.name.startswith(f"labkit-{session}-")}
+        if cni.is_dir() else set(),
+        "podman": _podman_things(f"io.labkit.session={session}"),
+        "pods from scratch": {p.name for p in Path("/var/lib/labkit/scratch").glob(f"{mark}*")},
+        "lab links": links,
+        "lab rules": set(session_rules(session)),
+        "addresses": {line for line in _lines("ip", "-o", "addr")
+                      if line.split()[1:2] and line.split()[1].split("@")[0] in links},
+    }
+    return {key: value for key, value in found.items() if value}
 
 
 # -- the foreign things that must survive --------------------------------------------------
@@ -170,7 +218,9 @@ def foreign(docker_client):
     cgroup.rmdir()
 
 
-def _run_kernel(chapter: str, cells: int, ending: str) -> None:
+def _run_kernel(chapter: str, cells: int, ending: str) -> str:
+    """Run the chapter's first ``cells`` code cells in a new kernel and end it; returns the
+    session id of its ``lab`` (asked just before the end), or "" if it had none yet."""
     from jupyter_client.manager import start_new_kernel
 
     env = {**os.environ, "LABKIT_OFFLINE": "1"}
@@ -181,6 +231,11 @@ def _run_kernel(chapter: str, cells: int, ending: str) -> None:
         for source in _code_cells(chapter)[:cells]:
             reply = client.execute_interactive(source, timeout=120, output_hook=lambda _: None)
             assert reply["content"]["status"] in ("ok", "error")
+        said: list[str] = []
+        client.execute_interactive(
+            "print(lab.session.id if 'lab' in globals() else '')", timeout=30,
+            output_hook=lambda message: said.append(message["content"].get("text", "")))
+        session = "".join(said).strip()
         pid = manager.provisioner.process.pid
         if ending == "sigkill":
             os.kill(pid, signal.SIGKILL)
@@ -189,6 +244,7 @@ def _run_kernel(chapter: str, cells: int, ending: str) -> None:
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=ending != "shutdown")
+    return session
 
 
 def _wait_for_watchers(timeout_s: float = 60) -> None:
@@ -203,12 +259,15 @@ def test_nothing_outlives_a_kernel(foreign):
     before = state()
     container, cgroup = foreign
     for chapter, cells, ending in _plan():
-        _run_kernel(chapter, cells, ending)
+        session = _run_kernel(chapter, cells, ending)
         _wait_for_watchers()
-        clean = subprocess.run([sys.executable, "-m", "labkit.cli", "clean"],
-                               capture_output=True, text=True, check=False, timeout=120)
-        assert clean.returncode == 0, clean.stderr
-        left = leftovers(before)
+        only = ["--session", session] if SHARED else []
+        if not SHARED or session:
+            clean = subprocess.run([sys.executable, "-m", "labkit.cli", "clean", *only],
+                                   capture_output=True, text=True, check=False, timeout=120)
+            assert clean.returncode == 0, clean.stderr
+        left = (session_leftovers(session) if session else {}) if SHARED else \
+            leftovers(before)
         assert left == {}, (f"{chapter} ended by {ending} after {cells} cell(s) "
                             f"(LABKIT_KILL_SEED={SEED}) left {left}")
     container.reload()

@@ -251,3 +251,49 @@ def test_the_pod_from_scratch_as_typed(typing_lab, tmp_path):
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as handle:
         return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_the_network_of_a_pod_from_scratch_as_typed(typing_lab, tmp_path):
+    """Chapter 7: ``pod.plumb()`` adds its lines to the pod's plan (the session's bridge and
+    its firewall rule, a veth pair, one end moved into pause's network namespace, renamed
+    eth0 and given its address); deleted, the pod takes its bridge and rule along; typed,
+    the lines rebuild the same network."""
+    from labkit.node import firewall
+    from labkit.node.network import read_namespace
+
+    lab = typing_lab
+    pod = lab.scratch_pod(POD, quiet=True)
+    pod.plumb()
+
+    def network(pid: int) -> dict:
+        net = read_namespace(pid, "typed")
+        return {"links": [(link.name, link.kind, link.up, sorted(str(a) for a in link.ipv4()))
+                          for link in net.links],
+                "routes": [str(route) for route in net.routes],
+                "peers": {name: (peer.name, peer.master, peer.up)
+                          for name, peer in net.peers.items()},
+                "bridges": {name: bridge.ipv4() for name, bridge in net.bridges.items()},
+                "rules": [rule for rule in firewall.session_rules(lab.session.id)
+                          if any(f"-i {name} " in rule for name in net.bridges)]}
+
+    made = network(pod["pause"].pid)
+    assert made["peers"]["eth0"][1] == f"lk{lab.session.id}s" and made["rules"]
+    lines, memory, parent = pod.commands(), lab.node.layout.for_controller("memory"), \
+        pod.cgroup_parent
+    pod.delete()
+    assert not os.path.exists(f"/sys/class/net/lk{lab.session.id}s")  # went with its pod
+    _type(lines, tmp_path)
+
+    def pause() -> int:
+        procs = os.path.join(memory.directory(f"{parent}/pause"), "cgroup.procs")
+        try:
+            with open(procs) as handle:
+                listed = [int(p) for p in handle.read().split()]
+        except OSError:
+            return 0
+        first = [p for p in listed if _parent(p) not in listed]
+        return first[0] if first and os.readlink(f"/proc/{first[0]}/root") != "/" else 0
+
+    pid = _until(pause)
+    _until(lambda: os.path.exists(f"/sys/class/net/{made['peers']['eth0'][0]}"))
+    assert network(pid) == made

@@ -50,3 +50,26 @@ def remove(layout: CgroupLayout, directory: str | None, cgroup: str | None) -> N
         cgroups.remove_tree(layout, cgroup)
     if directory:
         rootfs.remove(directory)
+
+
+def network_leftovers(session: str | None = None) -> tuple[list[str], list[str]]:
+    """The network links a lab session named (``lk<id>…``: its containerd's bridge, the
+    bridge and veths of its pods from scratch) and its firewall rules, of one session or of
+    any: ``(links, rules)``, the rules as ``iptables -S`` lists them."""
+    from ...node import firewall, network
+
+    if os.geteuid() != 0:  # the rules cannot be listed, and nothing here could be removed
+        return network.lab_links(session), []
+    return network.lab_links(session), firewall.session_rules(session)
+
+
+def remove_network(session: str | None = None) -> list[str]:
+    """Delete a session's (or every session's) firewall rules, then its links, ports before
+    bridges (a veth takes its peer along); returns what was deleted."""
+    from ...node import firewall, network
+
+    removed = [f"rule {rule}" for rule in firewall.delete_session_rules(session)]
+    for name in network.lab_links(session):
+        network.delete_link(name)
+        removed.append(f"link {name}")
+    return removed

@@ -40,6 +40,7 @@ from ...session import Session
 from ...spec import PodContainer, PodSpec
 from ..pod import PodBase
 from . import cgroups, commands, rootfs
+from . import network as bridge_network
 
 SANDBOX = "pause"
 SANDBOX_CPU_SHARES = 2  # what containerd gives a pod's pause (its defaultSandboxCPUshares)
@@ -129,6 +130,7 @@ class ScratchPod(PodBase):
         self.plan = Plan()  # what makes the pod: executed by start(), shown by commands()
         self._made = False
         self._deleted = False
+        self._plumbed = False
         self._key = session.name(f"scratch-pod-{spec.name}")
 
     # -- the plan ---------------------------------------------------------------------------
@@ -353,6 +355,59 @@ class ScratchPod(PodBase):
                 f"cp -a {self.sandbox.rootfs} {plan.rootfs}",
                 f"{commands.shell_text(argv)} </dev/null >{log} 2>&1 &"]
 
+    # -- the pod's network (chapter 7) ---------------------------------------------------------
+    def plumb(self) -> list[str]:
+        """Give the pod an ``eth0`` on the session's bridge, by hand, as CNI's bridge plugin
+        gives a CRI pod its: the bridge ``lk<session>s`` and the session's firewall rule for
+        it where they are missing, a veth pair with one end moved into pause's network
+        namespace (renamed ``eth0``, an address of the bridge's subnet, up) and the other a
+        port of the bridge. The steps join the pod's plan (``pod.commands()`` prints them,
+        ``$PAUSE`` being pause's host PID); returns them as typed.
+
+        >>> print("\\n".join(web.plumb()))                       # doctest: +SKIP
+        ip link add name lk0badcafes type bridge
+        ...
+        """
+        if self.sandbox is None or not self.sandbox.running:
+            raise LabError(f"Pod {self.name}'s pause is not running ({self.state}), so there is "
+                           "no network namespace to plumb: make the pod again.")
+        network = bridge_network.of(self.session.id)
+        if self.name in network.pods and self._plumbed:
+            return []
+        made_bridge = not network.exists()
+        steps = bridge_network.steps_for(network, self.name)
+        try:
+            bridge_network.execute(steps, {"PAUSE": str(self.sandbox.pid)})
+        except LabError:
+            if bridge_network.let_go(network, self.name) and made_bridge:
+                bridge_network.remove_bridge(network)
+            raise
+        if made_bridge:
+            self.session.on_cleanup(self._bridge_key,
+                                    lambda: bridge_network.remove_bridge(network))
+        self._plumbed = True
+        self.plan.add(*steps)
+        return [line for step in steps for line in step.lines()]
+
+    def network_commands(self) -> list[str]:
+        """The lines that give this pod its ``eth0`` by hand in a root terminal, as
+        :meth:`plumb` would (pause's host PID written out where the pod's own lines say
+        ``$PAUSE``), without running them: its veth pair's names and its address are this
+        pod's, and the bridge and the session's rule come first where they are missing."""
+        if self.sandbox is None or not self.sandbox.running:
+            raise LabError(f"Pod {self.name}'s pause is not running ({self.state}), so there is "
+                           "no network namespace to plumb: make the pod again.")
+        network = bridge_network.of(self.session.id)
+        steps = bridge_network.steps_for(network, self.name, str(self.sandbox.pid))
+        if steps[:1] and steps[0].argv[:3] == ("ip", "link", "add") and "bridge" in steps[0].argv:
+            self.session.on_cleanup(self._bridge_key,
+                                    lambda: bridge_network.remove_bridge(network))
+        return [line for step in steps for line in step.lines()]
+
+    @property
+    def _bridge_key(self) -> str:
+        return self.session.name("scratch-bridge")
+
     def try_join(self, *namespaces: str) -> ExecResult:
         """What ``nsenter --target <pause> --net ... true`` says now: how a new container
         would join the pod's namespaces (``net``, ``ipc``, ``uts``), run as typed."""
@@ -386,8 +441,20 @@ class ScratchPod(PodBase):
                         member.process.wait(timeout=5)
             cgroups.remove_tree(self.layout, self.cgroup_parent)
             rootfs.remove(self.directory)
+            self._let_go_of_the_bridge()
         self.session.forget(self._key)
         self._deleted = True
+
+    def _let_go_of_the_bridge(self) -> None:
+        """With its processes gone, the pod's network namespace goes, and its veth pair with
+        it; the last pod of the session that used the bridge takes the bridge and the
+        session's rule for it along."""
+        network = bridge_network.existing(self.session.id)
+        if network is None or self.name not in network.pods:
+            return
+        if bridge_network.let_go(network, self.name):
+            bridge_network.remove_bridge(network)
+            self.session.forget(self._bridge_key)
 
 
 def _stand_in_note(container: PodContainer) -> str:
