@@ -1,12 +1,13 @@
 """Pre-flight checks: is this machine ready for the lab, and if not, what to do.
 
 Each check's line names the chapters that need what it checks: the static busybox the lab's
-images are built from, the machine's Docker engine (chapters 1, 3 and 4 run containers on
-it, and every chapter asks it whether to run for real or replay a recording:
+images are built from, the machine's Docker engine (chapters 1, 3, 4 and 7 run containers
+on it, and every chapter asks it whether to run for real or replay a recording:
 ``labkit.chapter_lab``), its cgroups, how labkit reads the kernel and the lab's images (every
-chapter), root (chapters 2 to 6 write cgroups, or start labkit's own engines or a pod from
-scratch), labkit's own containerd with runc and the CNI plugins (chapters 2, 4 and 6),
-labkit's own Podman (chapters 4 and 5) and the tools of a pod from scratch (chapter 6).
+chapter), root (chapters 2 to 7 write cgroups, start labkit's own engines or a pod from
+scratch, or plumb a pod's network), labkit's own containerd with runc and the CNI plugins
+(chapters 2, 4, 6 and 7), labkit's own Podman (chapters 4 and 5), the tools of a pod from
+scratch (chapters 6 and 7) and iptables (chapter 7).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 
 from .errors import LabError
 
-CHAPTERS = ("1", "2", "3", "4", "5", "6")
-ROOT_CHAPTERS = ("2", "3", "4", "5", "6")
-CONTAINERD_CHAPTERS = ("2", "4", "6")
+CHAPTERS = ("1", "2", "3", "4", "5", "6", "7")
+ROOT_CHAPTERS = ("2", "3", "4", "5", "6", "7")
+CONTAINERD_CHAPTERS = ("2", "4", "6", "7")
 PODMAN_CHAPTERS = ("4", "5")
-SCRATCH_CHAPTERS = ("6",)
+SCRATCH_CHAPTERS = ("6", "7")
+NETWORK_CHAPTERS = ("7",)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def run_checks() -> list[Check]:
     except LabError as error:
         checks.append(Check(f"static busybox {every}", False, str(error)))
     # every chapter asks Docker whether to run for real or replay: its ✘ stops them all
-    docker = ("Docker engine (chapters 1, 3 and 4 run their containers on it; every chapter "
+    docker = ("Docker engine (chapters 1, 3, 4 and 7 run their containers on it; every chapter "
               "asks it first, and replays its recording where it does not answer)")
     try:
         runtime = DockerRuntime(Session())
@@ -101,6 +103,7 @@ def run_checks() -> list[Check]:
     checks.append(_containerd_check())
     checks.append(_podman_check())
     checks.append(_scratch_check())
+    checks.append(_network_check())
     runtime.session.close()
     return checks
 
@@ -162,11 +165,13 @@ def _recordings_check() -> Check | None:
 
 
 def _root_check() -> Check:
-    """Chapters 2 to 6 write cgroups or start labkit's own engines, as root only can."""
+    """Chapters 2 to 7 write cgroups, start labkit's own engines or plumb a pod's network,
+    as root only can."""
     name = f"root ({chapter_list(ROOT_CHAPTERS)})"
     if os.geteuid() == 0:
         return Check(name, True, "labkit runs as root, so it can write cgroups and start its "
-                                 "own containerd, Podman and pods from scratch",
+                                 "own containerd, Podman and pods from scratch, or plumb a "
+                                 "pod's network",
                      ROOT_CHAPTERS)
     return Check(name, False, f"labkit runs as uid {os.geteuid()}, not root: those chapters "
                               "write cgroups and start labkit's own engines, so open the lab "
@@ -230,3 +235,12 @@ def _scratch_check() -> Check:
                      SCRATCH_CHAPTERS)
     return Check(name, True, f"{', '.join(tool for tool, _ in TOOLS)} are here",
                  SCRATCH_CHAPTERS)
+
+
+def _network_check() -> Check:
+    """Chapter 7 lets two pods from scratch talk with one FORWARD rule of the session's."""
+    name = f"iptables ({chapter_list(NETWORK_CHAPTERS)})"
+    if shutil.which("iptables") is None:
+        return Check(name, False, "iptables not found: install it (sudo apt-get install "
+                                  "iptables).", NETWORK_CHAPTERS)
+    return Check(name, True, "iptables is here (the session's FORWARD rule)", NETWORK_CHAPTERS)

@@ -21,7 +21,7 @@
 # on a node, and how it got there: an interface with the Pod's IP, its routes, and what
 # joins it to the node and to the other Pods.
 #
-# Three pieces of the kernel do the work:
+# Four pieces of the kernel do the work:
 #
 # * a **network namespace** has network devices, IP routing tables and firewall rules of
 #   its own (the `network_namespaces(7)` manual page lists what it isolates);
@@ -29,17 +29,22 @@
 #   cable: what one sends, the other receives. The two ends can be in different network
 #   namespaces (`veth(4)`);
 # * a **bridge** is a virtual Ethernet switch in the kernel: the interfaces plugged into
-#   it are its ports.
+#   it are its ports;
+# * **netfilter** (iptables' rules) decides what the node forwards, and, where the
+#   `br_netfilter` module is loaded, what its bridges forward too.
 #
 # On a Kubernetes node the kubelet asks the runtime for a sandbox (the CRI's
 # `RunPodSandbox`), and the runtime asks its CNI plugins (the Container Network
 # Interface's) to plumb the sandbox's network namespace. labkit's containerd has one
-# plugin configured, `bridge`, on a bridge of this session's own. Later you plumb a pod
+# network configured: the `bridge` plugin, on a bridge of this session's own, with
+# `host-local` for addresses (containerd adds `loopback` itself). Later you plumb a pod
 # yourself, with `ip`.
 #
 # This chapter needs root: it enters network namespaces with `nsenter`, and makes
 # interfaces and a firewall rule. Where a sentence depends on a version (the kernel,
-# containerd, the CNI plugins, Docker), these are the versions it is read against:
+# containerd, the CNI plugins, Docker), these are the versions it is read against
+# ("Kubernetes rules" names the Kubernetes release whose source labkit's kubelet rules
+# follow, as in chapter 2):
 
 # %% tags=["nbval-ignore-output"]
 import ipaddress
@@ -57,7 +62,8 @@ print("CNI plugins", cni.plugins_version, "· iptables",
 # %% [markdown]
 # ## A CRI pod's network namespace
 #
-# The article's Pod again, made through the CRI as in chapter 2:
+# The article's Pod again (`foo`: an nginx app and a sidecar, the two-container Pod every
+# chapter builds), made through the CRI as in chapter 2:
 
 # %%
 manifest = Path("manifests/foo-pod.yaml").read_text()
@@ -94,17 +100,20 @@ print(views.network_text(net))
 #   pause, until the sandbox is stopped.
 # * **`lo`** is up, with `127.0.0.1` and `::1`: containerd 1.6 runs CNI's `loopback`
 #   plugin for every sandbox that has a network namespace of its own, besides the
-#   network it is configured with.
+#   network it is configured with. The plugin brings `lo` up; the kernel gives it its
+#   addresses as it comes up.
 # * **`eth0`** is one end of a veth pair; the other end is on the node, and it is a port
-#   of the bridge `lk<session>`. The bridge plugin named it `veth` and 8 random hex
-#   digits.
+#   of the bridge `lk<session>`. The bridge plugin named the node's end `veth` and 8
+#   random hex digits.
 # * **The address** comes from the IPAM plugin the bridge plugin asks, `host-local`,
 #   from the subnet it is configured with.
 # * **The routes**: one, to the bridge's subnet. The kernel adds it by itself for an
 #   address of an interface that is up (`ip route` would say `proto kernel`), with
 #   `scope link`: every address of the subnet is reached directly on `eth0`, with no
 #   gateway. There is **no default route**: this pod reaches nothing outside the
-#   subnet.
+#   subnet. Nor does anything outside reach it: the node has no address on the bridge
+#   and no route to the subnet, so even a kubelet's `httpGet` probe, which runs in the
+#   node's namespace, could not.
 #
 # That last point is labkit's configuration, not the bridge plugin's only way. Here is
 # the configuration containerd loads, and what host-local has handed out:
@@ -131,13 +140,17 @@ print(f"iptables FORWARD rules naming {bridge}:",
 # * `ipMasq: true` would add iptables rules that masquerade (NAT) the pod's traffic
 #   leaving the subnet. labkit sets `false`: the plugin adds no rule.
 # * `hairpinMode: true` lets a frame that came in on a port go back out of the same
-#   port, so a pod can reach itself through a Service's address.
+#   port, so that, on a node with a gateway route and kube-proxy, a pod can reach itself
+#   through a Service's address (not in this lab, where the pod has no route off the
+#   subnet).
 #
-# ## A new sandbox, a new network namespace
+# ## When pause dies
 #
 # A kubelet makes a Pod a new sandbox when the one it has is not Ready any more, as
 # after its pause died (`PodSandboxChanged`, in
-# `pkg/kubelet/kuberuntime/util/util.go`). Before you read on:
+# `pkg/kubelet/kuberuntime/util/util.go`; also when the sandbox has no IP or more than
+# one sandbox is Ready), unless the Pod's `restartPolicy` is `Never` and its containers
+# have already run: that Pod is not restarted (`computePodActions`). Before you read on:
 
 # %%
 exercises.get("07.new-sandbox-ip")
@@ -192,7 +205,8 @@ print("the new IP is the address right after the last one host-local had handed 
 # host-local does not hand out the lowest free address: it goes round its range from
 # the address after the last one it handed out (CNI plugins 1.1,
 # `plugins/ipam/host-local/backend/allocator`). So a Pod whose sandbox is made again
-# has, as a rule, a new IP. What must reach a Pod again reaches it through a Service,
+# has, as a rule, a new IP with host-local (other IPAM plugins have policies of their
+# own). What must reach a Pod again reaches it through a Service,
 # whose address does not change with the Pods behind it.
 #
 # ## Side by side: Docker's pod
@@ -225,8 +239,10 @@ print(views.network_text(lab.network(docker)))
 # %% [markdown]
 # The same pieces, set up otherwise. Docker 20.10 keeps the namespace with a bind mount
 # of its own, under `/run/docker/netns`; its bridge has an address, the gateway, and the
-# sandbox a default route through it; and Docker, not a plugin, made it all. For its
-# bridges Docker also writes iptables rules, among them these, in the FORWARD chain:
+# sandbox a default route through it; `eth0` has no IPv6 address and `lo` no `::1`,
+# because Docker turns IPv6 off in the sandbox of a network without IPv6; and Docker's
+# built-in bridge driver (libnetwork), not a CNI plugin, made it all. For its bridges
+# Docker also writes iptables rules, among them these, in the FORWARD chain:
 
 # %%
 for rule in lab.forwarding("docker0").rules:
@@ -234,8 +250,8 @@ for rule in lab.forwarding("docker0").rules:
 
 # %% [markdown]
 # `-i docker0 -o docker0 -j ACCEPT` accepts what `docker0` forwards from one of its
-# ports to another: from one container to another. Keep it in mind for «Two pods
-# talking».
+# ports to another: from one container to another (bridged frames pass iptables only
+# where `br_netfilter` is loaded: see «Two pods talking»). Keep it in mind.
 #
 # Podman's pods are not in this chapter: labkit makes its Podman pods with
 # `--network none` (chapter 5 prints the commands), so they have `lo` only, and a
@@ -244,7 +260,7 @@ for rule in lab.forwarding("docker0").rules:
 # ## By hand: a pod from scratch
 #
 # Chapter 6's pod from scratch has `lo` only. `web.plumb()` gives one an `eth0` on a
-# bridge of the session's own, the way the bridge plugin plumbs a CRI pod with labkit's
+# bridge of the session's own, much as the bridge plugin plumbs a CRI pod with labkit's
 # configuration, with the commands printed as a root shell types them (`$PAUSE` is
 # pause's host PID, as in chapter 6; they join the pod's `web.commands()`):
 
@@ -253,7 +269,7 @@ web = lab.scratch_pod(name="web", containers={"app": {"image": "nginx"}})
 print("\n".join(web.plumb()))
 
 # %% [markdown]
-# Line by line:
+# Step by step:
 #
 # 1. the bridge `lk<session>s`, made and brought up: the bridge plugin makes its bridge
 #    the same way, the first time it needs it;
@@ -262,14 +278,17 @@ print("\n".join(web.plumb()))
 # 4. `ip link set … netns $PAUSE` moves one end into the network namespace of process
 #    `$PAUSE`;
 # 5. inside, `nsenter --target $PAUSE --net` runs the node's `ip` in that namespace,
-#    where the end is renamed `eth0` (an interface's name is per namespace: the node
-#    has an `eth0` of its own), given its address and brought up;
+#    where the end is renamed `eth0` (an interface's name only has to be unique within
+#    its namespace, so every pod can have an `eth0`, whatever the node's own interfaces
+#    are called), given its address and brought up;
 # 6. on the node, the other end becomes a port of the bridge and is brought up.
 #
 # The bridge plugin makes the pair from inside the pod's namespace, with the node's end
 # made in the node's namespace directly, and it calls the kernel (netlink) rather than
-# `ip`; the result is the same. It also runs before pause starts, where this plumbs a
-# pod whose containers already run. The kernel agrees:
+# `ip`; the result has the same shape. With labkit's configuration it also turns
+# hairpin mode on for the node's end (`hairpinMode`), which these commands leave off.
+# And it runs before pause starts, where this plumbs a pod whose containers already
+# run. The kernel agrees:
 
 # %% tags=["nbval-check-output"]
 print(views.network_text(lab.network(web)))
@@ -293,15 +312,16 @@ views.network_table({"CRI (bridge plugin)": net, "Docker (docker0)": lab.network
 client = lab.cri_pod(name="client", quiet=True,
                      containers={"app": {"image": "busybox", "command": "sleep 3650d"}})
 theirs = lab.network(client)
-print("client's eth0 is a port of the same bridge:", theirs.peers["eth0"].master == bridge)
+print("the node's end of client's eth0 is a port of the same bridge:",
+      theirs.peers["eth0"].master == bridge)
 ask = f"timeout 3 wget -q -O - http://{net.ip}/"
 print(f"client: {ask}")
 reply = client.exec("app", ask)
 print("foo answered:", reply.exit_code == 0 and "<html" in reply.output)
 
 # %% [markdown]
-# Both `eth0`s are veths on one bridge, with addresses of one subnet. What stops the
-# request is on the node:
+# Both `eth0`s pair with ports of one bridge, and have addresses of one subnet. What
+# stops the request is on the node:
 
 # %%
 facts = lab.forwarding(bridge)
@@ -314,12 +334,18 @@ print(f"FORWARD rules naming {bridge}:", ", ".join(facts.rules) or "none")
 # Where the kernel's `br_netfilter` module is loaded and the sysctl
 # `net.bridge.bridge-nf-call-iptables` is 1, an IPv4 frame that a bridge forwards from
 # one port to another goes through iptables' FORWARD chain, as a routed packet does.
-# Docker sets that chain's policy to DROP, and accepts what its own bridges forward
-# (the rules above); nothing accepts what `lk<session>` forwards. The Kubernetes
-# documentation asks a network plugin that connects containers to a Linux bridge to set
-# this sysctl to 1, so that kube-proxy's iptables rules see bridged traffic: on such a
-# node, a pod network needs a rule that accepts it. labkit adds one for this session's
-# bridge, and nothing else (it goes at clean-up):
+# Here Docker is behind both halves. Docker 20.10 loads `br_netfilter` itself when it
+# manages iptables and the module is not loaded yet, and the module starts with the
+# sysctl at 1; and when Docker turns IPv4 forwarding on itself (it was off when dockerd
+# started, as on a fresh Debian 12), it also sets that chain's policy to DROP. It
+# accepts what its own bridges forward (the rules above); nothing accepts what
+# `lk<session>` forwards. The Kubernetes documentation asks a network plugin that
+# connects containers to a Linux bridge to set this sysctl to 1, so that kube-proxy's
+# iptables rules see bridged traffic (the CNI bridge plugin 1.1 does not set it). On a
+# node where the FORWARD chain then drops by default, as Docker makes it here, bridged
+# pod traffic needs a rule that accepts it: in CNI that is usually the `firewall` plugin
+# chained after `bridge`. labkit adds one rule by hand instead, for this session's
+# bridge and nothing else (it goes at clean-up):
 
 # %% tags=["nbval-check-output"]
 print("\n".join(lab.allow_pod_traffic(bridge)))
@@ -328,7 +354,8 @@ print("foo answered:", reply.exit_code == 0 and "<html" in reply.output)
 print("what it answered:", reply.output.strip())
 
 # %% [markdown]
-# The bridge of the pods from scratch got the same rule in `web.plumb()`'s second line.
+# The bridge of the pods from scratch got the same rule in the third line `web.plumb()`
+# printed (step 2 above).
 #
 # ## hostNetwork
 #

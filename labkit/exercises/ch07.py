@@ -95,7 +95,7 @@ KEPT = "no new IP: the containers keep the old network namespace"
 NEW_IP_OPTIONS = (SAME, OTHER, KEPT)
 MAKE_FOO = ("the first cell under «A CRI pod's network namespace» (pod = lab.cri_pod(manifest)), "
             "then check")
-AGAIN_FOO = ("make foo again with the cells under «A new sandbox, a new network namespace» "
+AGAIN_FOO = ("make foo again with the cells under «When pause dies» "
              "(pod = lab.cri_pod(manifest)), then check")
 
 
@@ -116,9 +116,9 @@ def new_ip_solution(lab):
     "07.new-sandbox-ip", kind="predict",
     title="A new sandbox's IP",
     task="pause of pod foo dies, and the kubelet makes the Pod a new sandbox. What is the "
-         "address of eth0 in the new sandbox? (foo is the pod the chapter's first cell made "
-         "with lab.cri_pod, on labkit's containerd; answer before you run the section A new "
-         "sandbox, a new network namespace.)",
+         "address of eth0 in the new sandbox? (foo is the pod made by the first cell under "
+         "«A CRI pod's network namespace», with lab.cri_pod, on labkit's containerd; answer "
+         "before you run the cells below this card.)",
     hints=("What to think about: what the kubelet does with the old sandbox before it makes a "
            "new one (StopPodSandbox), and what containerd does for a sandbox's network when "
            "it stops one and when it runs one: it asks the CNI plugins to DEL the old "
@@ -156,8 +156,9 @@ def new_sandbox_ip(machine, pod, answer):
     if answer == KEPT:
         return failed("The kubelet does not keep the old sandbox's containers: it stops them "
                       "and the sandbox (StopPodSandbox, which makes containerd DEL its network "
-                      "and remove its network namespace), then starts them again in the new "
-                      "one, which gets a CNI ADD of its own.")
+                      "and remove the bind mount that kept its network namespace), then "
+                      "creates the containers anew in the new sandbox, which gets a CNI ADD of "
+                      "its own.")
     if answer != truth:
         return failed(f"host-local hands out the first free address after the last it gave "
                       f"({last}), going round {cni.subnet}: with foo's {net.ip} given back "
@@ -236,6 +237,12 @@ def docker_peer(machine, name):
     found = next((link for link in node_links(machine) if link.name == name), None)
     if found is None:
         return failed(f"The node has no interface named {name} now: list them with ip -o link.")
+    if found.kind == "veth" and found.peer_ifindex == eth0.ifindex:
+        return failed(f"{name} is a veth on the node whose peer has the same index as foo's "
+                      f"eth0 ({eth0.ifindex}), but in another namespace: an ifindex is "
+                      f"numbered per namespace. Check both ways: foo's eth0 names ifindex "
+                      f"{peer.ifindex} (eth0@if{peer.ifindex}), and {name} is ifindex "
+                      f"{found.ifindex}.")
     if found.kind == "veth":
         return failed(f"{name} is a veth on the node (ifindex {found.ifindex}), but its peer "
                       f"index is {found.peer_ifindex}, not eth0's {eth0.ifindex}: it pairs with "
@@ -274,6 +281,11 @@ def plumb_solo_solution(lab):
     _solo(lab)
 
 
+def _host_prefix(line: str) -> str:
+    """The address with a /32 prefix: no route to the rest of the subnet."""
+    return line.replace("/24 dev eth0", "/32 dev eth0")
+
+
 def _elsewhere(line: str) -> str:
     """The address in another subnet (10.99.x.y instead of 10.234.x.y)."""
     return line.replace(" 10.234.", " 10.99.")
@@ -288,8 +300,8 @@ def _elsewhere(line: str) -> str:
          "on the session's bridge lk{session}s: a veth pair with one end in solo's network "
          "namespace as eth0, up, with an address of web's subnet that no pod has, and the "
          "other end a port of the bridge, up, so that web answers solo on web's IP. Name "
-         "what you make on the node lk{session}… (at most 15 characters), so that the lab's "
-         "clean-up finds it.",
+         "what you make on the node lk{session}… (at most 15 characters): the names the lab's "
+         "clean-up looks for.",
     hints=("Look at what gave web its eth0, in the section By hand: a pod from scratch: the "
            "lines web.plumb() printed (web.commands() ends with them). solo needs the same "
            "steps, with names, an address and a pause of its own; the bridge and its rule "
@@ -301,7 +313,8 @@ def _elsewhere(line: str) -> str:
            "on cgroup v2); for the address, see which ones the "
            "bridge's pods have, e.g. web's: `nsenter --target $(head -1 "
            "/sys/fs/cgroup/memory/{name:scratch.web}/pause/cgroup.procs) --net ip -o addr "
-           "show eth0`",
+           "show eth0` (on cgroup v2 the file is "
+           "/sys/fs/cgroup/{name:scratch.web}/pause/cgroup.procs)",
            "Then check the two ends: on the node, solo's end must be listed by "
            "`ip -o link show master lk{session}s` and be up; inside, solo's eth0 up with its "
            "address. solo.exec(\"app\", \"timeout 3 wget -q -O - http://ADDRESS/\") with web's "
@@ -313,7 +326,8 @@ def _elsewhere(line: str) -> str:
                                              quiet=True), "only lo"),
            Wrong(lambda lab: _solo(lab, lambda line: "" if " master " in line else line),
                  "a port of no bridge"),
-           Wrong(lambda lab: _solo(lab, _elsewhere), "not in web's subnet")),
+           Wrong(lambda lab: _solo(lab, _elsewhere), "not in web's subnet"),
+           Wrong(lambda lab: _solo(lab, _host_prefix), "no route to web")),
     reads="pod solo's and pod web's cgroups (the first process of their pause), ip -j addr "
           "in their network namespaces (through nsenter) and on the node, and one HTTP "
           "request from solo's network namespace to web's address (3 s at most)",
@@ -330,8 +344,8 @@ def plumb_solo(machine, _answer):
     web_pause = web.main("pause", machine) if web is not None else None
     theirs = namespace_of(machine, web_pause) if web_pause else None
     if theirs is None or "eth0" not in theirs.peers or not theirs.link("eth0").ipv4():
-        return failed(f"There is no pod from scratch named web on the session's bridge to "
-                      f"reach: make it again with {MAKE_WEB}.")
+        return unjudged(f"There is no pod from scratch named web on the session's bridge to "
+                        f"reach: make it again with {MAKE_WEB}, then check.")
     web_address = theirs.link("eth0").ipv4()[0]
     subnet = ipaddress.ip_interface(str(web_address)).network
     bridge = theirs.peers["eth0"].master
@@ -363,6 +377,11 @@ def plumb_solo(machine, _answer):
     if mine.ip not in subnet:
         return failed(f"solo's eth0 has {mine}, which is not in web's subnet {subnet}: its "
                       "packets to web would have no route.")
+    if ipaddress.ip_address(web_address.local) not in mine.network:
+        return failed(f"solo's eth0 has {mine}: with the prefix /{mine.network.prefixlen} its "
+                      f"subnet {mine.network} does not hold web's {web_address.local}, so solo "
+                      f"has no route to web. Use web's prefix length, "
+                      f"/{subnet.prefixlen}.")
     if mine.ip == ipaddress.ip_address(web_address.local):
         return failed(f"solo's eth0 has web's own address {mine.ip}: give it one that no pod "
                       "on the bridge has.")

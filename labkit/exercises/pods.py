@@ -345,7 +345,7 @@ class CriPods(Pods):
     def not_running(self, machine, name, pod, members, again):
         if not pod.ready or pod.pause_pid is None:
             return (f"Pod {name}'s sandbox is NotReady on {self.engine} (its pause process "
-                    "is gone): delete the pod and make it again.")
+                    f"is gone): {again}.")
         stopped = [m for m in members if m not in pod.running()]
         if stopped:
             return (f"Pod {name}'s {_and(stopped)} {_not_running(stopped)} on {self.engine}: "

@@ -3,8 +3,9 @@ a session's own bridge forwards from one of its ports to another, labelled with 
 session (``-m comment --comment lk-<id>-pods``), so that its clean-up finds and deletes it.
 
 Why a rule at all: where ``br_netfilter`` is loaded with ``net.bridge.bridge-nf-call-iptables``
-= 1, IPv4 frames bridged between two ports pass the FORWARD chain, and Docker sets that
-chain's policy to DROP. The rule matches nothing but frames in and out of the lab's bridge.
+= 1, IPv4 frames bridged between two ports pass the FORWARD chain, and Docker 20.10 sets that
+chain's policy to DROP when it turns IPv4 forwarding on itself. The rule matches nothing but
+frames in and out of the lab's bridge.
 
 >>> forward_rule("lk0badcafes", "0badcafe")
 ('iptables', '-I', 'FORWARD', '-i', 'lk0badcafes', '-o', 'lk0badcafes', '-m', 'comment', \

@@ -105,6 +105,22 @@ def test_the_prediction_once_pause_is_killed_is_not_judged(made):
         verdict = ex.check(answer)
         assert not verdict.passed and not verdict.counted, verdict.sentence
         assert not ex.hints()
-        assert "NotReady" in verdict.sentence and "make it again" in verdict.sentence
+        assert "NotReady" in verdict.sentence and "«When pause dies»" in verdict.sentence
+    finally:
+        made.drop()
+
+
+def test_solo_without_web_is_not_judged(made):
+    """web is the chapter's to make, not the learner's: without it solo's check counts no
+    try and names the cells that make web."""
+    exercises.use(made.lab)
+    ex = exercises.get("07.plumb-solo")
+    made.drop()
+    made.lab.scratch_pod(name="solo", containers={"app": {"image": "busybox",
+                                                         "command": "sleep 600"}}, quiet=True)
+    try:
+        verdict = ex.check()
+        assert not verdict.passed and not verdict.counted, verdict.sentence
+        assert "no pod from scratch named web" in verdict.sentence, verdict.sentence
     finally:
         made.drop()

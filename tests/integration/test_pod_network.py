@@ -59,6 +59,11 @@ def test_a_cri_pods_namespace_as_the_bridge_plugin_made_it(lab):
         assert peer.peer_ifindex == eth0.ifindex and eth0.peer_ifindex == peer.ifindex
         assert net.bridges[bridge].ipv4() == ()  # isGateway false: no address on the bridge
         assert [route.destination for route in net.routes] == [cni.subnet]  # no default
+        # nor a way in: no route of the node's leads to the pods' subnet (only its default,
+        # which leads elsewhere), so the node's own processes (a kubelet's probes) cannot reach it
+        subnet = ipaddress.ip_network(cni.subnet)
+        assert not [r for r in lab.network().routes if r.destination != "default"
+                    and ipaddress.ip_network(r.destination).overlaps(subnet)]
         containerd = lab.containerd.state  # netns_mounts_under_state_dir
         assert len(net.pinned_at) == 1 and net.pinned_at[0].startswith(
             f"{containerd}/io.containerd.grpc.v1.cri/netns/cni-")

@@ -15,7 +15,8 @@ SCRIPTS = REPO / "notebook-scripts"  # their py:percent twins (jupytext.toml pai
 def test_there_are_notebooks():
     names = [p.stem for p in NOTEBOOKS]
     assert names == ["00-preflight", "01-containers", "02-pods", "03-docker-pod",
-                     "04-comparison", "05-podman-pods", "06-pod-from-scratch"]
+                     "04-comparison", "05-podman-pods", "06-pod-from-scratch",
+                     "07-pod-network"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

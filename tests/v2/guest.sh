@@ -30,10 +30,11 @@ mkdir -p "$out"
     # v2 assertions. nbval-lax compares only cells tagged nbval-check-output.
     LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q \
       tests/v2/guest_checks.py tests/integration/test_kubelet_values.py \
-      tests/integration/test_printed_commands.py \
+      tests/integration/test_printed_commands.py tests/integration/test_pod_network.py \
       --nbval-lax \
       notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
       notebooks/05-podman-pods.ipynb notebooks/06-pod-from-scratch.ipynb \
+      notebooks/07-pod-network.ipynb \
       --junitxml="$out/junit.xml"
     status=$?
     echo "== took $(( $(date +%s) - start )) s"
