@@ -223,3 +223,16 @@ def test_the_recordings_still_answer_the_readings(chapter, reading, kind):
     machine = ReplayLab(Tape.load(chapter)).checks_through(None)
     pod, started = reading(machine, "foo")
     assert isinstance(pod, kind) and started
+
+
+def test_the_docs_list_every_exercise_with_what_its_check_reads():
+    """docs/exercises.md has a row per exercise, its kind, and the card's own "reads"."""
+    text = (ROOT / "docs" / "exercises.md").read_text()
+    rows = {m[0]: (m[1], m[2]) for m in re.findall(
+        r"^\| `(\d\d\.[\w-]+)` \| ([^|]+?) \| (?:[^|`]|`[^`]*`)+? \| ((?:[^|`]|`[^`]*`)+) \|$",
+        text, flags=re.M)}
+    assert set(rows) == set(REGISTRY)
+    for exercise_id, (kind, reads) in rows.items():
+        spec = REGISTRY[exercise_id]
+        assert kind.split()[0] == spec.kind, exercise_id
+        assert reads == spec.reads, exercise_id
