@@ -62,7 +62,7 @@ print("CNI plugins", cni.plugins_version, "· iptables",
 # %% [markdown]
 # ## A CRI pod's network namespace
 #
-# The article's Pod again (`foo`: an nginx app and a sidecar, the two-container Pod every
+# The article's Pod again (`foo`: an HTTP app, httpbin, and a curl sidecar that sleeps, the Pod every
 # chapter builds), made through the CRI as in chapter 2:
 
 # %%
