@@ -75,12 +75,19 @@ def _load_article_images(url: str) -> None:
     client.close()
 
 
-def _images_run(engine: PrivateDockerd, since: float) -> set[str]:
-    done = subprocess.run(["docker", "-H", engine.url, "events", "--since", str(int(since)),
-                           "--until", str(int(time.time()) + 1), "--filter", "event=create",
-                           "--format", "{{.From}}"], capture_output=True, text=True, check=True)
-    return {name.removeprefix("docker.io/").removesuffix(":latest")
-            for name in done.stdout.split()}
+def _watch_creations(engine: PrivateDockerd) -> subprocess.Popen:
+    """`docker events` for container creations, followed while the chapters run: an engine
+    keeps only its most recent events (256, moby's daemon/events), fewer than the chapters
+    make, so asking afterwards would miss the first chapters' containers."""
+    return subprocess.Popen(["docker", "-H", engine.url, "events", "--filter", "event=create",
+                             "--format", "{{.From}}"], stdout=subprocess.PIPE, text=True)
+
+
+def _images_run(watch: subprocess.Popen) -> set[str]:
+    time.sleep(1)  # the last creations on their way
+    watch.terminate()
+    said, _ = watch.communicate(timeout=10)
+    return {name.removeprefix("docker.io/").removesuffix(":latest") for name in said.split()}
 
 
 @pytest.fixture
@@ -114,8 +121,10 @@ def test_where_the_article_images_are_present(engine):
     _load_article_images(engine.url)
     env = {k: v for k, v in os.environ.items() if k != "LABKIT_OFFLINE"}
     env["DOCKER_HOST"] = engine.url
-    since = time.time()
-    done = _bare_nbval(env, private=True)
+    watch = _watch_creations(engine)
+    try:
+        done = _bare_nbval(env, private=True)
+    finally:
+        ran = _images_run(watch)
     assert done.returncode == 0, done.stdout[-3000:]
-    ran = _images_run(engine, since)
     assert {"nginx", "kennethreitz/httpbin", "curlimages/curl", "busybox"} <= ran, ran
