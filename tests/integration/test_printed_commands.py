@@ -238,14 +238,27 @@ def test_the_pod_from_scratch_as_typed(typing_lab, tmp_path):
                     listed = [int(p) for p in handle.read().split()]
             except OSError:
                 return {}
-            # the member's first process: the one whose parent is not in its cgroup
-            first = [p for p in listed if _parent(p) not in listed]
-            if not first or os.readlink(f"/proc/{first[0]}/root") == "/":
-                return {}  # not yet in its root file system
-            found[member] = first[0]
+            first = _first_process(listed)
+            if first is None:
+                return {}
+            found[member] = first
         return found
 
     assert _view(lab, _until(pids), parent) == made
+
+
+def _first_process(listed: list[int]) -> int | None:
+    """A cgroup's first process, in its root file system: the one whose parent is not in
+    the cgroup. None until there is one, or while a listed process has ended since it was
+    listed (one of the typed commands' short-lived helpers): the cgroup is read again."""
+    try:
+        parents = {pid: _parent(pid) for pid in listed}
+        first = [pid for pid in listed if parents[pid] not in listed]
+        if not first or os.readlink(f"/proc/{first[0]}/root") == "/":
+            return None  # not yet in its root file system
+    except FileNotFoundError:
+        return None
+    return first[0]
 
 
 def _parent(pid: int) -> int:
@@ -291,8 +304,7 @@ def test_the_network_of_a_pod_from_scratch_as_typed(typing_lab, tmp_path):
                 listed = [int(p) for p in handle.read().split()]
         except OSError:
             return 0
-        first = [p for p in listed if _parent(p) not in listed]
-        return first[0] if first and os.readlink(f"/proc/{first[0]}/root") != "/" else 0
+        return _first_process(listed) or 0
 
     pid = _until(pause)
     _until(lambda: os.path.exists(f"/sys/class/net/{made['peers']['eth0'][0]}"))
