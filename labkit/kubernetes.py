@@ -18,15 +18,16 @@ NamespaceModes(net='node', ipc='pod', pid='container', uts='node')
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 VERSION = "1.37"  # the Kubernetes release whose rules these are (read in kubernetes/kubernetes
 # master after v1.37.0; each rule below names its function, unchanged since 1.35 unless it says)
 
-Mode = Literal["pod", "container", "node"]
-"""Whose namespace a container is in: the pod's (the sandbox holds it), its own, the node's."""
+Mode = Literal["pod", "container", "node", "target"]
+"""Whose namespace a container is in: the pod's (the sandbox holds it), its own, the node's, or
+(PID only, an ephemeral container's) another container's of the pod."""
 
 # pkg/kubelet/cm/helpers_linux.go
 MIN_SHARES = 2
@@ -74,6 +75,23 @@ def namespace_modes(*, host_network: bool = False, host_ipc: bool = False,
         pid="node" if host_pid else "pod" if share_process_namespace else "container",
         uts="node" if host_network else "pod",
     )
+
+
+def ephemeral_pid_mode(modes: NamespaceModes, target: str | None) -> Mode:
+    """The PID namespace of an ephemeral container (``kubectl debug --target=app``): the
+    target container's (the CRI's ``TARGET``, with the target's container id) when it names
+    one and the pod's containers each have their own; otherwise the pod's mode as for any
+    container (``generateLinuxContainerConfig``, pkg/kubelet/kuberuntime/
+    kuberuntime_container_linux.go: TARGET replaces CONTAINER only).
+
+    >>> ephemeral_pid_mode(namespace_modes(), "app")
+    'target'
+    >>> ephemeral_pid_mode(namespace_modes(share_process_namespace=True), "app")
+    'pod'
+    >>> ephemeral_pid_mode(namespace_modes(), None)
+    'container'
+    """
+    return "target" if target and modes.pid == "container" else modes.pid
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,84 @@ def qos_class(containers: Iterable[Resources]) -> str:
     return "Burstable"
 
 
+@dataclass(frozen=True)
+class InitActions:
+    """What the kubelet does next for a Pod's init containers: which to start (their
+    indexes), whether the Pod is initialized (its containers may start), and whether it
+    gives up on the Pod (an init container failed and ``restartPolicy`` is Never)."""
+
+    start: tuple[int, ...] = ()
+    initialized: bool = False
+    kill_pod: bool = False
+
+
+def init_container_actions(sidecars: Sequence[bool],
+                           states: Sequence[tuple[str, int] | None],
+                           restart_policy: str = "Always", *,
+                           containers_started: bool = False) -> InitActions:
+    """One step of the kubelet's init containers (``computeInitContainerActions``,
+    pkg/kubelet/kuberuntime/kuberuntime_container.go, sidecars stable since 1.33), from the
+    runtime's state of each (``("Running", 0)``, ``("Exited", code)``, ``None`` if not
+    made yet), in spec order: the first one not made is started; an init container that
+    exited 0 lets the next start, one that failed is started again (or the Pod given up
+    under ``restartPolicy: Never``); a sidecar lets the next start as soon as it runs (it
+    has no startup probe here) and is started again whenever it has exited. The Pod is
+    initialized when the last init container has done so, or once one of its containers
+    has been made (``containers_started``: then only sidecars are started again).
+
+    >>> init_container_actions([False, True], [None, None])
+    InitActions(start=(0,), initialized=False, kill_pod=False)
+    >>> init_container_actions([False, True], [("Exited", 0), None])
+    InitActions(start=(1,), initialized=False, kill_pod=False)
+    >>> init_container_actions([False, True], [("Exited", 0), ("Running", 0)])
+    InitActions(start=(), initialized=True, kill_pod=False)
+    >>> init_container_actions([False], [("Exited", 1)], "Never")
+    InitActions(start=(), initialized=False, kill_pod=True)
+    """
+    if not sidecars:
+        return InitActions(initialized=True)
+    start: list[int] = []
+    initialized = containers_started
+    seen_one = containers_started  # a later one has a state (or the containers do): it ran
+    last = len(sidecars) - 1
+    for i in range(last, -1, -1):
+        state = states[i]
+        if state is None:
+            if containers_started and sidecars[i]:
+                start.append(i)
+            continue
+        word, code = state
+        if seen_one and not sidecars[i]:
+            continue  # done before the later one started; only sidecars are kept running
+        if word == "Created":
+            start.append(i)
+        elif word == "Running":
+            if sidecars[i]:
+                if i == last:
+                    initialized = True
+                elif not seen_one:
+                    start.append(i + 1)
+        elif word == "Exited":
+            if sidecars[i]:
+                start.append(i)
+            elif code != 0:
+                if restart_policy == "Never":
+                    return InitActions(kill_pod=True)
+                start.append(i)
+            elif i == last:
+                initialized = True
+            else:
+                start.append(i + 1)
+        else:  # Unknown: started again (or the Pod given up, for a failed init container)
+            if not sidecars[i] and restart_policy == "Never":
+                return InitActions(kill_pod=True)
+            start.append(i)
+        seen_one = True
+    if not seen_one:
+        start.append(0)
+    return InitActions(tuple(reversed(start)), initialized)
+
+
 def milli_cpu_to_shares(milli_cpu: int | None) -> int:
     """cpu.shares for a CPU request (``MilliCPUToShares``, pkg/kubelet/cm/helpers_linux.go):
     1024 per core, rounded down, at least 2 (also for no request) and at most 262144.
@@ -176,46 +272,257 @@ class ResourceConfig:
     cpu_period: int = QUOTA_PERIOD
 
 
-def container_resources(resources: Resources) -> ResourceConfig:
+def container_resources(resources: Resources,
+                        pod: Resources | None = None) -> ResourceConfig:
     """What the kubelet sends the runtime for a container's cgroup
     (``calculateLinuxResources``, pkg/kubelet/kuberuntime/kuberuntime_container_linux.go):
-    shares from the request (from the limit if only that is given), the quota from the
-    limit with period 100000 µs, the memory limit.
+    shares from the CPU request, or from the limit when no request is given at all (an
+    explicit 0 is a request: 2 shares); the quota from the limit with period 100000 µs; the
+    memory limit. With pod-level resources (``pod``, spec.resources), a container that sets no
+    CPU or memory limit gets the pod's instead (``getCPULimit``, ``getMemoryLimit``, same
+    file, PodLevelResources: alpha 1.32, beta 1.34).
 
     >>> container_resources(Resources(cpu_limit=500, memory_limit=2**26))
     ResourceConfig(memory=67108864, cpu_shares=512, cpu_quota=50000, cpu_period=100000)
     >>> container_resources(Resources())
     ResourceConfig(memory=None, cpu_shares=2, cpu_quota=0, cpu_period=100000)
+    >>> container_resources(Resources(), pod=Resources(500, 500, 2**28, 2**28))
+    ResourceConfig(memory=268435456, cpu_shares=512, cpu_quota=50000, cpu_period=100000)
     """
-    request = resources.cpu_request or resources.cpu_limit
-    return ResourceConfig(memory=resources.memory_limit or None,
+    cpu_limit, memory_limit = resources.cpu_limit, resources.memory_limit
+    if pod is not None and pod_level_set(pod):
+        cpu_limit = cpu_limit or pod.cpu_limit
+        memory_limit = memory_limit or pod.memory_limit
+    request = resources.cpu_request if resources.cpu_request is not None else cpu_limit
+    return ResourceConfig(memory=memory_limit or None,
                           cpu_shares=milli_cpu_to_shares(request),
-                          cpu_quota=milli_cpu_to_quota(resources.cpu_limit))
+                          cpu_quota=milli_cpu_to_quota(cpu_limit))
 
 
-def pod_resource_config(containers: Iterable[Resources]) -> ResourceConfig:
+# -- a whole Pod: containers, init containers (sidecars among them), pod-level resources ------
+
+@dataclass(frozen=True)
+class PodResources:
+    """A Pod's CPU and memory as the kubelet reads them, after the API server's defaulting:
+    its containers', its init containers' (each with whether it is a sidecar, an init
+    container with ``restartPolicy: Always``), and the pod-level ones (``spec.resources``),
+    None when the Pod sets none."""
+
+    containers: tuple[Resources, ...]
+    init: tuple[tuple[Resources, bool], ...] = ()
+    pod: Resources | None = None
+
+
+def pod_level_set(pod: Resources | None) -> bool:
+    """Whether pod-level CPU or memory is set (``IsPodLevelResourcesSet``,
+    staging/src/k8s.io/component-helpers/resource/helpers.go)."""
+    return pod is not None and any(v is not None for v in (
+        pod.cpu_request, pod.cpu_limit, pod.memory_request, pod.memory_limit))
+
+
+def _pair(cpu: int | None, memory: int | None) -> tuple[int, int]:
+    return cpu or 0, memory or 0
+
+
+def _aggregate(pod: PodResources, pick) -> tuple[tuple[int, int], tuple[bool, bool]]:
+    """``AggregateContainerRequests`` / ``AggregateContainerLimits``
+    (staging/src/k8s.io/component-helpers/resource/helpers.go): the containers' and sidecars'
+    sum, or the largest need of the init phase if that is more, per resource; an init
+    container needs its own plus what the sidecars before it hold. Also whether every
+    container, and every init container with the sidecars before it, has a non-zero value
+    per resource (what ``ResourceConfigForPod``'s ``ContainerFn`` notes for limits)."""
+    total = [0, 0]
+    running = [0, 0]  # the sidecars started so far
+    init_peak = [0, 0]
+    declared = [True, True]
+    for container in pod.containers:
+        value = pick(container)
+        for i in (0, 1):
+            total[i] += value[i]
+            declared[i] = declared[i] and value[i] > 0
+    for container, sidecar in pod.init:
+        value = pick(container)
+        if sidecar:
+            need = [running[i] + value[i] for i in (0, 1)]
+            running = need
+            total = [total[i] + value[i] for i in (0, 1)]
+        else:
+            need = [running[i] + value[i] for i in (0, 1)]
+        for i in (0, 1):
+            init_peak[i] = max(init_peak[i], need[i])
+            declared[i] = declared[i] and need[i] > 0
+    return ((max(total[0], init_peak[0]), max(total[1], init_peak[1])),
+            (declared[0], declared[1]))
+
+
+def _requests(c: Resources) -> tuple[int, int]:
+    return _pair(c.cpu_request, c.memory_request)
+
+
+def _limits(c: Resources) -> tuple[int, int]:
+    return _pair(c.cpu_limit, c.memory_limit)
+
+
+def aggregate_requests(pod: PodResources) -> tuple[int, int]:
+    """The containers' effective CPU (millicores) and memory (bytes) requests, pod-level
+    resources aside (``AggregateContainerRequests``): the larger of the containers and
+    sidecars together, and the most any init container needs with the sidecars started
+    before it.
+
+    >>> sidecar, app = Resources(100, None, 2**26), Resources(200, None, 2**27)
+    >>> aggregate_requests(PodResources((app,), ((Resources(500), False), (sidecar, True))))
+    (500, 201326592)
+    """
+    return _aggregate(pod, _requests)[0]
+
+
+def aggregate_limits(pod: PodResources) -> tuple[int, int]:
+    """The same for limits (``AggregateContainerLimits``)."""
+    return _aggregate(pod, _limits)[0]
+
+
+def _all(pod: PodResources) -> list[Resources]:
+    return [*pod.containers, *(c for c, _ in pod.init)]
+
+
+def default_pod_resources(pod: PodResources) -> Resources | None:
+    """The API server's defaulting of pod-level resources (``defaultPodRequests`` and
+    ``defaultPodLimits``, pkg/apis/core/v1/defaults.go, after the containers' requests default
+    to their limits): with a pod-level limit, a pod-level request not given is the
+    containers' aggregate request when some container requests that resource, else the pod
+    limit; with pod-level requests and no pod-level limit, a limit is derived from the
+    containers' only when every container has one (from 1.36, KEP-2837's fix for issue
+    136120). None when the Pod sets no pod-level CPU or memory.
+
+    >>> default_pod_resources(PodResources((Resources(),), pod=Resources(cpu_limit=500)))
+    Resources(cpu_request=500, cpu_limit=500, memory_request=None, memory_limit=None)
+    >>> app = Resources(100, None, 2**26, 2**27)
+    >>> default_pod_resources(PodResources((app,), pod=Resources(memory_limit=2**28)))
+    Resources(cpu_request=100, cpu_limit=None, memory_request=67108864, memory_limit=268435456)
+    """
+    given = pod.pod
+    if not pod_level_set(given):
+        return None
+    assert given is not None
+    everyone = _all(pod)
+    cpu_request, memory_request = given.cpu_request, given.memory_request
+    cpu_limit, memory_limit = given.cpu_limit, given.memory_limit
+    if cpu_limit is not None or memory_limit is not None:  # defaultPodRequests
+        cpu, memory = aggregate_requests(pod)
+        if cpu_request is None and any(c.cpu_request is not None for c in everyone):
+            cpu_request = cpu
+        if memory_request is None and any(c.memory_request is not None for c in everyone):
+            memory_request = memory
+        if cpu_request is None and cpu_limit is not None:
+            cpu_request = cpu_limit
+        if memory_request is None and memory_limit is not None:
+            memory_request = memory_limit
+    elif cpu_request is not None or memory_request is not None:  # defaultPodLimits
+        cpu, memory = aggregate_limits(pod)
+        if all(c.cpu_limit is not None for c in everyone):
+            cpu_limit = cpu
+        if all(c.memory_limit is not None for c in everyone):
+            memory_limit = memory
+    return Resources(cpu_request, cpu_limit, memory_request, memory_limit)
+
+
+def pod_requests(pod: PodResources) -> Resources:
+    """The Pod's effective requests (``PodRequests``, component-helpers resource/helpers.go):
+    the containers' aggregate, where pod-level requests (``pod.pod``, defaulted) do not
+    replace it. Overhead (RuntimeClass) left out: labkit runs no RuntimeClass."""
+    cpu, memory = aggregate_requests(pod)
+    level = pod.pod if pod_level_set(pod.pod) else None
+    if level is not None and level.cpu_request is not None:
+        cpu = level.cpu_request
+    if level is not None and level.memory_request is not None:
+        memory = level.memory_request
+    return Resources(cpu_request=cpu, memory_request=memory)
+
+
+def pod_limits(pod: PodResources) -> Resources:
+    """The Pod's effective limits (``PodLimits``): the containers' aggregate, where pod-level
+    limits do not replace it."""
+    cpu, memory = aggregate_limits(pod)
+    level = pod.pod if pod_level_set(pod.pod) else None
+    if level is not None and level.cpu_limit is not None:
+        cpu = level.cpu_limit
+    if level is not None and level.memory_limit is not None:
+        memory = level.memory_limit
+    return Resources(cpu_limit=cpu, memory_limit=memory)
+
+
+def _resource_qos(r: Resources) -> str:
+    """``resourceQOS`` (pkg/apis/core/v1/helper/qos/qos.go): one set of requests and limits,
+    CPU and memory: Guaranteed when each is requested as much as it is limited, BestEffort
+    when neither is given, Burstable otherwise."""
+    found = None
+    for request, limit in ((r.cpu_request, r.cpu_limit), (r.memory_request, r.memory_limit)):
+        if (request or 0) != (limit or 0):
+            return "Burstable"
+        best_effort = not request and not limit
+        kind = "BestEffort" if best_effort else "Guaranteed"
+        if found is None:
+            found = kind
+        elif found != kind:
+            return "Burstable"
+    return found or "BestEffort"
+
+
+def pod_qos_class(pod: PodResources) -> str:
+    """The Pod's QoS class (``ComputePodQOS``): from the pod-level resources when the Pod
+    sets them (PodLevelResources), else from every container, init containers included
+    (:func:`qos_class`).
+
+    >>> pod_qos_class(PodResources((Resources(),), pod=Resources(500, 500, 2**28, 2**28)))
+    'Guaranteed'
+    >>> pod_qos_class(PodResources((Resources(250, 250, 64, 64),), ((Resources(), False),)))
+    'Burstable'
+    """
+    level = pod.pod if pod_level_set(pod.pod) else None
+    if level is not None:
+        return _resource_qos(level)
+    return qos_class(_all(pod))
+
+
+def pod_resource_config(containers: Iterable[Resources] | PodResources) -> ResourceConfig:
     """The pod cgroup's values (``ResourceConfigForPod``, pkg/kubelet/cm/helpers_linux.go),
-    from the containers' defaulted resources: shares from the summed CPU requests (2 for a
-    BestEffort pod); the quota from the summed CPU limits only when every container has
-    one; the memory limit, the sum, only when every container has one.
+    from the effective requests and limits (:func:`pod_requests`, :func:`pod_limits`):
+    cpu.shares from the CPU request (2 for a BestEffort pod); for a Burstable pod the quota
+    only when every container (and every init container with the sidecars before it) has a
+    CPU limit, the memory limit only when each has a memory limit, or when the pod-level
+    resources set one; a Guaranteed pod gets all three. Given a list of containers, they are
+    a Pod's only containers, requests defaulted here.
 
     >>> both = [Resources(250, 500, 2**26, 2**26), Resources(None, None, 2**25, 2**25)]
     >>> pod_resource_config(both)
     ResourceConfig(memory=100663296, cpu_shares=256, cpu_quota=0, cpu_period=100000)
     >>> pod_resource_config([Resources()])
     ResourceConfig(memory=None, cpu_shares=2, cpu_quota=0, cpu_period=100000)
+    >>> init = ((Resources(None, None, 2**29, 2**29), False),)
+    >>> pod_resource_config(PodResources(tuple(default_requests(c) for c in both), init))
+    ResourceConfig(memory=536870912, cpu_shares=256, cpu_quota=0, cpu_period=100000)
     """
-    containers = [default_requests(c) for c in containers]
-    if qos_class(containers) == "BestEffort":
+    if not isinstance(containers, PodResources):
+        containers = PodResources(tuple(default_requests(c) for c in containers))
+    pod = containers
+    qos = pod_qos_class(pod)
+    if qos == "BestEffort":
         return ResourceConfig(cpu_shares=MIN_SHARES, cpu_quota=0)
-    cpu_requests = sum(c.cpu_request or 0 for c in containers)
-    cpu_limits_declared = all(c.cpu_limit for c in containers)
-    memory_limits_declared = all(c.memory_limit for c in containers)
-    quota = milli_cpu_to_quota(sum(c.cpu_limit or 0 for c in containers)) \
-        if cpu_limits_declared else 0
-    memory = sum(c.memory_limit or 0 for c in containers) if memory_limits_declared else None
-    return ResourceConfig(memory=memory, cpu_shares=milli_cpu_to_shares(cpu_requests),
-                          cpu_quota=quota)
+    requests, limits = pod_requests(pod), pod_limits(pod)
+    cpu_declared, memory_declared = _aggregate(pod, _limits)[1]
+    level = pod.pod if pod_level_set(pod.pod) else None
+    if level is not None and level.cpu_limit:
+        cpu_declared = True
+    if level is not None and level.memory_limit:
+        memory_declared = True
+    quota = milli_cpu_to_quota(limits.cpu_limit)
+    if qos == "Guaranteed":
+        return ResourceConfig(memory=limits.memory_limit or None,
+                              cpu_shares=milli_cpu_to_shares(requests.cpu_request),
+                              cpu_quota=quota)
+    return ResourceConfig(memory=limits.memory_limit if memory_declared else None,
+                          cpu_shares=milli_cpu_to_shares(requests.cpu_request),
+                          cpu_quota=quota if cpu_declared else 0)
 
 
 QOS_CGROUP = {"Guaranteed": "", "Burstable": "burstable", "BestEffort": "besteffort"}
@@ -261,8 +568,9 @@ class LinuxContainerResources:
     unified: tuple[tuple[str, str], ...] = ()  # cgroup v2 files
 
 
-def linux_container_resources(resources: Resources, qos: str,
-                              node: NodeFacts) -> LinuxContainerResources:
+def linux_container_resources(resources: Resources, qos: str, node: NodeFacts, *,
+                              pod: Resources | None = None,
+                              oom: int | None = None) -> LinuxContainerResources:
     """A container's resources as the kubelet sends them to the runtime
     (``generateLinuxContainerResources``, pkg/kubelet/kuberuntime/
     kuberuntime_container_linux.go): the cgroup values of :func:`container_resources`, the
@@ -270,7 +578,9 @@ def linux_container_resources(resources: Resources, qos: str,
     limit where the swap controller exists, on v2 ``memory.swap.max`` 0), a hugepage limit
     of 0 for every page size the node has (``GetHugepageLimitsFromResources``), and on
     cgroup v2 ``memory.oom.group`` 1 (the whole container is OOM-killed, the kubelet's
-    default since 1.32: singleProcessOOMKill false).
+    default since 1.32: singleProcessOOMKill false). ``pod`` is the Pod's pod-level
+    resources, whose limits a container without its own takes (:func:`container_resources`);
+    ``oom`` the score :func:`oom_score_adjs` gives it in its Pod (else this container's alone).
 
     >>> node = NodeFacts(8 * 2**30, 1, True, ("2MB",))
     >>> got = linux_container_resources(Resources(250, 500, 2**26, 2**26), "Guaranteed", node)
@@ -280,7 +590,7 @@ def linux_container_resources(resources: Resources, qos: str,
     >>> linux_container_resources(Resources(), "BestEffort", v2).unified
     (('memory.oom.group', '1'), ('memory.swap.max', '0'))
     """
-    config = container_resources(resources)
+    config = container_resources(resources, pod)
     swap = 0
     unified: list[tuple[str, str]] = []
     if node.cgroup_version == 2:
@@ -289,8 +599,10 @@ def linux_container_resources(resources: Resources, qos: str,
             unified.append(("memory.swap.max", "0"))
     elif node.swap_controller and config.memory:
         swap = config.memory
+    if oom is None:
+        oom = oom_score_adj(qos, resources.memory_request, node.memory_capacity)
     return LinuxContainerResources(
-        config, oom_score_adj(qos, resources.memory_request, node.memory_capacity), swap,
+        config, oom, swap,
         tuple((size, 0) for size in node.hugepage_sizes), tuple(unified))
 
 
@@ -317,6 +629,51 @@ def oom_score_adj(qos: str, memory_request: int | None, memory_capacity: int) ->
     if adjust == BESTEFFORT_OOM_SCORE_ADJ:
         return adjust - 1
     return adjust
+
+
+def oom_score_adjs(pod: PodResources, qos: str,
+                   memory_capacity: int) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """The OOM score adjustment the kubelet asks for every container of a Pod
+    (``GetContainerOOMScoreAdjust``, pkg/kubelet/qos/policy.go): the containers', the init
+    containers', and what an ephemeral container (no request) gets. Guaranteed -997,
+    BestEffort 1000; Burstable from each one's memory request (:func:`oom_score_adj`), with
+    two newer rules: a pod-level memory request not claimed by the containers' requests is
+    shared out evenly over the containers and init containers (KEP-2837, PodLevelResources);
+    and a sidecar never gets a higher score than the regular container with the smallest
+    request would (KEP-753, so it is not killed before the app it serves).
+
+    >>> gib, app, logs = 2**30, Resources(None, None, 2**30, 2**30), Resources(None, None, 0)
+    >>> oom_score_adjs(PodResources((app,), ((logs, True),)), "Burstable", 8 * gib)
+    ((875,), (875,), 999)
+    >>> oom_score_adjs(PodResources((Resources(),) * 2, pod=Resources(None, None, gib, None)),
+    ...                "Burstable", 8 * gib)
+    ((938, 938), (), 938)
+    """
+    if qos in ("Guaranteed", "BestEffort"):
+        one = oom_score_adj(qos, None, memory_capacity)
+        return (tuple(one for _ in pod.containers), tuple(one for _ in pod.init), one)
+    remaining = 0
+    level = pod.pod if pod_level_set(pod.pod) else None
+    requests_at_pod_level = level is not None and (
+        level.cpu_request is not None or level.memory_request is not None)
+    if requests_at_pod_level and level is not None and level.memory_request:
+        claimed = aggregate_requests(pod)[1]
+        remaining = (level.memory_request - claimed) // (len(pod.containers) + len(pod.init))
+
+    def raw(request: int | None) -> int:
+        return 1000 - (1000 * ((request or 0) + remaining)) // memory_capacity
+
+    def clamp(adjust: int) -> int:
+        if adjust < 1000 + GUARANTEED_OOM_SCORE_ADJ:
+            return 1000 + GUARANTEED_OOM_SCORE_ADJ
+        return adjust - 1 if adjust == BESTEFFORT_OOM_SCORE_ADJ else adjust
+
+    smallest = min((c.memory_request or 0 for c in pod.containers), default=0)
+    floor = raw(smallest)  # the score of the regular container that asks for least
+    inits = tuple(clamp(min(raw(c.memory_request), floor) if sidecar else raw(c.memory_request))
+                  for c, sidecar in pod.init)
+    return (tuple(clamp(raw(c.memory_request)) for c in pod.containers), inits,
+            clamp(raw(None)))
 
 
 def cpu_weight(shares: int | None) -> int | None:

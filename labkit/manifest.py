@@ -36,8 +36,24 @@ from datetime import datetime
 import yaml
 
 from .errors import SpecError
+from .kubernetes import (
+    Resources,
+    aggregate_requests,
+    default_pod_resources,
+    milli_cpu,
+    pod_level_set,
+)
 from .quantity import format_bytes, kubernetes_cpus, kubernetes_memory
-from .spec import ContainerSpec, PodContainer, PodSpec, Port, check_name
+from .spec import (
+    ContainerSpec,
+    EphemeralContainer,
+    FullPodSpec,
+    InitContainer,
+    PodContainer,
+    PodSpec,
+    Port,
+    check_name,
+)
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader where PyYAML has it (its wheels do): the same documents as the
@@ -53,10 +69,15 @@ FIELDS: dict[str, set[str]] = {
     "ownerReference": {"apiVersion", "kind", "name", "uid", "controller",
                        "blockOwnerDeletion"},
     "spec": {"containers", "shareProcessNamespace", "hostNetwork", "hostIPC", "hostPID",
-             "restartPolicy", "terminationGracePeriodSeconds", "dnsPolicy"},
+             "restartPolicy", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers",
+             "resources", "ephemeralContainers"},
     "container": {"name", "image", "command", "args", "ports", "resources", "env",
                   "imagePullPolicy"},
+    "initContainer": {"name", "image", "command", "args", "ports", "resources", "env",
+                      "imagePullPolicy", "restartPolicy"},
     "resources": {"limits", "requests"},
+    "podResources": {"limits", "requests"},
+    "podQuantity": {"cpu", "memory"},
     "quantity": {"cpu", "memory"},
     "port": {"containerPort", "name", "protocol"},
     "env": {"name", "value"},
@@ -66,20 +87,27 @@ NOT_RUN: dict[str, set[str]] = {
     "metadata": {"generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
                  "managedFields"},
     "ownerReference": set(),
-    "spec": {"volumes", "initContainers", "ephemeralContainers", "activeDeadlineSeconds",
+    "spec": {"volumes", "activeDeadlineSeconds",
              "nodeSelector", "serviceAccountName", "serviceAccount",
              "automountServiceAccountToken", "nodeName", "securityContext", "imagePullSecrets",
              "hostname", "subdomain", "affinity", "schedulerName", "tolerations", "hostAliases",
              "priorityClassName", "priority", "dnsConfig", "readinessGates", "runtimeClassName",
              "enableServiceLinks", "preemptionPolicy", "overhead", "topologySpreadConstraints",
              "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates", "resourceClaims",
-             "resources", "hostnameOverride", "workloadRef", "schedulingGroup",
+             "hostnameOverride", "workloadRef", "schedulingGroup",
              "evictionResponders"},
     "container": {"workingDir", "envFrom", "resizePolicy", "restartPolicy",
                   "restartPolicyRules", "volumeMounts", "volumeDevices", "livenessProbe",
                   "readinessProbe", "startupProbe", "lifecycle", "terminationMessagePath",
                   "terminationMessagePolicy", "securityContext", "stdin", "stdinOnce", "tty"},
+    "initContainer": {"workingDir", "envFrom", "resizePolicy", "restartPolicyRules",
+                      "volumeMounts", "volumeDevices", "livenessProbe", "readinessProbe",
+                      "startupProbe", "lifecycle", "terminationMessagePath",
+                      "terminationMessagePolicy", "securityContext", "stdin", "stdinOnce",
+                      "tty"},
     "resources": {"claims"},
+    "podResources": set(),  # claims: refused by _pod_resources, as the API server does
+    "podQuantity": set(),  # hugepages-<size>: _not_run
     "quantity": {"ephemeral-storage"},  # and hugepages-<size>, extended resources: _not_run
     "port": {"hostPort", "hostIP"},
     "env": {"valueFrom"},
@@ -92,6 +120,8 @@ def _not_run(kind: str, key) -> bool:
     ``validateContainerResourceName`` (pkg/apis/core/validation/validation.go) takes them."""
     if kind == "quantity" and isinstance(key, str):
         return key in NOT_RUN[kind] or key.startswith("hugepages-") or "/" in key
+    if kind == "podQuantity" and isinstance(key, str):
+        return key.startswith("hugepages-")
     return key in NOT_RUN[kind]
 
 
@@ -353,15 +383,25 @@ def _ports(items, where: str) -> tuple[Port, ...]:
     return ports
 
 
-def _quantities(index: int, container: str, section: str, data,
-                said: list[str]) -> tuple[int | None, float | None]:
+def _quantities(index: int, container: str, section: str, data, said: list[str], *,
+                path: str = "spec.containers", who: str = "container",
+                kind: str = "quantity") -> tuple[int | None, float | None]:
     """Memory and CPU of resources.limits or .requests as the API server reads them
     (``ValidateContainerResourceRequirements``, pkg/apis/core/validation/validation.go: any
     quantity not negative, 0 included); a fraction of a byte is warned about
-    (``warningsForPodSpecAndMeta``, pkg/api/pod/warnings.go) and rounded up."""
-    where = f"container {container}: resources.{section}"
+    (``warningsForPodSpecAndMeta``, pkg/api/pod/warnings.go) and rounded up. ``path`` and
+    ``who`` name where they are (``spec.initContainers``, ``init container``); the pod-level
+    ones (``kind="podQuantity"``) are ``spec.resources``."""
+    if kind == "podQuantity":
+        where, warned = f"spec.resources.{section}", f"spec.resources.{section}"
+    else:
+        where = f"{who} {container}: resources.{section}"
+        warned = f"{path}[{index}].resources.{section}"
     data = _mapping(data, where)
-    _check_fields(where, data, "quantity")
+    if kind == "podQuantity":
+        _pod_quantity_names(where, data)
+    else:
+        _check_fields(where, data, kind)
     memory = cpus = fraction = None
     try:
         if "memory" in data:
@@ -371,8 +411,8 @@ def _quantities(index: int, container: str, section: str, data,
     except SpecError as error:
         raise SpecError(f"{where}: {error}") from None
     if fraction:
-        said.append(f"spec.containers[{index}].resources.{section}[memory]: fractional byte "
-                    f"value {_quote(fraction)} is invalid, must be an integer")
+        said.append(f"{warned}[memory]: fractional byte value {_quote(fraction)} is invalid, "
+                    "must be an integer")
     if section == "limits" and memory and memory < MIN_MEMORY_LIMIT:
         raise _too_small(where, data["memory"], memory, fraction)
     return memory, cpus
@@ -393,17 +433,39 @@ def _too_small(where: str, value, size: int, fraction: str | None) -> SpecError:
                      "that: write e.g. 64Mi.")
 
 
-def _container(index: int, data, seen: set[str], said: list[str]) -> PodContainer:
+def _pod_quantity_names(where: str, data: dict) -> None:
+    """The resources a Pod may set at pod level: cpu and memory (and huge pages, which labkit
+    does not run), as ``SupportedPodLevelResources`` (staging/src/k8s.io/component-helpers/
+    resource/helpers.go, 1.34 to 1.36) has them; anything else is refused by
+    ``validatePodResources`` (pkg/apis/core/validation/validation.go)."""
+    for key in data:
+        if key in FIELDS["podQuantity"]:
+            continue
+        if _not_run("podQuantity", key):
+            raise SpecError(f"{where}.{key} is real Kubernetes but not supported by this lab: "
+                            "remove it from the manifest to run this Pod here.")
+        if key in FIELDS["quantity"] | NOT_RUN["quantity"] or (isinstance(key, str)
+                                                               and "/" in key):
+            raise SpecError(f"{where}.{key} cannot be set for a whole Pod: pod-level resources "
+                            "are cpu, memory and hugepages-<size>; set it on a container.")
+        raise _unknown(key, where, FIELDS["podQuantity"], FIELDS["podQuantity"])
+
+
+def _container(index: int, data, seen: set[str], said: list[str], *,
+               path: str = "spec.containers", who: str = "container") -> PodContainer:
     """One of spec.containers (``validateContainers``, pkg/apis/core/validation/validation.go): a
     name (labkit's :func:`labkit.spec.check_name`, stricter than the DNS label Kubernetes asks),
-    unique."""
-    data = _mapping(data, f"spec.containers[{index}]")
+    unique (also among the init containers, ``validateInitContainers``). For
+    spec.initContainers (``path``, ``who="init container"``) the same, and its
+    ``restartPolicy`` (:func:`_init_restart_policy`)."""
+    data = _mapping(data, f"{path}[{index}]")
     name = data.get("name")
-    where = f"container {name}" if name else f"spec.containers[{index}]"
+    where = f"{who} {name}" if name else f"{path}[{index}]"
     if not name:
         raise SpecError(f"{where} has no name: give every container a name, e.g. name: app.")
-    _check_fields(where, data, "container")
-    check_name(name, f"spec.containers[{index}].name")
+    init = path == "spec.initContainers"
+    _check_fields(where, data, "initContainer" if init else "container")
+    check_name(name, f"{path}[{index}].name")
     if name in seen:
         raise SpecError(f"Two containers are named {name!r}: container names in a Pod must be "
                         "unique.")
@@ -411,14 +473,57 @@ def _container(index: int, data, seen: set[str], said: list[str]) -> PodContaine
     image = _image(data.get("image"), where)
     resources = _mapping(data.get("resources"), f"{where}: resources")
     _check_fields(f"{where}: resources", resources, "resources")
-    memory, cpus = _quantities(index, name, "limits", resources.get("limits"), said)
-    requests = _quantities(index, name, "requests", resources.get("requests"), said)
-    return PodContainer(
-        ContainerSpec(name=name, image=image, memory_bytes=memory, cpus=cpus), *requests,
+    kwargs = dict(path=path, who=who)
+    memory, cpus = _quantities(index, name, "limits", resources.get("limits"), said, **kwargs)
+    requests = _quantities(index, name, "requests", resources.get("requests"), said, **kwargs)
+    fields = dict(
         env=_env(data.get("env"), where), ports=_ports(data.get("ports"), where),
         image_pull_policy=_pull_policy(data.get("imagePullPolicy"), where, image),
         command=_argv(data.get("command"), where, "command", 'command: ["sleep", "3600"]'),
         args=_argv(data.get("args"), where, "args", 'args: ["--port", "8080"]'))
+    spec = ContainerSpec(name=name, image=image, memory_bytes=memory, cpus=cpus)
+    if init:
+        return InitContainer(spec, *requests, **fields,
+                             restart_policy=_init_restart_policy(data, where))
+    return PodContainer(spec, *requests, **fields)
+
+
+def _init_restart_policy(data: dict, where: str) -> str | None:
+    """An init container's ``restartPolicy``: ``Always`` makes it a sidecar
+    (``validateInitContainerRestartPolicy``, pkg/apis/core/validation/validation.go; KEP-753,
+    stable in 1.33). Since Kubernetes 1.34 (KEP-5307, container restart rules, beta in 1.35)
+    ``OnFailure`` and ``Never`` are Kubernetes too, which labkit does not run."""
+    policy = data.get("restartPolicy")
+    if policy is None or policy == "Always":
+        return policy
+    if policy in ("OnFailure", "Never"):
+        raise SpecError(f"{where}.restartPolicy {policy} is real Kubernetes but not supported "
+                        "by this lab: remove it (an init container runs to its end) or write "
+                        "Always (a sidecar).")
+    raise SpecError(f"{where}.restartPolicy {policy!r} is not one Kubernetes knows: write "
+                    "Always for a sidecar, or leave it out.")
+
+
+def _pod_resources(spec: dict, said: list[str]) -> Resources | None:
+    """spec.resources, the Pod's own CPU and memory (KEP-2837: alpha 1.32, beta and on by
+    default 1.34): the quantities as a container's (``validatePodResourceRequirements``,
+    pkg/apis/core/validation/validation.go), no claims at pod level (``validatePodResources``);
+    defaulted later with the containers (:func:`check_pod`). A stanza that sets neither CPU
+    nor memory sets nothing."""
+    data = spec.get("resources")
+    if data is None:
+        return None
+    data = _mapping(data, "spec.resources")
+    if "claims" in data:
+        raise SpecError("spec.resources.claims cannot be set for a whole Pod: claims belong to "
+                        "containers (Kubernetes refuses them at pod level).")
+    _check_fields("spec.resources", data, "podResources")
+    memory, cpus = _quantities(0, "", "limits", data.get("limits"), said, kind="podQuantity")
+    requests_memory, requests_cpus = _quantities(0, "", "requests", data.get("requests"), said,
+                                                 kind="podQuantity")
+    found = Resources(cpu_request=milli_cpu(requests_cpus), cpu_limit=milli_cpu(cpus),
+                      memory_request=requests_memory, memory_limit=memory)
+    return found if pod_level_set(found) else None
 
 
 def _string_map(data, where: str, *, values: bool) -> tuple[tuple[str, str], ...]:
@@ -624,14 +729,66 @@ def check_pod(pod: PodSpec) -> PodSpec:
         # validatePodSpecSecurityContext (pkg/apis/core/validation/validation.go)
         raise SpecError("shareProcessNamespace and hostPID cannot both be enabled: keep one "
                         "of them (Kubernetes refuses the pair).")
-    names = [c.name for c in pod.containers]
-    for name in names:  # validateContainers (pkg/apis/core/validation/validation.go)
+    names = [c.name for c in pod.all_containers]
+    for name in names:  # validateContainers, validateInitContainers, validateEphemeral...
         if names.count(name) > 1:
             raise SpecError(f"Two containers are named {name!r}: container names in a Pod must "
                             "be unique.")
-    for container in pod.containers:
+    for container in (*pod.init_containers, *pod.containers):
         _requests_within_limits(container)
+    if pod.resources is not None:
+        given = pod.resources
+        pod = replace(pod, resources=default_pod_resources(pod.pod_resources))
+        _pod_resources_consistent(pod, given)
     return replace(pod, warnings=(*pod.warnings, *_env_warnings(pod), *_port_warnings(pod)))
+
+
+def _cpu(milli: int | None) -> str:
+    return f"{milli or 0}m"
+
+
+def _memory(size: int | None) -> str:
+    return format_bytes(size or 0)
+
+
+def _pod_resources_consistent(pod: PodSpec, given: Resources) -> None:
+    """``validatePodResources`` (pkg/apis/core/validation/validation.go), on the pod-level
+    resources as the API server has defaulted them (``given``: as written): no container's
+    limit more than the Pod's (``validatePodResourceConsistency``); the pod-level requests no
+    less than the containers' effective requests together (the same, with
+    ``AggregateContainerRequests``: sidecars and init containers counted as the kubelet counts
+    them); each pod-level request no more than its limit (``validateResourceRequirements``).
+    Upstream lists every such error; labkit says the first."""
+    level = pod.resources
+    assert level is not None
+    for container in pod.containers:
+        for resource, own, whole, shown in (
+                ("cpu", milli_cpu(container.spec.cpus), level.cpu_limit, _cpu),
+                ("memory", container.spec.memory_bytes, level.memory_limit, _memory)):
+            if own is not None and whole is not None and own > whole:
+                raise SpecError(f"container {container.name}: resources.limits.{resource} "
+                                f"{shown(own)} is more than the Pod's own limit "
+                                f"(spec.resources.limits.{resource} {shown(whole)}): lower it, "
+                                "since no container can have more than the whole Pod.")
+    cpu, memory = aggregate_requests(pod.pod_resources)
+    for resource, asked, request, written, shown in (
+            ("cpu", cpu, level.cpu_request, given.cpu_request, _cpu),
+            ("memory", memory, level.memory_request, given.memory_request, _memory)):
+        if written is not None and asked > written:
+            raise SpecError(f"spec.resources.requests.{resource} {shown(request)} is less than "
+                            f"the containers ask for together ({shown(asked)}, as the kubelet "
+                            "adds up containers, sidecars and init containers): raise it, or "
+                            "lower theirs.")
+    for resource, request, written, limit, shown in (
+            ("cpu", level.cpu_request, given.cpu_request, level.cpu_limit, _cpu),
+            ("memory", level.memory_request, given.memory_request, level.memory_limit,
+             _memory)):
+        if request is not None and limit is not None and request > limit:
+            what = f"spec.resources.requests.{resource} {shown(request)}" if written is not None \
+                else (f"the containers' {resource} requests together ({shown(request)}, what a "
+                      "pod-level request not written defaults to)")
+            raise SpecError(f"{what} is more than spec.resources.limits.{resource} "
+                            f"{shown(limit)}: lower the requests or raise the limit.")
 
 
 def _requests_within_limits(container: PodContainer) -> None:
@@ -715,17 +872,29 @@ def parse_pod(text: str) -> PodSpec:
     containers = spec.get("containers")
     if not containers or not isinstance(containers, list):
         raise SpecError("The Pod has no containers: list at least one under spec.containers.")
+    if spec.get("ephemeralContainers"):
+        # ValidatePodCreate (pkg/apis/core/validation/validation.go)
+        raise SpecError("spec.ephemeralContainers cannot be set when a Pod is created: the API "
+                        "server adds them to a running Pod (the ephemeralcontainers "
+                        "subresource, which kubectl debug uses); remove them, and add one with "
+                        "pod.debug(...) once the Pod runs on labkit's containerd.")
     seen: set[str] = set()
     parsed = tuple(_container(i, c, seen, said) for i, c in enumerate(containers))
+    inits = tuple(_container(i, c, seen, said, path="spec.initContainers", who="init container")
+                  for i, c in enumerate(_list(spec.get("initContainers"), "spec.initContainers",
+                                              "- name: setup")))
+    level = _pod_resources(spec, said)
     _dns_policy(spec)
     grace = _grace(spec, said)
-    return check_pod(PodSpec(
+    fields = dict(
         containers=parsed,
         share_process_namespace=_bool(spec, "shareProcessNamespace"),
         host_network=_bool(spec, "hostNetwork"), host_ipc=_bool(spec, "hostIPC"),
         host_pid=_bool(spec, "hostPID"), restart_policy=_restart_policy(spec),
-        grace_period_s=grace, warnings=tuple(said), **metadata,
-    ))
+        grace_period_s=grace, warnings=tuple(said), **metadata)
+    if inits or level is not None:
+        return check_pod(FullPodSpec(**fields, init_containers=inits, resources=level))
+    return check_pod(PodSpec(**fields))
 
 
 # Keyword arguments for one container of pod_from_kwargs, and the Pod flags it takes.
@@ -750,40 +919,69 @@ def _given(options: dict, **keys: str) -> dict:
             if options.get(option) is not None}
 
 
-def _kwargs_container(index: int, name, options, said: list[str]) -> PodContainer:
+def _kwargs_container(index: int, name, options, said: list[str], *,
+                      init: bool = False) -> PodContainer:
     check_name(name, "The container name")
-    where = f"container {name}"
+    where = f"{'init container' if init else 'container'} {name}"
     options = _mapping(options, where)
+    allowed = KWARG_FIELDS | ({"restart_policy"} if init else set())
     for key in options:
-        if key not in KWARG_FIELDS:
-            raise _unknown(key, where, KWARG_FIELDS, KWARG_FIELDS, ask=False)
+        if key not in allowed:
+            raise _unknown(key, where, allowed, allowed, ask=False)
     image = options.get("image")
     if not image:
         raise SpecError(f"container {name} has no image: add image=..., e.g. 'nginx'.")
     image = _image(image, where)
+    path = dict(path="spec.initContainers", who="init container") if init else {}
     memory, cpus = _quantities(index, name, "limits",
-                               _given(options, memory="memory", cpu="cpus"), said)
+                               _given(options, memory="memory", cpu="cpus"), said, **path)
     requests = _quantities(index, name, "requests",
-                           _given(options, memory="requests_memory", cpu="requests_cpus"), said)
+                           _given(options, memory="requests_memory", cpu="requests_cpus"), said,
+                           **path)
     env = _mapping(options.get("env"), f"{where}: env")
     ports = [p if isinstance(p, dict) else {"containerPort": p}
              for p in _list(options.get("ports"), f"{where}: ports", "ports=[80]")]
-    return PodContainer(ContainerSpec(name=name, image=image, memory_bytes=memory, cpus=cpus),
-                        *requests,
-                        env=_env([{"name": k, "value": v} for k, v in env.items()], where),
-                        ports=_ports(ports, where),
-                        image_pull_policy=_pull_policy(options.get("image_pull_policy"), where,
-                                                       image),
-                        command=_kwargs_argv(options, where, "command"),
-                        args=_kwargs_argv(options, where, "args"))
+    fields = dict(env=_env([{"name": k, "value": v} for k, v in env.items()], where),
+                  ports=_ports(ports, where),
+                  image_pull_policy=_pull_policy(options.get("image_pull_policy"), where, image),
+                  command=_kwargs_argv(options, where, "command"),
+                  args=_kwargs_argv(options, where, "args"))
+    spec = ContainerSpec(name=name, image=image, memory_bytes=memory, cpus=cpus)
+    if init:
+        policy = _init_restart_policy({"restartPolicy": options.get("restart_policy")}, where)
+        return InitContainer(spec, *requests, **fields, restart_policy=policy)
+    return PodContainer(spec, *requests, **fields)
 
 
-def pod_from_kwargs(name: str, containers: dict[str, dict], **flags: bool) -> PodSpec:
+POD_RESOURCE_KWARGS = {"memory", "cpus", "requests_memory", "requests_cpus"}
+
+
+def _kwargs_pod_resources(options, said: list[str]) -> Resources | None:
+    """``resources=`` of pod_from_kwargs: the Pod's own ``memory``, ``cpus``,
+    ``requests_memory``, ``requests_cpus`` (spec.resources), read as a manifest's."""
+    if options is None:
+        return None
+    options = _mapping(options, "resources=")
+    for key in options:
+        if key not in POD_RESOURCE_KWARGS:
+            raise _unknown(key, "resources=", POD_RESOURCE_KWARGS, POD_RESOURCE_KWARGS,
+                           ask=False)
+    limits = _given(options, memory="memory", cpu="cpus")
+    requests = _given(options, memory="requests_memory", cpu="requests_cpus")
+    return _pod_resources({"resources": {"limits": limits, "requests": requests}}, said)
+
+
+def pod_from_kwargs(name: str, containers: dict[str, dict], *,
+                    init_containers: dict[str, dict] | None = None,
+                    resources: dict | None = None, **flags: bool) -> PodSpec:
     """A PodSpec from keyword arguments: ``{"app": {"image": ..., "memory": "256Mi"}}``;
     a container may also give ``command`` (a list, or a string run by ``sh -c``), ``args``,
     ``cpus``, ``requests_memory``, ``requests_cpus``, ``env`` (a dict), ``ports`` (numbers
-    or ``{"containerPort": 80, "name": "http"}``) and ``image_pull_policy``. The same rules
-    as a manifest's apply, and the same warnings are kept."""
+    or ``{"containerPort": 80, "name": "http"}``) and ``image_pull_policy``.
+    ``init_containers`` are given the same way, in order, each with
+    ``restart_policy="Always"`` to make it a sidecar; ``resources`` are the Pod's own
+    (``{"memory": "256Mi", "cpus": "500m"}``, and ``requests_…``). The same rules as a
+    manifest's apply, and the same warnings are kept."""
     check_name(name, "The Pod name")
     for flag, value in flags.items():
         if flag not in FLAGS:
@@ -798,4 +996,47 @@ def pod_from_kwargs(name: str, containers: dict[str, dict], **flags: bool) -> Po
                   for i, (cname, options) in enumerate(containers.items()))
     if not built:
         raise SpecError("The Pod has no containers: give at least one.")
+    inits = tuple(_kwargs_container(i, cname, options, said, init=True) for i, (cname, options)
+                  in enumerate(_mapping(init_containers, "init_containers=").items()))
+    level = _kwargs_pod_resources(resources, said)
+    if inits or level is not None:
+        return check_pod(FullPodSpec(name=name, containers=built, warnings=tuple(said),
+                                     init_containers=inits, resources=level, **flags))
     return check_pod(PodSpec(name=name, containers=built, warnings=tuple(said), **flags))
+
+
+def ephemeral_container(pod: PodSpec, name: str, image: str = "busybox", *,
+                        command=None, args=None, target: str | None = None,
+                        env: dict | None = None) -> EphemeralContainer:
+    """An ephemeral container for a running Pod, checked as the API server checks one added
+    through the ``ephemeralcontainers`` subresource (``validateEphemeralContainers``,
+    pkg/apis/core/validation/validation.go; KEP-277, stable in 1.25): a name unique among all
+    the Pod's containers, an image, a ``targetContainerName`` that names one of its containers
+    or init containers (not an ephemeral one). Ports, resources, probes and lifecycle hooks
+    cannot be set for one, so this takes none.
+
+    >>> pod = pod_from_kwargs("foo", {"app": {"image": "busybox", "command": "sleep 60"}})
+    >>> ephemeral_container(pod, "debugger", target="app").target
+    'app'
+    """
+    check_name(name, "The ephemeral container's name")
+    where = f"ephemeral container {name}"
+    if any(c.name == name for c in pod.all_containers):
+        raise SpecError(f"Pod {pod.name} already has a container named {name!r}: container "
+                        "names in a Pod must be unique, ephemeral ones included; choose another "
+                        "name, e.g. debugger-2.")
+    image = _image(image, where)
+    targets = [c.name for c in (*pod.containers, *pod.init_containers)]
+    if target is not None and target not in targets:
+        ephemeral = any(c.name == target for c in pod.ephemeral_containers)
+        raise SpecError(f"{where}: target {target!r} is not " + (
+            "one it can target: an ephemeral container cannot be a target" if ephemeral else
+            f"a container of pod {pod.name}") + f"; name one of {', '.join(targets)}.")
+    options: dict = {"image": image}
+    for key, value in (("command", command), ("args", args), ("env", env)):
+        if value is not None:
+            options[key] = value
+    said: list[str] = []
+    base = _kwargs_container(0, name, options, said)
+    return EphemeralContainer(base.spec, env=base.env, image_pull_policy=base.image_pull_policy,
+                              command=base.command, args=base.args, target=target)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 from . import kubernetes
 from .errors import SpecError
@@ -114,6 +115,27 @@ class PodContainer:
 
 
 @dataclass(frozen=True)
+class InitContainer(PodContainer):
+    """One of a Pod's ``initContainers``: run before the containers, one after the other,
+    each to its end; with ``restartPolicy: Always`` a sidecar instead, which keeps running
+    beside the containers (KEP-753: alpha 1.28, beta 1.29, stable 1.33)."""
+
+    restart_policy: str | None = None
+
+    @property
+    def sidecar(self) -> bool:
+        return self.restart_policy == "Always"
+
+
+@dataclass(frozen=True)
+class EphemeralContainer(PodContainer):
+    """An ephemeral container added to a running Pod (``kubectl debug``), with the container
+    whose PID namespace it joins (``targetContainerName``), if any."""
+
+    target: str | None = None
+
+
+@dataclass(frozen=True)
 class PodSpec:
     """A Pod: its containers, the four namespace flags, and what else the lab accepts."""
 
@@ -131,20 +153,59 @@ class PodSpec:
     annotations: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = ()  # what the API server would warn about, said on creation
 
+    # What a Pod of today adds (FullPodSpec): none here, so that a Pod without them is
+    # recorded (labkit.replay) exactly as before they existed.
+    init_containers: ClassVar[tuple[InitContainer, ...]] = ()
+    ephemeral_containers: ClassVar[tuple[EphemeralContainer, ...]] = ()
+    resources: ClassVar[kubernetes.Resources | None] = None  # spec.resources, defaulted
+
+    @property
+    def all_containers(self) -> tuple[PodContainer, ...]:
+        """Init containers, containers, ephemeral containers: every container of the Pod."""
+        return (*self.init_containers, *self.containers, *self.ephemeral_containers)
+
+    @property
+    def pod_resources(self) -> kubernetes.PodResources:
+        """The Pod's CPU and memory as the kubelet reads them: containers, init containers
+        (sidecars marked), pod-level resources."""
+        return kubernetes.PodResources(
+            tuple(c.resources for c in self.containers),
+            tuple((c.resources, c.sidecar) for c in self.init_containers), self.resources)
+
     @property
     def qos_class(self) -> str:
         """Guaranteed, Burstable or BestEffort, as the kubelet computes it."""
-        return kubernetes.qos_class(c.resources for c in self.containers)
+        return kubernetes.pod_qos_class(self.pod_resources)
 
     @property
     def resource_config(self) -> kubernetes.ResourceConfig:
         """The values the kubelet writes on the pod's cgroup."""
-        return kubernetes.pod_resource_config(c.resources for c in self.containers)
+        return kubernetes.pod_resource_config(self.pod_resources)
 
     @property
     def resource_config_requests(self) -> int:
-        """The pod's summed CPU requests in millicores (what a QoS tier counts)."""
-        return sum(c.resources.cpu_request or 0 for c in self.containers)
+        """The pod's effective CPU request in millicores (what a QoS tier counts)."""
+        return kubernetes.pod_requests(self.pod_resources).cpu_request or 0
+
+    @property
+    def effective_requests(self) -> kubernetes.Resources:
+        """What the scheduler and the kubelet count the Pod as asking for (``PodRequests``):
+        CPU in millicores, memory in bytes."""
+        return kubernetes.pod_requests(self.pod_resources)
+
+    @property
+    def effective_limits(self) -> kubernetes.Resources:
+        """The Pod's limits as the kubelet adds them up (``PodLimits``)."""
+        return kubernetes.pod_limits(self.pod_resources)
+
+    def oom_score_adjs(self, memory_capacity: int) -> dict[str, int]:
+        """Container name -> the OOM score adjustment the kubelet asks for it, ephemeral
+        containers included (``GetContainerOOMScoreAdjust``)."""
+        regular, init, ephemeral = kubernetes.oom_score_adjs(
+            self.pod_resources, self.qos_class, memory_capacity)
+        return {**{c.name: score for c, score in zip(self.init_containers, init, strict=True)},
+                **{c.name: score for c, score in zip(self.containers, regular, strict=True)},
+                **{c.name: ephemeral for c in self.ephemeral_containers}}
 
     @property
     def namespace_modes(self) -> kubernetes.NamespaceModes:
@@ -152,6 +213,39 @@ class PodSpec:
         return kubernetes.namespace_modes(
             host_network=self.host_network, host_ipc=self.host_ipc, host_pid=self.host_pid,
             share_process_namespace=self.share_process_namespace)
+
+    def only_the_cri_runs(self) -> list[str]:
+        """The fields of this Pod that, in this lab, only labkit's containerd runs
+        (``lab.cri_pod``): init containers, pod-level resources."""
+        return [name for name, used in (("spec.initContainers", self.init_containers),
+                                        ("spec.resources", self.resources is not None)) if used]
+
+    def with_ephemeral(self, container: EphemeralContainer) -> FullPodSpec:
+        """This Pod with an ephemeral container added, as the ``ephemeralcontainers``
+        subresource adds one."""
+        return FullPodSpec(**{f.name: getattr(self, f.name) for f in fields(PodSpec)},
+                           init_containers=self.init_containers, resources=self.resources,
+                           ephemeral_containers=(*self.ephemeral_containers, container))
+
+
+@dataclass(frozen=True)
+class FullPodSpec(PodSpec):
+    """A Pod with what Pods of today may add to ``containers``: init containers (sidecars
+    among them), pod-level resources (``spec.resources``, defaulted as the API server
+    defaults them), and the ephemeral containers added while it runs. A class of its own so
+    that a Pod with none of them stays a plain :class:`PodSpec`."""
+
+    init_containers: tuple[InitContainer, ...] = ()
+    ephemeral_containers: tuple[EphemeralContainer, ...] = ()
+    resources: kubernetes.Resources | None = None
+
+
+def refuse_what_only_the_cri_runs(spec: PodSpec) -> None:
+    """For every pod kind but labkit's containerd, before anything is made: a field of a Pod
+    of today that this kind does not run is refused by name, rather than left out."""
+    for name in spec.only_the_cri_runs():
+        raise SpecError(f"{name} is real Kubernetes that only labkit's containerd runs in this "
+                        f"lab: make this Pod with lab.cri_pod, or remove {name}.")
 
 
 def check_name(name: str, what: str = "The name") -> str:

@@ -198,3 +198,124 @@ def test_an_image_that_is_not_loaded(pod_lab):
         pod_lab.cri_pod(FOO.replace("curlimages/curl", "example.invalid/tool:1"), quiet=True)
     cri = pod_lab.containerd.cri
     assert list(cri.call("ListPodSandbox", cri.pb.ListPodSandboxRequest()).items) == []
+
+
+# -- chapter 8: the Pod of today --------------------------------------------------------------
+
+TODAY = {"init_containers": {
+    "setup": {"image": "busybox", "command": "echo ready > /dev/shm/ready", "memory": "512Mi"},
+    "logs": {"image": "busybox", "command": "sleep 600", "restart_policy": "Always",
+             "requests_cpus": "100m", "memory": "128Mi"}},
+    "containers": {"app": {"image": "busybox", "command": "cat /dev/shm/ready; sleep 600",
+                           "requests_cpus": "200m", "memory": "256Mi"}}}
+
+
+def _sent(pod) -> list[str]:
+    """The CRI calls that made a pod: method and container (or pod) name, in order."""
+    ids = {member.id: name for name, member in pod.containers.items()}
+    return [f"{method} {request['config']['metadata']['name']}" if "config" in request
+            else f"{method} {ids[request['container_id']]}" for method, request in pod.requests()]
+
+
+def test_init_containers_run_in_the_kubelets_order(pod_lab):
+    """computeInitContainerActions: setup to its end, logs until it runs, then app; setup's
+    file is in the sandbox's /dev/shm for app; members are the running processes."""
+    pod = pod_lab.cri_pod(name="today", quiet=True, **TODAY)
+    assert _sent(pod) == ["RunPodSandbox today", "CreateContainer setup", "StartContainer setup",
+                          "CreateContainer logs", "StartContainer logs", "CreateContainer app",
+                          "StartContainer app"]
+    life = {row["NAME"]: row for row in pod.timeline()}
+    assert [life[n]["KIND"] for n in ("setup", "logs", "app")] == ["init", "sidecar", "container"]
+    assert life["setup"]["STATE"] == "Exited" and life["setup"]["EXIT CODE"] == 0
+    assert 0 < life["setup"]["FINISHED"] < life["logs"]["CREATED"]
+    assert 0 < life["logs"]["STARTED"] < life["app"]["CREATED"]
+    assert [m.name for m in pod.members()] == ["pause", "logs", "app"]
+    assert pod.state == "running"
+    assert pod.exec("app", "cat /dev/shm/ready").output.strip() == "ready"
+    labels = sharing_labels(pod_lab.observe(pod))
+    assert labels["logs"]["net"] == labels["app"]["net"] == "shared with pause"
+
+
+def test_the_pod_cgroup_counts_init_containers_and_sidecars(pod_lab):
+    """The pod's memory limit is setup's 512 MiB, more than logs and app together; its
+    shares are logs' and app's requests (300m); the sidecar's OOM score is the app's."""
+    pod = pod_lab.cri_pod(name="today", quiet=True, **TODAY)
+    obs = pod_lab.observe(pod)
+    held = obs.trees[0].state.limits
+    assert held.memory_bytes == 512 * 2**20 and held.cpu_quota_us is None
+    if obs.cgroup_version == 1:
+        assert held.cpu_shares == 307
+    scores = {m.member.name: int(pod_lab.node.read(f"/proc/{m.member.pid}/oom_score_adj"))
+              for m in obs.members if m.member.name != "pause"}
+    assert scores["logs"] == scores["app"]
+    asked = {c.name: pod.linux_resources(c).oom_score_adj for c in pod.spec.all_containers}
+    assert asked["logs"] == asked["app"] == scores["app"]
+
+
+def test_an_init_container_that_fails_stops_the_pod_and_leaves_nothing(pod_lab):
+    failing = {**TODAY, "init_containers": {"setup": {"image": "busybox", "command": "exit 3"}}}
+    with pytest.raises(LabError, match="exited with code 3: the kubelet would start it again"):
+        pod_lab.cri_pod(name="failing", quiet=True, **failing)
+    cri = pod_lab.containerd.cri
+    assert list(cri.call("ListPodSandbox", cri.pb.ListPodSandboxRequest()).items) == []
+
+
+def test_a_sidecar_that_exits_while_the_pod_starts_stops_it(pod_lab):
+    """The kubelet would start the sidecar again; labkit restarts nothing, and says so. (A
+    sidecar that exits once the containers run is left exited: nothing watches it.)"""
+    short = {**TODAY, "init_containers": {
+        "logs": {"image": "busybox", "command": "true", "restart_policy": "Always"},
+        "later": {"image": "busybox", "command": "sleep 1"}}}
+    with pytest.raises(LabError, match="is a sidecar that exited"):
+        pod_lab.cri_pod(name="short", quiet=True, **short)
+
+
+def test_an_ephemeral_container_joins_its_targets_pid_namespace(pod_lab):
+    """kubectl debug --target=app: the CRI's TARGET mode with app's id; containerd 1.6 puts
+    the debugger in app's PID namespace, in pause's network, IPC and UTS ones."""
+    pod = pod_lab.cri_pod(name="debugged", containers=BOX, quiet=True)
+    pod.debug("debugger", target="app", quiet=True)
+    _method, request = pod.requests()[-2]
+    options = request["config"]["linux"]["security_context"]["namespace_options"]
+    assert options == {"pid": "TARGET", "target_id": pod.containers["app"].id}
+    assert pod.exec("debugger", ["cat", "/proc/1/cmdline"]).output.split("\0")[:2] == \
+        ["sleep", "600"]  # BOX's app (busybox's sh -c runs its one command in its place)
+    ns = {m.member.name: m.namespaces for m in pod_lab.observe(pod).members}
+    assert ns["debugger"]["pid"] == ns["app"]["pid"] != ns["pause"]["pid"]
+    assert all(ns["debugger"][t] == ns["pause"][t] for t in ("net", "ipc", "uts"))
+    pod.debug("plain", quiet=True)  # no target: the pod's mode, a PID namespace of its own
+    ns = {m.member.name: m.namespaces for m in pod_lab.observe(pod).members}
+    assert ns["plain"]["pid"] not in (ns["app"]["pid"], ns["pause"]["pid"])
+    assert pod.spec.ephemeral_containers[0].target == "app"
+    with pytest.raises(SpecError, match="already has a container named 'app'"):
+        pod.debug("app", quiet=True)
+    with pytest.raises(SpecError, match="target 'nope' is not a container"):
+        pod.debug("probe", target="nope", quiet=True)
+    with pytest.raises(SpecError, match="an ephemeral container cannot be a target"):
+        pod.debug("probe", target="plain", quiet=True)
+    assert len(pod.spec.ephemeral_containers) == 2  # the refused ones made nothing
+
+
+def test_a_shared_pid_namespace_keeps_the_debugger_in_the_pods(pod_lab):
+    """With shareProcessNamespace the containers' PID mode is POD: TARGET does not apply."""
+    pod = pod_lab.cri_pod(name="debugged", containers=BOX, quiet=True,
+                          share_process_namespace=True)
+    pod.debug("debugger", target="app", quiet=True)
+    options = pod.requests()[-2][1]["config"]["linux"]["security_context"]["namespace_options"]
+    assert options == {}  # POD is mode 0: not written
+    ns = {m.member.name: m.namespaces for m in pod_lab.observe(pod).members}
+    assert ns["debugger"]["pid"] == ns["pause"]["pid"] == ns["app"]["pid"]
+
+
+def test_pod_level_resources_in_the_kernel(pod_lab):
+    """spec.resources: Guaranteed from the pod's own; the pod's cgroup and each container's
+    without a limit of its own hold the Pod's limits."""
+    pod = pod_lab.cri_pod(name="shared", quiet=True,
+                          containers={"app": BOX["app"], "helper": BOX["app"]},
+                          resources={"memory": "256Mi", "cpus": "500m"})
+    assert pod.spec.qos_class == "Guaranteed"
+    obs = pod_lab.observe(pod)
+    for limits in (obs.trees[0].state.limits, obs.member("app").state.limits,
+                   obs.member("helper").state.limits):
+        assert limits.memory_bytes == 256 * 2**20 and limits.cpu_quota_us == 50000
+    assert "/kubepods/pod" in pod.cgroup_parent or "kubepods-pod" in pod.cgroup_parent

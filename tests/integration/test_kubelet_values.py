@@ -87,3 +87,47 @@ def test_the_qos_tiers_carry_the_kubelets_shares(node_lab):
     read = (lambda limits: limits.cpu_weight) if v2 else (lambda limits: limits.cpu_shares)
     assert read(least) == value(2)
     assert read(both) == value(1024) and read(after) == value(512)
+
+
+# Pods of today (chapter 8): init containers and sidecars, pod-level resources. name:
+# (keywords, pod's (shares, quota, memory), each running container's (shares, quota, memory),
+# QoS class). A container without a limit takes the pod-level one (getCPULimit, getMemoryLimit);
+# without a request, its shares come from that limit.
+TODAY = {
+    "init-and-sidecar": (
+        {"init_containers": {
+            "setup": {"image": "busybox", "command": "true", "memory": "512Mi"},
+            "logs": {**BOX, "restart_policy": "Always", "requests_cpus": "100m",
+                     "memory": "128Mi"}},
+         "containers": {"app": {**BOX, "requests_cpus": "200m", "memory": "256Mi"}}},
+        (307, None, 512 * MI), {"logs": (102, None, 128 * MI), "app": (204, None, 256 * MI)},
+        "Burstable"),
+    "pod-level-guaranteed": (
+        {"containers": {"a": BOX, "b": BOX}, "resources": {"memory": "256Mi", "cpus": "500m"}},
+        (512, 50000, 256 * MI), {"a": (512, 50000, 256 * MI), "b": (512, 50000, 256 * MI)},
+        "Guaranteed"),
+    "pod-level-memory-only": (
+        {"containers": {"a": {**BOX, "requests_cpus": "100m"}, "b": BOX},
+         "resources": {"memory": "128Mi"}},
+        (102, None, 128 * MI), {"a": (102, None, 128 * MI), "b": (2, None, 128 * MI)},
+        "Burstable"),
+}
+
+
+@pytest.mark.parametrize("case", TODAY)
+def test_the_kernel_holds_the_kubelets_values_for_pods_of_today(node_lab, case):
+    keywords, pod_values, container_values, qos = TODAY[case]
+    with node_lab.cri_pod(name="today", quiet=True, **keywords) as pod:
+        assert pod.spec.qos_class == qos
+        obs = node_lab.observe(pod)
+        v2 = obs.cgroup_version == 2
+        got = obs.trees[0].state.limits
+        shares, quota, memory = pod_values
+        expected = kubernetes.KUBELET_CPU_WEIGHT(shares) if v2 else shares
+        assert (got.cpu_weight if v2 else got.cpu_shares) == expected, "the pod's cgroup"
+        assert got.cpu_quota_us == quota and got.memory_bytes == memory
+        for name, (shares, quota, memory) in container_values.items():
+            got = obs.member(name).state.limits
+            expected = runc_weight()(shares) if v2 else shares
+            assert (got.cpu_weight if v2 else got.cpu_shares) == expected, name
+            assert got.cpu_quota_us == quota and got.memory_bytes == memory, name

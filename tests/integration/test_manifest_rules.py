@@ -56,6 +56,7 @@ def manifest(**paths) -> str:
 
 
 APP = "spec__containers__0"
+INIT = {"name": "setup", "image": "busybox", "command": ["true"]}
 PORT = f"{APP}__ports__0"
 LIMITS = f"{APP}__resources__limits"
 REQUESTS = f"{APP}__resources__requests"
@@ -282,12 +283,55 @@ INVALID = {
                           "spec.dnsPolicy Default is real Kubernetes but not supported", NOT_RUN),
     "volumes": (manifest(spec__volumes=[]),
                 "spec.volumes is real Kubernetes but not supported by this lab", NOT_RUN),
-    "pod-level resources": (manifest(spec__resources={"limits": {"cpu": "1"}}),
-                            "spec.resources is real Kubernetes but not supported", NOT_RUN),
-    "initContainers": (manifest(spec__initContainers=[]),
-                       "spec.initContainers is real Kubernetes but not supported", NOT_RUN),
     "hostUsers": (manifest(spec__hostUsers=False),
                   "spec.hostUsers is real Kubernetes but not supported", NOT_RUN),
+    # chapter 8: init containers (sidecars), ephemeral containers, pod-level resources
+    "init restartPolicy Never": (manifest(spec__initContainers=[{**INIT, "restartPolicy":
+                                                                 "Never"}]),
+                                 "init container setup.restartPolicy Never is real Kubernetes "
+                                 "but not supported", NOT_RUN + " (KEP-5307)"),
+    "init restartPolicy lower": (manifest(spec__initContainers=[{**INIT, "restartPolicy":
+                                                                 "always"}]),
+                                 "restartPolicy 'always' is not one Kubernetes knows",
+                                 rule("validateInitContainerRestartPolicy")),
+    "init named as a container": (manifest(spec__initContainers=[{**INIT, "name": "app"}]),
+                                  "Two containers are named 'app'",
+                                  rule("validateInitContainers")),
+    "init unknown field": (manifest(spec__initContainers=[{**INIT, "restartPolicies": []}]),
+                           "Unknown field 'restartPolicies' in init container setup: did you "
+                           "mean 'restartPolicy'?", STRICT),
+    "init probe": (manifest(spec__initContainers=[{**INIT, "startupProbe": {}}]),
+                   "init container setup.startupProbe is real Kubernetes but not supported",
+                   NOT_RUN),
+    "ephemeralContainers": (manifest(spec__ephemeralContainers=[{"name": "debugger",
+                                                                 "image": "busybox"}]),
+                            "spec.ephemeralContainers cannot be set when a Pod is created",
+                            rule("ValidatePodCreate")),
+    "pod request > limit": (manifest(spec__resources={"requests": {"memory": "1Gi"},
+                                                      "limits": {"memory": "256Mi"}}),
+                            "spec.resources.requests.memory 1 GiB is more than "
+                            "spec.resources.limits.memory 256 MiB",
+                            rule("validatePodResources (validateResourceRequirements)")),
+    "container > pod limit": (manifest(spec__resources={"limits": {"memory": "32Mi"}}),
+                              "container app: resources.limits.memory 64 MiB is more than the "
+                              "Pod's own limit",
+                              rule("validatePodResourceConsistency")),
+    "pod request < containers'": (manifest(spec__resources={"requests": {"cpu": "100m"}}),
+                                  "spec.resources.requests.cpu 100m is less than the containers "
+                                  "ask for together (250m",
+                                  rule("validatePodResourceConsistency")),
+    "pod-level ephemeral-storage": (manifest(spec__resources={"limits": {"ephemeral-storage":
+                                                                         "1Gi"}}),
+                                    "cannot be set for a whole Pod: pod-level resources are cpu, "
+                                    "memory and hugepages-<size>",
+                                    rule("validatePodResources (IsSupportedPodLevelResource, "
+                                         "component-helpers resource/helpers.go)")),
+    "pod-level hugepages": (manifest(spec__resources={"limits": {"hugepages-2Mi": "2Mi"}}),
+                            "spec.resources.limits.hugepages-2Mi is real Kubernetes but not "
+                            "supported", NOT_RUN),
+    "pod-level claims": (manifest(spec__resources={"claims": [{"name": "gpu"}]}),
+                         "spec.resources.claims cannot be set for a whole Pod",
+                         rule("validatePodResources")),
 }
 
 
@@ -396,6 +440,51 @@ def test_refused_with_one_sentence_before_anything_is_created(request, case, kin
         make(text, quiet=True)
     _sentence(caught.value, expected)
     assert created() == []
+
+
+# What only labkit's containerd runs in this lab (chapter 8): the other kinds refuse it by
+# name before anything is made (labkit.spec.refuse_what_only_the_cri_runs); the CRI pod runs
+# it (tests/integration/test_cri_pod.py reads it back from the kernel).
+CRI_ONLY = {
+    "initContainers": (manifest(spec__initContainers=[INIT]), "spec.initContainers"),
+    "a sidecar": (manifest(spec__initContainers=[{**INIT, "command": ["sleep", "600"],
+                                                  "restartPolicy": "Always"}]),
+                  "spec.initContainers"),
+    "pod-level resources": (manifest(spec__resources={"limits": {"memory": "256Mi"}}),
+                            "spec.resources"),
+}
+
+
+# Until the Docker pod, the pod from scratch and the cluster call that refusal (their
+# modules are not chapter 8's: requested in the chapter's requests, item 2), their cases
+# fail as expected; strict, so that the day they refuse, the marks must go.
+_AWAITING_REFUSAL = pytest.mark.xfail(
+    strict=True, reason="refuse_what_only_the_cri_runs not yet called by this kind")
+
+
+@pytest.mark.parametrize("kind", [pytest.param("docker", marks=_AWAITING_REFUSAL), "podman",
+                                  pytest.param("scratch", marks=_AWAITING_REFUSAL),
+                                  pytest.param("cluster", marks=_AWAITING_REFUSAL)])
+@pytest.mark.parametrize("case", CRI_ONLY)
+def test_what_only_the_cri_runs_is_refused_elsewhere(request, case, kind):
+    text, field = CRI_ONLY[case]
+    make, created = _way(request, kind)
+    try:
+        made = make(text, quiet=True)
+    except SpecError as refused:
+        _sentence(refused, f"{field} is real Kubernetes that only labkit's containerd runs")
+    else:  # made without the field: removed at once, so that the next case starts clean
+        made.delete()
+        pytest.fail(f"a pod {kind} was made without its {field}, where it should be refused")
+    assert created() == []
+
+
+@pytest.mark.parametrize("case", CRI_ONLY)
+def test_what_only_the_cri_runs_runs_there(cri_lab, case):
+    text, _ = CRI_ONLY[case]
+    with cri_lab.cri_pod(text, quiet=True) as pod:
+        assert pod.state == "running" and "app" in [m.name for m in pod.members()]
+    assert _cri_created(cri_lab) == ([], [])
 
 
 def test_the_fake_kubectl_is_the_one_called(docker_lab, fake_kubectl):

@@ -107,12 +107,13 @@ def test_requests_default_to_limits():
 
 
 # calculateLinuxResources (pkg/kubelet/kuberuntime/kuberuntime_container_linux.go): shares
-# from the request, or from the limit when the request is zero; quota from the limit
+# from the request, or from the limit when no request is given at all (cpuRequest == nil: an
+# explicit 0 is a request, and gives 2); quota from the limit
 @pytest.mark.parametrize(("resources", "shares", "quota", "memory"), [
     (Resources(), 2, 0, None),
     (Resources(250, None), 256, 0, None),
     (Resources(None, 500), 512, 50000, None),
-    (Resources(0, 500), 512, 50000, None),
+    (Resources(0, 500), 2, 50000, None),
     (Resources(150, 5, MI, 64 * MI), 153, 1000, 64 * MI),
 ])
 def test_container_resources(resources, shares, quota, memory):

@@ -21,6 +21,8 @@ from ...kubernetes import (
     QOS_CGROUP,
     LinuxContainerResources,
     ResourceConfig,
+    ephemeral_pid_mode,
+    init_container_actions,
     linux_container_resources,
     qos_tier_shares,
 )
@@ -29,20 +31,32 @@ from ...node import systemd_units
 from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup
 from ...node.mounts import CgroupLayout
 from ...plan import Plan
-from ...spec import PodContainer, PodSpec
+from ...spec import EphemeralContainer, InitContainer, PodContainer, PodSpec
 from ..pod import PodBase
 from .cri import CONTAINER_STATES
 from .node import ContainerdNode
 
 SANDBOX_STATES = {0: "Ready", 1: "NotReady"}  # PodSandboxState
-CRI_MODES = {"pod": 0, "container": 1, "node": 2}  # runtime.v1 NamespaceMode: POD, CONTAINER, NODE
+CRI_MODES = {"pod": 0, "container": 1, "node": 2, "target": 3}  # runtime.v1 NamespaceMode
+INIT_TIMEOUT_S = 120  # how long labkit waits for an init container to end, or a sidecar to run
 
 
-def namespace_option(pb, spec: PodSpec):
-    """The pod's namespace modes as the CRI's ``NamespaceOption`` (uts follows the network)."""
+def namespace_option(pb, spec: PodSpec, target_id: str = ""):
+    """The pod's namespace modes as the CRI's ``NamespaceOption`` (uts follows the network);
+    for an ephemeral container with a target, PID ``TARGET`` with the target's container id
+    (:func:`labkit.kubernetes.ephemeral_pid_mode`)."""
     modes = spec.namespace_modes
-    return pb.NamespaceOption(network=CRI_MODES[modes.net], pid=CRI_MODES[modes.pid],
-                              ipc=CRI_MODES[modes.ipc])
+    pid = ephemeral_pid_mode(modes, target_id or None)
+    target = {"target_id": target_id} if pid == "target" else {}
+    return pb.NamespaceOption(network=CRI_MODES[modes.net], pid=CRI_MODES[pid],
+                              ipc=CRI_MODES[modes.ipc], **target)
+
+
+def _kind(container: PodContainer) -> str:
+    """How the Pod has it: ``init``, ``sidecar``, ``container`` or ``ephemeral``."""
+    if isinstance(container, InitContainer):
+        return "sidecar" if container.sidecar else "init"
+    return "ephemeral" if isinstance(container, EphemeralContainer) else "container"
 
 
 @dataclass
@@ -131,16 +145,22 @@ class CriPod(PodBase):
             **extra)
 
     def linux_resources(self, container: PodContainer) -> LinuxContainerResources:
-        """What the kubelet asks for this container's cgroup and OOM score."""
-        return linux_container_resources(container.resources, self.spec.qos_class,
-                                         self.node.facts(self.layout))
+        """What the kubelet asks for this container's cgroup and OOM score: its own values,
+        the pod-level limits where it has none, the score it gets in this Pod (sidecars,
+        pod-level requests, ephemeral containers counted)."""
+        facts = self.node.facts(self.layout)
+        scores = self.spec.oom_score_adjs(facts.memory_capacity)
+        return linux_container_resources(container.resources, self.spec.qos_class, facts,
+                                         pod=self.spec.resources,
+                                         oom=scores.get(container.name))
 
-    def container_config(self, container: PodContainer):
+    def container_config(self, container: PodContainer, target_id: str = ""):
         """The ``ContainerConfig`` the kubelet sends (``generateContainerConfig``,
         pkg/kubelet/kuberuntime/kuberuntime_container.go): command and args with
         ``$(VAR)`` expanded, the environment, ``newContainerLabels`` and
         ``newContainerAnnotations`` (labels.go; the spec hash, which only the kubelet's own
-        bookkeeping reads, is left out), the resources and the namespace modes."""
+        bookkeeping reads, is left out), the resources and the namespace modes (an
+        ephemeral container's PID ``TARGET`` with ``target_id``)."""
         pb = self.cri.pb
         ref, stand_in_command, _note = self._images[container.name]
         command, args = container.command_and_args()
@@ -173,7 +193,7 @@ class CriPod(PodBase):
                                         for size, limit in wanted.hugepage_limits],
                     "unified": dict(wanted.unified)}),
                 security_context=pb.LinuxContainerSecurityContext(
-                    namespace_options=namespace_option(pb, self.spec))),
+                    namespace_options=namespace_option(pb, self.spec, target_id))),
         )
 
     def requests(self) -> list[tuple[str, dict]]:
@@ -186,9 +206,10 @@ class CriPod(PodBase):
                 for method, message in self._sent]
 
     # -- running ---------------------------------------------------------------------
-    def _resolve_images(self) -> list[str]:
+    def _resolve_images(self, containers: Sequence[PodContainer] | None = None) -> list[str]:
         notes = []
-        for container in self.spec.containers:
+        for container in (containers if containers is not None else
+                          (*self.spec.init_containers, *self.spec.containers)):
             asked = container.spec.image
             ref = asked if "/" in asked.split(":")[0] or asked.startswith("docker.io") \
                 else f"docker.io/library/{asked}"
@@ -231,15 +252,9 @@ class CriPod(PodBase):
             self.sandbox_id = self._send(
                 "RunPodSandbox", pb.RunPodSandboxRequest(config=sandbox_config),
                 f"run the sandbox of pod {self.name}").pod_sandbox_id
+            self._run_init_containers(sandbox_config)
             for container in self.spec.containers:
-                created = self._send("CreateContainer", pb.CreateContainerRequest(
-                    pod_sandbox_id=self.sandbox_id, config=self.container_config(container),
-                    sandbox_config=sandbox_config), f"create container {container.name}")
-                ref = self._images[container.name][0]
-                self.containers[container.name] = CriMember(container.name,
-                                                            created.container_id, ref)
-                self._send("StartContainer", pb.StartContainerRequest(
-                    container_id=created.container_id), f"start container {container.name}")
+                self._create_and_start(container, sandbox_config)
         except BaseException:
             self.delete()
             raise
@@ -247,6 +262,120 @@ class CriPod(PodBase):
             for note in notes:
                 self.node.session.say_once(note)
         return self
+
+    def _create_and_start(self, container: PodContainer, sandbox_config,
+                          target_id: str = "") -> None:
+        """``CreateContainer`` and ``StartContainer``, as the kubelet's ``startContainer``
+        (pkg/kubelet/kuberuntime/kuberuntime_container.go) sends them."""
+        pb = self.cri.pb
+        created = self._send("CreateContainer", pb.CreateContainerRequest(
+            pod_sandbox_id=self.sandbox_id, config=self.container_config(container, target_id),
+            sandbox_config=sandbox_config), f"create container {container.name}")
+        ref = self._images[container.name][0]
+        self.containers[container.name] = CriMember(container.name, created.container_id, ref)
+        self._send("StartContainer", pb.StartContainerRequest(
+            container_id=created.container_id), f"start container {container.name}")
+
+    def _status(self, name: str):
+        """The CRI's ``ContainerStatus`` of one of this pod's containers."""
+        pb = self.cri.pb
+        return self.node.call("ContainerStatus", pb.ContainerStatusRequest(
+            container_id=self.containers[name].id), what=f"read {name}'s status").status
+
+    def _run_init_containers(self, sandbox_config) -> None:
+        """The init containers, as the kubelet's sync loop takes them
+        (``computeInitContainerActions``, :func:`labkit.kubernetes.init_container_actions`):
+        one at a time, each to its end (exit 0) before the next; a sidecar only until it runs.
+        labkit takes the kubelet's next step again and again, asking the runtime each time,
+        until the Pod is initialized. It restarts nothing (no back-off, no restart count): an
+        init container that fails, or a sidecar that exits, stops the Pod's making."""
+        init = self.spec.init_containers
+        deadline = time.monotonic() + INIT_TIMEOUT_S
+        while init:
+            states: list[tuple[str, int] | None] = []
+            for container in init:
+                if container.name not in self.containers:
+                    states.append(None)
+                    continue
+                status = self._status(container.name)
+                states.append((CONTAINER_STATES.get(status.state, "Unknown"), status.exit_code))
+            actions = init_container_actions([c.sidecar for c in init], states,
+                                             self.spec.restart_policy)
+            if actions.initialized:
+                return
+            if actions.kill_pod:
+                failed = next(c.name for c, s in zip(init, states, strict=True)
+                              if s and s[0] != "Running" and s[1])
+                raise LabError(f"Init container {failed} of pod {self.name} failed, and under "
+                               "restartPolicy Never the kubelet gives the Pod up (Failed): fix "
+                               "its command and make the Pod again.")
+            for i in actions.start:
+                state = states[i]
+                if state is not None:  # the kubelet would start it again; labkit does not
+                    what = "a sidecar that exited" if init[i].sidecar else \
+                        f"an init container that exited with code {state[1]}"
+                    raise LabError(f"{init[i].name} of pod {self.name} is {what}: the kubelet "
+                                   "would start it again (with a back-off), labkit restarts no "
+                                   "container: fix its command and make the Pod again.")
+                self._create_and_start(init[i], sandbox_config)
+            if time.monotonic() > deadline:
+                waiting = next((c.name for c, s in zip(init, states, strict=True) if s),
+                               init[0].name)
+                raise LabError(f"Init container {waiting} of pod {self.name} has not finished "
+                               f"(or, a sidecar, not started) within {INIT_TIMEOUT_S} s: an init "
+                               "container must end for the Pod to start; give it a command "
+                               "that does.")
+            time.sleep(0.05)
+
+    def debug(self, name: str = "debugger", image: str = "busybox", *, target: str | None = None,
+              command=None, args=None, quiet: bool = False) -> None:
+        """Add an ephemeral container to this running pod, as ``kubectl debug`` asks the API
+        server to (the ``ephemeralcontainers`` subresource) and the kubelet then starts it:
+        checked first as the API server checks one (:func:`labkit.manifest.
+        ephemeral_container`), then ``CreateContainer`` in the pod's sandbox, in the PID
+        namespace of ``target`` (the CRI's ``TARGET`` mode with the target's container id;
+        containerd 1.6 joins the target's running process), and ``StartContainer``. Without a
+        command it runs ``sleep infinity`` (kubectl debug gives a shell on a terminal, which a
+        notebook has not).
+
+        >>> pod.debug("debugger", target="app")                         # doctest: +SKIP
+        >>> pod.exec("debugger", "cat /proc/1/cmdline").output          # doctest: +SKIP
+        """
+        from ...manifest import ephemeral_container
+
+        if self._deleted or self.sandbox_id is None:
+            raise LabError(f"Pod {self.name} is deleted: make it again, then debug it.")
+        if command is None and args is None:
+            command = ["sleep", "infinity"]
+        container = ephemeral_container(self.spec, name, image, command=command, args=args,
+                                        target=target)
+        target_id = ""
+        if target is not None:
+            if target not in self.containers:
+                raise LabError(f"Container {target} of pod {self.name} has not started: start "
+                               "the pod's containers first.")
+            target_id = self.containers[target].id
+        notes = self._resolve_images([container])
+        self.spec = self.spec.with_ephemeral(container)
+        self._create_and_start(container, self.sandbox_config(), target_id)
+        if not quiet:
+            for note in notes:
+                self.node.session.say_once(note)
+
+    def timeline(self) -> list[dict[str, object]]:
+        """Each container's life as containerd reports it (``ContainerStatus``, what
+        ``crictl inspect`` shows): its kind (init, sidecar, container, ephemeral), state and
+        exit code, and when it was created, started and finished (nanoseconds since the
+        epoch, 0 for not yet), in the order labkit created them."""
+        rows = []
+        kinds = {c.name: _kind(c) for c in self.spec.all_containers}
+        for name in self.containers:
+            status = self._status(name)
+            rows.append({"NAME": name, "KIND": kinds.get(name, "container"),
+                         "STATE": CONTAINER_STATES.get(status.state, "Unknown"),
+                         "EXIT CODE": status.exit_code, "CREATED": status.created_at,
+                         "STARTED": status.started_at, "FINISHED": status.finished_at})
+        return rows
 
     def _kubelet_plan(self) -> Plan:
         """What the kubelet writes in the cgroup tree for this pod: the QoS tiers' cpu.shares
@@ -278,12 +407,14 @@ class CriPod(PodBase):
         status = self.node.call("PodSandboxStatus", pb.PodSandboxStatusRequest(
             pod_sandbox_id=self.sandbox_id, verbose=True), what="read the sandbox's status")
         found = [Member("pause", self._pid(status.info), self.sandbox_id, "sandbox")]
-        for container in self.spec.containers:
-            member = self.containers[container.name]
+        specs = {c.name: c for c in self.spec.all_containers}
+        for member in self.containers.values():
             status = self.node.call("ContainerStatus", pb.ContainerStatusRequest(
                 container_id=member.id, verbose=True), what=f"read {member.name}'s status")
+            if status.status.state != 1 and self.spec.init_containers:  # not running: an
+                continue  # init container that has done its work has no process to observe
             found.append(Member(member.name, self._pid(status.info), member.id, member.name,
-                                container.spec.asked))
+                                specs[member.name].spec.asked))
         return found
 
     def _handles(self) -> dict[str, CriMember]:
@@ -303,8 +434,9 @@ class CriPod(PodBase):
             return "sandbox gone"
         if states.pop("pause") != "Ready":
             return "sandbox gone"
+        done = {c.name for c in self.spec.init_containers if not c.sidecar}
         stopped = [f"{name} {state.lower()}" for name, state in states.items()
-                   if state != "Running"]
+                   if state != "Running" and name not in done]
         return ", ".join(stopped) or "running"
 
     def exec(self, container: str, command: str | Sequence[str],

@@ -25,7 +25,7 @@ from ...errors import EngineUnavailable, LabError, SpecError
 from ...kubernetes import ResourceConfig
 from ...model import ExecResult, Member
 from ...plan import Command, Plan, WriteFile
-from ...spec import PodContainer, PodSpec
+from ...spec import PodContainer, PodSpec, refuse_what_only_the_cri_runs
 from ..pod import PodBase
 from .commands import PODMAN, Create, PodCreate
 from .service import (
@@ -132,6 +132,7 @@ class PodmanPod(PodBase):
     # -- creation ----------------------------------------------------------------------
     def start(self, quiet: bool = False) -> PodmanPod:
         """Resolve images and check the spec (nothing made yet), then make the pod."""
+        refuse_what_only_the_cri_runs(self.spec)
         refuse_what_podman_ignores(self.spec, self.service.version)
         for container in self.spec.containers:
             self.resolved[container.name] = self.service.resolve_image(container.spec.image)
