@@ -32,7 +32,7 @@ from .runtimes.pod import Pod, PodBase
 from .runtimes.podman import PodmanPod, PodmanService, check_share
 from .runtimes.scratch import ScratchPod
 from .session import Session
-from .spec import PodSpec
+from .spec import PodSpec, refuse_what_only_the_cri_runs
 from .watch import Watch, watch, watch_while_drawing
 
 GatherChoice = Literal["auto", "direct", "helper"]
@@ -171,6 +171,7 @@ class Lab:
         >>> pod = lab.cluster_pod(open("pod.yaml").read(), start_minikube=True)  # doctest: +SKIP
         """
         def apply(spec: PodSpec, _quiet: bool) -> ClusterPod:
+            refuse_what_only_the_cri_runs(spec)  # before kubectl or minikube is asked anything
             if start_minikube:  # after the manifest is checked: bad input starts nothing
                 from .runtimes.cluster import start_minikube as start
 

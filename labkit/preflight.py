@@ -1,12 +1,12 @@
 """Pre-flight checks: is this machine ready for the lab, and if not, what to do.
 
 Each check's line names the chapters that need what it checks: the static busybox the lab's
-images are built from, the machine's Docker engine (chapters 1, 3, 4 and 7 run containers
-on it, and every chapter asks it whether to run for real or replay a recording:
+images are built from, the machine's Docker engine (chapters 1, 3, 4, 7 and 8 run
+containers on it, and every chapter asks it whether to run for real or replay a recording:
 ``labkit.chapter_lab``), its cgroups, how labkit reads the kernel and the lab's images (every
-chapter), root (chapters 2 to 7 write cgroups, start labkit's own engines or a pod from
+chapter), root (chapters 2 to 8 write cgroups, start labkit's own engines or a pod from
 scratch, or plumb a pod's network), labkit's own containerd with runc and the CNI plugins
-(chapters 2, 4, 6 and 7), labkit's own Podman (chapters 4 and 5), the tools of a pod from
+(chapters 2, 4, 6, 7 and 8), labkit's own Podman (chapters 4 and 5), the tools of a pod from
 scratch (chapters 6 and 7) and iptables (chapter 7).
 """
 
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from .errors import LabError
 
-CHAPTERS = ("1", "2", "3", "4", "5", "6", "7")
-ROOT_CHAPTERS = ("2", "3", "4", "5", "6", "7")
-CONTAINERD_CHAPTERS = ("2", "4", "6", "7")
+CHAPTERS = ("1", "2", "3", "4", "5", "6", "7", "8")
+ROOT_CHAPTERS = ("2", "3", "4", "5", "6", "7", "8")
+CONTAINERD_CHAPTERS = ("2", "4", "6", "7", "8")
 PODMAN_CHAPTERS = ("4", "5")
 SCRATCH_CHAPTERS = ("6", "7")
 NETWORK_CHAPTERS = ("7",)
@@ -68,7 +68,7 @@ def run_checks() -> list[Check]:
     except LabError as error:
         checks.append(Check(f"static busybox {every}", False, str(error)))
     # every chapter asks Docker whether to run for real or replay: its ✘ stops them all
-    docker = ("Docker engine (chapters 1, 3, 4 and 7 run their containers on it; every chapter "
+    docker = ("Docker engine (chapters 1, 3, 4, 7 and 8 run their containers on it; every chapter "
               "asks it first, and replays its recording where it does not answer)")
     try:
         runtime = DockerRuntime(Session())
@@ -165,7 +165,7 @@ def _recordings_check() -> Check | None:
 
 
 def _root_check() -> Check:
-    """Chapters 2 to 7 write cgroups, start labkit's own engines or plumb a pod's network,
+    """Chapters 2 to 8 write cgroups, start labkit's own engines or plumb a pod's network,
     as root only can."""
     name = f"root ({chapter_list(ROOT_CHAPTERS)})"
     if os.geteuid() == 0:

@@ -21,10 +21,10 @@
 #
 # | field of the Pod | what it adds | stage, by Kubernetes release |
 # | --- | --- | --- |
-# | `initContainers` | containers that run one after the other, each to its end, before the others start | |
+# | `initContainers` (without `restartPolicy: Always`) | containers that run one after the other, each to its end, before the others start | |
 # | `restartPolicy: Always` on an init container | a *sidecar*: an init container that keeps running beside the containers | alpha 1.28, beta 1.29, stable 1.33 (KEP-753) |
 # | `ephemeralContainers` | a container added to a running Pod to look into it (`kubectl debug`) | alpha 1.16, beta 1.23, stable 1.25 (KEP-277) |
-# | `resources`, of the Pod | CPU and memory for the whole Pod | alpha 1.32, beta and on by default 1.34, stable 1.37 (KEP-2837) |
+# | `resources`, of the Pod | CPU and memory for the whole Pod, on cgroup v2 | alpha 1.32, beta and on by default 1.34 (KEP-2837, which aims at stable in 1.37) |
 # | `hostUsers: false` | a user namespace of the Pod's own | alpha 1.25, beta 1.30, on by default 1.33, stable 1.36 (KEP-127) |
 #
 # labkit plays the kubelet for them, as in chapter 2: it makes the Pods on its own
@@ -34,11 +34,13 @@
 # * it starts init containers one at a time, each to its end, and sidecars until they
 #   run, then the containers, as the kubelet's `computeInitContainerActions` decides;
 # * it restarts nothing: no restart count, no back-off, no probes. A sidecar counts as
-#   started once it runs, as the kubelet counts one without a `startupProbe`;
+#   started once it runs, as the kubelet counts one without a `startupProbe` or a
+#   `postStart` hook;
 # * it has no API server: `pod.debug(...)` stands for what `kubectl debug` asks the API
 #   server for, and for the kubelet starting it;
 # * it computes the pod's cgroup values, QoS class and OOM scores by the kubelet's rules,
-#   pod-level resources included;
+#   pod-level resources included (where a cell says "the kubelet asks", labkit computed
+#   it by the kubelet's rule);
 # * it cannot give a Pod a user namespace on this containerd (the last section says why).
 #
 # The cgroup files are named for cgroup v2 first (`memory.max`, `cpu.max`,
@@ -57,8 +59,9 @@ lab = labkit.chapter_lab("08")
 print(lab.versions())
 
 # %% [markdown]
-# As chapter 2 says, a kubelet of that release would not run on a cgroup v1 node, nor
-# pair with containerd 1.6: read what follows as its rules carried out on an older node.
+# As chapter 2 says, a kubelet of that release would refuse to start on a cgroup v1 node
+# unless configured with `failCgroupV1: false`, and would not pair with containerd 1.6:
+# read what follows as its rules carried out on an older node.
 #
 # ## Init containers and sidecars
 #
@@ -190,7 +193,10 @@ for member in ("logs", "app"):
 
 # %% [markdown]
 # The sidecar is in pause's network, IPC and UTS namespaces, as the app is: it reaches
-# the app on `localhost`, the way the article's sidecar did.
+# the app on `localhost`, as the sidecar of chapters 2 to 6 (the article's Pod) did.
+# A sidecar does not keep its Pod from completing: once the regular containers have
+# ended, the kubelet stops the sidecars, in the reverse of the order they started
+# (KEP-753).
 #
 # ### What the pod asks for, and what the kernel holds
 #
@@ -201,9 +207,9 @@ for member in ("logs", "app"):
 exercises.get("08.pod-memory")
 
 # %% [markdown]
-# The kubelet adds up a Pod's resources the way the scheduler does
-# (`AggregateContainerRequests` and `AggregateContainerLimits`, in Kubernetes'
-# component-helpers): the sums the kubelet takes for pod today, and what it writes on
+# The kubelet adds up a Pod's resources with the functions of Kubernetes'
+# component-helpers (`AggregateContainerRequests`, which the scheduler uses for
+# requests too, and `AggregateContainerLimits`): the sums the kubelet takes for pod today, and what it writes on
 # the pod's cgroup (`ResourceConfigForPod`), beside what the kernel holds:
 
 # %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
@@ -235,8 +241,10 @@ print(views.cgroup_tree_text(tree, pod.names()))
 # %% [markdown]
 # The rule, from the sidecar containers' KEP: what runs together is added up, the
 # containers and the sidecars; an init container counts with the sidecars started
-# before it; and the pod gets the larger of the two. Here setup, alone, asks more
-# memory than logs and app together, so the pod's cgroup can hold setup while it runs.
+# before it; and the pod gets the larger of the two. setup sets only a limit; the API
+# server defaults its request to that limit, so both are 512 MiB. Alone, setup needs
+# more memory than logs and app together (384 MiB of limits), so the pod's cgroup, which
+# takes the limits, can hold setup while it runs.
 # The CPU request is the containers' and sidecars' (300m): setup asks none. No CPU
 # quota is written, as the kubelet writes one only when every container (and every
 # init container, with the sidecars before it) has a CPU limit. The QoS class counts
@@ -245,10 +253,14 @@ print(views.cgroup_tree_text(tree, pod.names()))
 # ### The OOM scores with a sidecar
 #
 # The kubelet gives a Burstable container an `oom_score_adj` from its memory request:
-# 1000 − 1000 × request / node memory, kept between 3 and 999 (chapter 2). A sidecar
-# gets one more rule (KEP-753, in the kubelet's `GetContainerOOMScoreAdjust`): its score
-# is no higher than that of the regular container with the smallest request, so that
-# the kernel does not pick the sidecar before the app it serves. What the kubelet asks,
+# 1000 − 1000 × request / node memory, kept between 3 and 999 (chapter 2); where the Pod
+# sets pod-level requests (1.34 and later), each container's request counts with an equal
+# share of the pod's request that its containers leave unclaimed. A sidecar gets one
+# more rule (KEP-753, in the kubelet's `GetContainerOOMScoreAdjust`): its score is no
+# higher than the highest score among the regular containers (the one with the smallest
+# request), so that, at equal memory use, the sidecar is no likelier a victim than its
+# app. The score is only added to what a process's memory use gives it (`proc(5)`): a
+# sidecar that uses more memory can still be picked first. What the kubelet asks,
 # and what the kernel holds in `/proc/<pid>/oom_score_adj`:
 
 # %% tags=["nbval-check-output"]
@@ -361,6 +373,13 @@ print("PID 1, as the debugger sees it, runs:",
 # %% [markdown]
 # ## Pod-level resources
 #
+# > **cgroup v2, Linux.** KEP-2837 supports pod-level resources on cgroup v2 nodes only,
+# > and Linux Pods only; the `PodLevelResources` feature gate must be on in the API
+# > server, the scheduler and the kubelet (on by default since 1.34). What this chapter
+# > shows on a cgroup v1 node is labkit carrying out the kubelet's rules. When the pod's
+# > cgroup reaches its memory limit, the OOM killer picks among all of the pod's
+# > containers.
+#
 # Chapter 3 gave a pod emulated with Docker a parent cgroup with a memory limit for all
 # its containers. Pod-level resources make that a field of the Pod: `spec.resources`,
 # CPU and memory for the whole Pod. The Pod `shared` sets a limit of 500m of CPU and
@@ -420,7 +439,7 @@ for label, limits in (("the pod", seen.trees[0].state.limits),
 #
 # The API server's checks on pod-level resources (`validatePodResources`): no container
 # with more than the Pod, the Pod's requests at least what its containers ask together,
-# only CPU, memory and huge pages at pod level. labkit refuses what breaks them, with
+# only CPU, memory and huge pages at pod level (by default). labkit refuses what breaks them, with
 # nothing created:
 
 # %% tags=["nbval-check-output"]
@@ -463,15 +482,20 @@ for each in (pod, shared):
 
 # %% [markdown]
 # The ephemeral containers have no request, so 999 in the Burstable pod. In the
-# Guaranteed pod the kernel does not hold the kubelet's -997: labkit runs its
-# containerd with `restrict_oom_score_adj`, and without the `CAP_SYS_RESOURCE`
-# capability, containerd gives no container a score below its own (chapter 2 shows
-# both). On a node, containerd sets every score as asked.
+# Guaranteed pod the kernel does not hold the kubelet's -997: labkit's containerd lacks
+# `CAP_SYS_RESOURCE` (so runc could not write a lower score than its own), so it runs
+# with `restrict_oom_score_adj = true`, which raises any lower request to containerd's
+# own score (chapter 2 shows both). containerd puts the score in the container's OCI
+# spec and runc writes it; on a node where containerd runs as root without that
+# option, every score is written as asked.
 #
 # When a cgroup's memory limit is hit, the kernel's OOM killer picks one of that
-# cgroup's processes; when the whole node runs short, one of all; each time the one
-# with the highest OOM score, which `oom_score_adj` shifts (`proc(5)`). On cgroup v2 the kubelet also asks `memory.oom.group` 1 for each container, so that an OOM
-# kill takes all of the container's processes, and the kernel counts kills in
+# cgroup's processes; when the whole node runs short (and the kubelet's eviction of
+# Pods under memory pressure has not freed enough first), one of all; each time the one
+# with the highest OOM score, which `oom_score_adj` shifts (`proc(5)`). On cgroup v2 the
+# kubelet also asks `memory.oom.group` 1 for each container (since 1.28, unless the
+# kubelet's `singleProcessOOMKill` is true, 1.32 and later), so that an OOM kill takes
+# all of the container's processes, and the kernel counts kills in
 # `memory.events`. On cgroup v1 there is no such file: the counts are in
 # `memory.oom_control`. The app's cgroup, read here:
 
@@ -492,12 +516,14 @@ print(events.rstrip())
 #
 # With `hostUsers: false` a Pod gets a user namespace of its own: its user IDs are
 # mapped to a range of the node's, so that root in its containers is not root on the
-# node. By default the kubelet picks that range above the node's IDs 0 to 65535. The
+# node. By default the kubelet picks a range of 65536 IDs (its `userNamespaces.idsPerPod`
+# setting) above the node's IDs 0 to 65535, one for each Pod. The
 # runtime makes the namespace, and containerd 1.6 cannot: for a kubelet of 1.27 or
 # later, containerd does it from 2.0 on, with runc 1.2 or later and Linux 6.3 or later
-# (for idmapped mounts of the file systems a Pod uses); containerd 1.6 ignores the field
-# without a word. Since Kubernetes 1.30 the kubelet asks the runtime whether it supports
-# user namespaces, and refuses such a Pod when it does not. labkit refuses it too:
+# (for idmapped mounts of the file systems a Pod uses). With a kubelet before 1.30,
+# containerd 1.6 silently ignored `hostUsers: false`; since 1.30 the kubelet asks the
+# runtime whether it supports user namespaces, and fails such a Pod when it does not, as
+# it would with containerd 1.6. labkit refuses it too:
 
 # %% tags=["nbval-check-output"]
 try:
@@ -507,11 +533,15 @@ except labkit.LabError as refused:
 
 # %% [markdown]
 # A process can still make a user namespace for itself: unprivileged users may, on
-# kernels that allow it (`user_namespaces(7)`). The container below runs busybox's
-# `nsenter -S 65534 -G 65534`, which (given no namespace to enter) only changes to user
-# and group 65534, `nobody`; then `unshare --user --map-root-user`, which makes a user
-# namespace and maps the one user it runs as to root there; then `sleep`. This is what
-# the runtime would do for the whole Pod, with a range of 65536 IDs instead of one:
+# kernels that allow it (`user_namespaces(7)`), where no seccomp profile forbids it (as
+# here: labkit, like a kubelet without `seccompDefault`, asks none; containerd's
+# RuntimeDefault profile allows `unshare` of a user namespace only with
+# `CAP_SYS_ADMIN`). The container below runs busybox's `nsenter -S 65534 -G 65534`,
+# which (given no namespace to enter) only changes to user and group 65534, `nobody`;
+# then `unshare --user --map-root-user`, which makes a user namespace and maps the one
+# user it runs as to root there; then `sleep`. The runtime does something like it for a
+# Pod, but, being privileged, it maps 65536 IDs from the range the kubelet keeps for
+# that Pod alone, where an unprivileged process can map only its own ID:
 
 # %% tags=["nbval-check-output"]
 users = lab.cri_pod(name="users", quiet=True, containers={"app": {
@@ -542,8 +572,8 @@ print("seen from its user namespace:", ids(inside.output))
 # A line of `uid_map` reads: the first ID inside, the first ID outside, how many
 # (`user_namespaces(7)`). The same process is user 0 in its namespace and user 65534
 # on the host: root there, `nobody` here. Root in a user namespace has every capability
-# in it, but only over what that namespace owns, and the host's files are not among
-# them. `nsenter --user`, run as root, enters the namespace as its root; from there,
+# in it, but its capabilities reach a file only if the file's owner and group are mapped
+# into the namespace (`user_namespaces(7)`); `/root`'s owner, host user 0, is not. `nsenter --user`, run as root, enters the namespace as its root; from there,
 # the host's `/root` directory:
 
 # %% tags=["nbval-check-output"]
@@ -555,8 +585,10 @@ print("its root lists /root:", listing.exit_code == 0,
 
 # %% [markdown]
 # The host's root, user 0, is not mapped in that namespace, so what it owns shows as
-# user 65534 there (the kernel's "overflow" ID, `user_namespaces(7)`). And to the
-# kernel, this root is user 65534 on the host: the directory's mode keeps it out.
+# user 65534 there: the kernel's "overflow" ID for an unmapped owner
+# (`user_namespaces(7)`), which here happens to be the same number as the host user
+# `nobody` the process runs as. And to the kernel, this root is user 65534 on the host:
+# the directory's mode keeps it out.
 
 # %% [markdown]
 # Podman can put a pod in a user namespace of its own: `podman pod create` takes

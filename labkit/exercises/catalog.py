@@ -15,7 +15,7 @@ import textwrap
 
 from .core import REGISTRY, Spec
 
-CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07")
+CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08")
 _mode: dict[str, bool | None] = {"instructor": None}
 
 

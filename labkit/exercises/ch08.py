@@ -130,8 +130,9 @@ def pod_memory(machine, pod, picked):
     if picked == "384 MiB":
         return failed(f"384 MiB is logs and app together, but setup alone needs more while it "
                       f"runs; the kernel holds {kernel}.")
-    return failed(f"The kernel holds {kernel} on pod today's cgroup: every container of today "
-                  "has a memory limit, so the kubelet writes one for the pod.")
+    return failed(f"The kernel holds {kernel} on pod today's cgroup: every container and init "
+                  "container in today's spec has a memory limit (its ephemeral containers set "
+                  "none and do not count), so the kubelet writes one for the pod.")
 
 
 # -- find: the process the debugger sees as PID 1 ------------------------------------------------
@@ -230,18 +231,23 @@ def _lean_docker(lab):
     "08.lean", kind="do",
     title="A memory limit for the whole Pod",
     task="Make a pod named `lean` on labkit's containerd with two containers that set no "
-         "resources of their own, and a memory limit of 128 MiB for the whole Pod, so that the "
-         "kernel holds 128 MiB on the pod's cgroup and, for want of their own, on each "
-         "container's cgroup too.",
+         "resources of their own, and a memory limit of 128 MiB for the whole Pod "
+         "(spec.resources), so that the kernel holds 128 MiB on the pod's cgroup and, for want "
+         "of their own, on each container's cgroup too. (The check reads the kernel, which "
+         "cannot tell a limit the kubelet copied from the Pod from one a container set itself: "
+         "leaving the containers' resources out is yours to do.)",
     hints=("What to write: a limit for the whole Pod is a field of the Pod's spec, beside its "
            "containers (pod-level resources, KEP-2837), not a field of any container.",
-           "Where: «Pod-level resources» makes such a pod; with keywords, lab.cri_pod takes "
-           "the Pod's own resources as resources={...}, named as a container's keywords name "
-           "them; in YAML it is spec.resources.limits.memory.",
+           "Where: «Pod-level resources» makes such a pod in YAML (spec.resources.limits."
+           "memory); with keywords, lab.cri_pod(name=..., containers={...}, "
+           "resources={\"memory\": \"128Mi\"}) sets spec.resources.limits.memory.",
            "How to see what the kernel holds: a pod with only a memory limit at pod level is "
-           "Burstable, and `cat /sys/fs/cgroup/memory/{name:node}/kubepods/burstable/pod*/"
-           "memory.limit_in_bytes` prints the limit of each Burstable pod's cgroup on this "
-           "cgroup v1 machine (memory.max under kubepods.slice on cgroup v2)."),
+           "Burstable, and on this cgroup v1 machine `grep . /sys/fs/cgroup/memory/{name:node}/"
+           "kubepods/burstable/pod*/memory.limit_in_bytes` prints each Burstable pod's cgroup "
+           "with its limit; lean's is the one named pod + lean.spec.uid, of the pod lab.cri_pod "
+           "returned (on cgroup v2: memory.max in /sys/fs/cgroup/lk_{session}_node.slice/"
+           "lk_{session}_node-kubepods.slice/lk_{session}_node-kubepods-burstable.slice/, in "
+           "the directory whose name ends in lean's UID, its dashes written _, then .slice)."),
     names=pod_names("lean"), pods=("lean",), setup=setup_today, solution=lean_solution,
     wrong=(Wrong(_lean_container_limits, "a container-level limit"),
            Wrong(_lean_one_container, "only one running container"),
@@ -273,5 +279,5 @@ def lean(machine, pod, _answer):
                           "container-level limit, and these containers should set none, so "
                           "that the Pod's 128 MiB is theirs too.")
     return passed(f"Pod lean's cgroup {pod_cgroup} holds 128 MiB, and each of its "
-                  f"{len(cgroups)} containers' cgroups holds the same, set on the Pod alone: "
-                  "together they can use no more than that.")
+                  f"{len(cgroups)} containers' cgroups holds the same: together they can use "
+                  "no more than that.")

@@ -47,7 +47,8 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 CHAPTERS = tuple(
     name for name in ("02-pods.ipynb", "03-docker-pod.ipynb", "05-podman-pods.ipynb",
-                      "06-pod-from-scratch.ipynb", "07-pod-network.ipynb")
+                      "06-pod-from-scratch.ipynb", "07-pod-network.ipynb",
+                      "08-pods-today.ipynb")
     if name[:2] in os.environ.get("LABKIT_KILL_CHAPTERS", name[:2]).split(","))
 RUNS = int(os.environ.get("LABKIT_KILL_RUNS", "10"))
 SEED = int(os.environ.get("LABKIT_KILL_SEED", str(secrets.randbits(32))))

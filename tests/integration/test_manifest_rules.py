@@ -455,16 +455,7 @@ CRI_ONLY = {
 }
 
 
-# Until the Docker pod, the pod from scratch and the cluster call that refusal (their
-# modules are not chapter 8's: requested in the chapter's requests, item 2), their cases
-# fail as expected; strict, so that the day they refuse, the marks must go.
-_AWAITING_REFUSAL = pytest.mark.xfail(
-    strict=True, reason="refuse_what_only_the_cri_runs not yet called by this kind")
-
-
-@pytest.mark.parametrize("kind", [pytest.param("docker", marks=_AWAITING_REFUSAL), "podman",
-                                  pytest.param("scratch", marks=_AWAITING_REFUSAL),
-                                  pytest.param("cluster", marks=_AWAITING_REFUSAL)])
+@pytest.mark.parametrize("kind", ["docker", "podman", "scratch", "cluster"])
 @pytest.mark.parametrize("case", CRI_ONLY)
 def test_what_only_the_cri_runs_is_refused_elsewhere(request, case, kind):
     text, field = CRI_ONLY[case]

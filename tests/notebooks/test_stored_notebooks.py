@@ -16,7 +16,7 @@ def test_there_are_notebooks():
     names = [p.stem for p in NOTEBOOKS]
     assert names == ["00-preflight", "01-containers", "02-pods", "03-docker-pod",
                      "04-comparison", "05-podman-pods", "06-pod-from-scratch",
-                     "07-pod-network"]
+                     "07-pod-network", "08-pods-today"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -34,7 +34,7 @@ mkdir -p "$out"
       --nbval-lax \
       notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
       notebooks/05-podman-pods.ipynb notebooks/06-pod-from-scratch.ipynb \
-      notebooks/07-pod-network.ipynb \
+      notebooks/07-pod-network.ipynb notebooks/08-pods-today.ipynb \
       --junitxml="$out/junit.xml"
     status=$?
     echo "== took $(( $(date +%s) - start )) s"
