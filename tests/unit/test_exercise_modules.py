@@ -236,3 +236,13 @@ def test_the_docs_list_every_exercise_with_what_its_check_reads():
         spec = REGISTRY[exercise_id]
         assert kind.split()[0] == spec.kind, exercise_id
         assert reads == spec.reads, exercise_id
+
+
+def test_chapter_8s_exercises_make_the_pod_the_chapter_shows():
+    """The checks of chapter 8 set up pod today from their own copy of the manifest the
+    chapter prints in its first cell under «Init containers and sidecars»: the same text."""
+    from labkit.exercises.ch08 import TODAY_POD
+
+    script = (ROOT / "notebook-scripts" / "08-pods-today.py").read_text()
+    shown = re.search(r'^manifest = """\\\n(.*?)"""', script, flags=re.M | re.S)
+    assert shown is not None and shown[1] == TODAY_POD
