@@ -212,7 +212,7 @@ exercises.get("08.pod-memory")
 # requests too, and `AggregateContainerLimits`): the sums the kubelet takes for pod today, and what it writes on
 # the pod's cgroup (`ResourceConfigForPod`), beside what the kernel holds:
 
-# %% tags=["reveal", "nbval-check-output"] jupyter={"outputs_hidden": true}
+# %% tags=["reveal"] jupyter={"outputs_hidden": true}
 from labkit.quantity import format_bytes
 
 asks, caps = pod.spec.effective_requests, pod.spec.effective_limits
@@ -263,7 +263,7 @@ print(views.cgroup_tree_text(tree, pod.names()))
 # sidecar that uses more memory can still be picked first. What the kubelet asks,
 # and what the kernel holds in `/proc/<pid>/oom_score_adj`:
 
-# %% tags=["nbval-check-output"]
+# %%
 memtotal = next(line for line in lab.node.read("/proc/meminfo").splitlines()
                 if line.startswith("MemTotal:"))
 capacity = int(memtotal.split()[1]) * 1024
@@ -420,7 +420,7 @@ print("QoS class:", shared.spec.qos_class)
 #
 # What the kernel holds, for the pod and for each container:
 
-# %% tags=["nbval-check-output"]
+# %%
 seen = lab.observe(shared)
 for label, limits in (("the pod", seen.trees[0].state.limits),
                       *((m.member.name, m.state.limits) for m in seen.members)):
@@ -471,7 +471,7 @@ for broken in (shared_manifest.replace("    command: [\"sleep\", \"3650d\"]\n  -
 # OOM score: what the kubelet asks (`GetContainerOOMScoreAdjust`), what the kernel
 # holds:
 
-# %% tags=["nbval-check-output"]
+# %%
 for each in (pod, shared):
     running = {m.name: m.pid for m in each.members() if m.name != "pause"}
     scores = each.spec.oom_score_adjs(capacity)
@@ -499,7 +499,7 @@ for each in (pod, shared):
 # `memory.events`. On cgroup v1 there is no such file: the counts are in
 # `memory.oom_control`. The app's cgroup, read here:
 
-# %% tags=["nbval-check-output"]
+# %%
 app_cgroup = obs.member("app").cgroup
 if obs.cgroup_version == 2:
     events = lab.node.read(f"/sys/fs/cgroup{app_cgroup}/memory.events")
