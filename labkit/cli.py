@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .errors import LabError
 
@@ -92,13 +93,16 @@ def add_workshop_commands(commands) -> None:
     reset.add_argument("learner")
     table = verbs.add_parser("progress", help="every learner's exercises, as a table")
     table.add_argument("--json", action="store_true", help="the rows as JSON")
+    grades = verbs.add_parser("grades", help="every learner's exercises, a CSV row each "
+                                             "(docs/workshop.md)")
+    grades.add_argument("--output", metavar="FILE", help="write the CSV there (default: stdout)")
 
 
 def run_workshop(args) -> int:
     import json
 
     from .workshop import hub
-    from .workshop.progress import class_rows, class_text, progress_files
+    from .workshop.progress import class_rows, class_text
 
     verb = getattr(args, "verb", "progress")
     if verb == "up":
@@ -129,14 +133,42 @@ def run_workshop(args) -> int:
     if verb == "reset":
         print(hub.reset(args.learner))
         return 0
+    if verb == "grades":
+        from .workshop.progress import grade_rows, grades_csv
+
+        write_grades(grades_csv(grade_rows(class_files())), args.output)
+        return 0
+    rows = class_rows(class_files())
+    print(json.dumps(rows, indent=1) if args.json else class_text(rows))
+    return 0
+
+
+def class_files() -> dict[str, Path]:
+    """learner -> their progress file, for the workshop up on this host."""
+    from .workshop import hub
+    from .workshop.progress import progress_files
+
     workshop = hub.current()
     client = connect_engine()
     try:
-        rows = class_rows(progress_files(client, workshop))
+        return progress_files(client, workshop)
     finally:
         client.close()
-    print(json.dumps(rows, indent=1) if args.json else class_text(rows))
-    return 0
+
+
+def write_grades(text: str, output: str | None) -> None:
+    """The CSV to stdout, or to ``output``, in UTF-8 either way."""
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+        return
+    try:
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    except OSError as error:
+        raise LabError(f"cannot write {output}: {error.strerror or error}: give a writable "
+                       "path.") from None
 
 
 def connect_engine():

@@ -113,7 +113,7 @@ class Exercise:
             first = _shown_answer(answer) if self.kind == "predict" else None
             try:
                 progress.record_try(self.id, result.passed, len(self.spec.hints),
-                                    first_answer=first)
+                                    first_answer=first, sentence=result.sentence)
             except OSError as error:
                 warnings.warn(f"labkit could not record progress in {progress.path()}: "
                               f"{error}", stacklevel=2)

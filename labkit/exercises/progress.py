@@ -45,7 +45,7 @@ def learner() -> str:
 
 def blank_entry() -> dict:
     return {"tries": 0, "passed": False, "hints": 0, "first_pass": None, "last_try": None,
-            "first_answer": None}
+            "first_answer": None, "last_sentence": None}
 
 
 def now() -> str:
@@ -130,14 +130,16 @@ def update(exercise_id: str, change: Callable[[dict], None], who: str | None = N
 
 
 def record_try(exercise_id: str, success: bool, hints_available: int, *,
-               first_answer: str | None = None) -> dict:
-    """A judged check: one more try; a pass is kept (with its first time) for good; a
-    failure unlocks the next hint. A prediction (``first_answer`` given) counts its first
-    answer only: that answer is kept, and it passes only if that answer was right."""
+               first_answer: str | None = None, sentence: str | None = None) -> dict:
+    """A judged check: one more try, its ``sentence`` kept as the last one; a pass is kept
+    (with its first time) for good; a failure unlocks the next hint. A prediction
+    (``first_answer`` given) counts its first answer only: that answer is kept, and it
+    passes only if that answer was right."""
 
     def change(current: dict) -> None:
         current["tries"] += 1
         current["last_try"] = now()
+        current["last_sentence"] = sentence
         prediction = first_answer is not None
         if prediction and current["first_answer"] is None:
             current["first_answer"] = first_answer

@@ -154,6 +154,7 @@ def test_by_hand_quarter_and_reset_removes_exactly_it(toolbox):
         ex = exercises.get("01.cpu-quarter")
         result = ex.check()
         assert result.passed, result.sentence
+        assert ex.progress["last_sentence"] == result.sentence
         said = ex.reset()
         assert said == "Removed quarter; the recorded progress of 01.cpu-quarter stays."
         left = docker("ps", "-a", "--format", "{{.Names}}").split()

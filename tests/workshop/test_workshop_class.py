@@ -3,7 +3,8 @@
 `./lab workshop up` starts the hub; three learners get nodes through the hub's REST API
 (tokens, on 127.0.0.1) and one logs in through the login page with the workshop code;
 every node runs chapters 1 and 3 at once, each on its own engine, and one node every other
-chapter (all strictly compared, as on a host); a node that dies gives
+chapter (all strictly compared, as on a host); the progress table and the grades show one
+learner's check; a node that dies gives
 its learner a fresh one with their progress kept; `./lab workshop down` leaves nothing of
 the workshop and everything else (a foreign container and volume survive).
 Needs the learner node image (`sudo ./lab workshop build`; CI builds it).
@@ -11,7 +12,9 @@ Needs the learner node image (`sudo ./lab workshop build`; CI builds it).
 
 from __future__ import annotations
 
+import csv
 import http.cookiejar
+import io
 import json
 import os
 import secrets
@@ -205,6 +208,15 @@ def test_a_class_of_three(docker_client, built, state):
         # own check counts.
         assert {n: rows[n]["tried"] for n in LEARNERS} == {
             n: (1 if n == "bob" else 0) for n in LEARNERS}
+        # The grades: a CSV row per learner and exercise, Bob's check with its sentence.
+        grades = workshop_cmd(state, "grades")
+        assert grades.returncode == 0, grades.stderr
+        graded = list(csv.DictReader(io.StringIO(grades.stdout, newline="")))
+        assert sorted({g["learner"] for g in graded}) == sorted(LEARNERS)
+        bob = next(g for g in graded if (g["learner"], g["exercise"]) == ("bob", "01.cpu-quarter"))
+        assert (bob["passed"], bob["tries"]) == ("true", "1") and bob["first_pass"], bob
+        assert bob["last_check"] == check.stdout.strip().removeprefix("True "), bob
+        assert sum(int(g["tries"]) for g in graded) == 1
 
         # Bob's node dies mid-class: he gets a fresh one, his progress kept, the others
         # untouched.
