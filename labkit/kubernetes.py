@@ -1,7 +1,7 @@
 """What the kubelet and the API server compute from a Pod, computed once here for every kind
 of pod, each rule named after the upstream function it mirrors.
 
-labkit plays the kubelet (chapters 2, 4, 6): these rules turn a Pod into namespace modes,
+labkit plays the kubelet (chapters 2, 4, 6, 7, 8): these rules turn a Pod into namespace modes,
 a QoS class, cgroup values and OOM scores. Each runtime only says the answers in its own
 terms (the CRI's ``NamespaceMode`` and ``LinuxContainerResources``, Docker's flags, cgroup
 files). The rules follow Kubernetes :data:`VERSION`; the tests hold them against tables
