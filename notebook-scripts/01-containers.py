@@ -198,8 +198,8 @@ print("its cgroup namespace is Docker 20.10's default for this host's cgroup ver
 # `--pid host`, `--ipc host` and `--uts host` each take one away). A type nobody asks for
 # is the one runc itself runs in, here the host's. **time** is such a type: Docker 20.10
 # does not ask for a time namespace, and runc 1.1 could not make one (runc 1.2 can).
-# **cgroup** depends on the host: Docker 20.10 asks for none on a cgroup v1 host and for
-# one of its own on a cgroup v2 host (unless `docker run --cgroupns` or dockerd's
+# **cgroup** depends on the host: Docker 20.10 asks for one of its own on a cgroup v2 host
+# and for none on a cgroup v1 host (unless `docker run --cgroupns` or dockerd's
 # `--default-cgroupns-mode` says otherwise; a privileged container on a v1 host gets none
 # either); with one of its own, the container sees its cgroup as `/`. The first cell
 # printed which kind of host this is, and the cell above compared `foo` with that default.
@@ -258,25 +258,27 @@ print("a web page answers on foo's own localhost:", "<html" in page)
 # ## Its cgroups
 #
 # `/proc/<pid>/cgroup` names the cgroup of the process in every cgroup hierarchy, one line
-# each, `hierarchy-ID:controllers:path`. A line `4:memory:/docker/<id>` says: hierarchy
-# number 4, which has the memory controller attached, holds this process in the cgroup
-# `/docker/<id>`. The path is relative to the hierarchy's root, as the reader's cgroup
-# namespace sees it (the host's, here); where the memory hierarchy is mounted at
-# `/sys/fs/cgroup/memory`, as on this machine, that is the directory
-# `/sys/fs/cgroup/memory/docker/<id>`.
+# each, `hierarchy-ID:controllers:path`. The path is relative to the hierarchy's root, as
+# the reader's cgroup namespace sees it (the host's, here).
 #
+# * On a cgroup **v2** host there is one hierarchy, with every controller attached to it,
+#   and so one line, with the ID 0 and no controllers listed. A line `0::/docker/<id>`
+#   says the process is in the cgroup `/docker/<id>`; where that hierarchy is mounted at
+#   `/sys/fs/cgroup`, that is the directory `/sys/fs/cgroup/docker/<id>`.
 # * On cgroup **v1** each hierarchy has one or more controllers attached, or none for a
-#   named hierarchy such as `name=systemd`. Controllers mounted together share one line:
-#   where cpu and cpuacct are mounted together it reads `3:cpu,cpuacct:/docker/<id>`.
-#   From Linux 6.11 the v1 memory controller is a build option of the kernel
-#   (`CONFIG_MEMCG_V1`, off unless the distribution turns it on), so a v1 host on a newer
-#   kernel may have no memory hierarchy at all; this one has (below).
+#   named hierarchy such as `name=systemd`. A line `4:memory:/docker/<id>` says: hierarchy
+#   number 4, which has the memory controller attached, holds this process in the cgroup
+#   `/docker/<id>`; where the memory hierarchy is mounted at `/sys/fs/cgroup/memory`, as on
+#   this machine, that is the directory `/sys/fs/cgroup/memory/docker/<id>`. Controllers
+#   mounted together share one line: where cpu and cpuacct are mounted together it reads
+#   `3:cpu,cpuacct:/docker/<id>`. From Linux 6.11 the v1 memory controller is a build
+#   option of the kernel (`CONFIG_MEMCG_V1`, off unless the distribution turns it on), so a
+#   v1 host on a newer kernel may have no memory hierarchy at all; this one has (below).
 # * A v1 host laid out as systemd does it in "hybrid" mode has two more lines:
 #   `name=systemd`, the named hierarchy that systemd uses to keep track of processes, and
 #   `0::`, the cgroup v2 hierarchy (mounted at `/sys/fs/cgroup/unified`),
 #   with no controller either, since they are all attached to v1 hierarchies. runc 1.1
 #   puts the container in both.
-# * On a cgroup **v2** host there is only the `0::` line.
 #
 # Where the container's cgroup is depends on Docker's cgroup driver: with `cgroupfs` it
 # is `/docker/<id>` in every hierarchy; with `systemd` (Docker 20.10's default on a cgroup
@@ -301,10 +303,11 @@ print("a cgroup v2 line (0::):", any(number == "0" for number, _, _ in entries))
 print("foo is at the same path in every hierarchy:", len({path for *_, path in entries}) == 1)
 
 # %% [markdown]
-# The limits we asked for are now numbers in files of those cgroups: on cgroup v1
-# `memory.limit_in_bytes` in the memory hierarchy, and `cpu.cfs_quota_us` with
-# `cpu.cfs_period_us` in the cpu hierarchy; on v2 `memory.max`, and `cpu.max` with both
-# numbers on one line. As `cat` prints them (512 MiB is 536870912 bytes):
+# The limits we asked for are now numbers in files of those cgroups: on cgroup v2
+# `memory.max`, and `cpu.max` with the quota and the period on one line; on v1, as on this
+# machine, `memory.limit_in_bytes` in the memory hierarchy, and `cpu.cfs_quota_us` with
+# `cpu.cfs_period_us` in the cpu hierarchy. As `cat` prints them (512 MiB is 536870912
+# bytes):
 
 # %%
 where = obs.member("foo").cgroup  # its cgroup's path, in the memory hierarchy on v1
@@ -329,7 +332,8 @@ print("the kernel holds exactly the limits asked:", bool(views.limits_table(obs)
 
 # %% [markdown]
 # `--cpus 0.5` became a CFS quota: Docker 20.10 asks, in the container's OCI spec, for a
-# period of 100 ms (100000 µs) and half of it as the quota, and runc writes both files.
+# period of 100 ms (100000 µs) and half of it as the quota, and runc writes both (into
+# `cpu.max` on v2, into the two files on v1).
 # Another period needs `--cpu-period` with `--cpu-quota` instead of `--cpus`: Docker 20.10
 # refuses `--cpus` together with either. In each period the container's processes may run
 # 50 ms in total, then wait for the next period. The files hold the numbers; whether the
@@ -338,9 +342,9 @@ print("the kernel holds exactly the limits asked:", bool(views.limits_table(obs)
 # ## The tree it lives in
 #
 # The container's cgroup is a leaf in a tree. The text below goes from the hierarchy's
-# root down to it (the memory hierarchy on cgroup v1; the CPU figures come from the cpu
-# hierarchy, where the cgroupfs driver puts `foo` at the same path). The root cgroup of a
-# host has no limits:
+# root down to it (on cgroup v2 the one tree under `/sys/fs/cgroup`; on v1 the memory
+# hierarchy, and the CPU figures come from the cpu hierarchy, where the cgroupfs driver
+# puts `foo` at the same path). The root cgroup of a host has no limits:
 
 # %%
 tree = lab.node.tree(obs.member("foo").cgroup, ancestors=True)
@@ -386,7 +390,7 @@ samples = lab.watch(hog, seconds=120, plot="memory", until=lambda s: bool(s.stat
 # processes at once instead).
 #
 # What marks an OOM kill is the kernel's count of them for the cgroup: `oom_kill`, in
-# `memory.oom_control` on cgroup v1 and in `memory.events` on v2 (kernels have counted it
+# `memory.events` on cgroup v2 and in `memory.oom_control` on v1 (kernels have counted it
 # since Linux 4.13). As `cat` prints it, right after the watch:
 
 # %%
@@ -400,9 +404,9 @@ print(lab.node.read(counters).rstrip("\n"))
 # %% [markdown]
 # The kernel's counters run from the cgroup's creation, so one reading after the kill
 # says what happened however often we managed to read: how high usage went (the
-# high-water mark `memory.max_usage_in_bytes` on v1, `memory.peak` on v2 since Linux
-# 5.19), the hits on the limit (`memory.failcnt` on v1, the `max` line of `memory.events`
-# on v2), and the OOM kills:
+# high-water mark `memory.peak` on v2 since Linux 5.19, `memory.max_usage_in_bytes` on
+# v1), the hits on the limit (the `max` line of `memory.events` on v2, `memory.failcnt` on
+# v1), and the OOM kills:
 
 # %% tags=["nbval-check-output"]
 print(views.memory_lesson(samples))
@@ -440,12 +444,13 @@ print("victim's exit code:", victim.wait(), "· Docker's OOMKilled:", victim.sta
 # %% [markdown]
 # One more thing decides when the kill comes: swap. Given only `--memory`, Docker 20.10
 # sets the container's memory+swap limit (`--memory-swap`) to twice the memory limit where
-# the kernel accounts swap for cgroups (`memory.memsw.*` files on v1, `memory.swap.max` on
-# v2); where it does not, Docker warns and leaves swap unlimited (`HostConfig.MemorySwap`
-# -1), whatever `--memory-swap` says. On a host with swap the kernel may move some of the
-# hog's memory out to swap (how much, `memory.swappiness` and the like decide), and kills
-# only once memory and swap together reach that limit. This machine accounts swap (the
-# limit below is twice 128 MiB) and has none:
+# the kernel accounts swap for cgroups (`memory.swap.max` on v2, a limit on swap alone;
+# `memory.memsw.*` files on v1); where it does not, Docker warns and leaves swap unlimited
+# (`HostConfig.MemorySwap` -1), whatever `--memory-swap` says. On a host with swap the
+# kernel may move some of the hog's memory out to swap (how much, swappiness and the like
+# decide: the machine's `vm.swappiness` on v2, the cgroup's `memory.swappiness` on v1),
+# and kills only once memory and swap together reach that limit. This machine accounts
+# swap (the limit below is twice 128 MiB) and has none:
 
 # %%
 both = hog.inspect()["HostConfig"]["MemorySwap"]
@@ -482,13 +487,13 @@ def throttled(sample):
 cpu_samples = lab.watch(spin, seconds=120, plot="cpu", until=enough_samples(20, throttled))
 
 # %% [markdown]
-# `cpu.stat` holds the kernel's counters since the cgroup was made: `nr_periods`, the
-# enforcement periods that have elapsed; `nr_throttled`, how many times the cgroup was
-# throttled; `throttled_time`, the time its run queues spent throttled (in ns;
-# `throttled_usec` on v2), added up over the CPUs: with two busy loops on two CPUs it can
-# be more than the periods' own time.
-# The CPU time it used is in another file on v1, `cpuacct.usage` of the cpuacct
-# controller (in ns), and in `cpu.stat` on v2 (`usage_usec`). As `cat` prints them now
+# `cpu.stat` holds the kernel's counters since the cgroup was made, on v2 and v1 alike:
+# `nr_periods`, the enforcement periods that have elapsed; `nr_throttled`, how many times
+# the cgroup was throttled; `throttled_usec` on v2 (in µs), `throttled_time` on v1 (in
+# ns), the time its run queues spent throttled, added up over the CPUs: with two busy loops
+# on two CPUs it can be more than the periods' own time.
+# The CPU time it used is in `cpu.stat` too on v2 (`usage_usec`), and in another file on
+# v1, `cpuacct.usage` of the cpuacct controller (in ns). As `cat` prints them now
 # (the numbers differ from run to run), with the average over the periods counted:
 
 # %% tags=["nbval-ignore-output"]

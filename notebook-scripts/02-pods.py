@@ -189,11 +189,11 @@ print("the sandbox's process is called:", comm.strip())
 # namespace (its own root file system).
 #
 # In the table, the user and time namespaces are the host's for every process.
-# The cgroup row depends on the cgroup version (containerd 1.6–2.x): on cgroup v1
-# every process of the pod stays in the host's cgroup namespace; on cgroup v2
+# The cgroup row depends on the cgroup version (containerd 1.6–2.x): on cgroup v2
 # every container that is not privileged gets one of its own, and the sandbox's
-# pause does not. The versions cell at the top says which kind of host this
-# notebook ran on.
+# pause does not; on cgroup v1 every process of the pod stays in the host's cgroup
+# namespace. The versions cell at the top says which kind of host this notebook
+# ran on.
 #
 # A runtime need not keep a process to hold these namespaces. containerd 1.6 runs
 # pause for every pod, and so did CRI-O up to 1.21. Since CRI-O 1.22 (`drop_infra_ctr =
@@ -258,9 +258,9 @@ print(readable(sandbox))
 #   containers' limits. The runtime does not limit pause with these: containerd
 #   (1.6 to 2.x) only copies them into annotations of pause's spec, for runtimes
 #   that size a virtual machine (Kata). pause's own cgroup gets containerd's 2
-#   shares and no memory limit, as the tree under «The pod's cgroups» shows
-#   (`pause … memory unlimited`). What bounds pause is the pod's cgroup, which
-#   the kubelet writes.
+#   CPU shares (on cgroup v2, runc writes them as `cpu.weight` 1) and no memory
+#   limit, as the tree under «The pod's cgroups» shows (`pause … memory
+#   unlimited`). What bounds pause is the pod's cgroup, which the kubelet writes.
 #
 # A kubelet sends more than this. labkit leaves out what needs a cluster, or
 # what nothing in this lab reads:
@@ -298,16 +298,19 @@ print(readable(create))
 # * `log_path`: the container's log file in the sandbox's log directory,
 #   `<name>/<restart count>.log`.
 # * `linux.resources`, from `generateLinuxContainerResources`
-#   (`kuberuntime_container_linux.go`):
+#   (`kuberuntime_container_linux.go`). runc writes its CPU and memory fields to
+#   `cpu.weight`, `cpu.max` and `memory.max` on cgroup v2, and to `cpu.shares`,
+#   `cpu.cfs_period_us` / `cpu.cfs_quota_us` and `memory.limit_in_bytes` on v1:
 #   * `cpu_shares`: 1024 per CPU of the request, at least 2. The app asks for no
 #     CPU, so it gets 2. `cpu_period` is 100000 µs, and `cpu_quota` is 0
 #     (unlimited), so it is not written.
 #   * `memory_limit_in_bytes`: the limit, 256 MiB.
 #   * `oom_score_adj`: how readily the kernel's OOM killer picks this container,
 #     from its QoS class. The cgroups section below reads it back.
-#   * `memory_swap_limit_in_bytes`: on cgroup v1 where swap is accounted, equal to
-#     the memory limit, so memory and swap together stay within the memory limit.
-#     On cgroup v2 the kubelet writes `memory.swap.max` 0 in `unified` instead.
+#   * `memory_swap_limit_in_bytes`: on cgroup v2 the kubelet writes
+#     `memory.swap.max` 0 in `unified` instead. On cgroup v1, where swap is
+#     accounted, it is equal to the memory limit, so memory and swap together stay
+#     within the memory limit.
 #   * `hugepage_limits`: one per huge page size of the node, each with limit 0, so
 #     the limit is not written.
 #   * On cgroup v2, `unified` also holds `memory.oom.group: 1`: an OOM kill takes
@@ -511,17 +514,18 @@ print("\n".join(pod.plan.lines()))
 
 # %% [markdown]
 # labkit roots its kubelet tree at `/lk-<session>-node` instead of `/`, so it
-# stays apart from a real kubelet's `/kubepods` (under the kubelet's default
-# cgroup root, `/`). The tree as the kernel has it, with the memory limit and CPU
-# quota of every cgroup:
+# stays apart from a real kubelet's `/kubepods` (`/kubepods.slice` with the systemd
+# driver), under the kubelet's default cgroup root, `/`. The tree as the kernel has
+# it, with the memory limit and CPU quota of every cgroup (`memory.max` and
+# `cpu.max` on cgroup v2, `memory.limit_in_bytes` and `cpu.cfs_quota_us` on v1):
 
 # %%
 tree = lab.node.tree(pod.cgroup_parent, ancestors=True)
 print(views.cgroup_tree_text(tree, pod.names()))
 
 # %% [markdown]
-# And the CPU weight of every level, `cpu.shares` on cgroup v1 (`cpu.weight` on
-# v2), which the tree does not print:
+# And the CPU weight of every level, `cpu.weight` on cgroup v2 (`cpu.shares` on
+# v1, as in the recording), which the tree does not print:
 
 # %%
 weight_file = "cpu.shares" if obs.cgroup_version == 1 else "cpu.weight"
@@ -537,6 +541,11 @@ for _member, line in sorted(lines, key=lambda pair: pair[0]):  # the levels, the
     print(line)
 
 # %% [markdown]
+# The kubelet computes CPU weights in shares, which cgroup v1 holds as they are
+# (`cpu.shares`, default 1024). On cgroup v2 the kubelet and runc write each as a
+# `cpu.weight` (1 to 10000, default 100; 2 shares become 1), by a formula that
+# changed in Kubernetes 1.35 and runc 1.3.2.
+#
 # Level by level:
 #
 # * **kubepods** has no limit at all in labkit. A kubelet gives it a memory limit
@@ -544,16 +553,16 @@ for _member, line in sorted(lines, key=lambda pair: pair[0]):  # the levels, the
 #   the eviction threshold, which the node's reported *allocatable* also
 #   subtracts), and the CPU shares of the same amount of CPU: a weight, not a
 #   quota.
-# * The QoS levels: `besteffort` gets cpu.shares 2. `burstable` gets the shares of
+# * The QoS levels: `besteffort` gets 2 shares. `burstable` gets the shares of
 #   the summed CPU requests of all Burstable pods on the node: foo asks for no CPU,
 #   so 2 here too. Guaranteed pods have no level: they sit right under `kubepods`.
-# * **The pod** (`ResourceConfigForPod`): cpu.shares from the summed CPU requests
+# * **The pod** (`ResourceConfigForPod`): shares from the summed CPU requests
 #   (at least 2). The memory limit is written only when every container has one,
 #   and the CPU quota only when every container has a CPU limit. foo's two
 #   containers both have a memory limit, so the pod's is their sum; neither has a
 #   CPU limit, so the pod has no quota.
 # * **The containers** get what `CreateContainer` asked, written by runc. With no
-#   CPU request, that is cpu.shares 2. pause gets 2 from containerd, and no
+#   CPU request, that is 2 shares. pause gets 2 from containerd, and no
 #   memory limit (see the sandbox request above).
 #
 # What the kubelet asked in `CreateContainer`, beside what the kernel holds:
@@ -602,13 +611,15 @@ print(f"pause: containerd asks -998, the kernel holds {held}")
 # its own `cgroupDriver` setting, a fallback KEP-4033 plans to remove in 1.38.
 # Before 1.34 that setting decided alone: cgroupfs by default, systemd when
 # kubeadm 1.22 or later wrote the kubelet's configuration. The systemd driver
-# works on cgroup v1 and v2 alike. With it the same tree is systemd
-# slices, and a dash in a slice's name means "inside": `kubepods.slice/
-# kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice`, with the UID's
-# dashes written as `_`. containerd names each container's cgroup
+# works on cgroup v2 and v1 alike, and is the usual one on v2. With it the same
+# tree is systemd slices, and a dash in a slice's name means "inside":
+# `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice`,
+# with the UID's dashes written as `_`. containerd names each container's cgroup
 # `cri-containerd-<id>.scope` there, and the plain 64-character id with cgroupfs.
-# On cgroup v2, every container that is not privileged also gets a cgroup
-# namespace of its own (pause does not), so inside it its own cgroup is `/`.
+# On cgroup v2 the whole tree is one hierarchy, so a process's `/proc/<pid>/cgroup`
+# has one line, `0::/path`; on cgroup v1 it has a line per hierarchy, each for its
+# own controllers. On cgroup v2, every container that is not privileged also gets a
+# cgroup namespace of its own (pause does not), so inside it its own cgroup is `/`.
 #
 # ## QoS classes decide where the pod goes
 #
@@ -625,9 +636,9 @@ print(f"pause: containerd asks -998, the kernel holds {held}")
 # set resources for the whole pod (`spec.resources`), and those decide the class
 # when they are set. labkit does not run them.
 #
-# Three pods, one per class: where the kubelet's rules put each, the `cpu.shares`
-# of the level above it, and its app's OOM score. The Burstable one asks for
-# 250m of CPU:
+# Three pods, one per class: where the kubelet's rules put each, the CPU weight of
+# the level above it (`cpu.weight` on cgroup v2, `cpu.shares` on v1), and its app's
+# OOM score. The Burstable one asks for 250m of CPU:
 
 # %%
 variants = {
@@ -660,7 +671,8 @@ for expected, (qos, path) in placed.items():
 # %% [markdown]
 # The `burstable` level's shares follow the Burstable pods' requests (foo's
 # nothing and this pod's 250m), and `besteffort` keeps 2. `kubepods` keeps the
-# kernel's default weight: labkit writes nothing there.
+# kernel's default weight (`cpu.weight` 100 on cgroup v2, `cpu.shares` 1024 on v1):
+# labkit writes nothing there.
 #
 # Where the kubelet's score and the kernel's differ, containerd changed it.
 # labkit runs its containerd with `restrict_oom_score_adj = true`, an option
@@ -735,8 +747,8 @@ for shared in (False, True):
 # lists the sandbox, `crictl ps -a` the two containers, and
 # `ctr -n k8s.io containers list` all three, pause included. Where the pod's
 # cgroup is depends on the cgroup driver (the runtime's since Kubernetes 1.34,
-# as above): `kubepods/burstable/pod<uid>` with cgroupfs, the
-# `kubepods-burstable-pod<uid>.slice` above with systemd.
+# as above): the `kubepods-burstable-pod<uid>.slice` above with systemd (the usual
+# driver on cgroup v2), `kubepods/burstable/pod<uid>` with cgroupfs.
 #
 # ## Exercises
 #

@@ -135,20 +135,23 @@ for line in pod.commands():
 #   labels `io.labkit.owner=labkit` and `io.labkit.session=<session>`. That is how the
 #   lab's cleanup finds what this session made, and it finds what you type with the
 #   same names and labels too.
-# * **The parent cgroup.** On this machine Docker uses the cgroupfs driver (the
-#   first cell said so), so the pod's parent is a plain directory. `mkdir` makes it
+# * **The parent cgroup.** On a cgroup v2 host that runs systemd, Docker 20.10
+#   picks the **systemd cgroup driver** by itself. `--cgroup-parent` must then name
+#   a *slice*, such as `foo.slice`, not a path (Docker 20.10 refuses anything else),
+#   and the plan makes one with `systemctl` instead of `mkdir` and `echo`. On this
+#   machine Docker uses the cgroupfs driver (the first cell said so), so the pod's
+#   parent is a plain directory, and `--cgroup-parent` its path. `mkdir` makes it
 #   in each cgroup v1 hierarchy mounted here (the cell after this list prints them,
 #   from the kernel's mount table). `echo` writes into it the pod's values by the
-#   kubelet's rules: the memory limit (256 MiB + 128 MiB) and `cpu.shares` 2. The
-#   two cpuset lines are not the pod's: they copy the root cpuset's `cpus` and
-#   `mems` (this machine's CPUs and memory nodes). A new v1 cpuset cgroup starts
-#   with both empty, and the kernel lets no process join it until both are set.
-#   runc 1.1.5 would make a missing parent by itself, cpuset values copied the same
-#   way, but it would not write the pod's memory limit and shares. Where Docker
-#   uses the **systemd cgroup driver**, `--cgroup-parent` must name a *slice*
-#   (Docker 20.10 refuses anything else), and the plan makes one with `systemctl`
-#   instead; Docker 20.10 picks that driver by itself on a cgroup v2 host that runs
-#   systemd.
+#   kubelet's rules: the memory limit (256 MiB + 128 MiB; `memory.max` on cgroup
+#   v2, here v1's `memory.limit_in_bytes`) and the CPU weight (`cpu.weight` 1 on
+#   v2, here v1's `cpu.shares` 2). The two cpuset lines are not the pod's: they
+#   copy the root cpuset's `cpus` and `mems` (this machine's CPUs and memory
+#   nodes). A new v1 cpuset cgroup starts with both empty, and the kernel lets no
+#   process join it until both are set; on v2 a new cgroup uses its parent's, so
+#   the plan has no such lines there. runc 1.1.5 would make a missing parent by
+#   itself (on v1 with the cpuset values copied the same way), but it would not
+#   write the pod's memory limit and shares.
 # * **The sandbox**: `--hostname foo` (the pod's name), `--ipc shareable` (Docker
 #   20.10 gives a container a private IPC namespace by default, which no other
 #   container may join), `--cpu-shares 2` (what containerd gives a pod's pause
@@ -174,9 +177,10 @@ for line in pod.commands():
 # runs, its names are taken): labkit's tests type them into bash and compare what
 # the kernel then shows with what it shows for the pod labkit made.
 #
-# The cgroup hierarchies `mkdir` had to cover, from the mount table of this
-# machine's first process: each cgroup v1 mount point with its controllers (a
-# *named* hierarchy, such as systemd's, has none):
+# On a cgroup v2 host there is one tree, at `/sys/fs/cgroup`, and one `mkdir` there
+# makes a cgroup for every enabled controller. The cgroup v1 hierarchies `mkdir` had
+# to cover here, from the mount table of this machine's first process: each cgroup v1
+# mount point with its controllers (a *named* hierarchy, such as systemd's, has none):
 
 # %%
 mounts = [line.split(" - ") for line in lab.node.read("/proc/1/mountinfo").splitlines()]
@@ -324,7 +328,7 @@ print(views.cgroup_tree_text(tree, pod.names()))
 # For the pod's cgroup (of a Pod without pod-level `spec.resources`, beta since
 # Kubernetes 1.34) the kubelet follows its `ResourceConfigForPod`: a memory limit
 # only when every container has one (then their sum), a CPU quota only when every
-# container has a CPU limit, and `cpu.shares` from the sum of the CPU requests (2
+# container has a CPU limit, and CPU shares from the sum of the CPU requests (2
 # when there is none). For a container, the shares come from its own CPU request,
 # or its CPU limit when it gives only that (2 with neither). The sandbox gets what
 # containerd gives a pod's pause container: 2 shares and no limits. The kernel's
@@ -361,14 +365,16 @@ pd.DataFrame.from_dict(rows, orient="index", columns=columns).loc[order].rename_
 
 # %% [markdown]
 # (On cgroup v2 the kernel's file is `cpu.weight`, converted from the shares: by the
-# runtime for a container's cgroup, by the kubelet for the pod's.) The pod's memory
-# limit here is the sum of its containers', so it matters mainly where their own
-# limits do not reach, as for the sandbox, which has none.
+# runtime for a container's cgroup, by the kubelet for the pod's. On v1, as here, it
+# is `cpu.shares`, the shares themselves.) The pod's memory limit here is the sum
+# of its containers', so it matters mainly where their own limits do not reach, as
+# for the sandbox, which has none.
 #
 # One more value a kubelet sets for each container: how much swap it may use
-# above its memory limit. By default it allows none (on cgroup v1, memory and swap
-# together equal to the memory limit; on v2, `memory.swap.max` 0). The kernel's
-# value for the app and the sidecar, beside what a kubelet would ask on this node:
+# above its memory limit. By default it allows none (on cgroup v2, `memory.swap.max`
+# 0; on v1, memory and swap together, `memory.memsw.limit_in_bytes`, equal to the
+# memory limit). The kernel's value for the app and the sidecar, beside what a
+# kubelet would ask on this node:
 
 # %%
 def swap_above_limit(name):

@@ -203,8 +203,8 @@ print("uts of app and sidecar:", labels["app"]["uts"], "/", labels["sidecar"]["u
 #
 # The `cgroup` column is Podman's default at work, not the pod's: unless told
 # otherwise (`cgroupns` in `containers.conf`, `--cgroupns`), Podman gives a
-# container the host's cgroup namespace on cgroup v1 and one of its own on
-# cgroup v2. The first cell says which cgroup version this machine has.
+# container a cgroup namespace of its own on cgroup v2 and the host's on
+# cgroup v1. The first cell says which cgroup version this machine has.
 #
 # ## IPC: System V objects, and what /dev/shm is
 #
@@ -431,7 +431,7 @@ print(views.cgroup_tree_text(tree, pod.names()))
 # Where these paths lie depends on Podman's **cgroup manager**, a setting of its
 # own (`cgroup_manager` in `containers.conf`, or `podman --cgroup-manager`), not
 # on the cgroup version: a rootful Podman runs with `cgroupfs` or `systemd` on
-# cgroup v1 and on v2 alike. Unless `containers.conf` says otherwise, Podman 4.3
+# cgroup v2 and on v1 alike. Unless `containers.conf` says otherwise, Podman 4.3
 # picks `systemd` when systemd is the machine's PID 1 and `cgroupfs` otherwise; a
 # rootless Podman on cgroup v1, or a Podman built without systemd support, picks
 # `cgroupfs` always. labkit's `containers.conf` picks `systemd` where systemd
@@ -447,6 +447,10 @@ print(views.cgroup_tree_text(tree, pod.names()))
 #   each conmon a scope of its own in the same slice,
 #   `libpod-conmon-<container id>.scope`.
 #
+# On cgroup v2 each of these paths is one directory of the one unified tree; on
+# cgroup v1 each controller has a hierarchy of its own, and the cells above read
+# the paths in the memory controller's.
+#
 # Either way (on Podman 4.3), conmon counts against the pod's limits and never
 # against a container's. That holds while Podman moves conmon there: it does not
 # with `podman run --cgroups=no-conmon` or `--cgroups=disabled`, nor when the
@@ -461,13 +465,14 @@ print(views.cgroup_tree_text(tree, pod.names()))
 # A Pod may declare resources for the whole Pod, beside its containers'
 # (`spec.resources`: the feature PodLevelResources, beta and on by default from
 # Kubernetes 1.34). foo does not. Without them, the kubelet gives a Pod's cgroup
-# a memory limit only when every container in it declares one, and then the limit
-# is their sum (with no init containers and no pod overhead, as in foo): 256 Mi +
-# 128 Mi = 384 Mi. `kube play` writes no limit on the pod's cgroup, only the
-# containers' own. `podman pod create --memory` (new in Podman 4.2) and `--cpus`
-# (older) write one on the pod's cgroup since Podman 4.2 (on cgroup v1 only for a
-# rootful Podman). labkit's `pod create` passes the sum as the kubelet would
-# compute it (the `--memory` in the by-hand pod's first line above):
+# a memory limit (`memory.max` on cgroup v2, `memory.limit_in_bytes` on v1) only
+# when every container in it declares one, and then the limit is their sum (with
+# no init containers and no pod overhead, as in foo): 256 Mi + 128 Mi = 384 Mi.
+# `kube play` writes no limit on the pod's cgroup, only the containers' own.
+# `podman pod create --memory` (new in Podman 4.2) and `--cpus` (older) write one on
+# the pod's cgroup since Podman 4.2 (on cgroup v1 only for a rootful Podman).
+# labkit's `pod create` passes the sum as the kubelet would compute it (the
+# `--memory` in the by-hand pod's first line above):
 
 # %% tags=["nbval-check-output"]
 def pod_limit(any_pod) -> str:

@@ -87,40 +87,46 @@ for line in made:
         print(line)
 
 # %% [markdown]
-# On cgroup v1: one directory for the pod and one per member, in each v1
-# hierarchy the loops name, which are the v1 hierarchies mounted on this machine.
-# Each v1 hierarchy is a tree of its own, mounted under `/sys/fs/cgroup`, and one
-# hierarchy may hold several controllers: many systemd hosts mount `cpu` and
-# `cpuacct` together, as `/sys/fs/cgroup/cpu,cpuacct`. The next cell shows which
-# hierarchies hold the app. On cgroup v2 there is one tree, and the plan's writes
-# to `cgroup.subtree_control` first hand the cpu, memory and pids controllers down
-# to the pod's cgroup and its children.
+# On cgroup v2 there is one tree, at `/sys/fs/cgroup`, and one `mkdir` makes a
+# cgroup for every controller its parent enables: a cgroup lists in its
+# `cgroup.subtree_control` the controllers whose files its children get. So the
+# plan's writes there first hand the cpu, memory and pids controllers down to the
+# pod's cgroup and its children. The pod's cgroup then holds no process itself:
+# cgroup v2 allows none in a cgroup that hands controllers down. On cgroup v1, as on
+# this machine: one directory for the pod and one per member, in each v1 hierarchy
+# the loops name, which are the v1 hierarchies mounted here. Each v1 hierarchy is a
+# tree of its own, mounted under `/sys/fs/cgroup`, and one hierarchy may hold
+# several controllers: many systemd hosts mount `cpu` and `cpuacct` together, as
+# `/sys/fs/cgroup/cpu,cpuacct`. The next cell shows which hierarchies hold the app.
 #
-# The memory limits and CPU weights are the ones a node writes for this manifest:
+# The memory limits and CPU weights are the ones a node writes for this manifest.
+# A memory limit goes as it is to `memory.max` on cgroup v2 (`memory.limit_in_bytes`
+# on v1); a CPU weight is counted in shares, v1's unit, and converted on v2 (below):
 #
 # * the pod's cgroup gets what the kubelet's `ResourceConfigForPod` computes: a
 #   memory limit that is the sum of the containers' (only because *every*
-#   container here declares one), and `cpu.shares` 2, the least the kubelet
-#   writes, because no container asks for CPU;
-# * pause gets `cpu.shares` 2, as containerd gives every sandbox;
-# * each container gets its own memory limit and `cpu.shares` from its CPU
-#   request (none here, so 2 again).
+#   container here declares one), and 2 shares, the least the kubelet writes,
+#   because no container asks for CPU;
+# * pause gets 2 shares, as containerd gives every sandbox;
+# * each container gets its own memory limit and shares from its CPU request
+#   (none here, so 2 again).
 #
 # A node sets more, which this pod leaves out: for each container the kubelet also
 # asks for a swap limit (where the node has a swap controller) and an OOM score
 # adjustment (`oom_score_adj`, a value of the process, not of its cgroup), and
 # containerd 1.6 gives pause an OOM score adjustment of -998.
 #
-# On cgroup v2 the memory limits go to `memory.max` as they are. A CPU weight
-# there is `cpu.weight`, from 1 to 10000 instead of `cpu.shares`' 2 to 262144, so
-# the shares are converted, as runc converts a container's and the kubelet its
-# pod cgroup's: 2 becomes 1.
+# On cgroup v2 a CPU weight is `cpu.weight`, from 1 to 10000 instead of
+# `cpu.shares`' 2 to 262144, so the shares are converted, as runc converts a
+# container's and the kubelet its pod cgroup's: 2 becomes 1. On v1, as here, the
+# shares go to `cpu.shares` as they are.
 #
-# On cgroup v1 a new `cpuset` cgroup starts with no CPUs and no memory nodes
-# (unless its parent's `cgroup.clone_children` is 1, or the cpuset hierarchy is
-# mounted with `cpuset_v2_mode`), and the kernel will not put a process in a
-# cpuset cgroup that has none; so the plan copies `cpuset.cpus` and `cpuset.mems`
-# from the parent first, as runc does.
+# On cgroup v2 an empty `cpuset.cpus` or `cpuset.mems` means the nearest
+# ancestor's, so a new cgroup needs neither. On v1 a new `cpuset` cgroup starts
+# with no CPUs and no memory nodes (unless its parent's `cgroup.clone_children` is
+# 1, or the cpuset hierarchy is mounted with `cpuset_v2_mode`), and the kernel will
+# not put a process in a cpuset cgroup that has none; so the plan copies
+# `cpuset.cpus` and `cpuset.mems` from the parent first, as runc does.
 
 # %%
 app_cgroups = lab.node.cgroups(pod["app"].pid)  # /proc/<app>/cgroup, one line per hierarchy
@@ -137,14 +143,14 @@ print("its lines with no controller name (the v2 tree's):",
 
 # %% [markdown]
 # The names above come from `/proc/<pid>/cgroup`, which has one line per
-# hierarchy: its ID, its controllers, the process's cgroup in it. A v1 line names its controllers (`memory`, or
-# `cpu,cpuacct` where the two are mounted together; listed apart, as `cpu` and
-# `cpuacct`, they are two hierarchies, each with a directory for the app). The
-# v2 tree's line has ID 0 and no controller name (`0::…`): labkit calls that
-# hierarchy `unified`. On cgroup v2 it is the only line. On a hybrid host
-# (cgroup v1 with a v2 tree beside it) this plan leaves the app where it was
-# started in the v2 tree; runc 1.1.5, by contrast, also puts a container's
-# process into a cgroup of its own in the v2 tree.
+# hierarchy: its ID, its controllers, the process's cgroup in it. The v2 tree's
+# line has ID 0 and no controller name (`0::…`): labkit calls that hierarchy
+# `unified`. On cgroup v2 it is the only line. A v1 line names its controllers
+# (`memory`, or `cpu,cpuacct` where the two are mounted together; listed apart, as
+# `cpu` and `cpuacct`, they are two hierarchies, each with a directory for the
+# app). On a hybrid host (cgroup v1 with a v2 tree beside it) this plan leaves the
+# app where it was started in the v2 tree; runc 1.1.5, by contrast, also puts a
+# container's process into a cgroup of its own in the v2 tree.
 #
 # Next the pod's files: its `/dev/shm`, a 64 MiB tmpfs with mode 1777 as
 # containerd 1.6 mounts one for each sandbox (containerd adds `nosuid`, `nodev`
@@ -171,10 +177,11 @@ print(next(line for line in made if line.startswith("until")))
 # namespace (a process that unshares a PID namespace stays outside it; only its
 # children enter). The child:
 #
-# * joins its cgroup with `echo $$ > …/pause/cgroup.procs`. In that shell `$$` is
-#   **1**, its PID inside the new namespace. It works because the kernel reads a
-#   PID written to `cgroup.procs` in the writer's own PID namespace, so 1 is the
-#   writer itself (writing 0 means the writer too);
+# * joins its cgroup with `echo $$ > …/pause/cgroup.procs` (one file on cgroup v2,
+#   one per hierarchy on v1). In that shell `$$` is **1**, its PID inside the new
+#   namespace. It works because the kernel reads a PID written to `cgroup.procs` in
+#   the writer's own PID namespace, so 1 is the writer itself (writing 0 means the
+#   writer too);
 # * names the host after the pod, brings up `lo`, and mounts `/proc` and four
 #   device files into its root file system. These mounts stay in its own mount
 #   namespace: `unshare` (util-linux 2.27 and later) makes mount propagation
@@ -431,10 +438,12 @@ print("\n".join(pod.exec_command("sidecar", "hostname")))
 # ## One cgroup for the pod
 #
 # The pod's cgroup holds the pod-level limit; each member's cgroup under it holds
-# its own. Beside it, the CRI pod's: the kubelet names the pod's cgroup
-# `pod<uid>` and puts it under `kubepods/burstable` for this Burstable pod, and
-# containerd names each container's cgroup by the container's id (here with the
-# cgroupfs driver).
+# its own. Beside it, the CRI pod's. With the systemd cgroup driver, usual on
+# cgroup v2, the pod's cgroup is a slice inside `kubepods-burstable.slice` and
+# each container's a scope. Here, with the cgroupfs driver, the kubelet names the
+# pod's cgroup `pod<uid>` and puts it under `kubepods/burstable` for this
+# Burstable pod, and containerd names each container's cgroup by the container's
+# id.
 
 # %% tags=["nbval-check-output"]
 print(views.cgroup_tree_text(obs.trees[0], pod.names()))
@@ -444,7 +453,7 @@ print(views.cgroup_tree_text(cri_obs.trees[0], cri.names()).replace(cri.spec.uid
 
 # %% [markdown]
 # The tree shows memory and CPU quota only. The CPU weight is in the kernel's
-# files as well (`cpu.shares` on cgroup v1, `cpu.weight` on v2), and both pods
+# files as well (`cpu.weight` on cgroup v2, `cpu.shares` on v1), and both pods
 # have the same values:
 
 # %%
