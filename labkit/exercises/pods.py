@@ -461,21 +461,27 @@ def find_podman_pod(machine, name: str) -> tuple[PodmanPodSeen | None, bool]:
 
     sessions, sockets = _podman_sessions(machine)
     names = {name, *(f"lk-{s}-{name}" for s in sessions)}
-    refused = None
-    for socket in sockets:
+    refused, answered, best = None, False, None
+    for socket in sockets:  # every session of this process's podman, as for the CRI
         api = PodmanAPI(socket, timeout=10)
         try:
             listed = api.call("GET", "/pods/json", what="list its pods") or []
         except EngineUnavailable as error:  # that session's service is gone: the next one
             refused = error
             continue
-        mine = [p for p in listed if p.get("Name") in names  # and not another session's
-                and (p.get("Labels") or {}).get(SESSION_LABEL, "") in ("", *sessions)]
-        if not mine:
-            return None, True
-        best = max(mine, key=lambda p: (str(p.get("Status")) in ("Running", "Degraded"),
-                                        _created(p.get("Created", ""))))
-        return _podman_pod(api, best["Id"]), True
+        answered = True
+        for pod in listed:
+            if pod.get("Name") not in names or (pod.get("Labels") or {}).get(
+                    SESSION_LABEL, "") not in ("", *sessions):  # another session's
+                continue
+            key = (str(pod.get("Status")) in ("Running", "Degraded"),
+                   _created(pod.get("Created", "")))
+            if best is None or key > best[0]:
+                best = (key, api, pod["Id"])
+    if best is not None:
+        return _podman_pod(best[1], best[2]), True
+    if answered:
+        return None, True
     if refused is not None:
         raise refused
     return None, False
