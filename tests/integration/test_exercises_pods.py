@@ -1,4 +1,4 @@
-"""Chapters 2 and 4 exercises against real Docker, labkit's containerd and the kernel.
+"""Chapters 2, 4 and 8 exercises against real Docker, labkit's containerd and the kernel.
 
 For every exercise: untouched, the check fails with its "not done yet" sentence; the
 reference solution passes; each wrong solution fails with its sentence. One Lab (and one
@@ -23,7 +23,7 @@ from tests.conftest import need
 from tests.integration.exercise_lab import made_by_a_lab, own_progress  # noqa: F401 - autouse
 
 exercises.exercises()  # load the registry
-IDS = [i for i in REGISTRY if i.split(".")[0] in ("02", "04")]
+IDS = [i for i in REGISTRY if i.split(".")[0] in ("02", "04", "08")]
 DO = [i for i in IDS if REGISTRY[i].kind == "do"]
 READ = [i for i in IDS if REGISTRY[i].kind != "do"]
 WRONG_DO = [(i, n) for i in DO for n in range(len(REGISTRY[i].wrong))]
@@ -137,3 +137,59 @@ def test_reset_deletes_the_exercises_cri_pod_whole(made, lab):
     assert find_cri_pod(Machine(lab), "hostnet")[0] is None
     assert not any(os.path.isdir(m.mountpoint + cgroup) for m in lab.node.layout.mounts)
     assert "There is no pod named hostnet" in ex.check().sentence
+
+
+# -- chapter 8: the Pod of today ----------------------------------------------------------
+
+def test_chapter_8_has_a_predict_a_find_and_a_do():
+    assert {REGISTRY[i].kind for i in IDS if i.startswith("08.")} >= {"predict", "find", "do"}
+
+
+def test_the_prediction_counts_its_first_answer_only(made, lab):
+    ex = exercises.get("08.pod-memory")
+    made.prepare(ex.spec.setup)
+    assert not ex.check("896 MiB").passed
+    assert ex.check(ex.spec.solution(lab)).passed
+    assert ex.progress["first_answer"] == "896 MiB" and not ex.progress["passed"]
+
+
+def test_the_debugger_gone_is_not_judged(made, lab):
+    """pid-one reads the debugger's namespace: while it does not run, no try."""
+    made.prepare(REGISTRY["08.pid-one"].setup)
+    pod = next(p for p in reversed(lab.pods) if p.name == "today")
+    cri = lab.containerd.cri
+    cri.call("StopContainer", cri.pb.StopContainerRequest(
+        container_id=pod.containers["debugger"].id, timeout=0))
+    try:
+        result = exercises.get("08.pid-one").check(4242)
+        assert not result.counted and "debugger" in result.sentence, result.sentence
+    finally:
+        made.drop()  # the chapter state is broken: made again by the next test that needs it
+
+
+def test_lean_made_with_yaml_passes_too(lab):
+    """The check reads the machine: a manifest with spec.resources is as good as keywords."""
+    lab.cri_pod("""\
+apiVersion: v1
+kind: Pod
+metadata: {name: lean}
+spec:
+  resources: {limits: {memory: 128Mi}}
+  containers:
+  - {name: web, image: busybox, command: [sleep, 3650d]}
+  - {name: side, image: busybox, command: [sleep, 3650d]}
+""", quiet=True)
+    result = exercises.get("08.lean").check()
+    assert result.passed, result.sentence
+
+
+def test_reset_deletes_lean_whole(made, lab):
+    ex = exercises.get("08.lean")
+    ex.spec.solution(lab)
+    cgroup = lab.pods[-1].cgroup_parent
+    assert ex.check().passed
+    said = ex.reset()
+    assert said == "Removed pod lean (on labkit's containerd); the recorded progress of " \
+                   "08.lean stays."
+    assert find_cri_pod(Machine(lab), "lean")[0] is None
+    assert not any(os.path.isdir(m.mountpoint + cgroup) for m in lab.node.layout.mounts)

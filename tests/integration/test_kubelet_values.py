@@ -54,18 +54,7 @@ def node_lab():
 def test_the_kernel_holds_the_kubelets_values(node_lab, case):
     containers, pod_values, container_values = TABLE[case]
     with node_lab.cri_pod(name="values", containers=containers, quiet=True) as pod:
-        obs = node_lab.observe(pod)
-        v2 = obs.cgroup_version == 2
-        got = obs.trees[0].state.limits
-        shares, quota, memory = pod_values
-        expected = kubernetes.KUBELET_CPU_WEIGHT(shares) if v2 else shares
-        assert (got.cpu_weight if v2 else got.cpu_shares) == expected, "the pod's cgroup"
-        assert got.cpu_quota_us == quota and got.memory_bytes == memory
-        for name, (shares, quota, memory) in container_values.items():
-            got = obs.member(name).state.limits
-            expected = runc_weight()(shares) if v2 else shares
-            assert (got.cpu_weight if v2 else got.cpu_shares) == expected, name
-            assert got.cpu_quota_us == quota and got.memory_bytes == memory, name
+        _holds(node_lab, pod, pod_values, container_values)
         assert pod.spec.qos_class == {"besteffort-of-three": "BestEffort",
                                       "burstable-fractional": "Burstable"}.get(case,
                                                                                "Guaranteed")
@@ -119,15 +108,26 @@ def test_the_kernel_holds_the_kubelets_values_for_pods_of_today(node_lab, case):
     keywords, pod_values, container_values, qos = TODAY[case]
     with node_lab.cri_pod(name="today", quiet=True, **keywords) as pod:
         assert pod.spec.qos_class == qos
-        obs = node_lab.observe(pod)
-        v2 = obs.cgroup_version == 2
-        got = obs.trees[0].state.limits
-        shares, quota, memory = pod_values
-        expected = kubernetes.KUBELET_CPU_WEIGHT(shares) if v2 else shares
-        assert (got.cpu_weight if v2 else got.cpu_shares) == expected, "the pod's cgroup"
-        assert got.cpu_quota_us == quota and got.memory_bytes == memory
-        for name, (shares, quota, memory) in container_values.items():
-            got = obs.member(name).state.limits
-            expected = runc_weight()(shares) if v2 else shares
-            assert (got.cpu_weight if v2 else got.cpu_shares) == expected, name
-            assert got.cpu_quota_us == quota and got.memory_bytes == memory, name
+        _holds(node_lab, pod, pod_values, container_values)
+
+
+def _holds(lab, pod, pod_values, container_values) -> None:
+    """The kernel holds the kubelet's values: on the pod's cgroup (the weight by the kubelet's
+    rule on v2) and each container's (by this machine's runc), each (shares, quota, memory);
+    on cgroup v2 also memory.oom.group 1 in each container's cgroup, as the kubelet asks."""
+    obs = lab.observe(pod)
+    v2 = obs.cgroup_version == 2
+    got = obs.trees[0].state.limits
+    shares, quota, memory = pod_values
+    expected = kubernetes.KUBELET_CPU_WEIGHT(shares) if v2 else shares
+    assert (got.cpu_weight if v2 else got.cpu_shares) == expected, "the pod's cgroup"
+    assert got.cpu_quota_us == quota and got.memory_bytes == memory
+    for name, (shares, quota, memory) in container_values.items():
+        member = obs.member(name)
+        got = member.state.limits
+        expected = runc_weight()(shares) if v2 else shares
+        assert (got.cpu_weight if v2 else got.cpu_shares) == expected, name
+        assert got.cpu_quota_us == quota and got.memory_bytes == memory, name
+        if v2:
+            with open(f"/sys/fs/cgroup{member.state.path}/memory.oom.group") as handle:
+                assert handle.read().strip() == "1", name

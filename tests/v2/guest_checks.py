@@ -12,9 +12,7 @@ import os
 import pytest
 
 import labkit
-from labkit import kubernetes
 from labkit.cleanup import lab_cgroup_dirs
-from labkit.node.oci_runtime import runc_weight
 from labkit.views import sharing_labels
 from tests.manifests import FOO
 
@@ -104,31 +102,6 @@ def test_the_cri_pod_under_the_kubelets_systemd_slices(lab):
     assert os.path.isdir(f"/sys/fs/cgroup{pod.cgroup_parent}")
     pod.delete()
     assert not os.path.isdir(f"/sys/fs/cgroup{pod.cgroup_parent}")
-
-
-def test_pod_level_resources_and_oom_group_on_v2(lab):
-    """Chapter 8's cgroup v2 facts: pod-level limits on the pod's slice and, for want of
-    their own, on each container's scope (memory.max, cpu.max, the weight from the limit);
-    memory.oom.group 1 in each container's cgroup, as the kubelet asks on v2."""
-    shared = lab.cri_pod(name="shared", quiet=True, resources={"cpus": "500m", "memory": "256Mi"},
-                         containers={"app": {"image": "busybox", "command": "sleep 3650d"},
-                                     "helper": {"image": "busybox", "command": "sleep 3650d"}})
-    assert shared.spec.qos_class == "Guaranteed"
-    obs = lab.observe(shared)
-    pod, containers = obs.trees[0].state.limits, [obs.member(m).state.limits
-                                                   for m in ("app", "helper")]
-    for limits in (pod, *containers):
-        assert limits.memory_bytes == 256 * 2**20
-        assert (limits.cpu_quota_us, limits.cpu_period_us) == (50_000, 100_000)
-    # 512 shares as a weight: the pod's written by the kubelet's rule, the containers' by
-    # this machine's runc
-    assert pod.cpu_weight == kubernetes.KUBELET_CPU_WEIGHT(512)
-    assert {c.cpu_weight for c in containers} == {runc_weight()(512)}
-    for member in ("app", "helper"):
-        path = obs.member(member).state.path
-        with open(f"/sys/fs/cgroup{path}/memory.oom.group") as handle:
-            assert handle.read().strip() == "1"
-    shared.delete()
 
 
 def test_the_podman_pod_is_a_machine_slice(lab):
