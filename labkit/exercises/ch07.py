@@ -332,10 +332,8 @@ def _elsewhere(line: str) -> str:
           "in their network namespaces (through nsenter) and on the node, and one HTTP "
           "request from solo's network namespace to web's address (3 s at most)",
 )
-def plumb_solo(machine, _answer):
-    solo, _started = SCRATCH.find(machine, "solo")
-    if solo is None:  # nothing of the learner's yet: no try counted
-        return unjudged(SCRATCH.absent("solo", True, MAKE_SOLO))
+@on_pod(SCRATCH, "solo", make=MAKE_SOLO, do=True)
+def plumb_solo(machine, solo, _answer):
     pause = solo.main("pause", machine)
     if pause is None:
         return failed("Pod solo's pause is not running, so it has no network namespace to "
