@@ -261,8 +261,9 @@ print("a web page answers on foo's own localhost:", "<html" in page)
 # each, `hierarchy-ID:controllers:path`. The path is relative to the hierarchy's root, as
 # the reader's cgroup namespace sees it (the host's, here).
 #
-# * On a cgroup **v2** host there is one hierarchy, with every controller attached to it,
-#   and so one line, with the ID 0 and no controllers listed. A line `0::/docker/<id>`
+# * On a cgroup **v2** host there is one hierarchy, with every controller that supports
+#   v2 attached to it; unless some v1 hierarchy is mounted as well, that makes one line,
+#   with the ID 0 and no controllers listed. A line `0::/docker/<id>`
 #   says the process is in the cgroup `/docker/<id>`; where that hierarchy is mounted at
 #   `/sys/fs/cgroup`, that is the directory `/sys/fs/cgroup/docker/<id>`.
 # * On cgroup **v1** each hierarchy has one or more controllers attached, or none for a

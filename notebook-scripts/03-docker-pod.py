@@ -177,8 +177,10 @@ for line in pod.commands():
 # runs, its names are taken): labkit's tests type them into bash and compare what
 # the kernel then shows with what it shows for the pod labkit made.
 #
-# On a cgroup v2 host there is one tree, at `/sys/fs/cgroup`, and one `mkdir` there
-# makes a cgroup for every enabled controller. The cgroup v1 hierarchies `mkdir` had
+# On a cgroup v2 host there is one tree, at `/sys/fs/cgroup`: one directory there (made
+# by `mkdir` with the cgroupfs driver, by `systemctl` as a slice with the systemd driver)
+# gets the files of every controller its parent lists in `cgroup.subtree_control`. The
+# cgroup v1 hierarchies `mkdir` had
 # to cover here, from the mount table of this machine's first process: each cgroup v1
 # mount point with its controllers (a *named* hierarchy, such as systemd's, has none):
 
@@ -372,8 +374,8 @@ pd.DataFrame.from_dict(rows, orient="index", columns=columns).loc[order].rename_
 #
 # One more value a kubelet sets for each container: how much swap it may use
 # above its memory limit. By default it allows none (on cgroup v2, `memory.swap.max`
-# 0; on v1, memory and swap together, `memory.memsw.limit_in_bytes`, equal to the
-# memory limit). The kernel's value for the app and the sidecar, beside what a
+# 0; on v1, where the kernel accounts swap, as here, memory and swap together,
+# `memory.memsw.limit_in_bytes`, equal to the memory limit). The kernel's value for the app and the sidecar, beside what a
 # kubelet would ask on this node:
 
 # %%

@@ -201,10 +201,10 @@ print("uts of app and sidecar:", labels["app"]["uts"], "/", labels["sidecar"]["u
 # on the `/proc/<pid>/ns` links, as in the raw lines above, shows the same thing
 # number by number.
 #
-# The `cgroup` column is Podman's default at work, not the pod's: unless told
-# otherwise (`cgroupns` in `containers.conf`, `--cgroupns`), Podman gives a
-# container a cgroup namespace of its own on cgroup v2 and the host's on
-# cgroup v1. The first cell says which cgroup version this machine has.
+# The `cgroup` column is Podman's default at work, not the pod's: Podman gives a
+# container a cgroup namespace of its own on cgroup v2 (unless `cgroupns` in
+# `containers.conf` or `--cgroupns` says otherwise) and the host's on cgroup v1, where
+# the `containers.conf` setting is ignored and only `--cgroupns` changes it. The first cell says which cgroup version this machine has.
 #
 # ## IPC: System V objects, and what /dev/shm is
 #
@@ -448,8 +448,9 @@ print(views.cgroup_tree_text(tree, pod.names()))
 #   `libpod-conmon-<container id>.scope`.
 #
 # On cgroup v2 each of these paths is one directory of the one unified tree; on
-# cgroup v1 each controller has a hierarchy of its own, and the cells above read
-# the paths in the memory controller's.
+# cgroup v1 each hierarchy (one controller, or several mounted together, such as
+# `cpu,cpuacct`) has its own copy of the path, and the cells above read the paths in
+# the memory hierarchy.
 #
 # Either way (on Podman 4.3), conmon counts against the pod's limits and never
 # against a container's. That holds while Podman moves conmon there: it does not
