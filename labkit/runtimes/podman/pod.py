@@ -323,9 +323,20 @@ class PodmanPod(PodBase):
         return str(pod.get("State", "")).lower()
 
     def states(self) -> dict[str, str]:
-        """Each member's state as Podman reports it (``running``, ``exited``...)."""
-        return {name: str(self._inspect(cid)["State"].get("Status", "")).lower()
+        """Each member's state as Podman reports it (``running``, ``exited``...). Between
+        ``running`` and ``exited`` Podman says ``stopped`` for a moment (the process has
+        ended, Podman has not yet cleaned up after it); a member seen so is read again
+        for up to a second, so the state printed is the one Podman settles on."""
+        return {name: self._settled_status(cid)
                 for name, cid in {"infra": self.infra_id, **self.containers}.items() if cid}
+
+    def _settled_status(self, container_id: str) -> str:
+        deadline = time.monotonic() + 1.0
+        while True:
+            status = str(self._inspect(container_id)["State"].get("Status", "")).lower()
+            if status not in ("stopped", "stopping") or time.monotonic() > deadline:
+                return status
+            time.sleep(0.05)
 
     def listing(self) -> list[dict[str, str]]:
         """What ``podman ps -a --pod`` shows for this pod: the infra container too."""
