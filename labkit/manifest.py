@@ -69,6 +69,7 @@ FIELDS: dict[str, set[str]] = {
     "ownerReference": {"apiVersion", "kind", "name", "uid", "controller",
                        "blockOwnerDeletion"},
     "spec": {"containers", "shareProcessNamespace", "hostNetwork", "hostIPC", "hostPID",
+             "hostUsers",
              "restartPolicy", "terminationGracePeriodSeconds", "dnsPolicy", "initContainers",
              "resources", "ephemeralContainers"},
     "container": {"name", "image", "command", "args", "ports", "resources", "env",
@@ -93,7 +94,7 @@ NOT_RUN: dict[str, set[str]] = {
              "hostname", "subdomain", "affinity", "schedulerName", "tolerations", "hostAliases",
              "priorityClassName", "priority", "dnsConfig", "readinessGates", "runtimeClassName",
              "enableServiceLinks", "preemptionPolicy", "overhead", "topologySpreadConstraints",
-             "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates", "resourceClaims",
+             "setHostnameAsFQDN", "os", "schedulingGates", "resourceClaims",
              "hostnameOverride", "workloadRef", "schedulingGroup",
              "evictionResponders"},
     "container": {"workingDir", "envFrom", "resizePolicy", "restartPolicy",
@@ -729,6 +730,12 @@ def check_pod(pod: PodSpec) -> PodSpec:
         # validatePodSpecSecurityContext (pkg/apis/core/validation/validation.go)
         raise SpecError("shareProcessNamespace and hostPID cannot both be enabled: keep one "
                         "of them (Kubernetes refuses the pair).")
+    hosts = [flag for flag, on in (("hostNetwork", pod.host_network), ("hostPID", pod.host_pid),
+                                   ("hostIPC", pod.host_ipc)) if on]
+    if not pod.host_users and hosts:  # validateHostUsers (the same file)
+        raise SpecError(f"{' and '.join(hosts)} cannot be used with hostUsers: false: a Pod "
+                        "in a user namespace of its own does not share the node's namespaces "
+                        "(Kubernetes forbids it); keep one of them.")
     names = [c.name for c in pod.all_containers]
     for name in names:  # validateContainers, validateInitContainers, validateEphemeral...
         if names.count(name) > 1:
@@ -892,15 +899,21 @@ def parse_pod(text: str) -> PodSpec:
         host_network=_bool(spec, "hostNetwork"), host_ipc=_bool(spec, "hostIPC"),
         host_pid=_bool(spec, "hostPID"), restart_policy=_restart_policy(spec),
         grace_period_s=grace, warnings=tuple(said), **metadata)
-    if inits or level is not None:
-        return check_pod(FullPodSpec(**fields, init_containers=inits, resources=level))
+    host_users = spec.get("hostUsers")
+    host_users = True if host_users is None else host_users
+    if not isinstance(host_users, bool):
+        raise SpecError(f"spec.hostUsers must be true or false, not {host_users!r}: write "
+                        "hostUsers: false.")
+    if inits or level is not None or not host_users:
+        return check_pod(FullPodSpec(**fields, init_containers=inits, resources=level,
+                                     host_users=host_users))
     return check_pod(PodSpec(**fields))
 
 
 # Keyword arguments for one container of pod_from_kwargs, and the Pod flags it takes.
 KWARG_FIELDS = {"image", "command", "args", "memory", "cpus", "requests_memory",
                 "requests_cpus", "env", "ports", "image_pull_policy"}
-FLAGS = ("share_process_namespace", "host_network", "host_ipc", "host_pid")
+FLAGS = ("share_process_namespace", "host_network", "host_ipc", "host_pid", "host_users")
 
 
 def _kwargs_argv(options: dict, where: str, key: str) -> tuple[str, ...] | None:
@@ -999,9 +1012,10 @@ def pod_from_kwargs(name: str, containers: dict[str, dict], *,
     inits = tuple(_kwargs_container(i, cname, options, said, init=True) for i, (cname, options)
                   in enumerate(_mapping(init_containers, "init_containers=").items()))
     level = _kwargs_pod_resources(resources, said)
-    if inits or level is not None:
+    if inits or level is not None or flags.get("host_users") is False:
         return check_pod(FullPodSpec(name=name, containers=built, warnings=tuple(said),
                                      init_containers=inits, resources=level, **flags))
+    flags.pop("host_users", None)  # True: the host's, as for every plain PodSpec
     return check_pod(PodSpec(name=name, containers=built, warnings=tuple(said), **flags))
 
 

@@ -158,6 +158,7 @@ class PodSpec:
     init_containers: ClassVar[tuple[InitContainer, ...]] = ()
     ephemeral_containers: ClassVar[tuple[EphemeralContainer, ...]] = ()
     resources: ClassVar[kubernetes.Resources | None] = None  # spec.resources, defaulted
+    host_users: ClassVar[bool] = True  # spec.hostUsers: false, a user namespace of its own
 
     @property
     def all_containers(self) -> tuple[PodContainer, ...]:
@@ -225,6 +226,7 @@ class PodSpec:
         subresource adds one."""
         return FullPodSpec(**{f.name: getattr(self, f.name) for f in fields(PodSpec)},
                            init_containers=self.init_containers, resources=self.resources,
+                           host_users=self.host_users,
                            ephemeral_containers=(*self.ephemeral_containers, container))
 
 
@@ -232,12 +234,13 @@ class PodSpec:
 class FullPodSpec(PodSpec):
     """A Pod with what Pods of today may add to ``containers``: init containers (sidecars
     among them), pod-level resources (``spec.resources``, defaulted as the API server
-    defaults them), and the ephemeral containers added while it runs. A class of its own so
-    that a Pod with none of them stays a plain :class:`PodSpec`."""
+    defaults them), the ephemeral containers added while it runs, and ``hostUsers: false``.
+    A class of its own so that a Pod with none of them stays a plain :class:`PodSpec`."""
 
     init_containers: tuple[InitContainer, ...] = ()
     ephemeral_containers: tuple[EphemeralContainer, ...] = ()
     resources: kubernetes.Resources | None = None
+    host_users: bool = True
 
 
 def refuse_what_only_the_cri_runs(spec: PodSpec) -> None:
@@ -246,6 +249,15 @@ def refuse_what_only_the_cri_runs(spec: PodSpec) -> None:
     for name in spec.only_the_cri_runs():
         raise SpecError(f"{name} is real Kubernetes that only labkit's containerd runs in this "
                         f"lab: make this Pod with lab.cri_pod, or remove {name}.")
+
+
+def refuse_host_users(spec: PodSpec, why: str) -> None:
+    """For every pod kind that makes no user namespace, before anything is made:
+    ``hostUsers: false`` is refused with the reason, rather than run in the host's."""
+    if not spec.host_users:
+        raise SpecError(f"spec.hostUsers: false asks for a user namespace of the Pod's own, "
+                        f"and {why}: make this Pod with lab.podman_pod(name=..., "
+                        "containers=..., host_users=False), or remove hostUsers.")
 
 
 def check_name(name: str, what: str = "The name") -> str:

@@ -302,8 +302,10 @@ print(readable(create))
 #   `cpu.weight`, `cpu.max` and `memory.max` on cgroup v2, and to `cpu.shares`,
 #   `cpu.cfs_period_us` / `cpu.cfs_quota_us` and `memory.limit_in_bytes` on v1:
 #   * `cpu_shares`: 1024 per CPU of the request, at least 2. The app asks for no
-#     CPU, so it gets 2. `cpu_period` is 100000 µs, and `cpu_quota` is 0
-#     (unlimited), so it is not written.
+#     CPU, so it gets 2. `cpu_period` is 100000 µs and `cpu_quota` 0 (unlimited):
+#     on v2 runc writes the pair to `cpu.max` as `max 100000`, which is that file's
+#     default; on v1 it writes the period to `cpu.cfs_period_us` and leaves
+#     `cpu.cfs_quota_us` at its default, -1.
 #   * `memory_limit_in_bytes`: the limit, 256 MiB.
 #   * `oom_score_adj`: how readily the kernel's OOM killer picks this container,
 #     from its QoS class. The cgroups section below reads it back.
@@ -406,7 +408,7 @@ def shm_mount(mountinfo):
 
 
 mounts = {c: shm_mount(pod.exec(c, "cat /proc/self/mountinfo").output) for c in ("app", "sidecar")}
-for c, (before, after) in mounts.items():
+for c, (_, after) in mounts.items():
     print(f"{c}: /dev/shm is {after[0]} {after[1]!r} ({after[2].split(',')[-1]})")
 print("the same device in both:", mounts["app"][0][2] == mounts["sidecar"][0][2])
 print("two mounts (one per mount namespace):", mounts["app"][0][0] != mounts["sidecar"][0][0])
@@ -491,8 +493,9 @@ print("with hostNetwork, the app's hostname is the node's:", same_name)
 #   Kubernetes 1.25, beta in 1.30, on by default in 1.33, stable in 1.36.
 #   containerd 1.6 and older ignore it, but since Kubernetes 1.30 the kubelet
 #   catches that first: it refuses to create the pod when the runtime does not
-#   report user-namespace support. labkit refuses it too (the versions cell says
-#   which containerd this machine runs):
+#   report user-namespace support. labkit refuses it too on its containerd (the
+#   versions cell says which one this machine runs; chapter 8 makes such a Pod on
+#   Podman):
 
 # %% tags=["nbval-check-output"]
 try:
@@ -535,7 +538,7 @@ for level in tree.walk():
     limits = level.state.limits
     weight = limits.cpu_shares if obs.cgroup_version == 1 else limits.cpu_weight
     member = next((m for i, m in names.items() if i in level.name), "")
-    shown = f"{weight_file} {str(weight):>5}  {level.path}" + (f"  ({member})" if member else "")
+    shown = f"{weight_file} {weight!s:>5}  {level.path}" + (f"  ({member})" if member else "")
     lines.append((member, shown))
 for _member, line in sorted(lines, key=lambda pair: pair[0]):  # the levels, then by name
     print(line)

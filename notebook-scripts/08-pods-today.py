@@ -41,7 +41,8 @@
 # * it computes the pod's cgroup values, QoS class and OOM scores by the kubelet's rules,
 #   pod-level resources included (where a cell says "the kubelet asks", labkit computed
 #   it by the kubelet's rule);
-# * it cannot give a Pod a user namespace on this containerd (the last section says why).
+# * it cannot give a Pod a user namespace on this containerd (the last section says why,
+#   and makes one on labkit's Podman instead).
 #
 # The cgroup files are named for cgroup v2 first (`memory.max`, `cpu.max`,
 # `cpu.weight`), with the cgroup v1 names beside them; the cells print what this machine
@@ -516,14 +517,16 @@ print(events.rstrip())
 #
 # With `hostUsers: false` a Pod gets a user namespace of its own: its user IDs are
 # mapped to a range of the node's, so that root in its containers is not root on the
-# node. By default the kubelet picks a range of 65536 IDs (its `userNamespaces.idsPerPod`
-# setting) above the node's IDs 0 to 65535, one for each Pod. The
-# runtime makes the namespace, and containerd 1.6 cannot: for a kubelet of 1.27 or
-# later, containerd does it from 2.0 on, with runc 1.2 or later and Linux 6.3 or later
-# (for idmapped mounts of the file systems a Pod uses). With a kubelet before 1.30,
-# containerd 1.6 silently ignored `hostUsers: false`; since 1.30 the kubelet asks the
-# runtime whether it supports user namespaces, and fails such a Pod when it does not, as
-# it would with containerd 1.6. labkit refuses it too:
+# node. By default the kubelet gives each such Pod a range of 65536 IDs (a size its
+# `userNamespaces.idsPerPod` setting changes from Kubernetes 1.33) above the node's IDs
+# 0 to 65535. The field needs the `UserNamespacesSupport` feature gate, on by default
+# from 1.33; where it is off, the API server drops `hostUsers` and the Pod runs in the
+# node's user namespace. The runtime makes the namespace, and containerd 1.6 cannot: for
+# a kubelet of 1.27 or later, containerd does it from 2.0 on, with runc 1.2 or later and
+# Linux 6.3 or later (for idmapped mounts of the file systems a Pod uses). With a
+# kubelet before 1.30, containerd 1.6 silently ignored `hostUsers: false`; since 1.30
+# the kubelet asks the runtime whether it supports user namespaces, and fails such a Pod
+# when it does not, as it would with containerd 1.6. labkit refuses it too:
 
 # %% tags=["nbval-check-output"]
 try:
@@ -541,7 +544,8 @@ except labkit.LabError as refused:
 # then `unshare --user --map-root-user`, which makes a user namespace and maps the one
 # user it runs as to root there; then `sleep`. The runtime does something like it for a
 # Pod, but, being privileged, it maps 65536 IDs from the range the kubelet keeps for
-# that Pod alone, where an unprivileged process can map only its own ID:
+# that Pod alone, where an unprivileged process, without a setuid helper such as
+# `newuidmap`, can map only its own user and group:
 
 # %% tags=["nbval-check-output"]
 users = lab.cri_pod(name="users", quiet=True, containers={"app": {
@@ -573,10 +577,12 @@ print("seen from its user namespace:", ids(inside.output))
 # (`user_namespaces(7)`). The same process is user 0 in its namespace and user 65534
 # on the host: root there, `nobody` here. Root in a user namespace has every capability
 # in it, but its capabilities reach a file only if the file's owner and group are mapped
-# into the namespace (`user_namespaces(7)`); `/root`'s owner, host user 0, is not. `nsenter --user`, run as root, enters the namespace as its root; from there,
-# the host's `/root` directory:
+# into the namespace (`user_namespaces(7)`); `/root`'s owner, host user 0, is not.
+# `nsenter --user`, run as root, enters the namespace as its root; from there, the
+# host's `/root` directory:
 
 # %% tags=["nbval-check-output"]
+print("nsenter --user runs as user", lab.nsenter(pid, ["user"], ["id", "-u"]).output.strip())
 owner = lab.nsenter(pid, ["user"], ["stat", "-c", "%u %a", "/root"]).output.split()
 print(f"/root, seen from its user namespace: owner {owner[0]}, mode {owner[1]}")
 listing = lab.nsenter(pid, ["user"], ["ls", "/root"])
@@ -592,11 +598,55 @@ print("its root lists /root:", listing.exit_code == 0,
 
 # %% [markdown]
 # Podman can put a pod in a user namespace of its own: `podman pod create` takes
-# `--uidmap` and `--gidmap` (Podman 4.3's documentation), and `podman kube play` turns
-# `hostUsers: false` into `--userns=auto` (Podman 4.3.1, this machine's, does), which
-# picks a range from those `/etc/subuid` and `/etc/subgid` give the user named
-# `containers`. labkit's podman does neither: `lab.podman_pod` refuses `hostUsers` as
-# every pod kind of this lab does. Whether this machine has such ranges:
+# `--uidmap` and `--gidmap` (Podman 4.3's documentation): the infra container makes the
+# user namespace, and every container of the pod joins it (`--share` takes no `user`:
+# the maps alone decide). labkit's Podman pods take `host_users=False` (a manifest's
+# `hostUsers: false`) that way, with a range shaped as the kubelet's: 65536 IDs,
+# starting at a multiple of 65536 above the node's 0 to 65535. The kubelet takes a free
+# one at random and keeps a record of what it gave; labkit keeps none, and takes the
+# lowest range that no running process on this machine is mapped into:
+
+# %% tags=["nbval-check-output"]
+apart = lab.podman_pod(name="apart", quiet=True, host_users=False, containers={
+    "app": {"image": "busybox", "command": "sleep 3650d"}})
+print(apart.commands()[0])
+
+# %% [markdown]
+# Every ID in the pod's user namespace stands for one of the host's: the maps in
+# `/proc`, read from the host, say which. And the rows of the namespace table:
+
+# %% tags=["nbval-check-output"]
+apart_obs = lab.observe(apart)
+first = apart.user_range
+for member in apart.members():
+    maps = [" ".join(lab.node.read(f"/proc/{member.pid}/{name}").split())
+            for name in ("uid_map", "gid_map")]
+    print(f"{member.name}: uid_map {maps[0]}, gid_map {maps[1]}")
+print("the range starts at a multiple of 65536 above 65535:",
+      first >= 65536 and first % 65536 == 0)
+print("user namespace:", {m: row["user"] for m, row in views.sharing_labels(apart_obs).items()})
+app_pid = next(m.pid for m in apart.members() if m.name == "app")
+status = lab.node.read(f"/proc/{app_pid}/status")
+uid = next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:"))
+print("the app's user, seen from the host, is the range's first ID:", int(uid) == first)
+print("the app's user, seen in the app:", apart.exec("app", "id").output.strip())
+capabilities = next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("CapEff:"))
+print("its effective capabilities:", bin(int(capabilities, 16)).count("1"), "of the kernel's",
+      int(lab.node.read("/proc/sys/kernel/cap_last_cap")) + 1)
+
+# %% [markdown]
+# In the app the process is root, user 0, with the capabilities Podman gives a
+# container (the cell counts them), and they count only in the namespaces its user
+# namespace owns: the pod's, not the host's. On the host it is an
+# ID above 65535, which, by the convention the kubelet relies on, no user or file of
+# the host uses.
+#
+# `podman kube play` would turn `hostUsers: false` into `--userns=auto` (Podman 4.3.1,
+# this machine's, does), which picks a range from those `/etc/subuid` and
+# `/etc/subgid` give the user named `containers`; labkit refuses a manifest's
+# `hostUsers: false` on that path and says to use keywords. Whether this machine has
+# such ranges:
 
 # %% tags=["nbval-ignore-output"]
 subuid = lab.node.read("/etc/subuid") or ""
@@ -605,8 +655,9 @@ print("/etc/subuid has a range for containers:",
 
 # %% [markdown]
 # Docker's user namespaces are a setting of the whole engine (`dockerd
-# --userns-remap`), so showing them would take a Docker engine of the lab's own; this
-# chapter leaves them out.
+# --userns-remap`), and its ranges come from `/etc/subuid` and `/etc/subgid` too. labkit
+# changes neither this machine's Docker nor those files, so `lab.docker_pod` refuses
+# `hostUsers: false`, as does the pod from scratch, which makes no user namespace.
 #
 # ## Exercises
 #
@@ -635,7 +686,7 @@ exercises.get("08.lean").check()
 # ## Clean up
 #
 # Running every cell keeps the chapter's pods for the exercises. The button removes
-# everything this chapter made (pods, containerd, cgroups, Docker containers); leaving
+# everything this chapter made (pods, containerd, Podman, cgroups, Docker containers); leaving
 # the notebook does too.
 
 # %%

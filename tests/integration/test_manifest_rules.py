@@ -283,8 +283,11 @@ INVALID = {
                           "spec.dnsPolicy Default is real Kubernetes but not supported", NOT_RUN),
     "volumes": (manifest(spec__volumes=[]),
                 "spec.volumes is real Kubernetes but not supported by this lab", NOT_RUN),
-    "hostUsers": (manifest(spec__hostUsers=False),
-                  "spec.hostUsers is real Kubernetes but not supported", NOT_RUN),
+    "hostUsers string": (manifest(spec__hostUsers="no"),
+                         "spec.hostUsers must be true or false", decoding("bool")),
+    "hostUsers and hostNetwork": (manifest(spec__hostUsers=False, spec__hostNetwork=True),
+                                  "hostNetwork cannot be used with hostUsers: false",
+                                  rule("validateHostUsers")),
     # chapter 8: init containers (sidecars), ephemeral containers, pod-level resources
     "init restartPolicy Never": (manifest(spec__initContainers=[{**INIT, "restartPolicy":
                                                                  "Never"}]),

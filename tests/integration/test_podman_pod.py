@@ -196,6 +196,53 @@ def test_what_kube_play_would_ignore_is_refused_before_anything_exists(pod_lab, 
     assert _labelled("pod", pod_lab.session.id) == []
 
 
+def test_host_users_false_maps_a_range_of_its_own(pod_lab):
+    """hostUsers: false on labkit's podman: infra and app in one user namespace that is not
+    the host's, mapping 65536 host IDs from a multiple of 65536 that no other process maps
+    into (the kubelet's rule); root in the app is that first ID on the host."""
+    two = {"app": {"image": "busybox", "command": "sleep 600"}}
+    with pod_lab.podman_pod(name="apart", containers=two, host_users=False, quiet=True) as one, \
+            pod_lab.podman_pod(name="apart2", containers=two, host_users=False,
+                               quiet=True) as other:
+        _made(pod_lab, one), _made(pod_lab, other)
+        labels = sharing_labels(pod_lab.observe(one))
+        assert labels["infra"]["user"] == "own" and labels["app"]["user"] == "shared with infra"
+        firsts = []
+        for pod in (one, other):
+            maps = {m.name: (_read(f"/proc/{m.pid}/uid_map"), _read(f"/proc/{m.pid}/gid_map"))
+                    for m in pod.members()}
+            (uid_map, gid_map), = set(maps.values())  # the same in every member
+            inside, first, count = (int(w) for w in uid_map.split())
+            assert (inside, count) == (0, 65536) and gid_map == uid_map
+            assert first >= 65536 and first % 65536 == 0
+            status = _read(f"/proc/{pod.members()[1].pid}/status")
+            assert f"Uid:\t{first}\t" in status  # root in the app is this ID on the host
+            assert f"--uidmap 0:{first}:65536 --gidmap 0:{first}:65536" in pod.commands()[0]
+            firsts.append(first)
+        assert firsts[0] != firsts[1]  # a range for each Pod
+        assert one.exec("app", "id -u").output.strip() == "0"
+
+
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return " ".join(handle.read().split()) if "map" in path else handle.read()
+
+
+@pytest.mark.parametrize("make", ["podman_pod", "cri_pod", "docker_pod", "scratch_pod"])
+def test_host_users_false_is_refused_where_it_cannot_run(pod_lab, make):
+    """kube play (which would need /etc/subuid ranges), containerd 1.6, Docker and the pod
+    from scratch: one sentence that names the way that works, and nothing made."""
+    text = FOO.replace("spec:\n", "spec:\n  hostUsers: false\n", 1)
+    kept = list(pod_lab.pods)
+    with pytest.raises(SpecError) as refused:
+        getattr(pod_lab, make)(text, quiet=True)
+    sentence = str(refused.value)
+    assert "hostUsers: false" in sentence and "host_users=False" in sentence
+    assert "\n" not in sentence
+    assert _labelled("pod", pod_lab.session.id) == []
+    assert pod_lab.pods == kept
+
+
 def test_pod_create_puts_the_sum_of_limits_on_the_pod_cgroup(pod_lab):
     limited = {"app": {"image": "busybox", "command": "sleep 600", "memory": "64Mi",
                        "cpus": 0.5},

@@ -176,9 +176,31 @@ def test_the_podman_pod_played_as_typed(typing_lab, tmp_path):
     _retyped_podman_pod_is_the_same(lab, pod, tmp_path)
 
 
+def test_the_podman_pod_in_a_user_namespace_as_typed(typing_lab, tmp_path):
+    """Chapter 8's pod with hostUsers: false: `pod create --uidmap/--gidmap` typed back maps
+    the same range of the host's IDs."""
+    lab = typing_lab
+    pod = lab.podman_pod(name="apart", containers={
+        "app": {"image": "busybox", "command": "sleep 3650d"},
+        "sidecar": {"image": "busybox", "command": "sleep 3650d"}},
+        host_users=False, quiet=True)
+    assert "--uidmap" in "\n".join(pod.commands())
+    _retyped_podman_pod_is_the_same(lab, pod, tmp_path)
+
+
+def _id_maps(pids: dict[str, int]) -> dict[str, tuple[str, str]]:
+    """Each process's uid_map and gid_map, as the kernel holds them."""
+    def read(pid: int, which: str) -> str:
+        with open(f"/proc/{pid}/{which}") as handle:
+            return " ".join(handle.read().split())
+    return {name: (read(pid, "uid_map"), read(pid, "gid_map")) for name, pid in pids.items()}
+
+
 def _retyped_podman_pod_is_the_same(lab, pod, tmp_path) -> None:
-    """Delete the Podman pod, type its printed commands, and read the kernel: the same."""
-    made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
+    """Delete the Podman pod, type its printed commands, and read the kernel: the same
+    namespaces, cgroup values, hostnames and user ID maps."""
+    pids = {m.name: m.pid for m in pod.members()}
+    made = {**_view(lab, pids, pod.cgroup_parent), "id maps": _id_maps(pids)}
     lines, engine_name, old_id = pod.commands(), pod.engine_name, pod.id
     pod.delete()
     _type(lines, tmp_path)
@@ -190,7 +212,8 @@ def _retyped_podman_pod_is_the_same(lab, pod, tmp_path) -> None:
     # cgroupfs "/libpod_parent/<id>", systemd "/machine.slice/machine-libpod_pod_<id>.slice".
     assert old_id in pod.cgroup_parent
     parent = pod.cgroup_parent.replace(old_id, _until(lambda: _pod_id(engine_name)))
-    assert _view(lab, _until(pids), parent) == made
+    typed = _until(pids)
+    assert {**_view(lab, typed, parent), "id maps": _id_maps(typed)} == made
 
 
 def _podman_pids(engine_name: str) -> dict[str, int]:

@@ -8,7 +8,7 @@ import yaml
 
 from labkit.errors import SpecError
 from labkit.manifest import parse_pod, pod_from_kwargs
-from labkit.spec import Port
+from labkit.spec import FullPodSpec, PodSpec, Port
 from tests.manifests import FOO, KUBECTL_RUN
 
 
@@ -84,8 +84,7 @@ def test_bad_manifests_are_one_sentence(broken, expected):
     assert "\n" not in message
 
 
-NOT_RUN = [("spec", "hostUsers", False),
-           ("spec", "os", {"name": "linux"}), ("spec", "activeDeadlineSeconds", 60),
+NOT_RUN = [("spec", "os", {"name": "linux"}), ("spec", "activeDeadlineSeconds", 60),
            ("spec", "automountServiceAccountToken", False),
            ("spec", "imagePullSecrets", [{"name": "r"}]), ("spec", "priority", 0),
            ("spec", "preemptionPolicy", "Never"), ("spec", "schedulingGates", [{"name": "g"}]),
@@ -351,3 +350,19 @@ def test_the_same_pod_twice_from_yaml_and_keywords():
                                                  "memory": "64Mi", "cpus": 1, "ports": [80],
                                                  "env": {"X": "y"}}})
     assert from_yaml.containers == from_kwargs.containers
+
+
+@pytest.mark.parametrize(("value", "own"), [(False, True), (True, False), (None, False)])
+def test_host_users_is_read_as_the_api_server_reads_it(value, own):
+    """hostUsers: false asks for a user namespace of the Pod's own; true and null (the
+    field's nil) leave the Pod in the node's, a plain PodSpec as before the field existed."""
+    pod = _parse(spec={"hostUsers": value})
+    assert pod.host_users is not own
+    assert isinstance(pod, FullPodSpec) is own
+
+
+def test_host_users_false_as_a_keyword_is_the_manifests():
+    kwargs = pod_from_kwargs("apart", {"app": {"image": "busybox"}}, host_users=False)
+    assert kwargs.host_users is False and isinstance(kwargs, FullPodSpec)
+    assert type(pod_from_kwargs("near", {"app": {"image": "busybox"}}, host_users=True)) \
+        is PodSpec

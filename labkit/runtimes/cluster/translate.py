@@ -84,6 +84,8 @@ def cluster_manifest(spec: PodSpec, session: Session) -> dict:
                          ("hostPID", spec.host_pid)):
         if value:
             pod_spec[field] = True
+    if not spec.host_users:  # the cluster's runtime makes the user namespace, or refuses
+        pod_spec["hostUsers"] = False
     metadata: dict = {"name": session.name(spec.name), "namespace": spec.namespace,
                       "labels": {**dict(spec.labels), **session.labels}}
     if spec.annotations:

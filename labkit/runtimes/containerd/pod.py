@@ -31,7 +31,13 @@ from ...node import systemd_units
 from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup
 from ...node.mounts import CgroupLayout
 from ...plan import Plan
-from ...spec import EphemeralContainer, InitContainer, PodContainer, PodSpec
+from ...spec import (
+    EphemeralContainer,
+    InitContainer,
+    PodContainer,
+    PodSpec,
+    refuse_host_users,
+)
 from ..pod import PodBase
 from .cri import CONTAINER_STATES
 from .node import ContainerdNode
@@ -235,6 +241,9 @@ class CriPod(PodBase):
         return notes
 
     def start(self, quiet: bool = False) -> CriPod:
+        refuse_host_users(self.spec, "containerd 1.6, this lab's CRI runtime, cannot make one "
+                          "(containerd 2.0 can, with runc 1.2 and Linux 6.3; a kubelet of 1.30 "
+                          "or later fails such a Pod on containerd 1.6)")
         notes = self._resolve_images()  # before anything is created
         self.node.session.on_cleanup(self._key, self.delete)
         try:

@@ -38,7 +38,13 @@ from ...node import systemd_units
 from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup
 from ...node.mounts import CgroupLayout
 from ...plan import Command, Plan
-from ...spec import ContainerSpec, PodContainer, PodSpec, refuse_what_only_the_cri_runs
+from ...spec import (
+    ContainerSpec,
+    PodContainer,
+    PodSpec,
+    refuse_host_users,
+    refuse_what_only_the_cri_runs,
+)
 from ..pod import PodBase
 from .container import Container
 from .run import DockerRun
@@ -130,6 +136,8 @@ class DockerPod(PodBase):
         """Everything this pod is made of, before anything is made: the parent cgroup's
         steps, the sandbox's ``docker run``, each container's."""
         refuse_what_only_the_cri_runs(self.spec)
+        refuse_host_users(self.spec, "Docker makes user namespaces only for the whole engine "
+                          "(dockerd --userns-remap), never for one Pod")
         for member in self.spec.containers:
             check_docker_can_run(member.spec)
         modes = self.spec.namespace_modes

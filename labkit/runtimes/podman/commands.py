@@ -13,6 +13,15 @@ labkit podman pod create --name lk-0badcafe-foo
 --infra-image localhost/labkit/pause:1 --share ipc,net,uts --network none --hostname foo
 >>> pod.body()["netns"], pod.body()["shared_namespaces"]
 ({'nsmode': 'none'}, ['ipc', 'net', 'uts'])
+
+With ``hostUsers: false``, the pod's user namespace maps a range of the host's IDs:
+
+>>> apart = PodCreate("lk-0badcafe-bar", share=("ipc", "net", "uts"),
+...                   infra_image="localhost/labkit/pause:1", user_range=65536)
+>>> print(" ".join(apart.argv()[-4:]))
+--uidmap 0:65536:65536 --gidmap 0:65536:65536
+>>> apart.body()["userns"], apart.body()["idmappings"]["UIDMap"]
+({'nsmode': 'private'}, [{'container_id': 0, 'host_id': 65536, 'size': 65536}])
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...kubernetes import ResourceConfig
+from ...node.user_ranges import IDS_PER_POD
 
 PODMAN = ("labkit", "podman")
 
@@ -37,6 +47,7 @@ class PodCreate:
     labels: tuple[tuple[str, str], ...] = ()
     memory: int | None = None
     cpus: float | None = None
+    user_range: int | None = None  # hostUsers: false: the first host ID of its 65536
 
     def argv(self) -> tuple[str, ...]:
         words = [*PODMAN, "pod", "create", "--name", self.name]
@@ -50,6 +61,9 @@ class PodCreate:
             words += ["--memory", str(self.memory)]
         if self.cpus:
             words += ["--cpus", f"{self.cpus:g}"]
+        if self.user_range is not None:  # container ID 0 is host ID user_range, and so on
+            mapping = f"0:{self.user_range}:{IDS_PER_POD}"
+            words += ["--uidmap", mapping, "--gidmap", mapping]
         return tuple(words)
 
     def body(self) -> dict[str, Any]:
@@ -64,6 +78,11 @@ class PodCreate:
             memory=self.memory, cpu_quota=round(self.cpus * 100_000) if self.cpus else None))
         if limits:
             body["resource_limits"] = limits
+        if self.user_range is not None:
+            ids = [{"container_id": 0, "host_id": self.user_range, "size": IDS_PER_POD}]
+            body["userns"] = {"nsmode": "private"}
+            body["idmappings"] = {"HostUIDMapping": False, "HostGIDMapping": False,
+                                  "UIDMap": ids, "GIDMap": ids}
         return body
 
 

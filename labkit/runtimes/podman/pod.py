@@ -21,9 +21,10 @@ import time
 import yaml
 
 from ... import images
-from ...errors import EngineUnavailable, LabError, SpecError
+from ...errors import EngineRefused, EngineUnavailable, LabError, SpecError
 from ...kubernetes import ResourceConfig
 from ...model import ExecResult, Member
+from ...node.user_ranges import free_range
 from ...plan import Command, Plan, WriteFile
 from ...spec import PodContainer, PodSpec, refuse_what_only_the_cri_runs
 from ..pod import PodBase
@@ -208,6 +209,13 @@ class PodmanPod(PodBase):
         of the manifest labkit writes (:meth:`kube_yaml`), or ``pod create``, a ``create
         --pod`` per container, and ``pod start``."""
         if self.how == "kube play":
+            if not self.spec.host_users:
+                raise SpecError(
+                    "podman kube play turns hostUsers: false into --userns=auto, which needs "
+                    "ranges for the user containers in /etc/subuid and /etc/subgid, a setting "
+                    "of the whole host that labkit leaves alone: make this Pod with "
+                    "lab.podman_pod(name=..., containers=..., host_users=False), which maps a "
+                    "range itself (podman pod create --uidmap).")
             manifest = os.path.join(RUN_BASE, f"{self.engine_name}.yaml")
             network = () if self.spec.host_network else ("--network", "none")
             return Plan([WriteFile(manifest, self.kube_yaml()),
@@ -223,7 +231,8 @@ class PodmanPod(PodBase):
                         hostname=None if self.spec.host_network else self.spec.name,
                         host_network=self.spec.host_network,
                         labels=tuple(self._labels().items()), memory=limits.memory,
-                        cpus=limits.cpu_quota / limits.cpu_period if limits.cpu_quota else None)
+                        cpus=limits.cpu_quota / limits.cpu_period if limits.cpu_quota else None,
+                        user_range=None if self.spec.host_users else free_range())
         plan = Plan([Command(pod.argv(), does=pod)])
         for container in self.spec.containers:
             command, args = self._command_and_args(container)
@@ -298,6 +307,14 @@ class PodmanPod(PodBase):
                 found.append(Member(name, state["Pid"], container_id, role=name,
                                     asked=asked[name]))
         return found
+
+    @property
+    def user_range(self) -> int | None:
+        """With ``hostUsers: false``, the first of the 65536 host IDs its user namespace
+        maps (container ID 0 is this one); None in the host's user namespace."""
+        create = next((step.does for step in self.plan
+                       if isinstance(getattr(step, "does", None), PodCreate)), None)
+        return create.user_range if create else None
 
     def _handles(self) -> dict[str, str]:
         """Member name -> its container id."""
@@ -378,8 +395,7 @@ class PodmanPod(PodBase):
                 self.api.request("POST", f"/pods/{target}/kill", what=f"stop pod {self.name}",
                                  params={"signal": "KILL"}, ok=(200, 204, 404, 409))
                 self._wait_for_cleanup()
-                self.api.request("DELETE", f"/pods/{target}", what=f"remove pod {self.name}",
-                                 params={"force": "true"}, ok=(200, 204, 404))
+                self._remove(target)
             except EngineUnavailable:  # the service is gone: podman itself still can
                 subprocess.run(podman_command("pod", "rm", "-f", "-t", "0", "--ignore", target),
                                env=podman_environment(), capture_output=True, timeout=120)
@@ -392,6 +408,23 @@ class PodmanPod(PodBase):
         self.service.session.forget(self._key)
         self._deleted = True
 
+    def _remove(self, target: str) -> None:
+        """``DELETE /pods/<id>?force=true``, tried again for a few seconds while a member's
+        /dev/shm is still mounted elsewhere: with a user namespace of its own, Podman 4.3
+        runs each conmon (an exec session's too) in a mount namespace of its own, which
+        holds a copy of every container's /dev/shm mounted before it, so the removal
+        fails with "device or resource busy" until those conmons have gone."""
+        deadline = time.monotonic() + EXEC_KEPT_S + 10
+        while True:
+            try:
+                self.api.request("DELETE", f"/pods/{target}", what=f"remove pod {self.name}",
+                                 params={"force": "true"}, ok=(200, 204, 404))
+                return
+            except EngineRefused as refusal:
+                if "resource busy" not in str(refusal) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
     def _wait_for_cleanup(self) -> None:
         """Until Podman has cleaned up after every killed member (state ``exited``) and
         after its exec sessions: removing the pod before that costs 3 s, Podman's wait for
@@ -401,8 +434,8 @@ class PodmanPod(PodBase):
         while members and time.monotonic() < deadline:
             found = (self.api.call("GET", f"/containers/{cid}/json", ok=(200, 404),
                                    what=f"look at a member of pod {self.name}")
-                     for cid in members)
-            if all(not state or (state["State"].get("Status") == "exited"
-                                 and not state.get("ExecIDs")) for state in found):
+                     for cid in members)  # a member already gone answers 404, no State
+            if all("State" not in state or (state["State"].get("Status") == "exited"
+                                            and not state.get("ExecIDs")) for state in found):
                 return
             time.sleep(0.05)

@@ -37,7 +37,7 @@ from ...node import cgroup_writer, oci_runtime
 from ...node.mounts import CgroupLayout, own_layout
 from ...plan import Command, MakeDirectories, Plan, Unpack, WriteFile
 from ...session import Session
-from ...spec import PodContainer, PodSpec, refuse_what_only_the_cri_runs
+from ...spec import PodContainer, PodSpec, refuse_host_users, refuse_what_only_the_cri_runs
 from ..pod import PodBase
 from . import cgroups, commands, rootfs
 from . import network as bridge_network
@@ -58,6 +58,8 @@ def check_can_run(spec: PodSpec) -> dict[str, tuple[str, ...]]:
     named like the sandbox, an image other than the lab's busybox stand-ins, a stand-in
     without a command. Returns each container's command."""
     refuse_what_only_the_cri_runs(spec)
+    refuse_host_users(spec, "labkit's pod from scratch makes none (chapter 8 runs unshare "
+                      "--user by hand in a container)")
     if os.geteuid() != 0:
         raise LabError("A pod from scratch makes namespaces and writes cgroups itself, which "
                        "needs root: open the lab as root (sudo ./lab up).")
