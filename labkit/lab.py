@@ -244,9 +244,11 @@ class Lab:
 
     def podman_pod(self, manifest: str | None = None, *, name: str | None = None,
                    containers: dict[str, dict] | None = None, share=None,
-                   quiet: bool = False, **flags: bool) -> PodmanPod:
+                   network: bool = False, quiet: bool = False, **flags: bool) -> PodmanPod:
         """A Podman pod (chapter 5): a manifest goes to ``podman kube play``; keywords make
         it as ``podman pod create --share SHARE`` and ``podman create --pod`` per container.
+        Its network namespace has ``lo`` only (``--network none``), unless ``network=True``
+        puts an ``eth0`` in it on the session's CNI network (chapter 7).
 
         >>> pod = lab.podman_pod(open("pod.yaml").read())                  # doctest: +SKIP
         >>> pod = lab.podman_pod(name="foo", containers={"app": {"image": "nginx"}},
@@ -257,8 +259,11 @@ class Lab:
                            "manifest's pod shares what its spec says: drop one of the two.")
         how = "kube play" if manifest is not None else "pod create"
         shared = check_share(share)  # checked before Podman starts
+        if not isinstance(network, bool):
+            raise LabError(f"network={network!r} must be True or False: write network=True "
+                           "for an eth0 on the session's network.")
         return self._pod(lambda spec, quiet: PodmanPod(
-            self.podman, spec, how=how, share=shared).start(quiet=quiet),
+            self.podman, spec, how=how, share=shared, network=network).start(quiet=quiet),
             manifest, name, containers, flags, quiet)
 
     def scratch_pod(self, manifest: str | None = None, *, name: str | None = None,
@@ -555,14 +560,17 @@ class Lab:
 
 def _reported_ip(thing: Any) -> str | None:
     """What the runtime reports as the IP of a pod or container: the CRI's sandbox status,
-    Docker's ``NetworkSettings.IPAddress`` (of the sandbox, for an emulated pod); None where
-    no runtime reports one (a pod from scratch)."""
+    Docker's ``NetworkSettings.IPAddress`` (of the sandbox, for an emulated pod), Podman's
+    address of the infra container on the pod's network; None where no runtime reports one
+    (a pod from scratch)."""
     if isinstance(thing, CriPod):
         if thing.sandbox_id is None:
             return None
         status = thing.node.call("PodSandboxStatus", thing.cri.pb.PodSandboxStatusRequest(
             pod_sandbox_id=thing.sandbox_id), what="read the sandbox's status").status
         return status.network.ip
+    if isinstance(thing, PodmanPod):
+        return thing.reported_ip()
     container = thing["sandbox"] if isinstance(thing, DockerPod) else thing
     if isinstance(container, Container):
         return (container.inspect().get("NetworkSettings") or {}).get("IPAddress", "")

@@ -6,7 +6,7 @@ containers on it, and every chapter asks it whether to run for real or replay a 
 ``labkit.chapter_lab``), its cgroups, how labkit reads the kernel and the lab's images (every
 chapter), root (chapters 2 to 8 write cgroups, start labkit's own engines or a pod from
 scratch, or plumb a pod's network), labkit's own containerd with runc and the CNI plugins
-(chapters 2, 4, 6, 7 and 8), labkit's own Podman (chapters 4, 5 and 8), the tools of a pod from
+(chapters 2, 4, 6, 7 and 8), labkit's own Podman (chapters 4, 5, 7 and 8), the tools of a pod from
 scratch (chapters 6 and 7) and iptables (chapter 7).
 """
 
@@ -21,7 +21,7 @@ from .errors import LabError
 CHAPTERS = ("1", "2", "3", "4", "5", "6", "7", "8")
 ROOT_CHAPTERS = ("2", "3", "4", "5", "6", "7", "8")
 CONTAINERD_CHAPTERS = ("2", "4", "6", "7", "8")
-PODMAN_CHAPTERS = ("4", "5", "8")
+PODMAN_CHAPTERS = ("4", "5", "7", "8")
 SCRATCH_CHAPTERS = ("6", "7")
 NETWORK_CHAPTERS = ("7",)
 
@@ -202,7 +202,7 @@ def _containerd_check() -> Check:
 
 
 def _podman_check() -> Check:
-    """Podman for chapters 4, 5 and 8: installed, and new enough."""
+    """Podman for chapters 4, 5, 7 and 8: installed, and new enough."""
     from .runtimes.podman.service import OLDEST, podman_version
 
     name = f"Podman ({chapter_list(PODMAN_CHAPTERS)})"

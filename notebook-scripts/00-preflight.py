@@ -27,7 +27,7 @@
 # | 4 · all of them side by side | Docker, labkit's own containerd and labkit's own Podman | yes |
 # | 5 · Podman's Pods | labkit's own Podman (rootful, with storage of its own) | yes |
 # | 6 · a Pod from scratch | no engine at all: unshare, nsenter and cgroup files, as root; labkit's own containerd for the comparison with chapter 2 | yes |
-# | 7 · the Pod's network | labkit's own containerd, Docker and a pod from scratch; `nsenter` into their network namespaces, a bridge, veths and a firewall rule of the session's | yes |
+# | 7 · the Pod's network | labkit's own containerd, Docker, labkit's own Podman and a pod from scratch; `nsenter` into their network namespaces, bridges, veths and a firewall rule of the session's | yes |
 # | 8 · the Pod of today | labkit's own containerd (init containers, sidecars, ephemeral containers and pod-level resources through the CRI), labkit's own Podman (a Pod in a user namespace of its own), and two containers on the machine's Docker engine | yes |
 #
 # "labkit's own" means that labkit starts that engine for your session, with its own

@@ -42,7 +42,7 @@
 #
 # This chapter needs root: it enters network namespaces with `nsenter`, and makes
 # interfaces and a firewall rule. Where a sentence depends on a version (the kernel,
-# containerd, the CNI plugins, Docker), these are the versions it is read against
+# containerd, the CNI plugins, Docker, Podman), these are the versions it is read against
 # ("Kubernetes rules" names the Kubernetes release whose source labkit's kubelet rules
 # follow, as in chapter 2):
 
@@ -253,9 +253,34 @@ for rule in lab.forwarding("docker0").rules:
 # ports to another: from one container to another (bridged frames pass iptables only
 # where `br_netfilter` is loaded: see «Two pods talking»). Keep it in mind.
 #
-# Podman's pods are not in this chapter: labkit makes its Podman pods with
-# `--network none` (chapter 5 prints the commands), so they have `lo` only, and a
-# network for them that the session owns needs a change to labkit's Podman runtime.
+# ## Side by side: Podman's pod
+#
+# labkit's Podman pods have `lo` only unless asked: chapter 5 makes them with
+# `--network none`. `network=True` gives the pod a network of the session's own.
+# Podman 4 plumbs pods with one of two network backends: CNI, with the same plugins as
+# labkit's containerd, or netavark, Podman's own. This machine's Podman runs CNI and
+# loads its networks from a directory, where labkit writes one: the `bridge` plugin with
+# `host-local`, as for its containerd, on a bridge of its own, `lk<session>p`, with a
+# /24 of 10.235.0.0/16. `kube play --network` then puts the Pod on it:
+
+# %% tags=["nbval-check-output"]
+podman = lab.podman_pod(manifest, network=True, quiet=True)
+print("Podman's network backend:", lab.podman.network_backend)
+made = podman.commands()
+print(made[0])  # the session's network, where Podman loads networks from
+print(made[-1])  # the manifest, played on that network
+
+# %% [markdown]
+# The infra container holds the Pod's network namespace, as pause holds a CRI Pod's:
+
+# %% tags=["nbval-check-output"]
+print(views.network_text(lab.network(podman)))
+
+# %% [markdown]
+# The shape of foo's on containerd, from the same plugin: a veth whose peer is a port
+# of a bridge with no address, and no default route. Podman keeps the namespace with a
+# bind mount of its own, under `/run/netns`, and reports the address the plugin handed
+# out as the Pod's IP.
 #
 # ## By hand: a pod from scratch
 #
@@ -295,11 +320,12 @@ print(views.network_text(lab.network(web)))
 
 # %% [markdown]
 # The same shape as the bridge plugin gave foo: a veth on the session's bridge, no address
-# on the bridge, no default route. The three side by side, in labels that do not change
+# on the bridge, no default route. The four side by side, in labels that do not change
 # from run to run (the addresses are in the readings above):
 
 # %% tags=["nbval-check-output"]
 views.network_table({"CRI (bridge plugin)": net, "Docker (docker0)": lab.network(docker),
+                     "Podman (bridge plugin)": lab.network(podman),
                      "from scratch (by hand)": lab.network(web)})
 
 # %% [markdown]
@@ -414,8 +440,9 @@ exercises.get("07.plumb-solo").check()
 # ## Clean up
 #
 # The button removes what this chapter made: the Docker pod's containers, the pods from
-# scratch and their bridge, labkit's containerd with its pods and its bridge, and the
-# session's firewall rules. Leaving the notebook does the same.
+# scratch and their bridge, labkit's containerd with its pods and its bridge, labkit's
+# Podman with its pod, its network and its bridge, and the session's firewall rules.
+# Leaving the notebook does the same.
 
 # %%
 lab.cleanup_button()

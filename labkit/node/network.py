@@ -19,6 +19,7 @@ and ``/proc/self/mountinfo``. Reading another process's network namespace needs 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -207,6 +208,39 @@ def lab_links(session: str | None = None, run: Run = _run) -> list[str]:
         if match and (session is None or match["session"] == session):
             found.append(link)
     return [link.name for link in sorted(found, key=lambda link: link.kind == "bridge")]
+
+
+POOLS = {"cri": "10.233.0.0/16", "scratch": "10.234.0.0/16", "podman": "10.235.0.0/16"}
+"""Where each kind of the lab's bridges takes a session's /24: labkit's containerd's CNI
+network, the pods from scratch's bridge, labkit's Podman's CNI network."""
+
+
+def used_networks() -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks this machine's routes cover (``ip -4 route``)."""
+    done = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False)
+    found = []
+    for line in done.stdout.splitlines():
+        with contextlib.suppress(ValueError):
+            found.append(ipaddress.ip_network(line.split()[0], strict=False))
+    return found
+
+
+def free_subnet(session_id: str, used: list[ipaddress.IPv4Network], pool: str) -> str:
+    """A /24 of ``pool`` that no route of this machine covers, the first from one chosen by
+    the session's id.
+
+    >>> free_subnet("00000007", [ipaddress.ip_network("10.234.7.0/24")], "10.234.0.0/16")
+    '10.234.8.0/24'
+    """
+    base = ipaddress.ip_network(pool)
+    count = 2 ** (24 - base.prefixlen)
+    start = int(session_id, 16) % count
+    for offset in range(count):
+        candidate = list(base.subnets(new_prefix=24))[(start + offset) % count]
+        if not any(candidate.overlaps(u) for u in used if u.prefixlen > 0):
+            return str(candidate)
+    raise LabError(f"No free /24 in {pool} for the lab's bridge: remove a route in it or run "
+                   "`labkit clean`.")
 
 
 def delete_link(name: str) -> None:

@@ -164,14 +164,23 @@ def state() -> dict[str, set[str]]:
                          if " - nsfs " in line for m in line.split()[4:5]},
         "lab links": set(lab_links()),
         "lab rules": set(session_rules()),
+        "podman networks": _podman_networks(),
     }
+
+
+def _podman_networks(session: str = "") -> set[str]:
+    """The CNI networks labkit's Podman was given for a session (chapter 7), and their
+    leases: files and directories named lk-<id>-pods."""
+    base = Path("/run/labkit/podman")
+    return {str(p) for p in (*base.glob("networks/lk-*"), *base.glob("ipam/lk-*"))
+            if not session or f"lk-{session}-" in p.name}
 
 
 def leftovers(before: dict[str, set[str]]) -> dict[str, set[str]]:
     """What is there now and was not before (lab things are counted absolutely)."""
     now = state()
     absolute = ("containers", "cgroups", "mounts", "processes", "podman", "lab links",
-                "lab rules")
+                "lab rules", "podman networks")
     return {key: now[key] if key in absolute else now[key] - before[key]
             for key in now if (now[key] if key in absolute else now[key] - before[key])}
 
@@ -196,6 +205,7 @@ def session_leftovers(session: str) -> dict[str, set[str]]:
         "pods from scratch": {p.name for p in Path("/var/lib/labkit/scratch").glob(f"{mark}*")},
         "lab links": links,
         "lab rules": set(session_rules(session)),
+        "podman networks": _podman_networks(session),
         "addresses": {line for line in _lines("ip", "-o", "addr")
                       if line.split()[1:2] and line.split()[1].split("@")[0] in links},
     }

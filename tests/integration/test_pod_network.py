@@ -20,6 +20,7 @@ from labkit.cleanup import clean_session
 from labkit.errors import LabError
 from labkit.node import firewall
 from labkit.node import network as reader
+from labkit.runtimes.podman import service as podman_service
 from tests.conftest import need
 
 SLEEPER = {"image": "busybox", "command": "sleep 600"}
@@ -112,6 +113,48 @@ def test_a_rule_for_a_bridge_not_the_sessions_is_refused(lab):
             lab.allow_pod_traffic(bridge)
 
 
+def test_a_podman_pod_on_the_sessions_cni_network(lab):
+    """network=True: the bridge plugin with host-local, on the session's lk<id>p, as
+    labkit's containerd's network; each pod its own address; Podman reports it; the
+    network file, leases and bridge go with the service, and lo-only stays the default."""
+    two = {"app": {"image": "busybox", "command": "sleep 600"}}
+    with lab.podman_pod(name="pnet", containers=WEB, network=True, quiet=True) as pod, \
+            lab.podman_pod(name="pnet2", containers=two, network=True, quiet=True) as other:
+        service = lab.podman
+        assert service.network_backend == "cni"
+        with open(service.network_file) as handle:
+            plugin = json.load(handle)["plugins"][0]
+        bridge = f"lk{lab.session.id}p"
+        assert (plugin["type"], plugin["bridge"], plugin["isGateway"], plugin["ipMasq"]) == \
+            ("bridge", bridge, False, False)
+        subnet = ipaddress.ip_network(plugin["ipam"]["ranges"][0][0]["subnet"])
+        assert subnet.subnet_of(ipaddress.ip_network("10.235.0.0/16"))
+        net, theirs = lab.network(pod), lab.network(other)
+        assert [link.name for link in net.links] == ["lo", "eth0"]
+        assert ipaddress.ip_address(net.ip) in subnet and net.ip == net.reported_ip
+        assert theirs.ip != net.ip and ipaddress.ip_address(theirs.ip) in subnet
+        assert net.peers["eth0"].master == bridge and net.bridges[bridge].ipv4() == ()
+        assert [route.destination for route in net.routes] == [str(subnet)]  # no default
+        assert net.pinned_at and net.pinned_at[0].startswith("/run/netns/netns-")
+        assert f"--network lk-{lab.session.id}-pods" in pod.commands()[1]  # pod create
+        peer = net.peers["eth0"].name
+    assert peer not in _node_names()  # the CNI DEL took the pair with it
+    with lab.podman_pod(name="plo", containers=two, quiet=True) as alone:
+        assert [link.name for link in lab.network(alone).links] == ["lo"]
+        assert alone.reported_ip() == ""
+    lab.podman.stop()  # what leaving the notebook does: the network goes with the service
+    assert not os.path.exists(service.network_file) and bridge not in _node_names()
+
+
+def test_a_podman_network_with_host_network_is_one_sentence(lab):
+    with pytest.raises(LabError) as refused:
+        lab.podman_pod(name="both", containers=WEB, network=True, host_network=True)
+    assert "hostNetwork" in str(refused.value) and "\n" not in str(refused.value)
+    with pytest.raises(LabError) as refused:
+        lab.podman_pod(name="what", containers=WEB, network="bridge")
+    assert "network=True" in str(refused.value)
+
+
 def test_the_docker_pod_is_on_docker0_with_a_default_route(lab):
     with lab.docker_pod(name="dnet", containers={"app": SLEEPER}, quiet=True) as pod:
         net = lab.network(pod)
@@ -186,6 +229,7 @@ web = lab.scratch_pod(name="web", containers={"app": {"image": "nginx"}}, quiet=
 web.plumb()
 pod = lab.cri_pod(name="c", containers={"app": {"image": "nginx"}}, quiet=True)
 lab.allow_pod_traffic(f"lk{lab.session.id}")
+lab.podman_pod(name="p", containers={"app": {"image": "nginx"}}, network=True, quiet=True)
 print(json.dumps({"session": lab.session.id}), flush=True)
 time.sleep(600)
 """
@@ -206,14 +250,18 @@ def test_a_crashed_sessions_network_is_removed_and_others_kept(lab):
     sid = told["session"]
     try:
         names = reader.lab_links(sid)
-        assert {f"lk{sid}", f"lk{sid}s", f"lk{sid}v1"} <= set(names)
+        assert {f"lk{sid}", f"lk{sid}s", f"lk{sid}v1", f"lk{sid}p"} <= set(names)
         assert len(firewall.session_rules(sid)) == 2
+        conflist = f"{podman_service.NETWORKS}/lk-{sid}-pods.conflist"
+        assert os.path.exists(conflist)
         left = clean_session(sid)
         assert left == [] or all("containers" in f for f in left)
         deadline = time.monotonic() + 5
         while reader.lab_links(sid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert reader.lab_links(sid) == [] and firewall.session_rules(sid) == []
+        assert not os.path.exists(conflist)
+        assert not os.path.exists(f"{podman_service.IPAM}/lk-{sid}-pods")
         assert foreign in _node_names()
         assert lab.leftovers().links and live.state == "running"  # this session's: kept
         assert f"lk{lab.session.id}s" in _node_names()

@@ -188,6 +188,20 @@ def test_the_podman_pod_in_a_user_namespace_as_typed(typing_lab, tmp_path):
     _retyped_podman_pod_is_the_same(lab, pod, tmp_path)
 
 
+def test_the_podman_pod_on_a_network_as_typed(typing_lab, tmp_path):
+    """Chapter 7's Podman pod: the session's CNI network written where Podman loads it,
+    and `kube play --network` on it, typed back: the same pod, with an eth0 on the bridge."""
+    lab = typing_lab
+    pod = lab.podman_pod(POD, network=True, quiet=True)
+    assert pod.commands()[0].startswith("echo '{") and lab.podman.network_file in \
+        pod.commands()[0]
+    _retyped_podman_pod_is_the_same(lab, pod, tmp_path)
+    infra = _podman_pids(pod.engine_name)["infra"]
+    eth0 = subprocess.run(["nsenter", "--target", str(infra), "--net", "ip", "-o", "-4",
+                           "addr", "show", "eth0"], capture_output=True, text=True).stdout
+    assert " 10.235." in eth0
+
+
 def _id_maps(pids: dict[str, int]) -> dict[str, tuple[str, str]]:
     """Each process's uid_map and gid_map, as the kernel holds them."""
     def read(pid: int, which: str) -> str:

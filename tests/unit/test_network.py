@@ -178,7 +178,7 @@ def test_a_pod_from_scratch_is_plumbed_with_names_and_addresses_of_the_session()
     assert Plan(scratch.bridge_steps(net)).lines()[2].startswith(
         "iptables -I FORWARD -i lk0badcafes -o lk0badcafes")
     used = [ipaddress.ip_network("10.234.0.0/17")]
-    assert scratch.free_subnet("00000003", used) == "10.234.128.0/24"
+    assert reader.free_subnet("00000003", used, scratch.POOL) == "10.234.128.0/24"
 
 
 def test_what_is_left_says_links_and_rules():

@@ -8,7 +8,6 @@ Images come from the lab's offline toolbox (``ctr images import``), never a regi
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from ...kubernetes import NodeFacts
 from ...node.capacity import node_facts
 from ...node.cgroup_writer import remove_cgroup
 from ...node.mounts import CgroupLayout, own_layout
+from ...node.network import POOLS, free_subnet, used_networks
 from ...node.procfs import processes_with_argument
 from ...node.systemd_units import stop_slice, systemd_manages_cgroups
 from ...session import NAME_RE, Session
@@ -75,15 +75,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 """
 
 
-def _used_networks() -> list[ipaddress.IPv4Network]:
-    out = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False)
-    found = []
-    for line in out.stdout.splitlines():
-        with contextlib.suppress(ValueError):
-            found.append(ipaddress.ip_network(line.split()[0], strict=False))
-    return found
-
-
 KUBELET_OOM_SCORE_ADJ = -999  # what a kubeadm node gives containerd (OOMScoreAdjust=-999)
 
 
@@ -100,17 +91,6 @@ def _lower_oom_score(pid: int) -> int:
             return int(handle.read())
     except (OSError, ValueError):
         return 0
-
-
-def choose_subnet(session_id: str, used: list[ipaddress.IPv4Network]) -> str:
-    """A /24 in 10.233.0.0/16 that no route on this machine already covers."""
-    start = int(session_id, 16) % 256
-    for offset in range(256):
-        candidate = ipaddress.ip_network(f"10.233.{(start + offset) % 256}.0/24")
-        if not any(candidate.overlaps(u) for u in used if u.prefixlen > 0):
-            return str(candidate)
-    raise LabError("No free 10.233.x.0/24 subnet for the lab's pods: remove a route in "
-                   "10.233.0.0/16 or run `labkit clean`.")
 
 
 class ContainerdNode:
@@ -159,7 +139,7 @@ class ContainerdNode:
         os.makedirs(self.cni_conf_dir, exist_ok=True)
         os.makedirs(self.root, exist_ok=True)
         self.session.on_cleanup(self.name, self.stop)
-        subnet = choose_subnet(self.session.id, _used_networks())
+        subnet = free_subnet(self.session.id, used_networks(), POOLS["cri"])
         conflist = {
             "cniVersion": "1.0.0", "name": self.network,
             "plugins": [{"type": "bridge", "bridge": self.bridge, "isGateway": False,

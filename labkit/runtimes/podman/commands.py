@@ -48,13 +48,14 @@ class PodCreate:
     memory: int | None = None
     cpus: float | None = None
     user_range: int | None = None  # hostUsers: false: the first host ID of its 65536
+    network: str | None = None  # a CNI network's name: the pod's eth0 on it; else lo only
 
     def argv(self) -> tuple[str, ...]:
         words = [*PODMAN, "pod", "create", "--name", self.name]
         for key, value in self.labels:
             words += ["--label", f"{key}={value}"]
         words += ["--infra-image", self.infra_image, "--share", ",".join(self.share),
-                  "--network", "host" if self.host_network else "none"]
+                  "--network", self._network_mode()]
         if self.hostname:
             words += ["--hostname", self.hostname]
         if self.memory:
@@ -66,12 +67,18 @@ class PodCreate:
             words += ["--uidmap", mapping, "--gidmap", mapping]
         return tuple(words)
 
+    def _network_mode(self) -> str:
+        return "host" if self.host_network else self.network or "none"
+
     def body(self) -> dict[str, Any]:
         """The ``POST /libpod/pods/create`` request."""
         body: dict[str, Any] = {"name": self.name, "labels": dict(self.labels),
                                 "infra_image": self.infra_image,
-                                "shared_namespaces": list(self.share),
-                                "netns": {"nsmode": "host" if self.host_network else "none"}}
+                                "shared_namespaces": list(self.share)}
+        if self.network and not self.host_network:
+            body["netns"], body["Networks"] = {"nsmode": "bridge"}, {self.network: {}}
+        else:
+            body["netns"] = {"nsmode": self._network_mode()}
         if self.hostname:
             body["hostname"] = self.hostname
         limits = _resource_limits(ResourceConfig(

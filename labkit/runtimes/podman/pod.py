@@ -110,12 +110,13 @@ class PodmanPod(PodBase):
     sandbox_name = "infra"
 
     def __init__(self, service: PodmanService, spec: PodSpec, *, how: str,
-                 share: tuple[str, ...] = DEFAULT_SHARE) -> None:
+                 share: tuple[str, ...] = DEFAULT_SHARE, network: bool = False) -> None:
         self.service = service
         self.spec = spec
         self.name = spec.name
         self.how = how  # "kube play" or "pod create"
         self.share = share
+        self.network = network  # eth0 on the session's CNI network, else lo only
         self.engine_name = service.session.name(spec.name)
         self.id = ""
         self.infra_id = ""
@@ -135,6 +136,13 @@ class PodmanPod(PodBase):
         """Resolve images and check the spec (nothing made yet), then make the pod."""
         refuse_what_only_the_cri_runs(self.spec)
         refuse_what_podman_ignores(self.spec, self.service.version)
+        if self.network and self.spec.host_network:
+            raise SpecError("A Pod with hostNetwork: true has the node's network, so it cannot "
+                            "also get one of its own: drop network=True or hostNetwork.")
+        if self.network and self.service.network_backend != "cni":
+            raise LabError(f"labkit gives a Podman pod its network as a CNI configuration, and "
+                           f"this machine's Podman runs {self.service.network_backend}: make "
+                           "the pod without network=True (lo only), or use lab.cri_pod.")
         for container in self.spec.containers:
             self.resolved[container.name] = self.service.resolve_image(container.spec.image)
         if self.api.exists(f"/pods/{self.engine_name}/exists"):
@@ -217,8 +225,8 @@ class PodmanPod(PodBase):
                     "lab.podman_pod(name=..., containers=..., host_users=False), which maps a "
                     "range itself (podman pod create --uidmap).")
             manifest = os.path.join(RUN_BASE, f"{self.engine_name}.yaml")
-            network = () if self.spec.host_network else ("--network", "none")
-            return Plan([WriteFile(manifest, self.kube_yaml()),
+            network = () if self.spec.host_network else ("--network", self._network_name())
+            return Plan([*self._network_steps(), WriteFile(manifest, self.kube_yaml()),
                          Command((*PODMAN, "kube", "play", *network, manifest))])
         if self.spec.host_pid or self.spec.host_ipc:
             raise SpecError("labkit makes a Podman pod from keywords without the host's PID or "
@@ -232,8 +240,9 @@ class PodmanPod(PodBase):
                         host_network=self.spec.host_network,
                         labels=tuple(self._labels().items()), memory=limits.memory,
                         cpus=limits.cpu_quota / limits.cpu_period if limits.cpu_quota else None,
-                        user_range=None if self.spec.host_users else free_range())
-        plan = Plan([Command(pod.argv(), does=pod)])
+                        user_range=None if self.spec.host_users else free_range(),
+                        network=self.service.network if self.network else None)
+        plan = Plan([*self._network_steps(), Command(pod.argv(), does=pod)])
         for container in self.spec.containers:
             command, args = self._command_and_args(container)
             values = ResourceConfig(
@@ -249,6 +258,16 @@ class PodmanPod(PodBase):
             plan.add(Command(create.argv(), does=create))
         return plan.add(Command((*PODMAN, "pod", "start", self.engine_name)))
 
+    def _network_name(self) -> str:
+        return self.service.network if self.network else "none"
+
+    def _network_steps(self) -> list[WriteFile]:
+        """The session's CNI network, written where Podman loads networks from (the same
+        file for every pod of the session that asks for a network)."""
+        if not self.network:
+            return []
+        return [WriteFile(self.service.network_file, self.service.network_conflist())]
+
     def _execute(self) -> None:
         """The plan's steps, each as one libpod request made of the same fields."""
         for step in self.plan:
@@ -258,7 +277,8 @@ class PodmanPod(PodBase):
                     handle.write(step.value)
             elif step.argv[2:4] == ("kube", "play"):
                 self.api.call("POST", "/play/kube", what=f"play the manifest of pod {self.name}",
-                              params={} if self.spec.host_network else {"network": "none"},
+                              params={} if self.spec.host_network
+                              else {"network": self._network_name()},
                               raw=self.kube_yaml().encode(),
                               content_type="application/x-yaml")
             elif isinstance(step.does, PodCreate):
@@ -373,6 +393,14 @@ class PodmanPod(PodBase):
         return {name: int(self._inspect(cid)["State"].get("ConmonPid") or 0)
                 for name, cid in {"infra": self.infra_id, **self.containers}.items() if cid}
 
+    def reported_ip(self) -> str:
+        """The Pod's IP as Podman reports it: the infra container's address on the session's
+        network ("" without a network)."""
+        if not self.network or not self.infra_id:
+            return ""
+        networks = self._inspect(self.infra_id).get("NetworkSettings", {}).get("Networks") or {}
+        return (networks.get(self.service.network) or {}).get("IPAddress", "")
+
     def kill_sandbox(self) -> None:
         """SIGKILL the infra container, as if the pod's pause process died."""
         self.api.call("POST", f"/containers/{self.infra_id}/kill",
@@ -401,8 +429,9 @@ class PodmanPod(PodBase):
                                env=podman_environment(), capture_output=True, timeout=120)
             if self.id and self.service.cgroup_manager == "cgroupfs":
                 remove_pod_cgroups([self.id])
-            for step in self.plan:  # the manifest kube play was given
-                if isinstance(step, WriteFile):
+            for step in self.plan:  # the manifest kube play was given (the session's
+                # network stays for its other pods, until the service stops)
+                if isinstance(step, WriteFile) and step.path != self.service.network_file:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(step.path)
         self.service.session.forget(self._key)

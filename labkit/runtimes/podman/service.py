@@ -27,12 +27,15 @@ from ... import images, oci
 from ...errors import EngineUnavailable, ImageUnavailable, LabError
 from ...node.cgroup_writer import remove_cgroup
 from ...node.mounts import own_layout
+from ...node.network import POOLS, delete_link, free_subnet, used_networks
 from ...node.procfs import processes_with_argument
 from ...node.systemd_units import systemd_manages_cgroups
 from ...session import OWNER_LABEL, SESSION_LABEL, Session
 from .api import PodmanAPI
 
 RUN_BASE = "/run/labkit/podman"
+NETWORKS = os.path.join(RUN_BASE, "networks")  # containers.conf's network_config_dir
+IPAM = os.path.join(RUN_BASE, "ipam")  # host-local's leases, a directory per network
 STORE_BASE = "/var/lib/labkit/podman"
 SERVICE_START = 60.0
 """Seconds the podman service may take to answer at its start (a few on a host; the v2 guest
@@ -106,6 +109,9 @@ class PodmanService:
         self.socket = os.path.join(RUN_BASE, f"{self.name}.sock")
         self.log = os.path.join(RUN_BASE, f"{self.name}.log")
         self.pods_made = os.path.join(RUN_BASE, f"{self.name}.pods")  # ids, for a crash
+        self.network = f"{session.prefix}pods"  # the session's CNI network, on first use
+        self.bridge = f"lk{session.id}p"
+        self._subnet: str | None = None
         busybox = images.find_busybox()
         self._busybox = busybox
         tag = images.toolbox_tag(busybox)
@@ -221,6 +227,32 @@ class PodmanService:
                 f"({stand_in.what}) instead.")
         return images.ResolvedImage(name, self.toolbox_image, stand_in.command, note)
 
+    @functools.cached_property
+    def network_backend(self) -> str:
+        """Which network backend this Podman runs: ``cni`` (Podman 4 where no netavark is
+        installed, as on Debian 12) or ``netavark``."""
+        info = self.api.call("GET", "/info", what="ask for its network backend")
+        return str((info.get("host") or {}).get("networkBackend", ""))
+
+    @property
+    def network_file(self) -> str:
+        return os.path.join(NETWORKS, f"{self.network}.conflist")
+
+    def network_conflist(self) -> str:
+        """The CNI network labkit gives this session's Podman pods that ask for one: the
+        plugins of labkit's containerd's network (``bridge`` with ``host-local``, no
+        gateway on the bridge, no NAT), on a bridge of its own and a /24 of 10.235.0.0/16.
+        Podman (with its CNI backend) loads it from ``network_config_dir``."""
+        if self._subnet is None:
+            self._subnet = free_subnet(self.session.id, used_networks(), POOLS["podman"])
+        return json.dumps({
+            "cniVersion": "1.0.0", "name": self.network,
+            "plugins": [{"type": "bridge", "bridge": self.bridge, "isGateway": False,
+                         "ipMasq": False, "hairpinMode": True,
+                         "ipam": {"type": "host-local", "ranges": [[{"subnet": self._subnet}]],
+                                  "dataDir": os.path.join(IPAM, self.network)}}],
+        }, indent=1) + "\n"
+
     @property
     def description(self) -> str:
         return f"Podman {self.version}" if self.version else "Podman"
@@ -245,6 +277,7 @@ class PodmanService:
         for path in (self.socket, self.log, self.pods_made):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+        remove_session_network(self.session.id)
 
     def _nothing_left(self) -> bool:
         """Whether the service, while it still answers, lists no pod and no container of
@@ -279,6 +312,10 @@ class PodmanService:
             match = re.fullmatch(r"lk-([0-9a-f]{8})-(podman\.(sock|log|pods)|.+\.yaml)", name)
             if match:
                 found.add(match[1])
+        for name in os.listdir(NETWORKS) if os.path.isdir(NETWORKS) else ():
+            match = re.fullmatch(r"lk-([0-9a-f]{8})-pods\.conflist", name)
+            if match:
+                found.add(match[1])
         if shutil.which("podman") is not None:
             label = f"{SESSION_LABEL}={session}" if session else OWNER_LABEL
             for kind in ("pod", "container"):
@@ -310,6 +347,17 @@ class PodmanService:
         for played in glob.glob(os.path.join(RUN_BASE, f"lk-{session_id}-*.yaml")):
             with contextlib.suppress(FileNotFoundError):  # the manifests kube play was given
                 os.unlink(played)
+        remove_session_network(session_id)
+
+
+def remove_session_network(session_id: str) -> None:
+    """The session's CNI network, once its pods are gone: the file Podman loads it from,
+    host-local's leases, and the bridge (the bridge plugin never removes one)."""
+    network = f"lk-{session_id}-pods"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(NETWORKS, f"{network}.conflist"))
+    shutil.rmtree(os.path.join(IPAM, network), ignore_errors=True)
+    delete_link(f"lk{session_id}p")
 
 
 def podman_environment() -> dict[str, str]:

@@ -28,7 +28,6 @@ ip link set lk0badcafev1 up
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import subprocess
@@ -37,12 +36,10 @@ from dataclasses import dataclass, field
 
 from ...errors import LabError
 from ...node import firewall
-from ...node.network import delete_link
+from ...node.network import POOLS, delete_link, free_subnet, used_networks
 from ...plan import Command
 
-POOL = "10.234.0.0/16"
-"""Where the sessions' bridges for pods from scratch take their /24 (labkit's containerd
-takes its own from 10.233.0.0/16)."""
+POOL = POOLS["scratch"]  # a /24 of it per session
 
 
 @dataclass(frozen=True)
@@ -89,38 +86,11 @@ class SessionNetwork:
 _networks: dict[str, SessionNetwork] = {}
 
 
-def _used_networks() -> list[ipaddress.IPv4Network]:
-    done = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False)
-    found = []
-    for line in done.stdout.splitlines():
-        with contextlib.suppress(ValueError):
-            found.append(ipaddress.ip_network(line.split()[0], strict=False))
-    return found
-
-
-def free_subnet(session_id: str, used: list[ipaddress.IPv4Network], pool: str = POOL) -> str:
-    """A /24 of ``pool`` that no route of this machine covers, the first from one chosen by
-    the session's id.
-
-    >>> free_subnet("00000007", [ipaddress.ip_network("10.234.7.0/24")])
-    '10.234.8.0/24'
-    """
-    base = ipaddress.ip_network(pool)
-    count = 2 ** (24 - base.prefixlen)
-    start = int(session_id, 16) % count
-    for offset in range(count):
-        candidate = list(base.subnets(new_prefix=24))[(start + offset) % count]
-        if not any(candidate.overlaps(u) for u in used if u.prefixlen > 0):
-            return str(candidate)
-    raise LabError(f"No free /24 in {pool} for the lab's bridge: remove a route in it or run "
-                   "`labkit clean`.")
-
-
 def of(session_id: str) -> SessionNetwork:
     """The session's network, its subnet chosen on first use."""
     if session_id not in _networks:
         _networks[session_id] = SessionNetwork(session_id,
-                                               free_subnet(session_id, _used_networks()))
+                                               free_subnet(session_id, used_networks(), POOL))
     return _networks[session_id]
 
 
