@@ -111,9 +111,9 @@ print(views.network_text(net))
 #   address of an interface that is up (`ip route` would say `proto kernel`), with
 #   `scope link`: every address of the subnet is reached directly on `eth0`, with no
 #   gateway. There is **no default route**: this pod reaches nothing outside the
-#   subnet. Nor does anything outside reach it: the node has no address on the bridge
-#   and no route to the subnet, so even a kubelet's `httpGet` probe, which runs in the
-#   node's namespace, could not.
+#   subnet. Nor does anything outside reach it: the node has no IPv4 address on the
+#   bridge and no route to the subnet, so even a kubelet's `httpGet` probe, which runs
+#   in the node's namespace, could not.
 #
 # That last point is labkit's configuration, not the bridge plugin's only way. Here is
 # the configuration containerd loads, and what host-local has handed out:
@@ -257,11 +257,13 @@ for rule in lab.forwarding("docker0").rules:
 #
 # labkit's Podman pods have `lo` only unless asked: chapter 5 makes them with
 # `--network none`. `network=True` gives the pod a network of the session's own.
-# Podman 4 plumbs pods with one of two network backends: CNI, with the same plugins as
-# labkit's containerd, or netavark, Podman's own. This machine's Podman runs CNI and
-# loads its networks from a directory, where labkit writes one: the `bridge` plugin with
-# `host-local`, as for its containerd, on a bridge of its own, `lk<session>p`, with a
-# /24 of 10.235.0.0/16. `kube play --network` then puts the Pod on it:
+# Rootful Podman 4 networks its containers, and so a pod's infra container, with one of
+# two backends: CNI, which runs CNI plugins (here the same binaries in `/usr/lib/cni` as
+# labkit's containerd), or netavark, Podman's own. labkit's configuration asks this
+# Podman for CNI, which loads its networks from a directory, where labkit writes one:
+# the `bridge` plugin with `host-local`, with the settings of its containerd's network,
+# on a bridge of its own, `lk<session>p`, with a /24 of 10.235.0.0/16. `kube play
+# --network` then puts the Pod on it:
 
 # %% tags=["nbval-check-output"]
 podman = lab.podman_pod(manifest, network=True, quiet=True)
@@ -271,16 +273,18 @@ print(made[0])  # the session's network, where Podman loads networks from
 print(made[-1])  # the manifest, played on that network
 
 # %% [markdown]
-# The infra container holds the Pod's network namespace, as pause holds a CRI Pod's:
+# The infra container runs in the Pod's network namespace, and the Pod's containers
+# join it, as they join pause's in a CRI Pod:
 
 # %% tags=["nbval-check-output"]
 print(views.network_text(lab.network(podman)))
 
 # %% [markdown]
-# The shape of foo's on containerd, from the same plugin: a veth whose peer is a port
-# of a bridge with no address, and no default route. Podman keeps the namespace with a
-# bind mount of its own, under `/run/netns`, and reports the address the plugin handed
-# out as the Pod's IP.
+# The shape of foo's on containerd, from the same plugins with the same settings: a veth
+# whose peer is a port of a bridge with no IPv4 address, and no default route. Podman
+# keeps the namespace with a bind mount of its own, under `/run/netns`, and reports the
+# address host-local handed out as the infra container's on that network, which labkit
+# takes as the Pod's IP.
 #
 # ## By hand: a pod from scratch
 #
@@ -319,8 +323,8 @@ print("\n".join(web.plumb()))
 print(views.network_text(lab.network(web)))
 
 # %% [markdown]
-# The same shape as the bridge plugin gave foo: a veth on the session's bridge, no address
-# on the bridge, no default route. The four side by side, in labels that do not change
+# The same shape as the bridge plugin gave foo: a veth on the session's bridge, no IPv4
+# address on the bridge, no default route. The four side by side, in labels that do not change
 # from run to run (the addresses are in the readings above):
 
 # %% tags=["nbval-check-output"]

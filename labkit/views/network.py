@@ -16,7 +16,7 @@ kept by a bind mount at /run/netns/cni-1
 interfaces:
   lo    loopback  UP  no address
   eth0  veth      UP  10.233.7.2/24
-        ⇄ its peer on the node: veth1, a port of bridge lk0badcafe (no address)
+        ⇄ its peer on the node: veth1, a port of bridge lk0badcafe (no IPv4 address)
 IPv4 routes:
   10.233.7.0/24 dev eth0 (the kernel's, for eth0's address)
   no default route
@@ -45,11 +45,12 @@ def _state(link: Link) -> str:
 
 
 def bridge_text(bridge: Link | None, name: str) -> str:
-    """``bridge lk0badcafe (no address)``, ``bridge docker0 (172.17.0.1/16)``."""
+    """``bridge lk0badcafe (no IPv4 address)``, ``bridge docker0 (172.17.0.1/16)``: its IPv4
+    addresses only (a bridge with a port up has an IPv6 link-local one as well)."""
     if bridge is None:
         return f"bridge {name}"
     own = ", ".join(str(a) for a in bridge.ipv4())
-    return f"bridge {name} ({own or 'no address'})"
+    return f"bridge {name} ({own or 'no IPv4 address'})"
 
 
 def route_text(route: Route) -> str:
@@ -128,7 +129,7 @@ def network_labels(net: NetworkNamespace) -> dict[str, str]:
     if net.is_node:
         return {"network namespace": "the node's", "kept by": kept_by(net),
                 "interfaces": "the node's", "eth0": "the node's", "eth0's addresses": "the node's",
-                "eth0's peer on the node": "none (no veth)", "the bridge's address": "-",
+                "eth0's peer on the node": "none (no veth)", "the bridge's IPv4 address": "-",
                 "default route": "the node's",
                 "IP the runtime reports": "none" if not net.reported_ip else net.reported_ip}
     eth0 = next((link for link in net.links if link.name == "eth0"), None)
@@ -156,7 +157,7 @@ def network_labels(net: NetworkNamespace) -> dict[str, str]:
         "eth0's addresses": address_kinds(eth0) if eth0 else "-",
         "eth0's peer on the node": (f"a port of bridge {peer.master}" if peer.master
                                     else "a veth on no bridge") if peer else "none",
-        "the bridge's address": (", ".join(own) or "none") if bridge is not None else "-",
+        "the bridge's IPv4 address": (", ".join(own) or "none") if bridge is not None else "-",
         "default route": via,
         "IP the runtime reports": reported,
     }

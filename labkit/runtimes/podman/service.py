@@ -59,9 +59,13 @@ def limits_for_containers() -> tuple[int, int]:
             NPROC_CAP if procs == infinity else min(procs, NPROC_CAP))
 
 
-def containers_conf(infra_image: str, cgroup_manager: str, files: int, procs: int) -> str:
+def containers_conf(infra_image: str, cgroup_manager: str, files: int, procs: int,
+                    cni: bool = True) -> str:
     # Without CAP_SYS_RESOURCE no runtime may raise a limit, so containers get exactly what
     # the service has (podman's defaults are higher). crun refuses a hybrid v1 tree: runc.
+    # Podman 4 runs CNI where asked, even with netavark installed (the lab's networks are
+    # CNI configurations: chapter 7); Podman 5 has netavark only.
+    backend = 'network_backend = "cni"\n' if cni else ""
     return f"""# written by labkit: its own podman, never the machine's
 [containers]
 default_ulimits = ["nofile={files}:{files}", "nproc={procs}:{procs}"]
@@ -76,7 +80,7 @@ image_default_transport = "containers-storage:"
 
 [network]
 network_config_dir = "{RUN_BASE}/networks"
-"""
+{backend}"""
 
 
 def podman_version(binary: str = "podman") -> tuple[int, ...]:
@@ -130,7 +134,8 @@ class PodmanService:
         os.makedirs(STORE_BASE, exist_ok=True)
         files = {
             "containers.conf": containers_conf(self.infra_image, self.cgroup_manager,
-                                               *limits_for_containers()),
+                                               *limits_for_containers(),
+                                               cni=podman_version() < (5,)),
             "storage.conf": (f'[storage]\ndriver = "overlay"\nrunroot = "{RUN_BASE}/run"\n'
                              f'graphroot = "{STORE_BASE}/storage"\n'),
             # No registry is asked for anything: short names resolve to nothing.
@@ -229,8 +234,8 @@ class PodmanService:
 
     @functools.cached_property
     def network_backend(self) -> str:
-        """Which network backend this Podman runs: ``cni`` (Podman 4 where no netavark is
-        installed, as on Debian 12) or ``netavark``."""
+        """Which network backend this Podman runs: ``cni`` (Podman 4, as labkit's
+        containers.conf asks) or ``netavark`` (Podman 5, which has no other)."""
         info = self.api.call("GET", "/info", what="ask for its network backend")
         return str((info.get("host") or {}).get("networkBackend", ""))
 
