@@ -30,7 +30,7 @@
 # own `podman` state, if you have any, is not touched. Nothing is pulled: the
 # images come from the lab's own archives, and the infra container runs the lab's
 # pause. The pods get a network namespace with loopback only, unless a manifest
-# asks for the host's network.
+# asks for the host's network (chapter 7 gives one a network of the session's own).
 #
 # How Podman behaves here depends on its version, and a few things on the cgroup
 # version and on Podman's cgroup manager. This machine's:
