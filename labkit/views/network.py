@@ -63,10 +63,20 @@ def route_text(route: Route) -> str:
 
 
 def kept_by(net: NetworkNamespace) -> str:
+    """Where the namespace is pinned, each path once: with mount propagation a bind mount
+    can show more than once in mountinfo at the same path (Podman's under /run/netns does
+    on the cgroup v2 guest, a systemd host).
+
+    >>> from labkit.model import NetworkNamespace
+    >>> kept_by(NetworkNamespace("pod foo", 1, 4026532300, False,
+    ...                          pinned_at=("/run/netns/a", "/run/netns/a")))
+    'a bind mount at /run/netns/a'
+    """
     if net.is_node:
         return "the node itself"
     if net.pinned_at:
-        return "a bind mount at " + ", ".join(net.pinned_at)
+        paths = list(dict.fromkeys(net.pinned_at))
+        return ("a bind mount at " if len(paths) == 1 else "bind mounts at ") + ", ".join(paths)
     return "its processes only (no bind mount)"
 
 
