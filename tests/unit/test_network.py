@@ -107,7 +107,8 @@ def test_the_text_names_the_peer_and_its_bridge_and_says_what_is_not_there():
         "interfaces:",
         "  lo    loopback  UP  127.0.0.1/8, ::1/128",
         "  eth0  veth      UP  10.233.11.2/24, fe80::…/64 (link-local)",
-        "        ⇄ its peer on the node: vethf4ed1342, a port of bridge lk55dd910b (no IPv4 address)",
+        "        ⇄ its peer on the node: vethf4ed1342, a port of bridge lk55dd910b "
+        "(no IPv4 address)",
         "IPv4 routes:",
         "  10.233.11.0/24 dev eth0 (the kernel's, for eth0's address)",
         "  no default route",
