@@ -464,7 +464,8 @@ class PodmanPod(PodBase):
             found = (self.api.call("GET", f"/containers/{cid}/json", ok=(200, 404),
                                    what=f"look at a member of pod {self.name}")
                      for cid in members)  # a member already gone answers 404, no State
-            if all("State" not in state or (state["State"].get("Status") == "exited"
-                                            and not state.get("ExecIDs")) for state in found):
+            if all(not state or "State" not in state
+                   or (state["State"].get("Status") == "exited" and not state.get("ExecIDs"))
+                   for state in found):
                 return
             time.sleep(0.05)
