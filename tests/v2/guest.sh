@@ -2,6 +2,9 @@
 # Runs inside the guest, once the unit has unpacked this run's code (third disk): test,
 # write the results to the second disk as a tar, and let the unit power the guest off.
 set -uo pipefail
+# Software emulation on a busy host: a CRI call may take minutes where a machine takes
+# seconds (labkit's default deadline is one minute).
+export LABKIT_CRI_TIMEOUT=300
 out=/tmp/labkit-v2-results
 mkdir -p "$out"
 {

@@ -14,6 +14,11 @@ from typing import Any
 
 from ....errors import not_answering, refused
 
+CALL_TIMEOUT_S = float(os.environ.get("LABKIT_CRI_TIMEOUT", "60"))
+"""Seconds a CRI call may take before labkit says its containerd does not answer: a minute
+on a real machine; the cgroup v2 guest, emulated in software on a busy CI host, gives more
+(tests/v2/guest.sh), where a StartContainer once took longer than a minute."""
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 CONTAINER_STATES = {0: "Created", 1: "Running", 2: "Exited", 3: "Unknown"}  # ContainerState
 RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
@@ -45,12 +50,13 @@ class CriClient:
         self.runtime = services.RuntimeServiceStub(self._channel)
         self.images = services.ImageServiceStub(self._channel)
 
-    def call(self, method: str, request: Any, timeout: float = 60, what: str = "") -> Any:
+    def call(self, method: str, request: Any, timeout: float | None = None,
+             what: str = "") -> Any:
         import grpc
 
         stub = self.images if method == "ImageStatus" else self.runtime
         try:
-            return getattr(stub, method)(request, timeout=timeout)
+            return getattr(stub, method)(request, timeout=timeout or CALL_TIMEOUT_S)
         except grpc.RpcError as error:
             code, detail = error.code(), (error.details() or "").strip()
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
