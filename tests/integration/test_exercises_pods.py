@@ -125,18 +125,19 @@ def test_sandbox_dies_is_judged_from_containerd_once_pause_is_gone(made, lab):
     assert not ex.check(ch04.KILLED).passed
 
 
-def test_reset_deletes_the_exercises_cri_pod_whole(made, lab):
+@pytest.mark.parametrize(("exercise", "pod"), [("02.hostnet", "hostnet"), ("08.lean", "lean")])
+def test_reset_deletes_the_exercises_cri_pod_whole(made, lab, exercise, pod):
     """Reset removes the lab's pod of the exercise's name: its sandbox and its pod cgroup."""
-    ex = exercises.get("02.hostnet")
+    ex = exercises.get(exercise)
     ex.spec.solution(lab)
     cgroup = lab.pods[-1].cgroup_parent
     assert ex.check().passed
     said = ex.reset()
-    assert said == ("Removed pod hostnet (on labkit's containerd); the recorded progress of "
-                    "02.hostnet stays.")
-    assert find_cri_pod(Machine(lab), "hostnet")[0] is None
+    assert said == (f"Removed pod {pod} (on labkit's containerd); the recorded progress of "
+                    f"{exercise} stays.")
+    assert find_cri_pod(Machine(lab), pod)[0] is None
     assert not any(os.path.isdir(m.mountpoint + cgroup) for m in lab.node.layout.mounts)
-    assert "There is no pod named hostnet" in ex.check().sentence
+    assert f"There is no pod named {pod}" in ex.check().sentence
 
 
 # -- chapter 8: the Pod of today ----------------------------------------------------------
@@ -181,15 +182,3 @@ spec:
 """, quiet=True)
     result = exercises.get("08.lean").check()
     assert result.passed, result.sentence
-
-
-def test_reset_deletes_lean_whole(made, lab):
-    ex = exercises.get("08.lean")
-    ex.spec.solution(lab)
-    cgroup = lab.pods[-1].cgroup_parent
-    assert ex.check().passed
-    said = ex.reset()
-    assert said == "Removed pod lean (on labkit's containerd); the recorded progress of " \
-                   "08.lean stays."
-    assert find_cri_pod(Machine(lab), "lean")[0] is None
-    assert not any(os.path.isdir(m.mountpoint + cgroup) for m in lab.node.layout.mounts)
