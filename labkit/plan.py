@@ -8,6 +8,8 @@ what was done. The steps are few and plain:
 
 * :class:`MakeDirectories`: ``mkdir -p`` of cgroup directories (one per hierarchy on v1);
 * :class:`WriteFile`: ``echo VALUE > FILE``, a cgroup limit or control file;
+* :class:`WriteEach`: the same value into one file per hierarchy (a PID into
+  ``cgroup.procs``);
 * :class:`Unpack`: ``tar -xf`` of an image's root file system into a directory;
 * :class:`Command`: a command line (``docker run ...``, ``podman pod create ...``,
   ``systemctl ...``, ``unshare ...``), run in the foreground or in the background, its
@@ -24,6 +26,7 @@ docker run -d --name 'a b' busybox
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +51,39 @@ class WriteFile:
     value: str
 
     def lines(self) -> list[str]:
-        return [f"echo {shlex.quote(self.value)} > {shlex.quote(self.path)}"]
+        """``echo VALUE > PATH``; ``echo > PATH`` for an empty line (a FIFO's release). A
+        ``$NAME`` in either stays the shell variable it stands for.
+
+        >>> WriteFile("/proc/$USERNS/uid_map", "0 65536 65536").lines()
+        ["echo '0 65536 65536' > /proc/$USERNS/uid_map"]
+        """
+        value = f" {shell_word(self.value)}" if self.value else ""
+        return [f"echo{value} > {shell_word(self.path)}"]
+
+    def with_values(self, values: dict[str, str]) -> WriteFile:
+        """This write with each ``$NAME`` in its path and value replaced by its value."""
+        return WriteFile(fill(self.path, values), fill(self.value, values))
+
+
+@dataclass(frozen=True)
+class WriteEach:
+    """Write ``value`` into each of ``paths``: one file per hierarchy (a PID into each
+    ``cgroup.procs`` of a cgroup on v1), in one loop where the shell can.
+
+    >>> WriteEach(("/sys/fs/cgroup/cpu/p/cgroup.procs", "/sys/fs/cgroup/memory/p/cgroup.procs"),
+    ...           "$APP").lines()
+    ['for h in cpu memory; do echo $APP > /sys/fs/cgroup/$h/p/cgroup.procs; done']
+    """
+
+    paths: tuple[str, ...]
+    value: str
+
+    def lines(self) -> list[str]:
+        return each_hierarchy(self.paths, f"echo {shell_word(self.value)} > {{}}")
+
+    def writes(self, values: dict[str, str]) -> list[WriteFile]:
+        """One :class:`WriteFile` per path, each ``$NAME`` replaced by its value."""
+        return [WriteFile(path, self.value).with_values(values) for path in self.paths]
 
 
 @dataclass(frozen=True)
@@ -96,7 +131,7 @@ class Unpack:
         return [f"mkdir -p {directory} && tar -xf {shlex.quote(self.archive)} -C {directory}"]
 
 
-Step = MakeDirectories | WriteFile | Command | Unpack
+Step = MakeDirectories | WriteFile | WriteEach | Command | Unpack
 
 
 class Plan:
@@ -151,6 +186,26 @@ def each_hierarchy(files: Sequence[str], template: str) -> list[str]:
         where = f"/{first[1]}/{first[2]}/{first[3]}/$h/{shlex.quote(first[5])}"
         return [f"for h in {names}; do {template.format(where)}; done"]
     return [template.format(shlex.quote(f)) for f in files]
+
+
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """``text`` with each ``$NAME`` that ``values`` holds replaced by its value."""
+    return _VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def shell_word(text: str) -> str:
+    """One word for a shell, quoted where needed; a word made only of plain characters
+    and ``$NAME`` variables (``/proc/$PAUSE/uid_map``) is left for the shell to expand.
+
+    >>> shell_word("/proc/$PAUSE/uid_map"), shell_word("0 1 2"), shell_word("$(x)")
+    ('/proc/$PAUSE/uid_map', "'0 1 2'", "'$(x)'")
+    """
+    if _VARIABLE.search(text) and re.fullmatch(r"(?:[\w@%+=:,./-]|\$[A-Za-z_]\w*)+", text):
+        return text
+    return shlex.quote(text)
 
 
 def shell_line(argv: Sequence[str]) -> str:

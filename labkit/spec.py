@@ -256,8 +256,9 @@ def refuse_host_users(spec: PodSpec, why: str) -> None:
     ``hostUsers: false`` is refused with the reason, rather than run in the host's."""
     if not spec.host_users:
         raise SpecError(f"spec.hostUsers: false asks for a user namespace of the Pod's own, "
-                        f"and {why}: make this Pod with lab.podman_pod(name=..., "
-                        "containers=..., host_users=False), or remove hostUsers.")
+                        f"and {why}: make this Pod with lab.scratch_pod (the same manifest) or "
+                        "lab.podman_pod(name=..., containers=..., host_users=False), or remove "
+                        "hostUsers.")
 
 
 def check_name(name: str, what: str = "The name") -> str:

@@ -42,7 +42,7 @@
 #   pod-level resources included (where a cell says "the kubelet asks", labkit computed
 #   it by the kubelet's rule);
 # * it cannot give a Pod a user namespace on this containerd (the last section says why,
-#   and makes one on labkit's Podman instead).
+#   and makes one on labkit's Podman and by hand, as a pod from scratch, instead).
 #
 # The cgroup files are named for cgroup v2 first (`memory.max`, `cpu.max`,
 # `cpu.weight`), with the cgroup v1 names beside them; the cells print what this machine
@@ -540,7 +540,8 @@ except labkit.LabError as refused:
 # here: labkit, like a kubelet without `seccompDefault`, asks none; containerd's
 # RuntimeDefault profile allows `unshare` of a user namespace only with
 # `CAP_SYS_ADMIN`). The container below runs busybox's `nsenter -S 65534 -G 65534`,
-# which (given no namespace to enter) only changes to user and group 65534, `nobody`;
+# which (given no namespace to enter) only changes to user `nobody` and group `nogroup`
+# (65534 both);
 # then `unshare --user --map-root-user`, which makes a user namespace and maps the one
 # user it runs as to root there; then `sleep`. The runtime does something like it for a
 # Pod, but, being privileged, it maps 65536 IDs from the range the kubelet keeps for
@@ -612,8 +613,9 @@ apart = lab.podman_pod(name="apart", quiet=True, host_users=False, containers={
 print(apart.commands()[0])
 
 # %% [markdown]
-# Every ID in the pod's user namespace stands for one of the host's: the maps in
-# `/proc`, read from the host, say which. And the rows of the namespace table:
+# Each of the IDs 0 to 65535 in the pod's user namespace stands for one of the host's:
+# the maps in `/proc`, read from the host, say which. And the rows of the namespace
+# table:
 
 # %% tags=["nbval-check-output"]
 apart_obs = lab.observe(apart)
@@ -654,10 +656,85 @@ print("/etc/subuid has a range for containers:",
       any(line.startswith("containers:") for line in subuid.splitlines()))
 
 # %% [markdown]
+# ### By hand: the pod from scratch
+#
+# Chapter 6's pod from scratch takes `hostUsers: false` too (`lab.scratch_pod`, with a
+# manifest or with `host_users=False`), and its commands show what a runtime has to do
+# in what order. Three rules of `user_namespaces(7)` set that order:
+#
+# * every namespace belongs to the user namespace its maker was in when it made it, and
+#   root in the Pod's user namespace has its capabilities over the namespaces that user
+#   namespace owns: the Pod's network, UTS, IPC, mount and PID namespaces must be made
+#   from inside it;
+# * a process that has just made a user namespace runs there as an unmapped user, and
+#   loses its capabilities at its next `execve`: nothing can run as root there before
+#   the maps are written;
+# * a map of more than the writer's own one ID needs `CAP_SETUID` (for `gid_map`,
+#   `CAP_SETGID`) in the parent user namespace: here, root on the host writes them.
+#
+# runc takes that order: its child makes the user namespace, waits until its parent has
+# written the maps, becomes user 0 there, and only then makes the other namespaces. In
+# commands a shell can type, labkit:
+#
+# 1. makes the Pod's user namespace with a process that only waits (`unshare --user --
+#    sleep infinity`), and writes its maps from the host;
+# 2. starts pause with `nsenter --user` into that namespace, as user 0 there, which
+#    then makes the Pod's other namespaces in it;
+# 3. makes each member wait on a FIFO until the host has written its PID into its
+#    cgroups (root in the Pod may not write the host's cgroup files), then lets it go on;
+# 4. ends the first process: pause now holds the namespace, and each container enters
+#    it the same way.
+#
+# runc needs no FIFO for the cgroups: it puts its first process in them before that
+# process makes anything, so every process it forks is born there. Here the holder and
+# each member's `unshare`, which waits for its child as in chapter 6, stay in the
+# host's cgroups.
+#
+# The members' files must belong to the range too, or root in the Pod could not change
+# them. labkit gives every file of each member's root file system to the range's first
+# ID, root in the Pod (`chown -R`, which also clears setuid bits): coarser than an
+# ID-mapped mount (containerd 2.0 and later use one where the kernel and the file system
+# allow), which shifts every owner by that first ID. The commands from the first one
+# that differs from chapter 6's on (each member's script cut to its first and last
+# lines):
+
+# %% tags=["nbval-check-output"]
+alone = lab.scratch_pod(name="alone", quiet=True, host_users=False, containers={
+    "app": {"image": "busybox", "command": "sleep 3650d"}})
+typed = alone.commands()
+start = next(i for i, line in enumerate(typed) if line.startswith("chown -R"))
+for line in typed[start:]:
+    script = line.split("\n")
+    print(script[0] + (f" … {script[-1]}" if len(script) > 1 else ""))
+
+# %% [markdown]
+# What the kernel says of it:
+
+# %% tags=["nbval-check-output"]
+alone_obs = lab.observe(alone)
+for member in alone.members():
+    maps = [" ".join(lab.node.read(f"/proc/{member.pid}/{name}").split())
+            for name in ("uid_map", "gid_map")]
+    print(f"{member.name}: uid_map {maps[0]}, gid_map {maps[1]}")
+print("user namespace:", {m: row["user"] for m, row in views.sharing_labels(alone_obs).items()})
+app = alone["app"]
+status = lab.node.read(f"/proc/{app.pid}/status")
+uid = next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:"))
+print("the app's user, seen from the host, is the range's first ID:",
+      int(uid) == alone.user_range)
+print("the app's user, seen in the app:", alone.exec("app", "id").output.strip())
+print("the owner of the app's /etc/hosts, seen in the app:",
+      alone.exec("app", "stat -c %u /etc/hosts").output.strip())
+print("root in the app may name the Pod's host (the UTS namespace is its user namespace's):",
+      alone.exec("app", "hostname alone").exit_code == 0)
+where = lab.node.cgroups(app.pid)
+print("the app's memory cgroup, where the host put it:", where.get("memory", where.get("unified")))
+
+# %% [markdown]
 # Docker's user namespaces are a setting of the whole engine (`dockerd
 # --userns-remap`), and its ranges come from `/etc/subuid` and `/etc/subgid` too. labkit
 # changes neither this machine's Docker nor those files, so `lab.docker_pod` refuses
-# `hostUsers: false`, as does the pod from scratch, which makes no user namespace.
+# `hostUsers: false`.
 #
 # ## Exercises
 #

@@ -63,10 +63,18 @@ def _view(lab, pids: dict[str, int], parent: str) -> dict:
                                       capture_output=True, text=True).stdout.strip()
                  for name, pid in pids.items()}
     pod = obs.trees[0].state.limits
-    return {"sharing": sharing_labels(obs), "hostnames": hostnames,
+    users = {name: (_read(f"/proc/{pid}/uid_map"), _read(f"/proc/{pid}/gid_map"),
+                    os.stat(f"/proc/{pid}/root/etc/hosts").st_uid)
+             for name, pid in pids.items()}
+    return {"sharing": sharing_labels(obs), "hostnames": hostnames, "users": users,
             "limits": {n: (v.memory_bytes, v.cpu_quota_us, v.cpu_shares, v.cpu_weight)
                        for n, v in limits.items()},
             "pod": (pod.memory_bytes, pod.cpu_quota_us, pod.cpu_shares, pod.cpu_weight)}
+
+
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return " ".join(handle.read().split())
 
 
 def _type(lines: list[str], tmp_path) -> None:
@@ -257,9 +265,14 @@ def _pod_id(name: str) -> str:
     return listed.stdout.strip()
 
 
-def test_the_pod_from_scratch_as_typed(typing_lab, tmp_path):
+@pytest.mark.parametrize("host_users", [True, False], ids=["host-users", "own-user-namespace"])
+def test_the_pod_from_scratch_as_typed(typing_lab, tmp_path, host_users):
+    """Also with ``hostUsers: false`` (chapter 8): the holder of the user namespace, its
+    maps, every member started in it and placed in its cgroup from the host; typed, the
+    same maps, the same owner of each root file system, the same sharing."""
     lab = typing_lab
-    pod = lab.scratch_pod(POD, quiet=True)
+    manifest = POD if host_users else POD.replace("spec:\n", "spec:\n  hostUsers: false\n", 1)
+    pod = lab.scratch_pod(manifest, quiet=True)
     made = _view(lab, {m.name: m.pid for m in pod.members()}, pod.cgroup_parent)
     lines, layout, parent = pod.commands(), lab.node.layout, pod.cgroup_parent
     pod.delete()
@@ -282,6 +295,34 @@ def test_the_pod_from_scratch_as_typed(typing_lab, tmp_path):
         return found
 
     assert _view(lab, _until(pids), parent) == made
+
+
+def test_a_container_joined_and_a_command_run_by_hand_in_a_user_namespace(typing_lab,
+                                                                          tmp_path):
+    """hostUsers: false, by hand: ``pod.join_commands()`` typed starts a container in the
+    pod's user namespace (root there, the pod's first ID on the host), placed in its cgroup
+    from the host; ``pod.exec_command()`` typed runs a command as root there too."""
+    lab = typing_lab
+    pod = lab.scratch_pod(name="apart", quiet=True, host_users=False, containers={
+        "app": {"image": "busybox", "command": "sleep 3650d"}})
+    first = pod.user_range
+    _type(pod.join_commands("debug", "sleep 600"), tmp_path)
+    memory = lab.node.layout.for_controller("memory").directory(pod.cgroup_parent)
+
+    def debug() -> int | None:
+        with open(f"{memory}/debug/cgroup.procs") as handle:
+            return _first_process([int(p) for p in handle.read().split()])
+
+    pid = _until(debug)
+    assert os.readlink(f"/proc/{pid}/ns/user") == os.readlink(f"/proc/{pod['app'].pid}/ns/user")
+    assert os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
+    assert _read(f"/proc/{pid}/uid_map") == f"0 {first} 65536"
+    assert os.stat(f"/proc/{pid}").st_uid == first  # its root is the pod's first ID
+    typed = subprocess.run(["bash", "-e", "-c", "\n".join(pod.exec_command("app", "id -u"))],
+                           capture_output=True, text=True, timeout=30)
+    assert typed.stdout.split() == ["0"], typed.stdout + typed.stderr
+    pod.delete()
+    assert not os.path.exists(f"/proc/{pid}")
 
 
 def _first_process(listed: list[int]) -> int | None:

@@ -29,12 +29,14 @@ mkdir -p "$out"
   else
     echo "== tests"
     start=$(date +%s)
-    # The chapters that state v2 facts (strict where output is host-independent), and the
-    # v2 assertions. nbval-lax compares only cells tagged nbval-check-output.
+    # The chapters, strict nbval against what they printed when recorded in this guest
+    # (v2-expected: replayed on the host by tests/v2/replayed-outputs.sh), and the v2
+    # assertions.
+    cp v2-expected/*.ipynb notebooks/
     LABKIT_OFFLINE=1 .venv/bin/python -m pytest -p no:cacheprovider -q \
       tests/v2/guest_checks.py tests/integration/test_kubelet_values.py \
       tests/integration/test_printed_commands.py tests/integration/test_pod_network.py \
-      --nbval-lax \
+      --nbval \
       notebooks/01-containers.ipynb notebooks/03-docker-pod.ipynb notebooks/02-pods.ipynb \
       notebooks/05-podman-pods.ipynb notebooks/06-pod-from-scratch.ipynb \
       notebooks/07-pod-network.ipynb notebooks/08-pods-today.ipynb \

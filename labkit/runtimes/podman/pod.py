@@ -223,7 +223,8 @@ class PodmanPod(PodBase):
                     "ranges for the user containers in /etc/subuid and /etc/subgid, a setting "
                     "of the whole host that labkit leaves alone: make this Pod with "
                     "lab.podman_pod(name=..., containers=..., host_users=False), which maps a "
-                    "range itself (podman pod create --uidmap).")
+                    "range itself (podman pod create --uidmap), or with lab.scratch_pod (the "
+                    "same manifest).")
             manifest = os.path.join(RUN_BASE, f"{self.engine_name}.yaml")
             network = () if self.spec.host_network else ("--network", self._network_name())
             return Plan([*self._network_steps(), WriteFile(manifest, self.kube_yaml()),

@@ -86,12 +86,23 @@ def join_cgroup_lines(procs_files: Sequence[str]) -> list[str]:
 
 
 def setup_lines(member: MemberPlan, *, shm: str | None, hostname: str | None,
-                loopback: bool) -> list[str]:
+                loopback: bool, released_by: str | None = None) -> list[str]:
     """What a member's first process does before it becomes the container: join its
     cgroup, (pause only) name the host and bring loopback up, mount /proc and the devices
-    (and the pod's /dev/shm) into its root file system, in its own mount namespace."""
+    (and the pod's /dev/shm) into its root file system, in its own mount namespace.
+
+    ``released_by``: in a user namespace of the pod's own, the process is root only there,
+    and the host's cgroup files are not its to write: it waits until a line arrives on
+    that FIFO, which the runtime (root on the host) writes once it has put the process in
+    its cgroup, as runc's child waits on its parent.
+
+    >>> setup_lines(MemberPlan("app", "/r", ("/sys/fs/cgroup/app/cgroup.procs",)),
+    ...             shm=None, hostname=None, loopback=False, released_by="/p/app.go")[0]
+    'read _ < /p/app.go'
+    """
     root = shlex.quote(member.rootfs)
-    lines = join_cgroup_lines(member.procs_files)
+    lines = ([f"read _ < {shlex.quote(released_by)}"] if released_by
+             else join_cgroup_lines(member.procs_files))
     if hostname:
         lines.append(f"hostname {shlex.quote(hostname)}")
     if loopback:
@@ -113,20 +124,43 @@ def environment(env: Sequence[tuple[str, str]], hostname: str | None) -> list[st
     return ["env", "-i", *pairs, *(f"{k}={v}" for k, v in env)]
 
 
-def pause_argv(modes: NamespaceModes, pause: MemberPlan, hostname: str) -> list[str]:
-    """The whole command that starts pause, the holder of the pod's namespaces."""
+def holder_argv() -> list[str]:
+    """``hostUsers: false``: a process whose only job is to hold the pod's new user
+    namespace until the runtime has written its maps and pause is in it.
+
+    The maps must be written before the processes that need root there start: a process
+    that ``unshare --user`` left unmapped loses its capabilities at its next ``execve``.
+    runc splits its child the same way: one stage makes the user namespace and waits for
+    its parent to write the maps, the next makes the other namespaces as root there."""
+    return ["unshare", "--user", "--", "sleep", "infinity"]
+
+
+def pause_argv(modes: NamespaceModes, pause: MemberPlan, hostname: str,
+               user_namespace: str | None = None, released_by: str | None = None) -> list[str]:
+    """The whole command that starts pause, the holder of the pod's namespaces;
+    ``user_namespace``: the PID (``$USERNS``) of :func:`holder_argv`'s process, whose user
+    namespace pause enters first (``nsenter --user`` becomes its root, user 0 there) and
+    then makes the others in it."""
     lines = setup_lines(pause, shm=None, hostname=hostname if modes.uts == "pod" else None,
-                        loopback=modes.net == "pod")
+                        loopback=modes.net == "pod", released_by=released_by)
     lines.append(f"exec chroot {shlex.quote(pause.rootfs)} /pause")
-    return ["unshare", *pause_flags(modes), "--", "/bin/sh", "-c", "\n".join(lines)]
+    entering = ["nsenter", "--target", user_namespace, "--user", "--"] if user_namespace \
+        else []
+    return [*entering, "unshare", *pause_flags(modes), "--", "/bin/sh", "-c",
+            "\n".join(lines)]
 
 
 def container_argv(modes: NamespaceModes, pause_pid: int | str, member: MemberPlan,
                    command: Sequence[str], env: Sequence[tuple[str, str]], shm: str,
-                   hostname: str | None) -> list[str]:
-    """The whole command that starts one container of the pod, joined to pause."""
+                   hostname: str | None, *, user_namespace: bool = False,
+                   released_by: str | None = None) -> list[str]:
+    """The whole command that starts one container of the pod, joined to pause (and, with
+    ``user_namespace``, to pause's user namespace first, as its root)."""
     enter, own = joiner_flags(modes, pause_pid)
-    lines = setup_lines(member, shm=shm, hostname=None, loopback=False)
+    if user_namespace:
+        enter[2:2] = ["--user"]
+    lines = setup_lines(member, shm=shm, hostname=None, loopback=False,
+                        released_by=released_by)
     run = ["chroot", member.rootfs, *environment(env, hostname), *command]
     lines.append(f"exec {shlex.join(run)}")
     # nothing to join (every namespace on the node, or the container's own): no nsenter

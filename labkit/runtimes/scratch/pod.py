@@ -11,6 +11,14 @@ What a container runtime does for a Pod, done with the commands a learner can ty
    its own mount and PID namespaces, join its cgroup, mount /proc and the pod's /dev/shm,
    ``chroot`` into its own root file system and run the command.
 
+With ``hostUsers: false`` (``host_users=False``) the pod gets a user namespace of its own,
+as the kubelet asks a runtime for one: 65536 IDs from a free range (see
+:mod:`labkit.node.user_ranges`), each member's root file system owned by the range's first
+ID (``chown -R``, where a newer runtime would use an ID-mapped mount), a holder process
+that makes the user namespace and gets its maps from the host, pause and the containers
+made in it as its root, and each member placed in its cgroup from the host (root in the
+pod cannot write the host's cgroup files) before a FIFO lets it go on.
+
 The namespace modes come from :mod:`labkit.kubernetes`, as for every pod kind (hostNetwork,
 hostIPC, hostPID and shareProcessNamespace change which namespaces pause makes and which a
 container joins); the limits from the same place. No process watches the containers:
@@ -23,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -35,9 +44,10 @@ from ...kubernetes import ResourceConfig, Resources, container_resources
 from ...model import ExecResult, Limits, Member
 from ...node import cgroup_writer, oci_runtime
 from ...node.mounts import CgroupLayout, own_layout
-from ...plan import Command, MakeDirectories, Plan, Unpack, WriteFile
+from ...node.user_ranges import IDS_PER_POD, free_range
+from ...plan import Command, MakeDirectories, Plan, Unpack, WriteEach, WriteFile
 from ...session import Session
-from ...spec import PodContainer, PodSpec, refuse_host_users, refuse_what_only_the_cri_runs
+from ...spec import PodContainer, PodSpec, refuse_what_only_the_cri_runs
 from ..pod import PodBase
 from . import cgroups, commands, rootfs
 from . import network as bridge_network
@@ -46,6 +56,9 @@ SANDBOX = "pause"
 SANDBOX_CPU_SHARES = 2  # what containerd gives a pod's pause (its defaultSandboxCPUshares)
 SHM_OPTIONS = "mode=1777,size=65536k"  # the tmpfs containerd mounts as a sandbox's /dev/shm
 FIND_PAUSE = "cat /proc/$!/task/$!/children"  # unshare --fork's child: pause
+FIND_CHILD = "cat /proc/$!/task/$!/children"  # the first process of unshare --fork
+HOLDER = "USERNS"  # the shell variable for the user namespace holder's PID
+FIND_HOLDER = "grep -sqx sleep /proc/$!/comm && echo $!"  # it has made its user namespace
 TOOLS = (("unshare", "util-linux"), ("nsenter", "util-linux"), ("mount", "mount"),
          ("chroot", "coreutils"), ("ip", "iproute2"), ("hostname", "hostname"))
 TOOLBOX = "labkit/toolbox"
@@ -58,8 +71,6 @@ def check_can_run(spec: PodSpec) -> dict[str, tuple[str, ...]]:
     named like the sandbox, an image other than the lab's busybox stand-ins, a stand-in
     without a command. Returns each container's command."""
     refuse_what_only_the_cri_runs(spec)
-    refuse_host_users(spec, "labkit's pod from scratch makes none (chapter 8 runs unshare "
-                      "--user by hand in a container)")
     if os.geteuid() != 0:
         raise LabError("A pod from scratch makes namespaces and writes cgroups itself, which "
                        "needs root: open the lab as root (sudo ./lab up).")
@@ -135,6 +146,8 @@ class ScratchPod(PodBase):
         self._deleted = False
         self._plumbed = False
         self._key = session.name(f"scratch-pod-{spec.name}")
+        self.user_range: int | None = None  # hostUsers: false: the first of the pod's host IDs
+        self._holder: subprocess.Popen | None = None  # holds the user namespace at first
 
     # -- the plan ---------------------------------------------------------------------------
     def _plan(self, run: dict[str, tuple[str, ...]]) -> Plan:
@@ -163,17 +176,67 @@ class ScratchPod(PodBase):
             root = self._member(name).rootfs
             plan.add(Unpack(archive, root), WriteFile(os.path.join(root, "etc", "hosts"), hosts))
         modes = spec.namespace_modes
+        if self.user_range is not None:
+            return self._plan_in_user_namespace(plan, run)
         plan.add(Command(tuple(commands.pause_argv(modes, self._member(SANDBOX), spec.name)),
                          background=True, keeps="PAUSE", finds=FIND_PAUSE,
                          comment="pause: unshare's child"))
-        shm = "/dev/shm" if modes.ipc == "node" else self.shm
         for container in spec.containers:
-            argv = commands.container_argv(modes, "$PAUSE", self._member(container.name),
-                                           run[container.name],
-                                           tuple(container.environment.items()), shm,
-                                           self.hostname)
-            plan.add(Command(tuple(argv), background=True))
+            plan.add(Command(tuple(self._container_argv(container.name, "$PAUSE",
+                                                        run[container.name])),
+                             background=True))
         return plan
+
+    def _plan_in_user_namespace(self, plan: Plan, run: dict[str, tuple[str, ...]]) -> Plan:
+        """hostUsers: false. Each member's files owned by the pod's root (the range's first
+        ID), a FIFO per member, the holder of the user namespace and its maps, then each
+        member started in it, waiting on its FIFO until the host has put it in its
+        cgroup; the holder goes once pause holds the namespace."""
+        first = self.user_range
+        owner = f"{first}:{first}"
+        names = (SANDBOX, *run)
+        plan.add(Command(("chown", "-R", owner, *(self._member(n).rootfs for n in names))),
+                 Command(("mkfifo", "-m", "0600", *(self._fifo(n) for n in names))),
+                 Command(("chown", owner, *(self._fifo(n) for n in names))),
+                 Command(tuple(commands.holder_argv()), background=True, keeps=HOLDER,
+                         finds=FIND_HOLDER, comment="its user namespace, not mapped yet"),
+                 WriteFile(f"/proc/${HOLDER}/uid_map", f"0 {first} {IDS_PER_POD}"),
+                 WriteFile(f"/proc/${HOLDER}/gid_map", f"0 {first} {IDS_PER_POD}"))
+        pause = self._member(SANDBOX)
+        plan.add(Command(tuple(commands.pause_argv(
+                     self.spec.namespace_modes, pause, self.spec.name, f"${HOLDER}",
+                     released_by=self._fifo(SANDBOX))),
+                         background=True, keeps="PAUSE", finds=FIND_CHILD,
+                         comment="pause: unshare's child, waiting"),
+                 *self._release(pause, "$PAUSE"),
+                 Command(("kill", f"${HOLDER}")))
+        for container in self.spec.containers:
+            variable = _variable(container.name)
+            plan.add(Command(tuple(self._container_argv(container.name, "$PAUSE",
+                                                        run[container.name])),
+                             background=True, keeps=variable, finds=FIND_CHILD,
+                             comment=f"{container.name}: unshare's child, waiting"),
+                     *self._release(self._member(container.name), f"${variable}"))
+        return plan
+
+    def _container_argv(self, name: str, pause: str, command: Sequence[str],
+                        env: Sequence[tuple[str, str]] | None = None) -> list[str]:
+        if env is None:
+            env = next((tuple(c.environment.items()) for c in self.spec.containers
+                        if c.name == name), ())
+        modes = self.spec.namespace_modes
+        shm = "/dev/shm" if modes.ipc == "node" else self.shm
+        own_users = self.user_range is not None
+        return commands.container_argv(modes, pause, self._member(name), command, env, shm,
+                                       self.hostname, user_namespace=own_users,
+                                       released_by=self._fifo(name) if own_users else None)
+
+    def _release(self, member: commands.MemberPlan, pid: str) -> list[WriteEach | WriteFile]:
+        """The host puts a waiting member in its cgroup, then lets it go on."""
+        return [WriteEach(member.procs_files, pid), WriteFile(self._fifo(member.name), "")]
+
+    def _fifo(self, name: str) -> str:
+        return os.path.join(self.directory, f"{name}.go")
 
     def _member(self, name: str) -> commands.MemberPlan:
         path = f"{self.cgroup_parent}/{name}"
@@ -188,6 +251,8 @@ class ScratchPod(PodBase):
                 for m in self.layout.mounts):
             raise SpecError(f"This lab already has a pod from scratch named {self.name}: "
                             "delete it first (pod.delete()), or give the new one another name.")
+        if not self.spec.host_users:
+            self.user_range = free_range()
         self.plan = self._plan(run)
         self.session.on_cleanup(self._key, self.delete)
         self._made = True
@@ -205,9 +270,15 @@ class ScratchPod(PodBase):
     def _execute(self, containers: list[str]) -> None:
         """Do the plan's steps in order: the cgroup writes, the pod's /dev/shm, the root file
         systems (written directly: the archive's files), then the processes."""
-        values: dict[str, str] = {}  # $PAUSE, once pause runs
+        values: dict[str, str] = {}  # $PAUSE, once pause runs ($USERNS, $APP, ...)
         launched = iter([SANDBOX, *containers])
+        waiting: ScratchMember | None = None  # started, waiting on its FIFO
         for step in self.plan:
+            if isinstance(step, WriteEach):  # a waiting member put in its cgroup
+                cgroup_writer.execute(step.writes(values))
+                continue
+            if isinstance(step, WriteFile):
+                step = step.with_values(values)
             if isinstance(step, MakeDirectories | WriteFile) and \
                     on_cgroupfs(self.layout, step):
                 try:
@@ -222,19 +293,33 @@ class ScratchPod(PodBase):
                     os.makedirs(directory, exist_ok=True)
             elif isinstance(step, Unpack):
                 rootfs.unpack(step.directory)
+            elif isinstance(step, WriteFile) and waiting and step.path == self._fifo(
+                    waiting.name):
+                _release(step.path, waiting)
+                self._until_in_root(waiting)
+                waiting = None
             elif isinstance(step, WriteFile):
                 with open(step.path, "w") as handle:
                     handle.write(step.value)
             elif not step.background:
-                _run(step.argv)
+                _run(step.with_values(values))
+            elif step.keeps == HOLDER:
+                self._holder = subprocess.Popen(
+                    step.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, start_new_session=True)
+                values[HOLDER] = str(_until_unshared(self._holder))
             else:
-                member = self._launch(next(launched), step.with_values(values))
+                member = self._launch(next(launched), step.with_values(values),
+                                      waits=self.user_range is not None)
+                if self.user_range is not None:
+                    waiting = member
                 if step.keeps:
                     values[step.keeps] = str(member.pid)
 
-    def _launch(self, name: str, argv: Sequence[str]) -> ScratchMember:
+    def _launch(self, name: str, argv: Sequence[str], waits: bool = False) -> ScratchMember:
         """Run a member's command and wait until its first process is in its root file
-        system (the cgroup joined, the mounts made); its host PID is then known."""
+        system (the cgroup joined, the mounts made); its host PID is then known. ``waits``:
+        the process waits on its FIFO first, so only until it is there (unshare's child)."""
         plan = self._member(name)
         member = ScratchMember(name, "sandbox" if name == SANDBOX else name, list(argv),
                                plan.rootfs, f"{self.cgroup_parent}/{name}", plan.procs_files,
@@ -249,12 +334,22 @@ class ScratchPod(PodBase):
             member.process = subprocess.Popen(
                 member.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)
+        if waits:
+            member.pid = self._until(member, lambda: _child_of(member.process.pid))
+        else:
+            self._until_in_root(member)
+        return member
+
+    def _until_in_root(self, member: ScratchMember) -> None:
+        member.pid = self._until(member, lambda: _descendant_in(member.process.pid,
+                                                                member.rootfs))
+
+    def _until(self, member: ScratchMember, found) -> int:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            pid = _descendant_in(member.process.pid, member.rootfs)
+            pid = found()
             if pid:
-                member.pid = pid
-                return member
+                return pid
             if member.process.poll() is not None:
                 break
             time.sleep(0.01)
@@ -302,8 +397,14 @@ class ScratchPod(PodBase):
     def exec_argv(self, container: str, argv: Sequence[str]) -> list[str]:
         """The command :meth:`exec` runs, for a learner to type."""
         member = self._running(container)
-        return commands.exec_argv(member.pid, member.procs_files, EXEC_NAMESPACES, argv,
-                                  member.env, self.hostname)
+        return commands.exec_argv(member.pid, member.procs_files, self._exec_namespaces,
+                                  argv, member.env, self.hostname)
+
+    @property
+    def _exec_namespaces(self) -> tuple[str, ...]:
+        """Every namespace of a member, its user namespace first where the pod has one
+        (``nsenter --user`` then runs the command as root there, the pod's first ID)."""
+        return (("user",) if self.user_range is not None else ()) + EXEC_NAMESPACES
 
     def exec_command(self, container: str, command: str | Sequence[str]) -> list[str]:
         """What :meth:`exec` runs, as a learner types it in a root shell: the member's host
@@ -316,11 +417,11 @@ class ScratchPod(PodBase):
         """
         member = self._running(container)
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        variable = re.sub(r"\W", "_", container).upper()
+        variable = _variable(container)
         procs = next(f for f in member.procs_files if "/memory/" in f or len(
             member.procs_files) == 1)
         line = commands.shell_text(commands.exec_argv(f"${variable}", member.procs_files,
-                                                      EXEC_NAMESPACES, argv, member.env,
+                                                      self._exec_namespaces, argv, member.env,
                                                       self.hostname))
         return [f"{variable}=$(head -1 {procs})", line]
 
@@ -347,16 +448,21 @@ class ScratchPod(PodBase):
             raise LabError(f"Pod {self.name}'s pause is not running ({self.state}), so there "
                            "are no namespaces to join: make the pod again.")
         plan = self._member(name)
-        shm = "/dev/shm" if self.spec.namespace_modes.ipc == "node" else self.shm
-        argv = commands.container_argv(self.spec.namespace_modes, str(self.sandbox.pid), plan,
-                                       ["sh", "-c", command], (), shm, self.hostname)
+        argv = self._container_argv(name, str(self.sandbox.pid), ["sh", "-c", command], ())
         log = os.path.join(self.directory, f"{name}.log")
         cgroup = cgroup_writer.plan_cgroup(self.layout, f"{self.cgroup_parent}/{name}",
                                            container_resources(Resources()),
                                            weight=oci_runtime.runc_weight())
-        return [*Plan(cgroup).lines(),
-                f"cp -a {self.sandbox.rootfs} {plan.rootfs}",
-                f"{commands.shell_text(argv)} </dev/null >{log} 2>&1 &"]
+        started = f"{commands.shell_text(argv)} </dev/null >{log} 2>&1 &"
+        lines = [*Plan(cgroup).lines(), f"cp -a {self.sandbox.rootfs} {plan.rootfs}"]
+        if self.user_range is None:
+            return [*lines, started]
+        # In the pod's user namespace: its FIFO, then started and placed as the others were
+        fifo, variable = self._fifo(name), _variable(name)
+        waiting = Command(("true",), keeps=variable, finds=FIND_CHILD).lines()[1]
+        return [*lines, f"mkfifo -m 0600 {shlex.quote(fifo)}",
+                f"chown {self.user_range}:{self.user_range} {shlex.quote(fifo)}", started,
+                waiting, *Plan(self._release(plan, f"${variable}")).lines()]
 
     # -- the pod's network (chapter 7) ---------------------------------------------------------
     def plumb(self) -> list[str]:
@@ -438,10 +544,14 @@ class ScratchPod(PodBase):
         cgroups and the pod's files; a second call does nothing."""
         if self._made and not self._deleted:
             cgroups.kill_tree(self.layout, self.cgroup_parent)
-            for member in self._every():
-                if member.process is not None:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        member.process.wait(timeout=5)
+            for process in [m.process for m in self._every()] + [self._holder]:
+                if process is None:
+                    continue
+                if process.poll() is None:  # not in the cgroup yet (waiting on its FIFO)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, 9)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=5)
             cgroups.remove_tree(self.layout, self.cgroup_parent)
             rootfs.remove(self.directory)
             self._let_go_of_the_bridge()
@@ -483,6 +593,55 @@ def _descendant_in(pid: int, root: str) -> int:
         except OSError:
             continue
     return 0
+
+
+def _variable(name: str) -> str:
+    """The shell variable for a member's PID in typed lines: ``sidecar`` → ``SIDECAR``."""
+    return re.sub(r"\W", "_", name).upper()
+
+
+def _child_of(pid: int) -> int:
+    """The first child of ``pid`` (unshare --fork's: the member's first process), or 0."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            children = handle.read().split()
+    except OSError:
+        return 0
+    return int(children[0]) if children else 0
+
+
+def _until_unshared(process: subprocess.Popen) -> int:
+    """The holder's PID, once it is in a user namespace other than ours (its maps can be
+    written only then)."""
+    ours = os.readlink("/proc/self/ns/user")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{process.pid}/ns/user") != ours:
+                return process.pid
+        time.sleep(0.01)
+    raise LabError("unshare --user could not make the pod's user namespace (it exited with "
+                   f"code {process.poll()}): check that this kernel allows user namespaces "
+                   "(sysctl user.max_user_namespaces).")
+
+
+def _release(fifo: str, member: ScratchMember) -> None:
+    """``echo > FIFO``: one line to the member waiting to read it (opened without waiting,
+    so a member that died meanwhile is said, not waited for)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as error:  # ENXIO: nobody has it open for reading yet
+            if member.process.poll() is not None or time.monotonic() > deadline:
+                said = _last_line(member.log) or error.strerror
+                raise LabError(f"{member.name} did not start: {said} (the whole command "
+                               "is in pod.commands()).") from None
+            time.sleep(0.01)
+            continue
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write("\n")
+        return
 
 
 def _last_line(path: str) -> str:
