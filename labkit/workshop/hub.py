@@ -10,6 +10,7 @@ own service account, on this host only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -45,6 +46,44 @@ def node_image(client: docker.DockerClient) -> str:
                        "(a few minutes; only its first Debian download needs the network).")
     newest = max(images, key=lambda image: image.attrs["Created"])
     return newest.tags[0] if newest.tags else newest.id
+
+
+def code_key(repo: Path = REPO) -> str | None:
+    """What ``workshop/build-node.sh`` tags a node image with for this checkout: the first
+    12 hex digits of the SHA-256 of ``sha256sum``'s lines for every tracked file. None
+    where the lab is not a git checkout (a node's own copy, an unpacked archive)."""
+    listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"], capture_output=True,
+                            check=False)
+    if listed.returncode != 0 or not listed.stdout:
+        return None
+    lines = []
+    for name in listed.stdout.decode().split("\0"):
+        if not name:
+            continue
+        try:
+            digest = hashlib.sha256((repo / name).read_bytes()).hexdigest()
+        except OSError:  # tracked but deleted here: sha256sum skips it too
+            continue
+        lines.append(f"{digest}  {name}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()[:12]
+
+
+def stale_image_warning(image: str, checkout: str | None) -> str | None:
+    """One sentence when the node image was built from other code than this checkout (its
+    tag is the code key it was built from), or None.
+
+    >>> stale_image_warning("labkit/learner-node:0123456789ab", "ba9876543210")[:40]
+    'Warning: the learner node image labkit/l'
+    >>> stale_image_warning("labkit/learner-node:0123456789ab", "0123456789ab") is None
+    True
+    """
+    tag = image.rpartition(":")[2]
+    if checkout is None or tag == checkout:
+        return None
+    return (f"Warning: the learner node image {image} was built from other code than this "
+            f"checkout ({checkout}): learners get the chapters and labkit it holds. Run sudo "
+            "./lab workshop build, then ./lab workshop down and up again, to give them this "
+            "checkout's.")
 
 
 def check_port(ip: str, port: int) -> None:
@@ -112,6 +151,9 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
     client = connect()
     try:
         image = node_image(client)
+        warning = stale_image_warning(image, code_key())
+        if warning:
+            print(warning)
         check_room(seats, memory, cpus)
         check_port(ip, port)
         workshop = Workshop(image=image, ip=ip, port=port, learners=names, seats=seats,
