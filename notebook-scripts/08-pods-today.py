@@ -269,7 +269,7 @@ memtotal = next(line for line in lab.node.read("/proc/meminfo").splitlines()
                 if line.startswith("MemTotal:"))
 capacity = int(memtotal.split()[1]) * 1024
 alone = kubernetes.oom_score_adj("Burstable", 64 * 2**20, capacity)
-print("node memory,", memtotal)
+print(f"node memory: MemTotal {capacity // 2**20} MiB")
 for name in ("logs", "app"):
     container = next(c for c in pod.spec.all_containers if c.name == name)
     asked = pod.linux_resources(container).oom_score_adj

@@ -20,8 +20,11 @@ def node_label(node: CgroupNode, names: Mapping[str, str] | None = None) -> str:
 
 
 def ordered(node: CgroupNode, names: Mapping[str, str] | None = None) -> list[CgroupNode]:
-    """Children sorted by their label, so the same tree always prints the same."""
-    return sorted(node.children, key=lambda child: node_label(child, names))
+    """Children sorted by their label, then their limits (two cgroups of one container, its
+    own and its conmon's under systemd, share a label), so the same tree always prints the
+    same."""
+    return sorted(node.children, key=lambda child: (node_label(child, names),
+                                                    limits_label(child.state.limits)))
 
 
 def limits_label(limits: Limits) -> str:
