@@ -18,7 +18,9 @@ import glob
 from collections.abc import Iterable
 
 IDS_PER_POD = 65536
-LAST_RANGE = (1 << 32) - IDS_PER_POD  # IDs are 32-bit; 4294967295 is never a valid one
+# IDs are 32-bit and 4294967295 is never a valid one: the last whole range ends below it
+# (the kernel refuses a map whose IDs would reach 2**32)
+LAST_RANGE = (1 << 32) - 2 * IDS_PER_POD
 
 
 def taken_ranges(maps: Iterable[str]) -> set[int]:

@@ -128,8 +128,10 @@ def test_when_pause_dies_the_containers_live_on_and_no_one_can_join(lab):
         assert joined.returncode != 0
 
 
-def test_delete_leaves_nothing(lab):
-    pod = lab.scratch_pod(FOO, quiet=True)
+@pytest.mark.parametrize("host_users", [True, False], ids=["host-users", "own-user-namespace"])
+def test_delete_leaves_nothing(lab, host_users):
+    pod = lab.scratch_pod(FOO, quiet=True, host_users=host_users)
+    holder = pod._holder.pid if pod._holder else None
     # a process that joins the pod by hand goes with it too
     extra = subprocess.Popen(["sh", "-c", f"echo $$ > {pod['app'].procs_files[0]}; "
                               "exec sleep 600"])
@@ -140,8 +142,42 @@ def test_delete_leaves_nothing(lab):
     assert extra.wait(timeout=5) == -signal.SIGKILL
     assert _traces(lab, "foo") == []
     assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
+    assert holder is None or not os.path.exists(f"/proc/{holder}")
     assert pod.state == "deleted"
     pod.delete()  # again: nothing
+
+
+def test_in_a_user_namespace_with_a_shared_process_namespace(lab):
+    """hostUsers: false with shareProcessNamespace: the app joins pause's PID namespace and
+    its user namespace, root there and the pod's first ID on the host."""
+    with lab.scratch_pod(name="shared-users", containers=BOX, share_process_namespace=True,
+                         host_users=False, quiet=True) as pod:
+        labels = sharing_labels(lab.observe(pod))
+        assert labels["app"]["pid"] == labels["app"]["user"] == "shared with pause"
+        assert labels["pause"]["user"] == "own"
+        assert pod.exec("app", "cat /proc/1/comm; id -u").output.split() == ["pause", "0"]
+        assert os.stat(f"/proc/{pod['app'].pid}").st_uid == pod.user_range
+
+
+def test_a_map_the_kernel_refuses_is_one_sentence_and_leaves_nothing(lab, monkeypatch):
+    """A range that reaches 2**32 (the one above labkit's last): the kernel refuses the map;
+    labkit says the line that failed and why, and removes what it made, the holder
+    included."""
+    from labkit.runtimes.scratch import pod as scratch
+
+    monkeypatch.setattr(scratch, "free_range", lambda: 2**32 - 65536)
+    before = set(os.listdir("/proc"))
+    with pytest.raises(LabError) as refused:
+        lab.scratch_pod(name="unmapped", containers=BOX, host_users=False, quiet=True)
+    said = str(refused.value)
+    assert said.startswith("`echo '0 4294901760 65536' > /proc/") and "\n" not in said, said
+    assert "Invalid argument" in said, said
+    assert _traces(lab, "unmapped") == []
+    time.sleep(0.2)
+    new = {p for p in set(os.listdir("/proc")) - before if p.isdigit()}
+    assert not [p for p in new if os.path.exists(f"/proc/{p}/comm") and
+                open(f"/proc/{p}/comm").read().strip() == "sleep" and
+                "infinity" in open(f"/proc/{p}/cmdline").read()]
 
 
 def test_a_foreign_cgroup_and_process_are_untouched(lab):

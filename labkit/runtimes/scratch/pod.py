@@ -55,8 +55,7 @@ from . import network as bridge_network
 SANDBOX = "pause"
 SANDBOX_CPU_SHARES = 2  # what containerd gives a pod's pause (its defaultSandboxCPUshares)
 SHM_OPTIONS = "mode=1777,size=65536k"  # the tmpfs containerd mounts as a sandbox's /dev/shm
-FIND_PAUSE = "cat /proc/$!/task/$!/children"  # unshare --fork's child: pause
-FIND_CHILD = "cat /proc/$!/task/$!/children"  # the first process of unshare --fork
+FIND_CHILD = "cat /proc/$!/task/$!/children"  # unshare --fork's child: pause, a container
 HOLDER = "USERNS"  # the shell variable for the user namespace holder's PID
 FIND_HOLDER = "grep -sqx sleep /proc/$!/comm && echo $!"  # it has made its user namespace
 TOOLS = (("unshare", "util-linux"), ("nsenter", "util-linux"), ("mount", "mount"),
@@ -179,7 +178,7 @@ class ScratchPod(PodBase):
         if self.user_range is not None:
             return self._plan_in_user_namespace(plan, run)
         plan.add(Command(tuple(commands.pause_argv(modes, self._member(SANDBOX), spec.name)),
-                         background=True, keeps="PAUSE", finds=FIND_PAUSE,
+                         background=True, keeps="PAUSE", finds=FIND_CHILD,
                          comment="pause: unshare's child"))
         for container in spec.containers:
             plan.add(Command(tuple(self._container_argv(container.name, "$PAUSE",
@@ -299,10 +298,16 @@ class ScratchPod(PodBase):
                 self._until_in_root(waiting)
                 waiting = None
             elif isinstance(step, WriteFile):
-                with open(step.path, "w") as handle:
-                    handle.write(step.value)
+                try:
+                    with open(step.path, "w") as handle:
+                        handle.write(step.value)
+                except OSError as error:  # a user namespace's map the kernel refuses
+                    raise LabError(f"`{step.lines()[0]}` failed: {error.strerror}.") from None
             elif not step.background:
                 _run(step.with_values(values))
+                if step.argv == ("kill", f"${HOLDER}") and self._holder is not None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self._holder.wait(timeout=5)  # pause holds the namespace now
             elif step.keeps == HOLDER:
                 self._holder = subprocess.Popen(
                     step.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
