@@ -9,6 +9,7 @@ import sys
 
 import docker
 from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+from tornado import web
 
 from labkit.workshop.privileges import node_privileges
 from labkit.workshop.settings import ADMIN, NODE_PROGRESS, NODE_WORK, Workshop
@@ -91,7 +92,25 @@ def make_work_volume(spawner):
         client.close()
 
 
-c.Spawner.pre_spawn_hook = make_work_volume
+def before_a_node(spawner):
+    """The instructor's account takes no seat: it has no node (its login opens the hub's
+    admin page). A learner's node gets its work volume first."""
+    if spawner.user.name == ADMIN:
+        raise web.HTTPError(403, f"The {ADMIN} account has no learner node, so it takes no "
+                            "seat: the admin page (/hub/admin) shows every learner's node, "
+                            "and ./lab workshop progress their exercises.")
+    make_work_volume(spawner)
+
+
+def landing_page(handler):
+    """Where a login lands: the instructor on the hub's admin page, a learner on their
+    node (the hub's default, an empty answer)."""
+    user = handler.current_user
+    return "/hub/admin" if user is not None and user.name == ADMIN else ""
+
+
+c.Spawner.pre_spawn_hook = before_a_node
+c.JupyterHub.default_url = landing_page
 
 # Idle nodes are stopped (their work volume stays); labkit's own service account can
 # list, start, stop and reset learners for `labkit workshop` and the instructor's table.

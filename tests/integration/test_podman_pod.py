@@ -357,6 +357,31 @@ def test_an_old_podman_is_one_sentence(tmp_path, monkeypatch, docker_client):
     assert "3.4.4" in str(old.value) and "4.0" in str(old.value)
 
 
+def test_a_service_that_exits_at_start_is_tried_twice_then_said(tmp_path, monkeypatch,
+                                                                 docker_client):
+    """A podman whose service ends at once (a stand-in for podman: real podman answers
+    `--version`, its service fails as a fatal error would): started once more, then one
+    sentence with the log's last message; nothing keeps running."""
+    need(os.geteuid() == 0, "labkit's podman runs rootful")
+    tries = tmp_path / "tries"
+    fake = tmp_path / "podman"
+    fake.write_text(f"""#!/bin/sh
+case "$*" in *"system service"*)
+  echo x >> {tries}
+  echo 'time="2026-12-05T23:00:00Z" level=fatal msg="database is locked."' >&2; exit 125;;
+esac
+exec /usr/bin/podman "$@"
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with labkit.Lab(gather="direct") as lab, pytest.raises(EngineUnavailable) as ended:
+        lab.podman_pod(name="x", containers=BOX)
+    said = str(ended.value)
+    assert said.startswith("labkit's podman service exited at start (database is locked)")
+    assert "\n" not in said
+    assert tries.read_text().count("x") == 2
+
+
 def test_other_pods_in_the_lab_store_are_never_touched(podman_lab):
     """A pod in labkit's podman store without this session's label survives its close."""
     podman_lab.podman_pod(name="mine", containers=BOX, quiet=True)

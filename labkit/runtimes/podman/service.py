@@ -98,6 +98,10 @@ def _version_of(binary: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups() if part is not None)
 
 
+class ServiceExited(EngineUnavailable):
+    """The service ended before it answered."""
+
+
 class PodmanService:
     """One session's ``podman system service`` on a private socket, started on first use."""
 
@@ -162,6 +166,16 @@ class PodmanService:
         return self
 
     def _launch(self) -> None:
+        """Start the service and wait until it answers. One that exits at once is started
+        once more: another session's podman may hold what it opens for a moment (a
+        lock); a second exit is said with the log's last line."""
+        try:
+            self._launch_once()
+        except ServiceExited:
+            time.sleep(0.5)
+            self._launch_once()
+
+    def _launch_once(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket)
         files, procs = limits_for_containers()
@@ -178,8 +192,9 @@ class PodmanService:
         deadline = time.monotonic() + SERVICE_START
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise EngineUnavailable(f"labkit's podman service exited at start: see "
-                                        f"{self.log}.")
+                said = _last_line(self.log)
+                raise ServiceExited(f"labkit's podman service exited at start"
+                                    f"{f' ({said})' if said else ''}: see {self.log}.")
             if os.path.exists(self.socket):
                 # /_ping, not /version: podman answers /version from its `info`, which asks
                 # dpkg about conmon, runc and slirp4netns (about ten processes) every time.
@@ -423,3 +438,16 @@ def remove_pod_cgroups(pod_ids) -> None:
             return
         time.sleep(0.05)
 
+
+def _last_line(path: str) -> str:
+    """The last line a log holds, as podman wrote it (its level and time stripped)."""
+    try:
+        with open(path, errors="replace") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return ""
+    if not lines:
+        return ""
+    last = lines[-1]
+    message = re.search(r'msg="(.*)"', last)
+    return (message.group(1) if message else last).rstrip(".")
