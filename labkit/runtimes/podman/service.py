@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from ... import images, oci
 from ...errors import EngineUnavailable, ImageUnavailable, LabError
+from ...logs import last_message
 from ...node.cgroup_writer import remove_cgroup
 from ...node.mounts import own_layout
 from ...node.network import POOLS, delete_link, free_subnet, used_networks
@@ -192,7 +193,7 @@ class PodmanService:
         deadline = time.monotonic() + SERVICE_START
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                said = _last_line(self.log)
+                said = last_message(self.log)
                 raise ServiceExited(f"labkit's podman service exited at start"
                                     f"{f' ({said})' if said else ''}: see {self.log}.")
             if os.path.exists(self.socket):
@@ -437,17 +438,3 @@ def remove_pod_cgroups(pod_ids) -> None:
         if not paths or time.monotonic() > deadline:
             return
         time.sleep(0.05)
-
-
-def _last_line(path: str) -> str:
-    """The last line a log holds, as podman wrote it (its level and time stripped)."""
-    try:
-        with open(path, errors="replace") as handle:
-            lines = [line.strip() for line in handle if line.strip()]
-    except OSError:
-        return ""
-    if not lines:
-        return ""
-    last = lines[-1]
-    message = re.search(r'msg="(.*)"', last)
-    return (message.group(1) if message else last).rstrip(".")

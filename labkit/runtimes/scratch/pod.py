@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from ... import images
 from ...errors import LabError, SpecError
 from ...kubernetes import ResourceConfig, Resources, container_resources
+from ...logs import last_line
 from ...model import ExecResult, Limits, Member
 from ...node import cgroup_writer, oci_runtime
 from ...node.mounts import CgroupLayout, own_layout
@@ -358,7 +359,7 @@ class ScratchPod(PodBase):
             if member.process.poll() is not None:
                 break
             time.sleep(0.01)
-        said = _last_line(member.log) or f"it exited with code {member.process.poll()}"
+        said = last_line(member.log) or f"it exited with code {member.process.poll()}"
         raise LabError(f"{member.name} of pod {self.name} did not start: {said} (the whole "
                        f"command is in pod.commands()).")
 
@@ -639,7 +640,7 @@ def _release(fifo: str, member: ScratchMember) -> None:
             descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         except OSError as error:  # ENXIO: nobody has it open for reading yet
             if member.process.poll() is not None or time.monotonic() > deadline:
-                said = _last_line(member.log) or error.strerror
+                said = last_line(member.log) or error.strerror
                 raise LabError(f"{member.name} did not start: {said} (the whole command "
                                "is in pod.commands()).") from None
             time.sleep(0.01)
@@ -647,15 +648,6 @@ def _release(fifo: str, member: ScratchMember) -> None:
         with os.fdopen(descriptor, "w") as handle:
             handle.write("\n")
         return
-
-
-def _last_line(path: str) -> str:
-    try:
-        with open(path, errors="replace") as handle:
-            lines = [line.strip() for line in handle if line.strip()]
-    except OSError:
-        return ""
-    return lines[-1].rstrip(".") if lines else ""
 
 
 def on_cgroupfs(layout: CgroupLayout, step: MakeDirectories | WriteFile) -> bool:
