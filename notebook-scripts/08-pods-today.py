@@ -698,7 +698,7 @@ print("/etc/subuid has a range for containers:",
 # that differs from chapter 6's on (each member's script cut to its first and last
 # lines):
 
-# %% tags=["nbval-check-output"]
+# %%
 alone = lab.scratch_pod(name="alone", quiet=True, host_users=False, containers={
     "app": {"image": "busybox", "command": "sleep 3650d"}})
 typed = alone.commands()

@@ -51,9 +51,13 @@ def node_image(client: docker.DockerClient) -> str:
 def code_key(repo: Path = REPO) -> str | None:
     """What ``workshop/build-node.sh`` tags a node image with for this checkout: the first
     12 hex digits of the SHA-256 of ``sha256sum``'s lines for every tracked file. None
-    where the lab is not a git checkout (a node's own copy, an unpacked archive)."""
-    listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"], capture_output=True,
-                            check=False)
+    where the lab is not a git checkout (a node's own copy, an unpacked archive) or git is
+    missing."""
+    try:
+        listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"],
+                                capture_output=True, check=False)
+    except FileNotFoundError:  # no git here (the lab's container): nothing to compare
+        return None
     if listed.returncode != 0 or not listed.stdout:
         return None
     lines = []
