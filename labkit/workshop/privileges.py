@@ -5,9 +5,9 @@ A node runs its own engines (Docker in Docker), so it needs what ``--privileged`
 every capability, no seccomp or AppArmor profile, every device, ``/sys`` and the cgroup
 file systems writable. Where root itself lacks a capability (some sandboxes and CI hosts
 run root without CAP_SYS_RESOURCE), ``--privileged`` fails at once ("unable to apply
-caps"); the node then gets every capability root has, the profiles lifted and every
-device allowed, and its entrypoint makes ``/sys``, ``/proc/sys`` and the cgroups
-writable itself.
+caps"); the node then gets every capability root has, the profiles lifted, ``/proc``
+unmasked and every device allowed, and its entrypoint makes ``/sys``, ``/proc/sys`` and
+the cgroups writable itself.
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ def node_privileges(missing: list[str] | None = None) -> dict:
     if not missing:
         return {"privileged": True}
     return {"cap_add": ["ALL"], "cap_drop": missing,
-            "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
+            # systempaths: /proc without Docker's masked and read-only paths, as
+            # --privileged has it; a user namespace may mount a proc only where the one it
+            # sees hides nothing (the pod from scratch with hostUsers: false, Podman's)
+            "security_opt": ["seccomp=unconfined", "apparmor=unconfined",
+                             "systempaths=unconfined"],
             "device_cgroup_rules": ["a *:* rwm"]}
 
 

@@ -38,7 +38,8 @@ if [ -n "${LABKIT_V2_RECORD:-}" ]; then
   printf '%s\n' "$LABKIT_V2_RECORD" >"$run/.v2-record"
   tar -rf "$run/code.tar" -C "$run" .v2-record
 fi
-limit=${LABKIT_V2_TIMEOUT:-2400}
+# About 20 minutes alone; beside CI's slow suite on two cores, up to twice that.
+limit=${LABKIT_V2_TIMEOUT:-3000}
 [ -n "${LABKIT_V2_RECORD:-}" ] && limit=${LABKIT_V2_TIMEOUT:-5400}  # every chapter, recorded
 timeout "$limit" qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
   -smp 2 -m 4096 -nographic -no-reboot -nic none \
