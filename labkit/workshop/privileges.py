@@ -5,9 +5,9 @@ A node runs its own engines (Docker in Docker), so it needs what ``--privileged`
 every capability, no seccomp or AppArmor profile, every device, ``/sys`` and the cgroup
 file systems writable. Where root itself lacks a capability (some sandboxes and CI hosts
 run root without CAP_SYS_RESOURCE), ``--privileged`` fails at once ("unable to apply
-caps"); the node then gets every capability root has, the profiles lifted, ``/proc``
-unmasked and every device allowed, and its entrypoint makes ``/sys``, ``/proc/sys`` and
-the cgroups writable itself.
+caps"); the node then gets every capability root has, the profiles lifted and every
+device allowed (the lab's own container, started by the CLI, ``/proc`` unmasked too), and
+its entrypoint makes ``/sys``, ``/proc/sys`` and the cgroups writable itself.
 """
 
 from __future__ import annotations
@@ -41,11 +41,7 @@ def node_privileges(missing: list[str] | None = None) -> dict:
     if not missing:
         return {"privileged": True}
     return {"cap_add": ["ALL"], "cap_drop": missing,
-            # systempaths: /proc without Docker's masked and read-only paths, as
-            # --privileged has it; a user namespace may mount a proc only where the one it
-            # sees hides nothing (the pod from scratch with hostUsers: false, Podman's)
-            "security_opt": ["seccomp=unconfined", "apparmor=unconfined",
-                             "systempaths=unconfined"],
+            "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
             "device_cgroup_rules": ["a *:* rwm"]}
 
 
@@ -64,7 +60,12 @@ def docker_flags(privileges: dict | None = None) -> list[str]:
     flags = ["--cap-add", "ALL"]
     for cap in privileges["cap_drop"]:
         flags += ["--cap-drop", cap]
-    for option in privileges["security_opt"]:
+    # /proc without Docker's masked and read-only paths, as --privileged has it: a user
+    # namespace may mount a proc only where the one it sees hides nothing (the pod from
+    # scratch with hostUsers: false). The CLI turns this option into empty MaskedPaths and
+    # ReadonlyPaths; the engine's API (Docker's SDK, DockerSpawner's nodes) has no word
+    # for it, so learner nodes keep those paths masked.
+    for option in [*privileges["security_opt"], "systempaths=unconfined"]:
         flags += ["--security-opt", option]
     for rule in privileges["device_cgroup_rules"]:
         flags += ["--device-cgroup-rule", rule]
