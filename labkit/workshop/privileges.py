@@ -8,6 +8,11 @@ run root without CAP_SYS_RESOURCE), ``--privileged`` fails at once ("unable to a
 caps"); the node then gets every capability root has, the profiles lifted and every
 device allowed (the lab's own container, started by the CLI, ``/proc`` unmasked too), and
 its entrypoint makes ``/sys``, ``/proc/sys`` and the cgroups writable itself.
+
+A node also starts as a fresh Debian 12 host does, with IPv4 forwarding off: a new
+network namespace copies the host's IPv4 settings, and this host's Docker has turned
+forwarding on. The node's own Docker then turns it on and, because it did, sets the
+FORWARD chain's policy to DROP, which chapter 7 shows.
 """
 
 from __future__ import annotations
@@ -35,28 +40,35 @@ def missing_capabilities(status: str = "/proc/self/status",
     return [CAPABILITIES[n] for n in range(last + 1) if not bounding >> n & 1]
 
 
+FRESH_HOST_SYSCTLS = {"net.ipv4.ip_forward": "0"}
+"""The node's network settings as a fresh host has them (not copied from this host)."""
+
+
 def node_privileges(missing: list[str] | None = None) -> dict:
-    """Docker host-config keywords that let a node run its own engines."""
+    """Docker host-config keywords that let a node run its own engines, on a network
+    namespace set as a fresh host's."""
     missing = missing_capabilities() if missing is None else missing
     if not missing:
-        return {"privileged": True}
+        return {"privileged": True, "sysctls": dict(FRESH_HOST_SYSCTLS)}
     return {"cap_add": ["ALL"], "cap_drop": missing,
             "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
-            "device_cgroup_rules": ["a *:* rwm"]}
+            "device_cgroup_rules": ["a *:* rwm"], "sysctls": dict(FRESH_HOST_SYSCTLS)}
 
 
 def docker_flags(privileges: dict | None = None) -> list[str]:
     """The same as ``docker run`` flags, for the lab's own container (``./lab up`` of a
     user who is not root): ``--privileged``, or every capability root has and the rest.
 
-    >>> docker_flags({"privileged": True})
-    ['--privileged']
+    >>> docker_flags({"privileged": True, "sysctls": FRESH_HOST_SYSCTLS})
+    ['--privileged', '--sysctl=net.ipv4.ip_forward=0']
     >>> docker_flags(node_privileges(["SYS_RESOURCE"]))[:4]
     ['--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE']
     """
     privileges = node_privileges() if privileges is None else privileges
+    sysctls = [f"--sysctl={name}={value}"
+               for name, value in privileges.get("sysctls", {}).items()]
     if privileges.get("privileged"):
-        return ["--privileged"]
+        return ["--privileged", *sysctls]
     flags = ["--cap-add", "ALL"]
     for cap in privileges["cap_drop"]:
         flags += ["--cap-drop", cap]
@@ -69,7 +81,7 @@ def docker_flags(privileges: dict | None = None) -> list[str]:
         flags += ["--security-opt", option]
     for rule in privileges["device_cgroup_rules"]:
         flags += ["--device-cgroup-rule", rule]
-    return flags
+    return flags + sysctls
 
 
 if __name__ == "__main__":  # ./lab reads the flags, one per line, with the system's python3
