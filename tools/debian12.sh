@@ -26,15 +26,12 @@ debian12_pristine() {
   echo "$pristine"
 }
 
-# debian12_provision ROOT REPO: unpacks the lab's tracked files to ROOT/opt/lab and runs
-# `./lab setup --no-engine` there in a chroot (packages and the Python environment;
-# no daemon starts). The chroot borrows this machine's name servers and certificate
-# authorities (it may reach the package registries through its own) and gives both back.
-debian12_provision() {
-  local root=$1 repo=$2
-  mkdir -p "$root/opt/lab"
-  git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) \
-    | tar -xf - -C "$root/opt/lab"
+# debian12_chroot ROOT COMMAND: runs COMMAND (bash) in a chroot of ROOT with /proc, /sys
+# and /dev, no daemon starting (policy-rc.d). The chroot borrows this machine's name
+# servers and certificate authorities (it may reach the package registries through its
+# own) and gives both back.
+debian12_chroot() {
+  local root=$1 command=$2
   local m
   for m in proc sys dev dev/pts; do mount --bind "/$m" "$root/$m"; done
   cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -43,13 +40,23 @@ debian12_provision() {
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod +x "$root/usr/sbin/policy-rc.d"
   local status=0
-  env -u PIP_FIND_LINKS chroot "$root" /bin/bash -c "cd /opt/lab && ./lab setup --no-engine" >&2 \
+  env -u PIP_FIND_LINKS DEBIAN_FRONTEND=noninteractive chroot "$root" /bin/bash -c "$command" >&2 \
     || status=$?
   rm -f "$root/usr/sbin/policy-rc.d"
   mv "$root/ca.orig" "$root/etc/ssl/certs/ca-certificates.crt"
   : >"$root/etc/resolv.conf"
   for m in dev/pts dev sys proc; do umount -l "$root/$m"; done
   return "$status"
+}
+
+# debian12_provision ROOT REPO: unpacks the lab's tracked files to ROOT/opt/lab and runs
+# `./lab setup --no-engine` there in a chroot (packages and the Python environment).
+debian12_provision() {
+  local root=$1 repo=$2
+  mkdir -p "$root/opt/lab"
+  git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) \
+    | tar -xf - -C "$root/opt/lab"
+  debian12_chroot "$root" "cd /opt/lab && ./lab setup --no-engine"
 }
 
 # debian12_provisioned CACHE WORK REPO: prints the path of a cached tar of the pristine

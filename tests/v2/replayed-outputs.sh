@@ -2,14 +2,18 @@
 # The outputs of every chapter as its cgroup v2 recording (labkit/replay/tapes/v2) replays
 # them, where no engine answers: executed copies of the notebooks, written to OUT_DIR.
 #
-#   bash tests/v2/replayed-outputs.sh OUT_DIR
+#   bash tests/v2/replayed-outputs.sh OUT_DIR [CHAPTER...]   (CHAPTER: 01, 02, ...; all by default)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?output directory}
+shift
 mkdir -p "$out"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-for notebook in "$repo"/notebooks/0[1-9]-*.ipynb; do
+notebooks=()
+if [ $# = 0 ]; then notebooks=("$repo"/notebooks/0[1-9]-*.ipynb)
+else for chapter in "$@"; do notebooks+=("$repo/notebooks/$chapter"-*.ipynb); done; fi
+for notebook in "${notebooks[@]}"; do
   chapter=$(basename "$notebook" | cut -c1-2)
   if [ ! -f "$repo/labkit/replay/tapes/v2/$chapter.json" ]; then
     echo "replayed-outputs: chapter $chapter has no cgroup v2 recording: run ./lab record --v2 notebooks/$(basename "$notebook")" >&2

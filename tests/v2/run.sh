@@ -44,7 +44,7 @@ limit=${LABKIT_V2_TIMEOUT:-3000}
 timeout "$limit" qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
   -smp 2 -m 4096 -nographic -no-reboot -nic none \
   -kernel "$base.kernel" -initrd "$base.initrd" \
-  -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 apparmor=0 quiet" \
+  -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 apparmor=0 quiet labkit.v2-tests" \
   -drive file="$run/disk.qcow2",format=qcow2,if=virtio \
   -drive file="$run/results.img",format=raw,if=virtio \
   -drive file="$run/code.tar",format=raw,if=virtio,readonly=on \
