@@ -43,6 +43,26 @@ export VAGRANT_HOME="$run/home" VAGRANT_DOTFILE_PATH="$run/machine" VAGRANT_CHEC
 mkdir -p "$VAGRANT_HOME" "$run/box" "$run/pool"
 
 libvirt_started=()
+# libvirtd adds chains of its own to this host's firewall when it starts (LIBVIRT_INP, ...):
+# when this run starts it and they were not there, they go at the end too.
+libvirt_chains=0
+iptables -S 2>/dev/null | grep -q '^-N LIBVIRT_' && libvirt_chains=1
+drop_libvirt_chains() {
+  local tool table chain rule
+  for tool in iptables ip6tables; do
+    command -v "$tool" >/dev/null || continue
+    for table in filter nat mangle; do
+      "$tool" -t "$table" -S 2>/dev/null | grep -E '^-A [A-Z]+ -j LIBVIRT_[A-Z]+$' \
+        | sed 's/^-A/-D/' | while read -r rule; do
+          # shellcheck disable=SC2086  # the rule's words
+          "$tool" -t "$table" $rule
+        done
+      for chain in $("$tool" -t "$table" -S 2>/dev/null | awk '/^-N LIBVIRT_/ {print $2}'); do
+        "$tool" -t "$table" -F "$chain" && "$tool" -t "$table" -X "$chain"
+      done
+    done
+  done
+}
 cleanup() {
   set +e
   (cd "$repo" && timeout 300 vagrant destroy -f >/dev/null 2>&1)
@@ -54,6 +74,10 @@ cleanup() {
   virsh -q pool-destroy "$name" >/dev/null 2>&1
   virsh -q pool-undefine "$name" >/dev/null 2>&1
   for daemon in "${libvirt_started[@]}"; do pkill -x "$daemon"; done
+  if [ ${#libvirt_started[@]} -gt 0 ] && [ "$libvirt_chains" = 0 ]; then
+    sleep 1  # libvirtd gone first: it does not put them back
+    drop_libvirt_chains
+  fi
   rm -rf "$run"
 }
 trap cleanup EXIT
