@@ -85,6 +85,9 @@ def add_workshop_commands(commands) -> None:
     up.add_argument("--memory", default="2G", help="memory a learner node may use (default 2G)")
     up.add_argument("--idle-minutes", type=int, default=60,
                     help="stop a node nobody used for this long (default 60; its work stays)")
+    up.add_argument("--warm", type=int, default=0,
+                    help="keep this many nodes started for the next logins (default 0; they "
+                         "count against the seats)")
     up.add_argument("--proxy", default="configurable-http-proxy",
                     help="the configurable-http-proxy program")
     verbs.add_parser("down", help="stop the hub; remove every node, volume and network of it")
@@ -116,7 +119,7 @@ def run_workshop(args) -> int:
                                f"({error.strerror}): give a file with one name a line.") from None
         workshop = hub.up(args.learners, names, ip=args.ip, port=args.port, cpus=args.cpus,
                           memory=args.memory, idle_minutes=args.idle_minutes, code=args.code,
-                          proxy=args.proxy)
+                          proxy=args.proxy, warm=args.warm)
         print(f"The workshop is up at {workshop.url}\n"
               f"  learners log in with any name{' on the list' if names else ''} "
               f"and the code: {workshop.code}\n"

@@ -11,10 +11,11 @@ import docker
 from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from tornado import web
 
-from labkit.workshop.privileges import node_privileges
+from labkit.workshop.nodes import NODE_PORT, host_config
 from labkit.workshop.settings import ADMIN, NODE_PROGRESS, NODE_WORK, Workshop
 
 c = get_config()  # noqa: F821 (JupyterHub's config loader provides it)
+BOARD = "/services/board/"
 workshop = Workshop.load(os.path.dirname(os.environ["LABKIT_WORKSHOP_SETTINGS"]))
 state = workshop.state
 
@@ -43,30 +44,25 @@ if workshop.learners:
 else:
     c.Authenticator.allow_all = True
 
-# Learner nodes: privileged (Docker in Docker; labkit/workshop/privileges.py says how
-# where this host's root cannot grant --privileged itself), a cgroup namespace of their own (their
-# engines' cgroups nest under the node's, inside its limits), the engines' storage on
-# tmpfs (fresh with each node), the learner's work on a volume of theirs.
-c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+# Learner nodes (labkit/workshop/nodes.py): privileged, limited in memory, CPU and
+# processes, a cgroup namespace of their own, the engines' storage on tmpfs, the learner's
+# work on a volume of theirs. NodeSpawner is DockerSpawner that first takes a warm node
+# from the workshop's pool (`up --warm N`, labkit/workshop/warm.py), if one is ready.
+c.JupyterHub.spawner_class = "labkit.workshop.spawner.NodeSpawner"
 c.DockerSpawner.image = workshop.image
 c.DockerSpawner.pull_policy = "never"  # built on this host, never pulled
 c.DockerSpawner.name_template = workshop.prefix + "{username}"
 c.DockerSpawner.network_name = workshop.network
 c.DockerSpawner.use_internal_ip = False  # the proxy reaches a node on 127.0.0.1
 c.DockerSpawner.host_ip = "127.0.0.1"
+c.DockerSpawner.port = NODE_PORT
 c.DockerSpawner.remove = True
 c.DockerSpawner.mem_limit = workshop.memory
 c.DockerSpawner.cpu_limit = workshop.cpus
 c.DockerSpawner.notebook_dir = NODE_WORK
 c.DockerSpawner.default_url = "/lab"
 c.DockerSpawner.volumes = {workshop.prefix + "{username}-work": NODE_WORK}
-ENGINE_STORAGE = "rw,exec,dev,suid,mode=755,size=4g"
-c.DockerSpawner.extra_host_config = {
-    **node_privileges(),
-    "cgroupns": "private",
-    "tmpfs": {"/var/lib/docker": ENGINE_STORAGE, "/var/lib/labkit": ENGINE_STORAGE,
-              "/var/lib/containers": ENGINE_STORAGE, "/run": "rw,exec,mode=755"},
-}
+c.DockerSpawner.extra_host_config = host_config()
 c.DockerSpawner.extra_create_kwargs = {"labels": workshop.labels("learner-node"),
                                        "hostname": "labkit-node"}
 c.DockerSpawner.environment = {
@@ -93,33 +89,44 @@ def make_work_volume(spawner):
 
 
 def before_a_node(spawner):
-    """The instructor's account takes no seat: it has no node (its login opens the hub's
-    admin page). A learner's node gets its work volume first."""
+    """The instructor's account takes no seat: it has no node (its login opens the class
+    board). A learner's node gets its work volume first."""
     if spawner.user.name == ADMIN:
         raise web.HTTPError(403, f"The {ADMIN} account has no learner node, so it takes no "
-                            "seat: the admin page (/hub/admin) shows every learner's node, "
-                            "and ./lab workshop progress their exercises.")
+                            f"seat: the class board ({BOARD}) shows every learner's "
+                            "exercises and node, the admin page (/hub/admin) starts and "
+                            "stops their nodes.")
     make_work_volume(spawner)
 
 
 def landing_page(handler):
-    """Where a login lands: the instructor on the hub's admin page, a learner on their
-    node (the hub's default, an empty answer)."""
+    """Where a login lands: the instructor on the class board, a learner on their node
+    (the hub's default, an empty answer)."""
     user = handler.current_user
-    return "/hub/admin" if user is not None and user.name == ADMIN else ""
+    return BOARD if user is not None and user.name == ADMIN else ""
 
 
 c.Spawner.pre_spawn_hook = before_a_node
 c.JupyterHub.default_url = landing_page
 
 # Idle nodes are stopped (their work volume stays); labkit's own service account can
-# list, start, stop and reset learners for `labkit workshop` and the instructor's table.
+# list, start, stop and reset learners for `labkit workshop` and the instructor's table;
+# the class board (labkit/workshop/board_service.py) is a page of the hub's, behind its
+# login: the admin role may reach services, a learner's may not.
 c.JupyterHub.services = [
     {"name": "idle-culler",
      "command": [sys.executable, "-m", "jupyterhub_idle_culler",
                  f"--timeout={workshop.idle_minutes * 60}"]},
     {"name": "labkit", "api_token": workshop.api_token},
+    {"name": "board", "url": f"http://127.0.0.1:{workshop.board_port}",
+     "command": [sys.executable, "-m", "labkit.workshop.board_service"],
+     "environment": {"LABKIT_WORKSHOP_SETTINGS": os.environ["LABKIT_WORKSHOP_SETTINGS"]},
+     "oauth_no_confirm": True, "display": True},
 ]
+if workshop.warm:  # the pool's keeper: starts warm nodes, within the seats
+    c.JupyterHub.services.append(
+        {"name": "warm-pool", "command": [sys.executable, "-m", "labkit.workshop.warm"],
+         "environment": {"LABKIT_WORKSHOP_SETTINGS": os.environ["LABKIT_WORKSHOP_SETTINGS"]}})
 c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},

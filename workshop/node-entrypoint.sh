@@ -1,11 +1,20 @@
 #!/bin/sh
 # A learner node's first process: the node's own Docker engine, the lab's images loaded
-# into it offline, the learner's copies of the chapters on their volume, then the command
-# (JupyterHub's single-user server, as root in the node).
+# into it offline, (a warm node: waiting to be handed to a learner,) the learner's copies
+# of the chapters on their volume, then the command (JupyterHub's single-user server, as
+# root in the node).
 # The engines keep their storage on the node's tmpfs mounts (/var/lib/docker,
 # /var/lib/labkit): an overlay cannot sit on the node's own overlay, and a node's engines
 # start empty each time, so a fresh node is really fresh.
 set -eu
+work=/root/work
+prepare_work() {  # the learner's copies of the chapters, the first time (trusted already:
+  # a notebook's trust is its content's signature, and the originals are signed below)
+  mkdir -p "$work/.labkit"
+  [ -e "$work/01-containers.ipynb" ] || cp -r /opt/lab/notebooks/. "$work/"
+}
+# A warm node, handed to a learner, has its work prepared by the hand-over.
+if [ "${1:-}" = --prepare-work ]; then prepare_work; exit 0; fi
 # Writable /sys, /proc/sys and cgroups, as --privileged gives them (already so when it
 # was given; labkit/workshop/privileges.py).
 mount -o remount,rw /sys 2>/dev/null || true
@@ -22,12 +31,10 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && [ ! -e /sys/fs/cgroup/unified 
   { mkdir /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified; } 2>/dev/null \
     || rmdir /sys/fs/cgroup/unified 2>/dev/null || true
 fi
-work=/root/work
-mkdir -p "$work/.labkit"
-if [ ! -e "$work/01-containers.ipynb" ]; then
-  cp -r /opt/lab/notebooks/. "$work/"
-  /opt/lab/.venv/bin/jupyter trust "$work"/*.ipynb >/dev/null 2>&1 || true
-fi
+mkdir -p /run/labkit
+# The chapters signed as trusted (their stored widgets render), beside the engine's start.
+/opt/lab/.venv/bin/jupyter trust /opt/lab/notebooks/*.ipynb >/dev/null 2>&1 &
+trusting=$!
 dockerd >/var/log/dockerd.log 2>&1 &
 i=0
 until docker info >/dev/null 2>&1; do
@@ -41,4 +48,12 @@ until docker info >/dev/null 2>&1; do
 done
 /opt/lab/.venv/bin/labkit images >/var/log/labkit-images.log 2>&1 \
   || { echo "learner node: the lab's images did not load:" >&2; cat /var/log/labkit-images.log >&2; exit 1; }
+wait "$trusting" || true
+if [ -n "${LABKIT_WARM:-}" ]; then
+  # A warm node (labkit/workshop/warm.py), nobody's yet: a Python with the single-user
+  # server imported waits to be handed to a learner, then runs it with their environment.
+  exec /opt/lab/.venv/bin/python -m labkit.workshop.warm_server
+fi
+prepare_work
+cd "$work"
 exec "$@"

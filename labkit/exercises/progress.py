@@ -44,8 +44,8 @@ def learner() -> str:
 
 
 def blank_entry() -> dict:
-    return {"tries": 0, "passed": False, "hints": 0, "first_pass": None, "last_try": None,
-            "first_answer": None, "last_sentence": None}
+    return {"tries": 0, "passed": False, "hints": 0, "first_pass": None, "first_try": None,
+            "last_try": None, "first_answer": None, "last_sentence": None}
 
 
 def now() -> str:
@@ -139,6 +139,7 @@ def record_try(exercise_id: str, success: bool, hints_available: int, *,
     def change(current: dict) -> None:
         current["tries"] += 1
         current["last_try"] = now()
+        current["first_try"] = current["first_try"] or current["last_try"]
         current["last_sentence"] = sentence
         prediction = first_answer is not None
         if prediction and current["first_answer"] is None:

@@ -27,6 +27,7 @@ import docker
 from ..errors import LabError
 from ..quantity import parse_cpus
 from ..runtimes.docker import connect
+from . import warm as warm_pool
 from .capacity import check_room
 from .settings import WORKSHOP_LABEL, Workshop, check_learner_name
 
@@ -137,7 +138,8 @@ def _hub_pid(workshop: Workshop) -> int | None:
 
 def up(learners: int | None = None, names: list[str] | None = None, ip: str = "127.0.0.1",
        port: int = 8000, cpus: float | str = 1.0, memory: str = "2G", idle_minutes: int = 60,
-       code: str | None = None, proxy: str = "configurable-http-proxy") -> Workshop:
+       code: str | None = None, proxy: str = "configurable-http-proxy",
+       warm: int = 0) -> Workshop:
     """Start a workshop for ``learners`` (or the ``names`` given), or say in one sentence
     why not; nothing is left behind when it cannot start."""
     existing = Workshop.load()
@@ -152,6 +154,10 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
         raise LabError(f"--idle-minutes {idle_minutes} is not a time to wait: give whole "
                        "minutes, 1 or more (e.g. 60).")
     seats = max(learners or 0, len(names)) or 1
+    if not 0 <= warm <= seats:
+        raise LabError(f"--warm {warm} is not a number of warm nodes for {seats} seat(s): "
+                       f"give 0 to {seats} (warm nodes count against the seats; --learners "
+                       "makes more).")
     client = connect()
     try:
         image = node_image(client)
@@ -162,11 +168,12 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
         check_port(ip, port)
         workshop = Workshop(image=image, ip=ip, port=port, learners=names, seats=seats,
                             cpus=parse_cpus(cpus), memory=memory,
-                            idle_minutes=idle_minutes, proxy=proxy)
+                            idle_minutes=idle_minutes, proxy=proxy, warm=warm)
         if code:
             workshop.code = code
         if existing is not None:  # a hub that died: what it left goes first
             remove_everything(client, existing)
+            warm_pool.unshare_slots(existing)
         network = client.networks.create(
             workshop.network, driver="bridge", labels=workshop.labels("network"),
             # Nodes on this network reach the hub (its gateway) and nothing of each other.
@@ -176,6 +183,7 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
             workshop.hub_ip = network.attrs["IPAM"]["Config"][0]["Gateway"]
             workshop.hub_port = free_port(workshop.hub_ip)
             workshop.proxy_api_port = free_port("127.0.0.1")
+            workshop.board_port = free_port("127.0.0.1")
             workshop.save()
             _start_hub(workshop)
         except BaseException:
@@ -183,6 +191,7 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
             if pid is not None:
                 _stop_process(pid)
             remove_everything(client, workshop)
+            warm_pool.unshare_slots(workshop)
             _forget(workshop, keep_log=True)  # the log is what the sentence points at
             raise
         return workshop
@@ -266,6 +275,7 @@ def down() -> str:
         removed = remove_everything(client, workshop)
     finally:
         client.close()
+    warm_pool.unshare_slots(workshop)
     _forget(workshop)
     return (f"Workshop {workshop.id} is down: removed {removed['containers']} node(s), "
             f"{removed['volumes']} volume(s) and {removed['networks']} network(s).")
@@ -341,6 +351,15 @@ def status() -> str:
     users = request(workshop, "GET", "/users")
     lines = [f"Workshop {workshop.id} at {workshop.url} · code {workshop.code} · "
              f"{workshop.seats} seat(s), {workshop.cpus:g} CPU and {workshop.memory} a node"]
+    if workshop.warm:
+        client = connect()
+        try:
+            ready = len(client.containers.list(filters={
+                "label": f"{WORKSHOP_LABEL}={workshop.id}",
+                "name": warm_pool.ready_name(workshop, "")}))
+        finally:
+            client.close()
+        lines.append(f"  warm nodes ready for logins: {ready} of {workshop.warm}")
     for user in sorted(users, key=lambda u: u["name"]):  # type: ignore[union-attr]
         server = (user.get("servers") or {}).get("", {})
         state = ("ready" if server.get("ready") else

@@ -26,6 +26,10 @@ ADMIN = "instructor"
 NODE_WORK = "/root/work"
 """Where a learner's volume is mounted in their node: their chapters and progress file."""
 NODE_PROGRESS = f"{NODE_WORK}/.labkit/progress.json"
+NODE_PIDS = 4096
+"""The most processes and threads a node may hold (its pids cgroup): a fork bomb in one
+node stops there, not at the host's limit that every node shares. A node running every
+chapter holds a few hundred."""
 
 LEARNER_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
@@ -58,9 +62,13 @@ class Workshop:
     cpus: float = 1.0
     memory: str = "2G"
     idle_minutes: int = 60
+    warm: int = 0
+    """How many warm nodes to keep ready for logins (within the seats)."""
     hub_ip: str = ""
     hub_port: int = 0
     proxy_api_port: int = 0
+    board_port: int = 0
+    """Where the class board (a hub service) listens, on 127.0.0.1; the hub proxies it."""
     proxy: str = "configurable-http-proxy"
     state: str = field(default_factory=lambda: str(STATE_DIR))
 

@@ -133,7 +133,9 @@ def _until_answers(base: str, token: str, seconds: float = 300) -> None:
 
 
 def _run_a_cell(base: str, token: str, code: str) -> str:
-    """Start a kernel in the lab's JupyterLab and run one cell there; what it printed."""
+    """Start a kernel in a JupyterLab (the lab's, or a learner node's behind the hub) and
+    run one cell there; what it printed."""
+    from tornado.httpclient import HTTPRequest
     from tornado.ioloop import IOLoop
     from tornado.websocket import websocket_connect
 
@@ -141,7 +143,8 @@ def _run_a_cell(base: str, token: str, code: str) -> str:
 
     async def run() -> str:
         ws_url = base.replace("http", "ws") + f"/api/kernels/{kernel['id']}/channels"
-        connection = await websocket_connect(f"{ws_url}?token={token}")
+        connection = await websocket_connect(HTTPRequest(
+            ws_url, headers={"Authorization": f"token {token}"}))
         msg_id = uuid.uuid4().hex
         await connection.write_message(json.dumps({
             "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",

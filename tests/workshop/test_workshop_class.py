@@ -29,9 +29,11 @@ from pathlib import Path
 
 import pytest
 
+from labkit.node.reader import Node
 from labkit.workshop import hub
+from labkit.workshop.board import NodeUsage
 from labkit.workshop.privileges import node_privileges
-from labkit.workshop.settings import NODE_PROGRESS, WORKSHOP_LABEL, Workshop
+from labkit.workshop.settings import NODE_PIDS, NODE_PROGRESS, WORKSHOP_LABEL, Workshop
 from tests.conftest import need
 
 pytestmark = pytest.mark.slow
@@ -151,6 +153,7 @@ def test_a_class_of_three(docker_client, built, state):
             assert config["CgroupnsMode"] == "private"
             assert config["Memory"] == 2 * 2**30
             assert config["CpuQuota"] == config["CpuPeriod"] == 100_000  # one CPU
+            assert config["PidsLimit"] == NODE_PIDS
 
         # Every node runs chapters 1 and 3 at once, strictly compared, on its own engine.
         chapters = ("cd /opt/lab && python -m pytest -q -p no:cacheprovider --nbval "
@@ -217,6 +220,42 @@ def test_a_class_of_three(docker_client, built, state):
         assert (bob["passed"], bob["tries"]) == ("true", "1") and bob["first_pass"], bob
         assert bob["last_check"] == check.stdout.strip().removeprefix("True "), bob
         assert sum(int(g["tries"]) for g in graded) == 1
+
+        # Bob's node misbehaves, in turn: each time it stops at his node's own limit.
+        kernel = Node()
+        bobs = kernel.cgroups(docker_client.containers.get(nodes["bob"].id).attrs["State"]["Pid"])
+        # A memory hog: killed inside his node (its memory cgroup's OOM killer), his node
+        # still answering.
+        hog = in_node(nodes["bob"].name, "python3 -c 'x = b\"1\" * (3 * 2**30)'",
+                      timeout=120)
+        assert hog.returncode == 137, hog.stdout  # SIGKILL, from the OOM killer
+        assert kernel.cgroup_state(bobs).usage.oom_kills >= 1
+        assert in_node(nodes["bob"].name, "echo alive").stdout.strip() == "alive"
+        # Every CPU he can burn: four loops get his node's one CPU between them, as the
+        # class board reads it.
+        usage = NodeUsage()
+        burn = "for i in 1 2 3 4; do timeout 12 sh -c 'while :; do :; done' & done; wait"
+        burning = ThreadPoolExecutor(1).submit(in_node, nodes["bob"].name, burn, 60)
+        time.sleep(2)
+        usage.read(docker_client, workshop)
+        time.sleep(8)
+        bob_cpu = usage.read(docker_client, workshop)["bob"]["cpu"]
+        burning.result()
+        print(f"bob's node burning four loops used {bob_cpu:.2f} CPU")
+        assert bob_cpu <= 1.1  # his node's quota, one CPU, with the readings' slack
+        # A fork bomb: it stops at his node's process limit, and the host and the other
+        # nodes still start processes at once.
+        assert kernel.cgroup_state(bobs).limits.pids_max == NODE_PIDS
+        in_node(nodes["bob"].name, "nohup sh -c 'f() { f | f & }; f' >/dev/null 2>&1 &",
+                timeout=60)
+        until(lambda: kernel.cgroup_state(bobs).usage.pids_current >= NODE_PIDS - 8, 120,
+              "bob's fork bomb reaching his node's process limit")
+        started = time.monotonic()
+        assert in_node(nodes["ann"].name, "echo still here", timeout=30).stdout.strip() == \
+            "still here"
+        assert subprocess.run(["true"], timeout=10).returncode == 0
+        print(f"beside bob's fork bomb, a process in ann's node took "
+              f"{time.monotonic() - started:.2f} s")
 
         # Bob's node dies mid-class: he gets a fresh one, his progress kept, the others
         # untouched.

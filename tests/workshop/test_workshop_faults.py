@@ -85,6 +85,8 @@ def test_more_learners_than_the_host_holds(docker_client, an_image, state_dir):
     ({"names": ["instructor"]}, "'instructor' is the instructor's account"),
     ({"code": "short"}, "The workshop code 'short' is too short"),
     ({"idle_minutes": 0}, "--idle-minutes 0 is not a time to wait"),
+    ({"warm": 2}, "--warm 2 is not a number of warm nodes for 1 seat(s)"),
+    ({"warm": -1}, "--warm -1 is not a number of warm nodes for 1 seat(s)"),
 ])
 def test_bad_input(docker_client, an_image, state_dir, options, words):
     before = workshop_objects(docker_client)

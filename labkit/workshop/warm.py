@@ -1,0 +1,192 @@
+"""A pool of warm learner nodes (``./lab workshop up --warm N``): nodes started before
+anyone logs in, their engine running and the lab's images loaded, so that a login only
+hands one over.
+
+A warm node is made as every node is (:mod:`labkit.workshop.nodes`), but for nobody yet:
+its entrypoint starts the node's engine, then waits. Its ``/root/work`` is an empty *slot*
+on this host, a directory of a bind mount shared with the node (``rslave``). A login takes
+a ready node (:func:`claim`): renames it to the learner's node, bind-mounts the learner's
+work volume onto its slot (the mount reaches into the node), and hands it the learner's
+environment and the single-user server's command in a file; a Python in the node, the
+server's modules imported ahead and waiting for that file, runs the server
+(:mod:`labkit.workshop.warm_server`). Warm nodes count against the workshop's seats: the keeper
+(this module run as a hub service) starts one only while learners' and warm nodes together
+are fewer than the seats.
+
+Names: a warm node is ``lk-ws-<id>--boot-<token>`` while its engine starts and
+``lk-ws-<id>--warm-<token>`` once ready; no learner's node can be named so (a learner's
+name starts with a letter).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+
+from .nodes import CPU_PERIOD_US, NODE_PORT, cpu_quota, host_config
+from .settings import NODE_PROGRESS, NODE_WORK, ROLE_LABEL, WORKSHOP_LABEL, Workshop
+from .warm_server import CLAIM, CLAIMED, READY
+
+ROLE = "warm-node"
+SLOT_LABEL = "io.labkit.slot"
+KEEP_EVERY_S = 1.0
+PREPARE_WORK = ["/opt/lab/workshop/node-entrypoint.sh", "--prepare-work"]
+
+
+def booting_name(workshop: Workshop, token: str) -> str:
+    return f"{workshop.prefix}-boot-{token}"
+
+
+def ready_name(workshop: Workshop, token: str) -> str:
+    return f"{workshop.prefix}-warm-{token}"
+
+
+def slots(workshop: Workshop) -> Path:
+    return Path(workshop.state) / "slots"
+
+
+def mounted(path: str | Path) -> bool:
+    """Whether something is mounted on ``path`` (a bind mount of the same file system too,
+    which ``os.path.ismount`` cannot tell)."""
+    where = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as lines:
+        return any(line.split()[4].replace("\\040", " ") == where for line in lines)
+
+
+def share_slots(workshop: Workshop) -> None:
+    """Make the slots' directory a mount of its own, shared, so that a mount made on a slot
+    later reaches the node that has it as ``/root/work`` (``rslave``)."""
+    where = slots(workshop)
+    where.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not mounted(where):
+        subprocess.run(["mount", "--bind", str(where), str(where)], check=True)
+        subprocess.run(["mount", "--make-rshared", str(where)], check=True)
+
+
+def unshare_slots(workshop: Workshop) -> None:
+    """Undo :func:`share_slots` and every slot's mount (``down``)."""
+    where = slots(workshop)
+    if where.exists():
+        subprocess.run(["umount", "--recursive", "--lazy", str(where)], capture_output=True)
+        for slot in where.iterdir():
+            with contextlib.suppress(OSError):
+                slot.rmdir()
+        with contextlib.suppress(OSError):
+            where.rmdir()
+
+
+def _labels(workshop: Workshop) -> list[str]:
+    return [f"{WORKSHOP_LABEL}={workshop.id}", f"{ROLE_LABEL}={ROLE}"]
+
+
+def start_warm_node(client: docker.DockerClient, workshop: Workshop) -> str:
+    """Start one warm node for nobody yet; its name."""
+    token = secrets.token_hex(4)
+    slot = slots(workshop) / token
+    slot.mkdir(mode=0o755)
+    name = booting_name(workshop, token)
+    client.containers.run(
+        workshop.image, detach=True, name=name, hostname="labkit-node",
+        labels={**workshop.labels(ROLE), SLOT_LABEL: str(slot)},
+        environment={"LABKIT_PROGRESS": NODE_PROGRESS, "LABKIT_WARM": "1"},
+        volumes={str(slot): {"bind": NODE_WORK, "mode": "rw,rslave"}},
+        mem_limit=workshop.memory, cpu_period=CPU_PERIOD_US, cpu_quota=cpu_quota(workshop.cpus),
+        ports={f"{NODE_PORT}/tcp": ("127.0.0.1", None)}, network=workshop.network,
+        auto_remove=True, **host_config())
+    return name
+
+
+def keep(client: docker.DockerClient, workshop: Workshop) -> None:
+    """One round of the keeper: warm nodes whose engine is up are marked ready, the pool is
+    topped up within the seats, and the slots of nodes that are gone are released."""
+    nodes = client.containers.list(all=True, filters={"label": f"{WORKSHOP_LABEL}={workshop.id}"})
+    pool = [node for node in nodes if node.name.startswith(workshop.prefix + "-")]
+    for node in pool:
+        if node.name.startswith(booting_name(workshop, "")) and node.status == "running":
+            with contextlib.suppress(docker.errors.APIError):
+                if node.exec_run(["test", "-e", str(READY)]).exit_code == 0:
+                    node.rename(ready_name(workshop, node.name.rpartition("-")[2]))
+    in_use = {node.labels.get(SLOT_LABEL) for node in nodes}
+    for slot in slots(workshop).iterdir():
+        if str(slot) not in in_use:
+            release(str(slot))
+    missing = min(workshop.warm - len(pool), workshop.seats - len(nodes))
+    for _ in range(max(0, missing)):
+        start_warm_node(client, workshop)
+
+
+def release(slot: str) -> None:
+    """A slot whose node is gone: its learner's volume unmounted, the directory removed."""
+    while mounted(slot):  # (mounted twice, if ever: each goes)
+        if subprocess.run(["umount", "--lazy", slot], capture_output=True).returncode != 0:
+            break
+    with contextlib.suppress(OSError):
+        os.rmdir(slot)
+
+
+def claim_json(environment: dict[str, str], command: list[str]) -> str:
+    """What the spawner hands a warm node (:mod:`labkit.workshop.warm_server` reads it): the
+    learner's environment and the single-user server's command.
+
+    >>> claim_json({"JUPYTERHUB_USER": "ann"}, ["jupyterhub-singleuser"])
+    '{"environment": {"JUPYTERHUB_USER": "ann"}, "command": ["jupyterhub-singleuser"]}'
+    """
+    return json.dumps({"environment": environment, "command": command})
+
+
+def claim(client: docker.DockerClient, workshop: Workshop, learner: str, name: str,
+          environment: dict[str, str], command: list[str]) -> tuple[str, str] | None:
+    """Hand a ready warm node to ``learner`` as their node ``name``: (its id, its slot), or
+    None when no warm node is ready (the spawner then starts a node as usual)."""
+    ready = client.containers.list(filters={"label": _labels(workshop),
+                                            "name": ready_name(workshop, "")})
+    for node in ready:
+        try:
+            node.rename(name)  # one login gets it; another's rename fails
+        except docker.errors.APIError:
+            continue
+        slot = node.labels[SLOT_LABEL]
+        try:
+            volume = client.volumes.get(workshop.work_volume(learner))
+            subprocess.run(["mount", "--bind", volume.attrs["Mountpoint"], slot], check=True,
+                           capture_output=True)
+            # The learner's chapters copied to their work the first time, then the claim,
+            # through the node's own shell: its /run is a tmpfs, where Docker's copy API
+            # does not reach. The learner's API token is theirs, in their own node.
+            handed = node.exec_run(
+                ["sh", "-c", f'"$@" && printf %s "$CLAIM" >{CLAIM} && : >{CLAIMED}', "sh",
+                 *PREPARE_WORK],
+                environment={"CLAIM": claim_json(environment, command)})
+            if handed.exit_code != 0:
+                raise subprocess.CalledProcessError(handed.exit_code, "claim", handed.output)
+        except (docker.errors.APIError, subprocess.CalledProcessError):
+            node.remove(force=True)  # half handed over: nobody's; the keeper makes another
+            release(slot)
+            return None
+        return node.id, slot
+    return None
+
+
+def main() -> None:  # the hub's warm-pool service
+    workshop = Workshop.load(os.path.dirname(os.environ["LABKIT_WORKSHOP_SETTINGS"]))
+    if workshop is None:
+        raise SystemExit("warm-pool: the workshop's settings are gone")
+    share_slots(workshop)
+    client = docker.from_env()
+    while True:
+        try:
+            keep(client, workshop)
+        except (docker.errors.DockerException, OSError, subprocess.SubprocessError) as error:
+            print(f"warm-pool: {error}", flush=True)  # in the hub's log; the next round retries
+        time.sleep(KEEP_EVERY_S)
+
+
+if __name__ == "__main__":
+    main()

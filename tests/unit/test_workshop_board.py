@@ -1,0 +1,101 @@
+"""The class board's data (labkit/workshop/board.py): who looks stuck and why, the class's
+first answers to each prediction, and the state the board's page renders, made from real
+progress files written by labkit's own progress code."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.exercises import exercises, progress
+from labkit.workshop.board import (
+    STUCK_FAILED_TRIES,
+    STUCK_MINUTES,
+    _seconds,
+    board_state,
+    predictions,
+    stuck_reason,
+)
+
+CATALOG = sorted(exercises(), key=lambda e: e.id)
+DO = next(e for e in CATALOG if e.kind == "do" and e.spec.hints)
+PREDICT = next(e for e in CATALOG if e.kind == "predict")
+
+
+def entry(**fields) -> dict:
+    return {**progress.blank_entry(), **fields}
+
+
+def test_failed_checks_flag_a_learner():
+    assert stuck_reason(entry(tries=STUCK_FAILED_TRIES - 1), DO, 0) is None
+    assert stuck_reason(entry(tries=STUCK_FAILED_TRIES), DO, 0) == \
+        f"{STUCK_FAILED_TRIES} failed checks"
+
+
+def test_every_hint_opened_flags_a_learner():
+    hints = len(DO.spec.hints)
+    assert stuck_reason(entry(tries=1, hints=hints - 1), DO, 0) is None
+    assert stuck_reason(entry(tries=1, hints=hints), DO, 0) == f"every hint opened ({hints})"
+
+
+def test_long_on_one_exercise_flags_a_learner():
+    first = "2026-12-06T09:00:00Z"
+    soon = _seconds(first) + STUCK_MINUTES * 60 - 1
+    assert stuck_reason(entry(tries=1, first_try=first), DO, soon) is None
+    assert stuck_reason(entry(tries=1, first_try=first), DO, soon + 1) == \
+        f"{STUCK_MINUTES} min since the first check"
+
+
+def test_a_pass_or_a_prediction_is_never_stuck():
+    assert stuck_reason(entry(tries=9, passed=True), DO, 0) is None
+    assert stuck_reason(entry(tries=1, first_answer="mnt"), PREDICT, 0) is None
+
+
+def test_the_class_first_answers_most_given_first():
+    everyone = {"ada": {PREDICT.id: entry(tries=1, first_answer="mnt, net")},
+                "bo": {PREDICT.id: entry(tries=2, first_answer="mnt, net")},
+                "cy": {PREDICT.id: entry(tries=1, first_answer="net")},
+                "di": {}}
+    question = next(q for q in predictions(everyone, CATALOG) if q["exercise"] == PREDICT.id)
+    assert question["answers"] == [("mnt, net", 2), ("net", 1)]
+    assert (question["answered"], question["of"]) == (3, 4)
+
+
+@pytest.fixture
+def class_files(tmp_path, monkeypatch):
+    """Two learners' progress files, written by the code a check in their node runs."""
+    files = {}
+    for learner in ("ada", "bo"):
+        file = tmp_path / learner / "progress.json"
+        monkeypatch.setenv("LABKIT_PROGRESS", str(file))
+        monkeypatch.setenv("LABKIT_LEARNER", learner)
+        files[learner] = file
+        if learner == "ada":
+            for _ in range(STUCK_FAILED_TRIES):
+                progress.record_try(DO.id, False, len(DO.spec.hints), sentence="not yet")
+            progress.record_try(PREDICT.id, False, 2, first_answer="mnt, net")
+        else:
+            progress.record_try(DO.id, True, len(DO.spec.hints), sentence="done")
+    return files
+
+
+def test_the_board_state(class_files):
+    usage = {"bo": {"memory": 300 * 2**20, "memory_limit": 2**31, "cpu": 0.2,
+                    "cpu_limit": 1.0, "busy": False}}
+    state = board_state(class_files, usage)
+    assert [e["id"] for e in state["exercises"]] == [e.id for e in CATALOG]
+    ada, bo = state["learners"]
+    assert ada["learner"] == "ada" and ada["node"] is None
+    assert ada["cells"][DO.id] == {"state": "tried", "tries": STUCK_FAILED_TRIES,
+                                   "hints": min(STUCK_FAILED_TRIES, len(DO.spec.hints)),
+                                   "stuck": f"{STUCK_FAILED_TRIES} failed checks"}
+    assert ada["stuck"] == [f"{DO.id}: {STUCK_FAILED_TRIES} failed checks"]
+    assert bo["cells"][DO.id]["state"] == "passed" and bo["passed"] == 1 and not bo["stuck"]
+    assert bo["node"] == usage["bo"]
+    question = next(q for q in state["predictions"] if q["exercise"] == PREDICT.id)
+    assert question["answers"] == [("mnt, net", 1)]
+
+
+def test_the_first_try_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_PROGRESS", str(tmp_path / "progress.json"))
+    first = progress.record_try(DO.id, False, 2)["first_try"]
+    assert first and progress.record_try(DO.id, False, 2)["first_try"] == first
