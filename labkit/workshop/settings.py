@@ -28,8 +28,8 @@ NODE_WORK = "/root/work"
 NODE_PROGRESS = f"{NODE_WORK}/.labkit/progress.json"
 NODE_PIDS = 4096
 """The most processes and threads a node may hold (its pids cgroup): a fork bomb in one
-node stops there, not at the host's limit that every node shares. A node running every
-chapter holds a few hundred."""
+node stops there, not at the host's limit that every node shares. A node running chapters
+2, 3, 5 and 6 peaked at 210 (docs/benchmarks.md)."""
 
 LEARNER_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
