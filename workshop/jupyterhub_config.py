@@ -12,7 +12,7 @@ from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from tornado import web
 
 from labkit.workshop.nodes import NODE_PORT, host_config
-from labkit.workshop.settings import ADMIN, NODE_PROGRESS, NODE_WORK, Workshop
+from labkit.workshop.settings import ADMIN, LEARNER_RE, NODE_PROGRESS, NODE_WORK, Workshop
 
 c = get_config()  # noqa: F821 (JupyterHub's config loader provides it)
 BOARD = "/services/board/"
@@ -39,6 +39,10 @@ c.JupyterHub.authenticator_class = SharedPasswordAuthenticator
 c.SharedPasswordAuthenticator.user_password = workshop.code
 c.SharedPasswordAuthenticator.admin_password = workshop.admin_code
 c.Authenticator.admin_users = {ADMIN}
+# A learner's name is what their node and volume are named after, as labkit names them
+# (settings.LEARNER_RE: letters, digits, '-' and '_'): names are held to it, so Docker's
+# names need no escaping (DockerSpawner would otherwise write '-' as '-2d').
+c.Authenticator.username_pattern = f"^{LEARNER_RE.pattern}$"
 if workshop.learners:
     c.Authenticator.allowed_users = set(workshop.learners)
 else:
@@ -62,6 +66,7 @@ c.DockerSpawner.cpu_limit = workshop.cpus
 c.DockerSpawner.notebook_dir = NODE_WORK
 c.DockerSpawner.default_url = "/lab"
 c.DockerSpawner.volumes = {workshop.prefix + "{username}-work": NODE_WORK}
+c.DockerSpawner.escape = lambda name: name  # held to LEARNER_RE above
 c.DockerSpawner.extra_host_config = host_config()
 c.DockerSpawner.extra_create_kwargs = {"labels": workshop.labels("learner-node"),
                                        "hostname": "labkit-node"}
@@ -109,6 +114,9 @@ def landing_page(handler):
 c.Spawner.pre_spawn_hook = before_a_node
 c.JupyterHub.default_url = landing_page
 
+# labkit's services read the workshop's settings and speak to the same Docker as the hub.
+SERVICE_ENV = {name: os.environ[name] for name in ("LABKIT_WORKSHOP_SETTINGS", "DOCKER_HOST")
+               if name in os.environ}
 # Idle nodes are stopped (their work volume stays); labkit's own service account can
 # list, start, stop and reset learners for `labkit workshop` and the instructor's table;
 # the class board (labkit/workshop/board_service.py) is a page of the hub's, behind its
@@ -120,13 +128,12 @@ c.JupyterHub.services = [
     {"name": "labkit", "api_token": workshop.api_token},
     {"name": "board", "url": f"http://127.0.0.1:{workshop.board_port}",
      "command": [sys.executable, "-m", "labkit.workshop.board_service"],
-     "environment": {"LABKIT_WORKSHOP_SETTINGS": os.environ["LABKIT_WORKSHOP_SETTINGS"]},
-     "oauth_no_confirm": True, "display": True},
+     "environment": SERVICE_ENV, "oauth_no_confirm": True, "display": True},
 ]
 if workshop.warm:  # the pool's keeper: starts warm nodes, within the seats
     c.JupyterHub.services.append(
         {"name": "warm-pool", "command": [sys.executable, "-m", "labkit.workshop.warm"],
-         "environment": {"LABKIT_WORKSHOP_SETTINGS": os.environ["LABKIT_WORKSHOP_SETTINGS"]}})
+         "environment": SERVICE_ENV})
 c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},

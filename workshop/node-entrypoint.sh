@@ -52,7 +52,8 @@ wait "$trusting" || true
 if [ -n "${LABKIT_WARM:-}" ]; then
   # A warm node (labkit/workshop/warm.py), nobody's yet: a Python with the single-user
   # server imported waits to be handed to a learner, then runs it with their environment.
-  exec /opt/lab/.venv/bin/python -m labkit.workshop.warm_server
+  # (-P: the learner's work, its directory once handed over, is not on its import path)
+  exec /opt/lab/.venv/bin/python -P -m labkit.workshop.warm_server
 fi
 prepare_work
 cd "$work"

@@ -60,7 +60,7 @@ def stuck_reason(entry: dict, exercise: Exercise, now: float) -> str | None:
         return f"{entry['tries']} failed checks"
     available = len(exercise.spec.hints)
     if available and entry["hints"] >= available:
-        return f"every hint opened ({available})"
+        return f"every hint unlocked ({available})"
     first = _seconds(entry.get("first_try"))
     if first is not None and now - first >= STUCK_MINUTES * 60:
         return f"{int((now - first) // 60)} min since the first check"
@@ -70,13 +70,17 @@ def stuck_reason(entry: dict, exercise: Exercise, now: float) -> str | None:
 def learner_row(learner: str, entries: dict[str, dict], catalog: list[Exercise],
                 now: float) -> dict:
     """One learner across the catalog: each exercise's state (passed, tried or not),
-    tries, hints, and the reason it looks stuck, if it does."""
+    tries, hints, and the reason it looks stuck, if it does: on the exercise they checked
+    last only (one they left for another is not where they are stuck now)."""
+    tried = [e for e in entries.values() if e.get("last_try")]
+    latest = max((e["last_try"] for e in tried), default=None)
     cells = {}
     for exercise in catalog:
         entry = entries.get(exercise.id, progress_file.blank_entry())
         state = "passed" if entry["passed"] else "tried" if entry["tries"] else "untried"
+        current = latest is not None and entry.get("last_try") == latest
         cells[exercise.id] = {"state": state, "tries": entry["tries"], "hints": entry["hints"],
-                              "stuck": stuck_reason(entry, exercise, now)}
+                              "stuck": stuck_reason(entry, exercise, now) if current else None}
     stuck = [f"{exercise_id}: {cell['stuck']}" for exercise_id, cell in cells.items()
              if cell["stuck"]]
     return {"learner": learner, "cells": cells, "stuck": stuck,
@@ -103,12 +107,12 @@ class NodeUsage:
 
     def __init__(self, node: Node | None = None) -> None:
         self.node = node or Node()
-        self._last: dict[str, tuple[float, int]] = {}
+        self._last: dict[str, tuple[float, int]] = {}  # by container: a new node starts afresh
 
     def read(self, client: docker.DockerClient, workshop: Workshop) -> dict[str, dict]:
         found = {}
         prefix = workshop.prefix
-        for container in client.containers.list(filters={
+        for container in client.containers.list(ignore_removed=True, filters={
                 "label": f"{WORKSHOP_LABEL}={workshop.id}"}):
             learner = container.name.removeprefix(prefix)
             if learner.startswith("-"):  # a warm node, nobody's yet (labkit.workshop.warm)
@@ -121,12 +125,12 @@ class NodeUsage:
             seen = time.monotonic()
             used = state.usage.cpu_usage_ns
             cpu = None
-            if used is not None and learner in self._last:
-                before_at, before = self._last[learner]
+            if used is not None and container.id in self._last:
+                before_at, before = self._last[container.id]
                 if seen > before_at:
                     cpu = max(0.0, (used - before) / 1e9 / (seen - before_at))
             if used is not None:
-                self._last[learner] = (seen, used)
+                self._last[container.id] = (seen, used)
             limits = state.limits
             cpu_limit = (limits.cpu_quota_us / limits.cpu_period_us
                          if limits.cpu_quota_us and limits.cpu_period_us else None)

@@ -26,7 +26,11 @@ class NodeSpawner(DockerSpawner):
         workshop = self._workshop()
         if workshop is not None and workshop.warm:
             command, environment = await self.get_command(), self.get_env()
-            taken = await asyncio.to_thread(self._claim, workshop, environment, command)
+            try:
+                taken = await asyncio.to_thread(self._claim, workshop, environment, command)
+            except Exception:  # whatever went wrong, a node started at login is the way out
+                self.log.exception("No warm node for %s: starting one", self.user.name)
+                taken = None
             if taken is not None:
                 self.object_id, self.slot = taken
                 self.log.info("Gave %s the warm node %s", self.user.name, self.object_id[:7])
@@ -42,10 +46,10 @@ class NodeSpawner(DockerSpawner):
             client.close()
 
     async def stop(self, now: bool = False):
+        slot = self.slot  # (DockerSpawner's stop clears the state, the slot with it)
         await super().stop(now=now)
-        if self.slot:
-            await asyncio.to_thread(warm.release, self.slot)
-            self.slot = ""
+        if slot:
+            await asyncio.to_thread(warm.release, slot)
 
     def get_state(self):
         state = super().get_state()

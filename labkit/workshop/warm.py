@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def ready_name(workshop: Workshop, token: str) -> str:
 
 
 def slots(workshop: Workshop) -> Path:
-    return Path(workshop.state) / "slots"
+    """Where this workshop's slots are (its id in the path: a keeper left by a hub that died
+    never touches the next workshop's)."""
+    return Path(workshop.state) / "slots" / workshop.id
 
 
 def mounted(path: str | Path) -> bool:
@@ -64,7 +67,8 @@ def share_slots(workshop: Workshop) -> None:
     """Make the slots' directory a mount of its own, shared, so that a mount made on a slot
     later reaches the node that has it as ``/root/work`` (``rslave``)."""
     where = slots(workshop)
-    where.mkdir(parents=True, exist_ok=True, mode=0o700)
+    where.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    where.mkdir(exist_ok=True, mode=0o700)
     if not mounted(where):
         subprocess.run(["mount", "--bind", str(where), str(where)], check=True)
         subprocess.run(["mount", "--make-rshared", str(where)], check=True)
@@ -78,8 +82,9 @@ def unshare_slots(workshop: Workshop) -> None:
         for slot in where.iterdir():
             with contextlib.suppress(OSError):
                 slot.rmdir()
-        with contextlib.suppress(OSError):
-            where.rmdir()
+        for empty in (where, where.parent):
+            with contextlib.suppress(OSError):
+                empty.rmdir()
 
 
 def _labels(workshop: Workshop) -> list[str]:
@@ -106,8 +111,18 @@ def start_warm_node(client: docker.DockerClient, workshop: Workshop) -> str:
 def keep(client: docker.DockerClient, workshop: Workshop) -> None:
     """One round of the keeper: warm nodes whose engine is up are marked ready, the pool is
     topped up within the seats, and the slots of nodes that are gone are released."""
-    nodes = client.containers.list(all=True, filters={"label": f"{WORKSHOP_LABEL}={workshop.id}"})
+    nodes = client.containers.list(all=True, ignore_removed=True,
+                                   filters={"label": f"{WORKSHOP_LABEL}={workshop.id}"})
     pool = [node for node in nodes if node.name.startswith(workshop.prefix + "-")]
+    # Logins that found no warm node ready started nodes of their own meanwhile: warm
+    # nodes beyond the seats go, those still booting first.
+    surplus = len(nodes) - workshop.seats
+    for node in sorted(pool, key=lambda n: not n.name.startswith(booting_name(workshop, "")))[
+            :max(0, surplus)]:
+        with contextlib.suppress(docker.errors.APIError):
+            node.remove(force=True)
+        nodes.remove(node)
+        pool.remove(node)
     for node in pool:
         if node.name.startswith(booting_name(workshop, "")) and node.status == "running":
             with contextlib.suppress(docker.errors.APIError):
@@ -141,36 +156,50 @@ def claim_json(environment: dict[str, str], command: list[str]) -> str:
     return json.dumps({"environment": environment, "command": command})
 
 
+_claiming = threading.Lock()
+
+
 def claim(client: docker.DockerClient, workshop: Workshop, learner: str, name: str,
           environment: dict[str, str], command: list[str]) -> tuple[str, str] | None:
     """Hand a ready warm node to ``learner`` as their node ``name``: (its id, its slot), or
     None when no warm node is ready (the spawner then starts a node as usual)."""
-    ready = client.containers.list(filters={"label": _labels(workshop),
-                                            "name": ready_name(workshop, "")})
+    with _claiming:  # the hub's logins, one at a time here (a rename takes milliseconds)
+        node = _take(client, workshop, name)
+    if node is None:
+        return None
+    slot = node.labels[SLOT_LABEL]
+    try:
+        volume = client.volumes.get(workshop.work_volume(learner))
+        subprocess.run(["mount", "--bind", volume.attrs["Mountpoint"], slot], check=True,
+                       capture_output=True)
+        # The learner's chapters copied to their work the first time, then the claim,
+        # through the node's own shell: its /run is a tmpfs, where Docker's copy API
+        # does not reach. The learner's API token is theirs, in their own node.
+        handed = node.exec_run(
+            ["sh", "-c", f'"$@" && printf %s "$CLAIM" >{CLAIM} && : >{CLAIMED}', "sh",
+             *PREPARE_WORK],
+            environment={"CLAIM": claim_json(environment, command)})
+        if handed.exit_code != 0:
+            raise subprocess.CalledProcessError(handed.exit_code, "claim", handed.output)
+    except (docker.errors.APIError, subprocess.CalledProcessError):
+        with contextlib.suppress(docker.errors.APIError):
+            node.remove(force=True)  # half handed over: nobody's; the keeper makes another
+        release(slot)
+        return None
+    return node.id, slot
+
+
+def _take(client: docker.DockerClient, workshop: Workshop, name: str):
+    """A ready warm node, renamed to ``name``, or None. By its old name: a node another
+    login renamed meanwhile is not found under it."""
+    ready = client.containers.list(ignore_removed=True, filters={
+        "label": _labels(workshop), "name": ready_name(workshop, "")})
     for node in ready:
         try:
-            node.rename(name)  # one login gets it; another's rename fails
+            client.api.rename(node.name, name)
         except docker.errors.APIError:
             continue
-        slot = node.labels[SLOT_LABEL]
-        try:
-            volume = client.volumes.get(workshop.work_volume(learner))
-            subprocess.run(["mount", "--bind", volume.attrs["Mountpoint"], slot], check=True,
-                           capture_output=True)
-            # The learner's chapters copied to their work the first time, then the claim,
-            # through the node's own shell: its /run is a tmpfs, where Docker's copy API
-            # does not reach. The learner's API token is theirs, in their own node.
-            handed = node.exec_run(
-                ["sh", "-c", f'"$@" && printf %s "$CLAIM" >{CLAIM} && : >{CLAIMED}', "sh",
-                 *PREPARE_WORK],
-                environment={"CLAIM": claim_json(environment, command)})
-            if handed.exit_code != 0:
-                raise subprocess.CalledProcessError(handed.exit_code, "claim", handed.output)
-        except (docker.errors.APIError, subprocess.CalledProcessError):
-            node.remove(force=True)  # half handed over: nobody's; the keeper makes another
-            release(slot)
-            return None
-        return node.id, slot
+        return node
     return None
 
 
@@ -180,7 +209,8 @@ def main() -> None:  # the hub's warm-pool service
         raise SystemExit("warm-pool: the workshop's settings are gone")
     share_slots(workshop)
     client = docker.from_env()
-    while True:
+    hub = os.getppid()
+    while os.getppid() == hub:  # a keeper whose hub died goes with it
         try:
             keep(client, workshop)
         except (docker.errors.DockerException, OSError, subprocess.SubprocessError) as error:

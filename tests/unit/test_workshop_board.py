@@ -12,6 +12,7 @@ from labkit.workshop.board import (
     STUCK_MINUTES,
     _seconds,
     board_state,
+    learner_row,
     predictions,
     stuck_reason,
 )
@@ -34,7 +35,7 @@ def test_failed_checks_flag_a_learner():
 def test_every_hint_opened_flags_a_learner():
     hints = len(DO.spec.hints)
     assert stuck_reason(entry(tries=1, hints=hints - 1), DO, 0) is None
-    assert stuck_reason(entry(tries=1, hints=hints), DO, 0) == f"every hint opened ({hints})"
+    assert stuck_reason(entry(tries=1, hints=hints), DO, 0) == f"every hint unlocked ({hints})"
 
 
 def test_long_on_one_exercise_flags_a_learner():
@@ -48,6 +49,18 @@ def test_long_on_one_exercise_flags_a_learner():
 def test_a_pass_or_a_prediction_is_never_stuck():
     assert stuck_reason(entry(tries=9, passed=True), DO, 0) is None
     assert stuck_reason(entry(tries=1, first_answer="mnt"), PREDICT, 0) is None
+
+
+def test_only_the_exercise_checked_last_looks_stuck():
+    """Three failed checks on one exercise, then a check of another: the learner moved on."""
+    other = next(e for e in CATALOG if e.kind == "do" and e.id != DO.id)
+    entries = {DO.id: entry(tries=STUCK_FAILED_TRIES, last_try="2026-12-06T09:00:00Z"),
+               other.id: entry(tries=1, last_try="2026-12-06T09:05:00Z")}
+    row = learner_row("ada", entries, CATALOG, _seconds("2026-12-06T09:06:00Z"))
+    assert row["cells"][DO.id]["stuck"] is None and row["stuck"] == []
+    entries[DO.id]["last_try"] = "2026-12-06T09:05:30Z"  # back to it
+    row = learner_row("ada", entries, CATALOG, _seconds("2026-12-06T09:06:00Z"))
+    assert row["stuck"] == [f"{DO.id}: {STUCK_FAILED_TRIES} failed checks"]
 
 
 def test_the_class_first_answers_most_given_first():
@@ -69,10 +82,10 @@ def class_files(tmp_path, monkeypatch):
         monkeypatch.setenv("LABKIT_PROGRESS", str(file))
         monkeypatch.setenv("LABKIT_LEARNER", learner)
         files[learner] = file
-        if learner == "ada":
+        if learner == "ada":  # her prediction, then the exercise she is stuck on
+            progress.record_try(PREDICT.id, False, 2, first_answer="mnt, net")
             for _ in range(STUCK_FAILED_TRIES):
                 progress.record_try(DO.id, False, len(DO.spec.hints), sentence="not yet")
-            progress.record_try(PREDICT.id, False, 2, first_answer="mnt, net")
         else:
             progress.record_try(DO.id, True, len(DO.spec.hints), sentence="done")
     return files

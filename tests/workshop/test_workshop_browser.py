@@ -114,10 +114,10 @@ def the_instructor_watches_the_board(browser, port: int, env: dict, tmp_path: Pa
     assert "MiB of" in dana.locator("td.memory").inner_text()
     do = next(e for e in exercises("01") if e.kind == "do")
     predict = next(e for e in exercises("01") if e.kind == "predict")
-    tries = "; ".join(
-        [f"progress.record_try({do.id!r}, False, {len(do.spec.hints)}, sentence='not yet')"]
-        * STUCK_FAILED_TRIES
-        + [f"progress.record_try({predict.id!r}, False, 2, first_answer='mnt, net')"])
+    tries = "; ".join(  # her prediction, then the exercise she gets stuck on
+        [f"progress.record_try({predict.id!r}, False, 2, first_answer='mnt, net')"]
+        + [f"progress.record_try({do.id!r}, False, {len(do.spec.hints)}, sentence='not yet')"]
+        * STUCK_FAILED_TRIES)
     node = docker_client.containers.get(workshop.node_name("dana"))
     checked = time.monotonic()
     done = node.exec_run(["/opt/lab/.venv/bin/python", "-c",

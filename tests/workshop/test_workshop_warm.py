@@ -1,16 +1,18 @@
-"""Warm nodes on a real hub (`./lab workshop up --learners 2 --warm 1`): a node is started
+"""Warm nodes on a real hub (`./lab workshop up --learners 3 --warm 1`): a node is started
 before anyone logs in; the first login takes it (the same container, now the learner's,
 their work volume mounted in it and their environment given to its server) and a cell
 answers there sooner than after the same login to a workshop without a pool, measured in
-the same run; the pool refills within the seats and no further; a stopped node's slot is
-released, its work kept; `down` leaves no node and no mount. Needs the learner node image
-(CI builds it).
+the same run; the pool refills; two logins at the same moment get one the warm node, the
+other a node started at login, each their own work; then, the seats full, no refill; a
+stopped node's slot is released, its work kept; `down` leaves no node and no mount. Needs
+the learner node image (CI builds it).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,7 +66,7 @@ def test_a_login_takes_a_warm_node(docker_client, built, tmp_path):  # noqa: F81
     assert down.returncode == 0, down.stderr
 
     state = tmp_path / "warm"
-    up = workshop_cmd(state, "up", "--learners", "2", "--warm", "1", "--port",
+    up = workshop_cmd(state, "up", "--learners", "3", "--warm", "1", "--port",
                       str(hub.free_port("127.0.0.1")), "--code", "class-code")
     assert up.returncode == 0, up.stderr
     workshop = Workshop.load(state)
@@ -87,15 +89,23 @@ def test_a_login_takes_a_warm_node(docker_client, built, tmp_path):  # noqa: F81
         assert (volume / "mine.txt").read_text() == "hers\n"  # her volume, not the slot
         assert warm_seconds < cold_seconds
 
-        # The pool refills within the seats (2: ann's node and one warm), and Bob's login
-        # takes that one; then the seats are full and it refills no further.
-        bobs = until(lambda: pool(docker_client, workshop, "-warm-"), 300, "the pool refilled")
-        login_to_a_cell(workshop, "bob")
-        assert docker_client.containers.get(workshop.node_name("bob")).id == bobs[0].id
+        # The pool refills; Bob and Carol log in at the same moment: one of them gets the
+        # warm node, the other a node started at login, each with their own work.
+        refilled = until(lambda: pool(docker_client, workshop, "-warm-"), 300,
+                         "the pool refilled")
+        with ThreadPoolExecutor(2) as logins:
+            list(logins.map(lambda learner: login_to_a_cell(workshop, learner), ("bob", "carol")))
+        ids = {n: docker_client.containers.get(workshop.node_name(n)).id for n in ("bob", "carol")}
+        assert sorted(i == refilled[0].id for i in ids.values()) == [False, True], ids
+        for learner in ("bob", "carol"):
+            mounts = docker_client.containers.get(ids[learner]).exec_run(
+                ["sh", "-c", f"grep ' {NODE_WORK} ' /proc/self/mountinfo"]).output.decode()
+            assert f"{workshop.work_volume(learner)}/_data" in mounts.splitlines()[-1], mounts
+        # The seats are full (3): the pool refills no further.
         time.sleep(3 * warm.KEEP_EVERY_S + 1)
         assert not pool(docker_client, workshop, "-")
         nodes = docker_client.containers.list(filters={"label": f"{WORKSHOP_LABEL}={workshop.id}"})
-        assert len(nodes) == workshop.seats == 2
+        assert len(nodes) == workshop.seats == 3
 
         # Ann's node stops: its slot is released, her work kept.
         slot = ann.labels[warm.SLOT_LABEL]
