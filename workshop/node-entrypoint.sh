@@ -56,5 +56,4 @@ if [ -n "${LABKIT_WARM:-}" ]; then
   exec /opt/lab/.venv/bin/python -P -m labkit.workshop.warm_server
 fi
 prepare_work
-cd "$work"
 exec "$@"

@@ -378,7 +378,20 @@ def remove_session_network(session_id: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(NETWORKS, f"{network}.conflist"))
     shutil.rmtree(os.path.join(IPAM, network), ignore_errors=True)
+    remove_lease_ghosts()
     delete_link(f"lk{session_id}p")
+
+
+def remove_lease_ghosts() -> None:
+    """host-local's directories of lab networks that are gone and hold no lease. A container
+    killed with its pod has conmon run `podman container cleanup` after labkit's clean-up;
+    its CNI DEL makes host-local open its directory again (a lock file, nothing else)."""
+    for directory in glob.glob(os.path.join(IPAM, "lk-*-pods")):
+        if os.path.exists(os.path.join(NETWORKS, f"{os.path.basename(directory)}.conflist")):
+            continue  # a network in use
+        names = [name for _, _, files in os.walk(directory) for name in files]
+        if all(name == "lock" for name in names):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def podman_environment() -> dict[str, str]:
