@@ -11,8 +11,8 @@ import docker
 from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from tornado import web
 
-from labkit.workshop.nodes import NODE_PORT, host_config
-from labkit.workshop.settings import ADMIN, LEARNER_RE, NODE_PROGRESS, NODE_WORK, Workshop
+from labkit.workshop.nodes import ENVIRONMENT, HOSTNAME, NODE_PORT, host_config
+from labkit.workshop.settings import ADMIN, LEARNER_RE, NODE_WORK, Workshop
 
 c = get_config()  # noqa: F821 (JupyterHub's config loader provides it)
 BOARD = "/services/board/"
@@ -69,9 +69,9 @@ c.DockerSpawner.volumes = {workshop.prefix + "{username}-work": NODE_WORK}
 c.DockerSpawner.escape = lambda name: name  # held to LEARNER_RE above
 c.DockerSpawner.extra_host_config = host_config()
 c.DockerSpawner.extra_create_kwargs = {"labels": workshop.labels("learner-node"),
-                                       "hostname": "labkit-node"}
+                                       "hostname": HOSTNAME}
 c.DockerSpawner.environment = {
-    "LABKIT_PROGRESS": NODE_PROGRESS,
+    **ENVIRONMENT,
     "LABKIT_LEARNER": lambda spawner: spawner.user.name,
 }
 c.Spawner.start_timeout = 300  # a node starts its engine and loads the lab's images

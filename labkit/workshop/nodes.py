@@ -5,12 +5,15 @@ logs in, :mod:`labkit.workshop.warm`)."""
 from __future__ import annotations
 
 from .privileges import node_privileges
-from .settings import NODE_PIDS
+from .settings import NODE_PIDS, NODE_PROGRESS
 
 ENGINE_STORAGE = "rw,exec,dev,suid,mode=755,size=4g"
 NODE_PORT = 8888
 """The port a node's JupyterLab listens on; Docker publishes it on the host's 127.0.0.1."""
 CPU_PERIOD_US = 100_000
+HOSTNAME = "labkit-node"
+ENVIRONMENT = {"LABKIT_PROGRESS": NODE_PROGRESS}
+"""What every node's environment holds before it is a learner's (their name comes with it)."""
 
 
 def host_config() -> dict:

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import docker
 
-from .nodes import CPU_PERIOD_US, NODE_PORT, cpu_quota, host_config
-from .settings import NODE_PROGRESS, NODE_WORK, ROLE_LABEL, WORKSHOP_LABEL, Workshop
+from .nodes import CPU_PERIOD_US, ENVIRONMENT, HOSTNAME, NODE_PORT, cpu_quota, host_config
+from .settings import NODE_WORK, ROLE_LABEL, WORKSHOP_LABEL, Workshop
 from .warm_server import CLAIM, CLAIMED, READY
 
 ROLE = "warm-node"
@@ -98,9 +98,9 @@ def start_warm_node(client: docker.DockerClient, workshop: Workshop) -> str:
     slot.mkdir(mode=0o755)
     name = booting_name(workshop, token)
     client.containers.run(
-        workshop.image, detach=True, name=name, hostname="labkit-node",
+        workshop.image, detach=True, name=name, hostname=HOSTNAME,
         labels={**workshop.labels(ROLE), SLOT_LABEL: str(slot)},
-        environment={"LABKIT_PROGRESS": NODE_PROGRESS, "LABKIT_WARM": "1"},
+        environment={**ENVIRONMENT, "LABKIT_WARM": "1"},
         volumes={str(slot): {"bind": NODE_WORK, "mode": "rw,rslave"}},
         mem_limit=workshop.memory, cpu_period=CPU_PERIOD_US, cpu_quota=cpu_quota(workshop.cpus),
         ports={f"{NODE_PORT}/tcp": ("127.0.0.1", None)}, network=workshop.network,
