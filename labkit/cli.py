@@ -88,6 +88,9 @@ def add_workshop_commands(commands) -> None:
     up.add_argument("--warm", type=int, default=0,
                     help="keep this many nodes started for the next logins (default 0; they "
                          "count against the seats)")
+    up.add_argument("--lti", metavar="FILE",
+                    help="learners enter from a course (LTI 1.3): the platform's issuer, "
+                         "client_id, authorize_url and jwks_endpoint, in YAML (docs/workshop.md)")
     up.add_argument("--proxy", default="configurable-http-proxy",
                     help="the configurable-http-proxy program")
     verbs.add_parser("down", help="stop the hub; remove every node, volume and network of it")
@@ -117,14 +120,28 @@ def run_workshop(args) -> int:
             except OSError as error:
                 raise LabError(f"The list of names {args.names} cannot be read "
                                f"({error.strerror}): give a file with one name a line.") from None
+        platform = None
+        if args.lti:
+            from .workshop.lti import load_platform
+
+            platform = load_platform(args.lti)
         workshop = hub.up(args.learners, names, ip=args.ip, port=args.port, cpus=args.cpus,
                           memory=args.memory, idle_minutes=args.idle_minutes, code=args.code,
-                          proxy=args.proxy, warm=args.warm)
-        print(f"The workshop is up at {workshop.url}\n"
-              f"  learners log in with any name{' on the list' if names else ''} "
-              f"and the code: {workshop.code}\n"
-              f"  the instructor logs in as 'instructor' with: {workshop.admin_code}\n"
-              f"  room for {workshop.seats} learner(s); ./lab workshop status, progress, "
+                          proxy=args.proxy, warm=args.warm, lti=platform)
+        print(f"The workshop is up at {workshop.url}")
+        if workshop.lti:
+            from .workshop.lti import tool_urls
+
+            print(f"  learners enter from the course ({workshop.lti['issuer']}, LTI 1.3); "
+                  "a launch with a teaching role opens the class board\n"
+                  "  register the tool on the platform with:")
+            for what, url in tool_urls(workshop.url).items():
+                print(f"    {what}: {url}")
+        else:
+            print(f"  learners log in with any name{' on the list' if names else ''} "
+                  f"and the code: {workshop.code}\n"
+                  f"  the instructor logs in as 'instructor' with: {workshop.admin_code}")
+        print(f"  room for {workshop.seats} learner(s); ./lab workshop status, progress, "
               "reset NAME, down")
         return 0
     if verb == "down":

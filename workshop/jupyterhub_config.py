@@ -34,10 +34,18 @@ c.JupyterHub.cleanup_servers = True  # the hub's end stops every node
 c.JupyterHub.allow_named_servers = False
 
 # Logging in: one workshop code for the class (or a list of names with it), the
-# instructor with a code of their own.
-c.JupyterHub.authenticator_class = SharedPasswordAuthenticator
-c.SharedPasswordAuthenticator.user_password = workshop.code
-c.SharedPasswordAuthenticator.admin_password = workshop.admin_code
+# instructor with a code of their own; or, with `up --lti FILE`, from the course's
+# platform (LTI 1.3, labkit/workshop/lti_login.py): a teaching role is the instructor.
+if workshop.lti:
+    c.JupyterHub.authenticator_class = "labkit.workshop.lti_login.CourseAuthenticator"
+    c.LTI13Authenticator.issuer = workshop.lti["issuer"]
+    c.LTI13Authenticator.client_id = {workshop.lti["client_id"]}
+    c.LTI13Authenticator.authorize_url = workshop.lti["authorize_url"]
+    c.LTI13Authenticator.jwks_endpoint = workshop.lti["jwks_endpoint"]
+else:
+    c.JupyterHub.authenticator_class = SharedPasswordAuthenticator
+    c.SharedPasswordAuthenticator.user_password = workshop.code
+    c.SharedPasswordAuthenticator.admin_password = workshop.admin_code
 c.Authenticator.admin_users = {ADMIN}
 # A learner's name is what their node and volume are named after, as labkit names them
 # (settings.LEARNER_RE: letters, digits, '-' and '_'): names are held to it, so Docker's
@@ -45,7 +53,7 @@ c.Authenticator.admin_users = {ADMIN}
 c.Authenticator.username_pattern = f"^{LEARNER_RE.pattern}$"
 if workshop.learners:
     c.Authenticator.allowed_users = set(workshop.learners)
-else:
+else:  # anyone with the code, or anyone the course launches
     c.Authenticator.allow_all = True
 
 # Learner nodes (labkit/workshop/nodes.py): privileged, limited in memory, CPU and

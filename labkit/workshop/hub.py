@@ -139,7 +139,7 @@ def _hub_pid(workshop: Workshop) -> int | None:
 def up(learners: int | None = None, names: list[str] | None = None, ip: str = "127.0.0.1",
        port: int = 8000, cpus: float | str = 1.0, memory: str = "2G", idle_minutes: int = 60,
        code: str | None = None, proxy: str = "configurable-http-proxy",
-       warm: int = 0) -> Workshop:
+       warm: int = 0, lti: dict[str, str] | None = None) -> Workshop:
     """Start a workshop for ``learners`` (or the ``names`` given), or say in one sentence
     why not; nothing is left behind when it cannot start."""
     existing = Workshop.load()
@@ -147,6 +147,10 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
         raise LabError(f"A workshop is already up on this host ({existing.url}): run "
                        "./lab workshop down first.")
     names = [check_learner_name(n) for n in names or []]
+    if lti and (names or code):
+        raise LabError(f"--{'names' if names else 'code'} and --lti do not go together: with "
+                       "--lti the course's platform decides who enters; give --learners for "
+                       "the seats.")
     if code is not None and len(code) < 8:
         raise LabError(f"The workshop code {code!r} is too short: JupyterHub asks for at "
                        "least 8 characters.")
@@ -168,7 +172,8 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
         check_port(ip, port)
         workshop = Workshop(image=image, ip=ip, port=port, learners=names, seats=seats,
                             cpus=parse_cpus(cpus), memory=memory,
-                            idle_minutes=idle_minutes, proxy=proxy, warm=warm)
+                            idle_minutes=idle_minutes, proxy=proxy, warm=warm,
+                            lti=dict(lti or {}))
         if code:
             workshop.code = code
         if existing is not None:  # a hub that died: what it left goes first
@@ -349,7 +354,9 @@ def status() -> str:
     """Where the class logs in, and each learner's node."""
     workshop = current()
     users = request(workshop, "GET", "/users")
-    lines = [f"Workshop {workshop.id} at {workshop.url} · code {workshop.code} · "
+    entry = (f"entered from {workshop.lti['issuer']} (LTI 1.3)" if workshop.lti
+             else f"code {workshop.code}")
+    lines = [f"Workshop {workshop.id} at {workshop.url} · {entry} · "
              f"{workshop.seats} seat(s), {workshop.cpus:g} CPU and {workshop.memory} a node"]
     if workshop.warm:
         client = connect()

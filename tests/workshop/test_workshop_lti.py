@@ -1,0 +1,130 @@
+"""A class entering the workshop from its course (LTI 1.3), in a real browser, on a real
+hub and learner node: the course (tests/workshop/lti_platform.py, a platform with a
+signing key of its own, on another site than the hub) launches a learner, who lands in
+JupyterLab in her own node; she launches again and gets the same node and work; the
+course's instructor lands on the class board and takes no seat; a launch signed with a
+key the platform does not publish is refused and makes nobody; the hub opened directly
+says where to enter from.
+Needs the learner node image and Debian's Chromium (CI has both)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labkit.workshop import hub
+from labkit.workshop.lti import learner_name, tool_urls
+from labkit.workshop.settings import ADMIN, Workshop
+from tests.browser.test_jupyterlab import CHROMIUM, FLAGS
+from tests.conftest import need
+from tests.workshop.lti_platform import Platform
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_class_enters_from_its_course(docker_client, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    need(os.path.exists(CHROMIUM), "Debian's chromium is needed for the browser test")
+    need(bool(docker_client.images.list(filters={"label": hub.NODE_IMAGE_LABEL})),
+         "the learner node image (sudo ./lab workshop build)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hub_url = f"http://127.0.0.1:{port}"
+    course = Platform(hub_url).start()
+    course.enrol("ada", "Ada Lovelace", "ada@example.edu")
+    course.enrol("grace", "Grace Hopper", "grace@example.edu", role="Instructor")
+    course.enrol("eve", "Eve Mallory", "eve@example.edu")
+    platform_file = tmp_path / "platform.yaml"
+    platform_file.write_text(yaml.safe_dump(course.settings()))
+    env = {**os.environ, "LABKIT_WORKSHOP_STATE": str(tmp_path / "workshop")}
+    up = subprocess.run([str(REPO / "lab"), "workshop", "up", "--learners", "2", "--port",
+                         str(port), "--lti", str(platform_file)], env=env, text=True,
+                        capture_output=True, timeout=300)
+    assert up.returncode == 0, up.stderr
+    try:
+        # What `up` tells the instructor to register is where the course sends launches.
+        for what, url in tool_urls(hub_url).items():
+            assert f"{what}: {url}" in up.stdout
+        workshop = Workshop.load(Path(env["LABKIT_WORKSHOP_STATE"]))
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+
+            # Ada follows the course's link and lands in JupyterLab, in her own node.
+            ada = browser.new_context().new_page()
+            responses = []
+            ada.on("response", lambda r: responses.append(r))
+            ada.goto(course.launch_url("ada"))
+            name = learner_name(course.launches[-1])
+            assert name.startswith("ada-")
+            ada.wait_for_url(f"**/user/{name}/lab**", timeout=300_000)
+            ada.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+            # Its state and nonce cookies reach the hub on the course's cross-site POST.
+            handshake = [r.header_value("set-cookie") or "" for r in responses
+                         if "/hub/lti13/oauth_login" in r.url]
+            assert handshake and all("SameSite=None" in c and "Secure" in c
+                                     for c in handshake), handshake
+            node = docker_client.containers.get(workshop.node_name(name))
+            assert any(m["Name"] == workshop.work_volume(name)
+                       for m in node.attrs["Mounts"] if m["Type"] == "volume")
+            marker = "written before the second launch"
+            assert node.exec_run(["sh", "-c", f"echo '{marker}' > /root/work/mine.txt"]
+                                 ).exit_code == 0
+
+            # Her next launch, from another browser, is the same learner in the same node.
+            again = browser.new_context().new_page()
+            again.goto(course.launch_url("ada"))
+            again.wait_for_url(f"**/user/{name}/lab**", timeout=120_000)
+            assert learner_name(course.launches[-1]) == name
+            assert node.exec_run(["cat", "/root/work/mine.txt"]).output.decode().strip() \
+                == marker
+
+            # The course's instructor lands on the class board, with Ada's row on it.
+            grace = browser.new_context().new_page()
+            grace.goto(course.launch_url("grace"))
+            grace.wait_for_url("**/services/board/", timeout=60_000)
+            grace.locator(f"tr[data-learner='{name}']").wait_for(timeout=30_000)
+            grace.screenshot(path=str(tmp_path / "board-after-launches.png"))
+
+            # An impostor's launch (a key the course does not publish) is refused.
+            course.forge = True
+            eve = browser.new_context().new_page()
+            answer = []
+            eve.on("response", lambda r: answer.append(r.status)
+                   if "/hub/lti13/oauth_callback" in r.url else None)
+            eve.goto(course.launch_url("eve"))
+            eve.wait_for_load_state()
+            eve.wait_for_function("document.body.innerText.includes('Signature')",
+                                  timeout=30_000)
+            eve.screenshot(path=str(tmp_path / "forged-launch.png"))
+            assert answer == [400]
+            eve_name = learner_name(course.launches[-1])
+
+            # The hub opened directly sends the learner to the course.
+            direct = browser.new_context().new_page()
+            direct.goto(f"{hub_url}/hub/lti13/oauth_login")
+            direct.screenshot(path=str(tmp_path / "hub-opened-directly.png"))
+            assert "open it from the course's page" in direct.inner_text("body")
+            browser.close()
+
+        users = {u["name"]: u for u in hub.request(workshop, "GET", "/users")}
+        assert set(users) == {name, ADMIN} and eve_name not in users
+        assert users[ADMIN]["admin"] and not users[ADMIN]["servers"]  # no seat taken
+        nodes = docker_client.containers.list(filters={"label": "io.labkit.role=learner-node"})
+        assert [c.name for c in nodes if c.name.startswith(workshop.prefix)] == [
+            workshop.node_name(name)]
+        status = subprocess.run([str(REPO / "lab"), "workshop", "status"], env=env,
+                                text=True, capture_output=True, timeout=60)
+        assert f"entered from {course.url} (LTI 1.3)" in status.stdout
+        assert name in status.stdout
+    finally:
+        down = subprocess.run([str(REPO / "lab"), "workshop", "down"], env=env, text=True,
+                              capture_output=True, timeout=300)
+        course.stop()
+        assert down.returncode == 0, down.stderr
