@@ -88,6 +88,8 @@ def add_workshop_commands(commands) -> None:
     up.add_argument("--warm", type=int, default=0,
                     help="keep this many nodes started for the next logins (default 0; they "
                          "count against the seats)")
+    up.add_argument("--work-size", default="1G",
+                    help="how much each learner's work may hold (default 1G)")
     up.add_argument("--lti", metavar="FILE",
                     help="learners enter from a course (LTI 1.3): the platform's issuer, "
                          "client_id, authorize_url and jwks_endpoint, in YAML (docs/workshop.md)")
@@ -102,6 +104,9 @@ def add_workshop_commands(commands) -> None:
     grades = verbs.add_parser("grades", help="every learner's exercises, a CSV row each "
                                              "(docs/workshop.md)")
     grades.add_argument("--output", metavar="FILE", help="write the CSV there (default: stdout)")
+    grades.add_argument("--to-course", action="store_true",
+                        help="send each learner's exercises passed to the course's grade "
+                             "column instead (a workshop up with --lti and a token_url)")
 
 
 def run_workshop(args) -> int:
@@ -127,7 +132,8 @@ def run_workshop(args) -> int:
             platform = load_platform(args.lti)
         workshop = hub.up(args.learners, names, ip=args.ip, port=args.port, cpus=args.cpus,
                           memory=args.memory, idle_minutes=args.idle_minutes, code=args.code,
-                          proxy=args.proxy, warm=args.warm, lti=platform)
+                          proxy=args.proxy, warm=args.warm, lti=platform,
+                          work_size=args.work_size)
         print(f"The workshop is up at {workshop.url}")
         if workshop.lti:
             from .workshop.lti import tool_urls
@@ -156,6 +162,11 @@ def run_workshop(args) -> int:
     if verb == "grades":
         from .workshop.progress import grade_rows, grades_csv
 
+        if args.to_course:
+            from .workshop.lti_scores import send_scores
+
+            print(send_scores(hub.current(), class_rows(class_files())))
+            return 0
         write_grades(grades_csv(grade_rows(class_files())), args.output)
         return 0
     rows = class_rows(class_files())

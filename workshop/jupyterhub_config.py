@@ -11,6 +11,7 @@ import docker
 from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from tornado import web
 
+from labkit.workshop import work_disks
 from labkit.workshop.nodes import ENVIRONMENT, HOSTNAME, NODE_PORT, host_config
 from labkit.workshop.settings import ADMIN, LEARNER_RE, NODE_WORK, Workshop
 
@@ -32,6 +33,7 @@ c.JupyterHub.db_url = f"sqlite:///{os.path.join(state, 'jupyterhub.sqlite')}"
 c.JupyterHub.cookie_secret_file = os.path.join(state, "cookie_secret")
 c.JupyterHub.cleanup_servers = True  # the hub's end stops every node
 c.JupyterHub.allow_named_servers = False
+c.JupyterHub.active_server_limit = workshop.seats  # a login past the seats waits for one
 
 # Logging in: one workshop code for the class (or a list of names with it), the
 # instructor with a code of their own; or, with `up --lti FILE`, from the course's
@@ -42,6 +44,7 @@ if workshop.lti:
     c.LTI13Authenticator.client_id = {workshop.lti["client_id"]}
     c.LTI13Authenticator.authorize_url = workshop.lti["authorize_url"]
     c.LTI13Authenticator.jwks_endpoint = workshop.lti["jwks_endpoint"]
+    c.Authenticator.auto_login = True  # the hub's login page goes to "enter from the course"
 else:
     c.JupyterHub.authenticator_class = SharedPasswordAuthenticator
     c.SharedPasswordAuthenticator.user_password = workshop.code
@@ -89,14 +92,16 @@ c.Spawner.poll_interval = 10  # a node that died is noticed soon, and its learne
 
 def make_work_volume(spawner):
     """The learner's work volume, created with the workshop's marks before their first
-    node (Docker would otherwise make it unlabelled); kept when their node goes."""
+    node (Docker would otherwise make it unlabelled), a file system of the workshop's work
+    size under it (labkit/workshop/work_disks.py); kept when their node goes."""
     name = workshop.work_volume(spawner.user.name)
     client = docker.from_env()
     try:
         try:
-            client.volumes.get(name)
+            volume = client.volumes.get(name)
         except docker.errors.NotFound:
-            client.volumes.create(name, labels=workshop.labels("learner-work"))
+            volume = client.volumes.create(name, labels=workshop.labels("learner-work"))
+        work_disks.attach(workshop, spawner.user.name, volume.attrs["Mountpoint"])
     finally:
         client.close()
 

@@ -27,9 +27,10 @@ import docker
 from ..errors import LabError
 from ..quantity import parse_cpus
 from ..runtimes.docker import connect
+from . import lti_people, lti_scores, work_disks
 from . import warm as warm_pool
 from .capacity import check_room
-from .settings import WORKSHOP_LABEL, Workshop, check_learner_name
+from .settings import ROLE_LABEL, WORKSHOP_LABEL, Workshop, check_learner_name
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "workshop" / "jupyterhub_config.py"
@@ -139,7 +140,7 @@ def _hub_pid(workshop: Workshop) -> int | None:
 def up(learners: int | None = None, names: list[str] | None = None, ip: str = "127.0.0.1",
        port: int = 8000, cpus: float | str = 1.0, memory: str = "2G", idle_minutes: int = 60,
        code: str | None = None, proxy: str = "configurable-http-proxy",
-       warm: int = 0, lti: dict[str, str] | None = None) -> Workshop:
+       warm: int = 0, lti: dict[str, str] | None = None, work_size: str = "1G") -> Workshop:
     """Start a workshop for ``learners`` (or the ``names`` given), or say in one sentence
     why not; nothing is left behind when it cannot start."""
     existing = Workshop.load()
@@ -157,6 +158,7 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
     if idle_minutes < 1:
         raise LabError(f"--idle-minutes {idle_minutes} is not a time to wait: give whole "
                        "minutes, 1 or more (e.g. 60).")
+    work_disks.parse_work_size(work_size)
     seats = max(learners or 0, len(names)) or 1
     if not 0 <= warm <= seats:
         raise LabError(f"--warm {warm} is not a number of warm nodes for {seats} seat(s): "
@@ -173,7 +175,8 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
         workshop = Workshop(image=image, ip=ip, port=port, learners=names, seats=seats,
                             cpus=parse_cpus(cpus), memory=memory,
                             idle_minutes=idle_minutes, proxy=proxy, warm=warm,
-                            lti=dict(lti or {}))
+                            lti=dict(lti or {}), work_size=work_size)
+        work_disks.check_disk_room(workshop.state, seats, work_size)
         if code:
             workshop.code = code
         if existing is not None:  # a hub that died: what it left goes first
@@ -190,6 +193,8 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
             workshop.proxy_api_port = free_port("127.0.0.1")
             workshop.board_port = free_port("127.0.0.1")
             workshop.save()
+            if workshop.lti:
+                lti_scores.make_tool_key(workshop)
             _start_hub(workshop)
         except BaseException:
             pid = _hub_pid(workshop)
@@ -288,7 +293,8 @@ def down() -> str:
 
 def _forget(workshop: Workshop, keep_log: bool = False) -> None:
     """Remove the workshop's files from its state directory (the hub's database, secrets)."""
-    names = ["workshop.json", "hub.pid", "proxy.pid", "jupyterhub.sqlite", "cookie_secret"]
+    names = ["workshop.json", "hub.pid", "proxy.pid", "jupyterhub.sqlite", "cookie_secret",
+             lti_scores.key_file(workshop).name, lti_people.people_file(workshop).name]
     for name in names + ([] if keep_log else ["hub.log"]):
         (Path(workshop.state) / name).unlink(missing_ok=True)
 
@@ -300,6 +306,8 @@ def remove_everything(client: docker.DockerClient, workshop: Workshop) -> dict[s
     for container in client.containers.list(all=True, filters=mark):
         container.remove(force=True, v=True)
         removed["containers"] += 1
+    work_disks.detach(workshop, [v.attrs["Mountpoint"] for v in client.volumes.list(
+        filters={"label": [f"{WORKSHOP_LABEL}={workshop.id}", f"{ROLE_LABEL}=learner-work"]})])
     for volume in client.volumes.list(filters=mark):
         volume.remove(force=True)
         removed["volumes"] += 1

@@ -64,6 +64,9 @@ class Workshop:
     idle_minutes: int = 60
     warm: int = 0
     """How many warm nodes to keep ready for logins (within the seats)."""
+    work_size: str = "1G"
+    """How much each learner's work may hold (their work volume is a file system of this
+    size, labkit/workshop/work_disks.py)."""
     lti: dict[str, str] = field(default_factory=dict)
     """The course's platform (lti.FIELDS) when learners enter from it (LTI 1.3); empty
     means they log in with the workshop code."""

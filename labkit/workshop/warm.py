@@ -31,6 +31,7 @@ from pathlib import Path
 
 import docker
 
+from .mounts import mounted
 from .nodes import CPU_PERIOD_US, ENVIRONMENT, HOSTNAME, NODE_PORT, cpu_quota, host_config
 from .settings import NODE_WORK, ROLE_LABEL, WORKSHOP_LABEL, Workshop
 from .warm_server import CLAIM, CLAIMED, READY
@@ -53,14 +54,6 @@ def slots(workshop: Workshop) -> Path:
     """Where this workshop's slots are (its id in the path: a keeper left by a hub that died
     never touches the next workshop's)."""
     return Path(workshop.state) / "slots" / workshop.id
-
-
-def mounted(path: str | Path) -> bool:
-    """Whether something is mounted on ``path`` (a bind mount of the same file system too,
-    which ``os.path.ismount`` cannot tell)."""
-    where = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as lines:
-        return any(line.split()[4].replace("\\040", " ") == where for line in lines)
 
 
 def share_slots(workshop: Workshop) -> None:

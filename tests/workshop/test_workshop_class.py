@@ -18,6 +18,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -243,6 +244,22 @@ def test_a_class_of_three(docker_client, built, state):
         burning.result()
         print(f"bob's node burning four loops used {bob_cpu:.2f} CPU")
         assert bob_cpu <= 1.1  # his node's quota, one CPU, with the readings' slack
+        # Filling his work: it stops at his work's own size (--work-size, 1G by default),
+        # not at the host's disk or anyone else's work; what he deletes comes back.
+        host_free = shutil.disk_usage(workshop.state).free
+        fill = in_node(nodes["bob"].name, "dd if=/dev/zero of=/root/work/fill bs=1M "
+                                          "count=1200 2>&1", timeout=180)
+        assert fill.returncode != 0 and "No space left on device" in fill.stdout, fill.stdout
+        size = in_node(nodes["bob"].name, "df -B1 --output=size /root/work | tail -1").stdout
+        assert 0.9 * 2**30 < int(size) <= 2**30
+        taken = host_free - shutil.disk_usage(workshop.state).free
+        print(f"bob filling his work took {taken / 2**30:.2f} GiB of the host's disk")
+        assert taken < 1.1 * 2**30
+        assert in_node(nodes["ann"].name, "echo mine > /root/work/ann.txt && "
+                                          "cat /root/work/ann.txt").stdout.strip() == "mine"
+        assert in_node(nodes["bob"].name, "rm /root/work/fill").returncode == 0
+        until(lambda: host_free - shutil.disk_usage(workshop.state).free < 0.2 * 2**30, 60,
+              "the host's disk getting back what bob deleted")
         # A fork bomb: it stops at his node's process limit, and the host and the other
         # nodes still start processes at once.
         assert kernel.cgroup_state(bobs).limits.pids_max == NODE_PIDS
@@ -294,6 +311,10 @@ def test_a_class_of_three(docker_client, built, state):
     assert down.returncode == 0 and "is down: removed" in down.stdout, down.stderr
     assert leftovers == []
     assert survivors == ("running", mark)
+    # The learners' work disks: unmounted, their loop devices gone, their files removed.
+    loops = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE"],
+                           capture_output=True, text=True, check=True).stdout
+    assert str(state) not in loops and not (state / "work-disks").exists()
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
         probe.bind(("127.0.0.1", port))  # the hub's proxy is gone with it

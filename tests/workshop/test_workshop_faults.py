@@ -87,6 +87,10 @@ def test_more_learners_than_the_host_holds(docker_client, an_image, state_dir):
     ({"idle_minutes": 0}, "--idle-minutes 0 is not a time to wait"),
     ({"warm": 2}, "--warm 2 is not a number of warm nodes for 1 seat(s)"),
     ({"warm": -1}, "--warm -1 is not a number of warm nodes for 1 seat(s)"),
+    ({"work_size": "lots"}, "--work-size lots is not a size for a learner's work: give 64M"),
+    ({"work_size": "1M"}, "--work-size 1M is not a size for a learner's work: give 64M"),
+    ({"work_size": "900T"},
+     "The work of 1 learner(s) at --work-size 900T may take 921600 GiB, and "),
 ])
 def test_bad_input(docker_client, an_image, state_dir, options, words):
     before = workshop_objects(docker_client)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from labkit.workshop import hub, warm
+from labkit.workshop.mounts import mounted
 from labkit.workshop.settings import NODE_WORK, WORKSHOP_LABEL, Workshop
 from tests.container.test_lab_container import _run_a_cell
 from tests.workshop.test_workshop_class import (  # noqa: F401
@@ -97,10 +98,12 @@ def test_a_login_takes_a_warm_node(docker_client, built, tmp_path):  # noqa: F81
             list(logins.map(lambda learner: login_to_a_cell(workshop, learner), ("bob", "carol")))
         ids = {n: docker_client.containers.get(workshop.node_name(n)).id for n in ("bob", "carol")}
         assert sorted(i == refilled[0].id for i in ids.values()) == [False, True], ids
-        for learner in ("bob", "carol"):
-            mounts = docker_client.containers.get(ids[learner]).exec_run(
-                ["sh", "-c", f"grep ' {NODE_WORK} ' /proc/self/mountinfo"]).output.decode()
-            assert f"{workshop.work_volume(learner)}/_data" in mounts.splitlines()[-1], mounts
+        for learner in ("bob", "carol"):  # what each writes lands on their own volume
+            written = docker_client.containers.get(ids[learner]).exec_run(
+                ["sh", "-c", f"echo {learner} > {NODE_WORK}/who.txt"])
+            assert written.exit_code == 0, written.output
+            theirs = docker_client.volumes.get(workshop.work_volume(learner)).attrs["Mountpoint"]
+            assert (Path(theirs) / "who.txt").read_text() == f"{learner}\n"
         # The seats are full (3): the pool refills no further.
         time.sleep(3 * warm.KEEP_EVERY_S + 1)
         assert not pool(docker_client, workshop, "-")
@@ -111,7 +114,7 @@ def test_a_login_takes_a_warm_node(docker_client, built, tmp_path):  # noqa: F81
         slot = ann.labels[warm.SLOT_LABEL]
         hub.request(workshop, "DELETE", "/users/ann/server")
         until(lambda: not os.path.exists(slot), 120, "ann's slot released")
-        assert not warm.mounted(slot)
+        assert not mounted(slot)
         assert (volume / "mine.txt").read_text() == "hers\n"
     finally:
         down = workshop_cmd(state, "down")
