@@ -27,7 +27,7 @@ import docker
 from ..errors import LabError
 from ..quantity import parse_cpus
 from ..runtimes.docker import connect
-from . import lti_people, lti_scores, work_disks
+from . import guard, lti_people, lti_scores, work_disks
 from . import warm as warm_pool
 from .capacity import check_room
 from .settings import ROLE_LABEL, WORKSHOP_LABEL, Workshop, check_learner_name
@@ -184,14 +184,17 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
             warm_pool.unshare_slots(existing)
         network = client.networks.create(
             workshop.network, driver="bridge", labels=workshop.labels("network"),
-            # Nodes on this network reach the hub (its gateway) and nothing of each other.
-            options={"com.docker.network.bridge.enable_icc": "false"})
+            # Nodes on this network reach the hub (its gateway) and nothing of each other;
+            # the guard (guard.py) lets them reach nothing else of this host.
+            options={"com.docker.network.bridge.enable_icc": "false",
+                     "com.docker.network.bridge.name": guard.bridge(workshop.id)})
         try:
             network.reload()
             workshop.hub_ip = network.attrs["IPAM"]["Config"][0]["Gateway"]
             workshop.hub_port = free_port(workshop.hub_ip)
             workshop.proxy_api_port = free_port("127.0.0.1")
             workshop.board_port = free_port("127.0.0.1")
+            guard.install(workshop)
             workshop.save()
             if workshop.lti:
                 lti_scores.make_tool_key(workshop)
@@ -311,6 +314,7 @@ def remove_everything(client: docker.DockerClient, workshop: Workshop) -> dict[s
     for volume in client.volumes.list(filters=mark):
         volume.remove(force=True)
         removed["volumes"] += 1
+    guard.remove(workshop)
     for network in client.networks.list(filters=mark):
         network.remove()
         removed["networks"] += 1
