@@ -39,6 +39,7 @@ class Usage:
     """What a cgroup has used, and how often the kernel pushed back."""
 
     memory_bytes: int | None = None
+    memory_inactive_file_bytes: int | None = None  # file cache the kernel reclaims first
     memory_peak_bytes: int | None = None
     memory_failcnt: int | None = None  # v1: times the limit was hit
     memory_max_events: int | None = None  # v2: memory.events "max"
@@ -48,6 +49,21 @@ class Usage:
     cpu_throttled_periods: int | None = None
     cpu_throttled_ns: int | None = None
     pids_current: int | None = None
+
+    @property
+    def memory_working_set_bytes(self) -> int | None:
+        """Memory in use less the inactive file cache, which the kernel reclaims before it
+        OOM-kills: the figure the kubelet (through cAdvisor) watches for eviction
+        (Kubernetes' own sketch of it: kubernetes.io/examples/admin/resource/memory-available.sh).
+
+        >>> Usage(memory_bytes=900, memory_inactive_file_bytes=600).memory_working_set_bytes
+        300
+        >>> Usage(memory_bytes=900).memory_working_set_bytes
+        900
+        """
+        if self.memory_bytes is None:
+            return None
+        return max(0, self.memory_bytes - (self.memory_inactive_file_bytes or 0))
 
 
 @dataclass(frozen=True)

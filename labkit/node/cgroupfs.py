@@ -9,14 +9,14 @@ from ..model import Limits, Usage
 # Which files to read, by controller, per cgroup version.
 FILES_V1 = {
     "memory": ("memory.limit_in_bytes", "memory.usage_in_bytes", "memory.max_usage_in_bytes",
-               "memory.failcnt", "memory.oom_control"),
+               "memory.failcnt", "memory.oom_control", "memory.stat"),
     "cpu": ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares", "cpu.stat"),
     "cpuacct": ("cpuacct.usage",),
     "pids": ("pids.max", "pids.current"),
 }
 FILES_V2 = {
-    "unified": ("memory.max", "memory.current", "memory.peak", "memory.events", "cpu.max",
-                "cpu.weight", "cpu.stat", "pids.max", "pids.current"),
+    "unified": ("memory.max", "memory.current", "memory.peak", "memory.events", "memory.stat",
+                "cpu.max", "cpu.weight", "cpu.stat", "pids.max", "pids.current"),
 }
 
 # v1 reports "no limit" as the largest page-aligned counter, e.g. 9223372036854771712.
@@ -62,6 +62,9 @@ def usage_v1(files: Mapping[str, str | None]) -> Usage:
     oom = parse_keyed(files.get("memory.oom_control"))
     return Usage(
         memory_bytes=_int(files.get("memory.usage_in_bytes")),
+        # v1's memory.stat: total_* counts the cgroup and every cgroup below it
+        memory_inactive_file_bytes=parse_keyed(files.get("memory.stat")).get(
+            "total_inactive_file"),
         memory_peak_bytes=_int(files.get("memory.max_usage_in_bytes")),
         memory_failcnt=_int(files.get("memory.failcnt")),
         oom_kills=oom.get("oom_kill"),
@@ -94,6 +97,7 @@ def usage_v2(files: Mapping[str, str | None]) -> Usage:
     throttled_usec = cpu_stat.get("throttled_usec")
     return Usage(
         memory_bytes=_int(files.get("memory.current")),
+        memory_inactive_file_bytes=parse_keyed(files.get("memory.stat")).get("inactive_file"),
         memory_peak_bytes=_int(files.get("memory.peak")),
         memory_max_events=events.get("max"),
         oom_kills=events.get("oom_kill"),

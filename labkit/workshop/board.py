@@ -102,8 +102,9 @@ def predictions(everyone: dict[str, dict[str, dict]], catalog: list[Exercise]) -
 
 
 class NodeUsage:
-    """Each learner node's memory and CPU, read from its cgroup; CPU as the share of one
-    CPU it used since the previous reading."""
+    """Each learner node's memory and CPU, read from its cgroup: memory as its working set
+    (what it uses less the file cache the kernel reclaims first, as the kubelet counts a
+    container's), CPU as the share of one CPU it used since the previous reading."""
 
     def __init__(self, node: Node | None = None) -> None:
         self.node = node or Node()
@@ -134,7 +135,7 @@ class NodeUsage:
             limits = state.limits
             cpu_limit = (limits.cpu_quota_us / limits.cpu_period_us
                          if limits.cpu_quota_us and limits.cpu_period_us else None)
-            memory = state.usage.memory_bytes
+            memory = state.usage.memory_working_set_bytes  # not the cache it can drop
             found[learner] = {"memory": memory, "memory_limit": limits.memory_bytes,
                               "cpu": cpu, "cpu_limit": cpu_limit,
                               "busy": busy(memory, limits.memory_bytes, cpu, cpu_limit)}

@@ -68,6 +68,9 @@ def test_v1_limits_and_usage():
     assert limits.memory_bytes == 512 * 2**20 and limits.cpus == 0.5 and limits.pids_max is None
     assert usage.memory_failcnt == 65 and usage.oom_kills == 1
     assert usage.cpu_throttled_periods == 25
+    stat = {"memory.usage_in_bytes": "104857600\n",  # the cgroup's own, then its subtree's
+            "memory.stat": "inactive_file 1048576\ntotal_inactive_file 62914560\n"}
+    assert usage_v1(stat).memory_working_set_bytes == 40 * 2**20
 
 
 def test_v1_unlimited_reads_as_none():
@@ -84,6 +87,9 @@ def test_v2_limits_and_usage():
     assert limits.memory_bytes is None and limits.cpus == 0.5 and limits.cpu_weight == 100
     assert usage.memory_max_events == 4 and usage.oom_kills == 1
     assert usage.cpu_usage_ns == 10_000 and usage.cpu_throttled_ns == 7_000
+    stat = {"memory.current": "104857600\n",
+            "memory.stat": "anon 41943040\nfile 62914560\ninactive_file 62914560\n"}
+    assert usage_v2(stat).memory_working_set_bytes == 40 * 2**20
 
 
 def test_keyed_ignores_noise():
