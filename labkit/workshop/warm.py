@@ -39,6 +39,10 @@ from .warm_server import CLAIM, CLAIMED, READY
 ROLE = "warm-node"
 SLOT_LABEL = "io.labkit.slot"
 KEEP_EVERY_S = 1.0
+BACKOFF_MAX_S = 300.0
+BOOT_TIMEOUT_S = 300.0
+"""A warm node not ready this long after its start is taken for one that cannot boot (a
+node started at login gets as long: the hub's start_timeout)."""
 PREPARE_WORK = ["/opt/lab/workshop/node-entrypoint.sh", "--prepare-work"]
 
 
@@ -101,33 +105,66 @@ def start_warm_node(client: docker.DockerClient, workshop: Workshop) -> str:
     return name
 
 
-def keep(client: docker.DockerClient, workshop: Workshop) -> None:
-    """One round of the keeper: warm nodes whose engine is up are marked ready, the pool is
-    topped up within the seats, and the slots of nodes that are gone are released."""
-    nodes = client.containers.list(all=True, ignore_removed=True,
-                                   filters={"label": f"{WORKSHOP_LABEL}={workshop.id}"})
-    pool = [node for node in nodes if node.name.startswith(workshop.prefix + "-")]
-    # Logins that found no warm node ready started nodes of their own meanwhile: warm
-    # nodes beyond the seats go, those still booting first.
-    surplus = len(nodes) - workshop.seats
-    for node in sorted(pool, key=lambda n: not n.name.startswith(booting_name(workshop, "")))[
-            :max(0, surplus)]:
-        with contextlib.suppress(docker.errors.APIError):
-            node.remove(force=True)
-        nodes.remove(node)
-        pool.remove(node)
-    for node in pool:
-        if node.name.startswith(booting_name(workshop, "")) and node.status == "running":
+class Keeper:
+    """The pool's keeper, a round at a time: warm nodes whose engine is up are marked
+    ready, the pool is topped up within the seats, and the slots of nodes that are gone are
+    released. A warm node that stops before it is ready (an image that cannot boot, a host
+    out of room) makes the keeper wait before the next: 2 s, then twice as long after each
+    further one, up to ``BACKOFF_MAX_S``; one that comes up ready ends the wait."""
+
+    def __init__(self, client: docker.DockerClient, workshop: Workshop,
+                 clock=time.monotonic) -> None:
+        self.client, self.workshop, self.clock = client, workshop, clock
+        self.booting: dict[str, float] = {}  # the names it started, not ready yet: when
+        self.failures = 0
+        self.next_start = 0.0
+
+    def round(self) -> list[str]:
+        """One round; what it has to say (for the hub's log)."""
+        workshop, said = self.workshop, []
+        nodes = self.client.containers.list(all=True, ignore_removed=True,
+                                            filters={"label": f"{WORKSHOP_LABEL}={workshop.id}"})
+        pool = [node for node in nodes if node.name.startswith(workshop.prefix + "-")]
+        # Logins that found no warm node ready started nodes of their own meanwhile: warm
+        # nodes beyond the seats go, those still booting first.
+        surplus = len(nodes) - workshop.seats
+        for node in sorted(pool, key=lambda n: not n.name.startswith(booting_name(workshop, "")))[
+                :max(0, surplus)]:
+            self.booting.pop(node.name, None)
             with contextlib.suppress(docker.errors.APIError):
-                if node.exec_run(["test", "-e", str(READY)]).exit_code == 0:
-                    node.rename(ready_name(workshop, node.name.rpartition("-")[2]))
-    in_use = {node.labels.get(SLOT_LABEL) for node in nodes}
-    for slot in slots(workshop).iterdir():
-        if str(slot) not in in_use:
-            release(str(slot))
-    missing = min(workshop.warm - len(pool), workshop.seats - len(nodes))
-    for _ in range(max(0, missing)):
-        start_warm_node(client, workshop)
+                node.remove(force=True)
+            nodes.remove(node)
+            pool.remove(node)
+        now = self.clock()
+        for node in pool:
+            if node.name.startswith(booting_name(workshop, "")) and node.status == "running":
+                with contextlib.suppress(docker.errors.APIError):
+                    if node.exec_run(["test", "-e", str(READY)]).exit_code == 0:
+                        node.rename(ready_name(workshop, node.name.rpartition("-")[2]))
+                        self.booting.pop(node.name, None)
+                        self.failures = 0
+                        continue
+            if self.booting.get(node.name, now) < now - BOOT_TIMEOUT_S:
+                with contextlib.suppress(docker.errors.APIError):
+                    node.remove(force=True)  # booting too long: counted as stopped below
+        present = {node.name for node in pool}
+        for name in [n for n in self.booting if n not in present]:
+            del self.booting[name]
+            self.failures += 1
+            wait = min(BACKOFF_MAX_S, 2.0 ** self.failures)
+            self.next_start = now + wait
+            said.append(f"a warm node stopped before it was ready ({self.failures} in a row): "
+                        f"the next starts in {wait:.0f} s; the node image may not boot here "
+                        "(sudo ./lab workshop build) or the host may be out of room.")
+        in_use = {node.labels.get(SLOT_LABEL) for node in nodes}
+        for slot in slots(workshop).iterdir():
+            if str(slot) not in in_use:
+                release(str(slot))
+        missing = min(workshop.warm - len(pool), workshop.seats - len(nodes))
+        if missing > 0 and now >= self.next_start:
+            for _ in range(missing):
+                self.booting[start_warm_node(self.client, workshop)] = now
+        return said
 
 
 def release(slot: str) -> None:
@@ -201,11 +238,12 @@ def main() -> None:  # the hub's warm-pool service
     if workshop is None:
         raise SystemExit("warm-pool: the workshop's settings are gone")
     share_slots(workshop)
-    client = docker.from_env()
+    keeper = Keeper(docker.from_env(), workshop)
     hub = os.getppid()
     while os.getppid() == hub:  # a keeper whose hub died goes with it
         try:
-            keep(client, workshop)
+            for line in keeper.round():
+                print(f"warm-pool: {line}", flush=True)  # in the hub's log
         except (docker.errors.DockerException, OSError, subprocess.SubprocessError) as error:
             print(f"warm-pool: {error}", flush=True)  # in the hub's log; the next round retries
         time.sleep(KEEP_EVERY_S)
