@@ -48,32 +48,72 @@ def blank_entry() -> dict:
             "last_try": None, "first_answer": None, "last_sentence": None}
 
 
+KINDS = {"tries": int, "passed": bool, "hints": int, "first_pass": str, "first_try": str,
+         "last_try": str, "first_answer": str, "last_sentence": str}
+"""Each field of an entry and the type labkit writes it as (or None for the times, answer
+and sentence)."""
+
+
+def clean_entry(raw: dict) -> dict:
+    """An entry with every field of the type labkit writes; a field of another type (a hand
+    edited file) reads as blank.
+
+    >>> entry = clean_entry({"tries": "3", "passed": True, "hints": True, "note": "kept"})
+    >>> entry["tries"], entry["passed"], entry["hints"], entry["note"]
+    (0, True, 0, 'kept')
+    """
+    entry = {**raw, **blank_entry()}
+    for key, kind in KINDS.items():
+        value = raw.get(key)
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            entry[key] = value
+    return entry
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def load(file: Path | None = None) -> dict:
-    """The whole file: ``{"format": 1, "learners": {name: {"exercises": {id: entry}}}}``."""
+def load(file: Path | None = None, aside: bool = True) -> dict:
+    """The whole file: ``{"format": 1, "learners": {name: {"exercises": {id: entry}}}}``.
+    An unreadable file reads as empty; with ``aside`` (its learner's own lab) it is also
+    renamed ``*.broken-<time>`` for a human, so the lesson starts afresh. The instructor's
+    readers of a class's files pass ``aside=False``: they never change a learner's work."""
     file = file or path()
     try:
         data = json.loads(file.read_text())
     except FileNotFoundError:
         return {"format": FORMAT, "learners": {}}
     except (OSError, ValueError):
-        # Unreadable: keep it aside for a human, start afresh rather than block the lesson.
-        with contextlib.suppress(OSError):
-            file.rename(file.with_name(f"{file.name}.broken-{int(time.time())}"))
+        if aside:
+            with contextlib.suppress(OSError):
+                file.rename(file.with_name(f"{file.name}.broken-{int(time.time())}"))
         return {"format": FORMAT, "learners": {}}
     if not isinstance(data, dict) or not isinstance(data.get("learners"), dict):
         return {"format": FORMAT, "learners": {}}
     return data
 
 
-def entries(who: str | None = None, file: Path | None = None) -> dict[str, dict]:
-    """exercise id -> entry, for one learner (this one by default)."""
-    data = load(file)
-    found = data["learners"].get(who or learner(), {}).get("exercises", {})
-    return {k: {**blank_entry(), **v} for k, v in found.items()}
+def entries(who: str | None = None, file: Path | None = None,
+            aside: bool = True) -> dict[str, dict]:
+    """exercise id -> entry, for one learner (this one by default). Parts of the file that
+    are not what labkit writes (a learner may edit it) are left out, not raised.
+
+    >>> import json, pathlib, tempfile
+    >>> odd = pathlib.Path(tempfile.mkdtemp()) / "progress.json"
+    >>> _ = odd.write_text(json.dumps({"learners": {"ann": {"exercises": {
+    ...     "01.oom-64mi": {"passed": True}, "01.lean": "yes"}}, "bob": []}}))
+    >>> [(k, v["passed"], v["tries"]) for k, v in entries("ann", odd, aside=False).items()]
+    [('01.oom-64mi', True, 0)]
+    >>> entries("bob", odd, aside=False)
+    {}
+    """
+    data = load(file, aside)
+    record = data["learners"].get(who or learner())
+    found = record.get("exercises") if isinstance(record, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {k: clean_entry(v) for k, v in found.items() if isinstance(v, dict)}
 
 
 def entry(exercise_id: str, who: str | None = None) -> dict:

@@ -160,7 +160,7 @@ def board_state(files: dict[str, Path], usage: dict[str, dict],
     """What the board shows, as one JSON-able dict."""
     now = time.time() if now is None else now
     catalog = sorted(exercises(), key=lambda exercise: exercise.id)
-    everyone = {learner: progress_file.entries(learner, file)
+    everyone = {learner: progress_file.entries(learner, file, aside=False)
                 for learner, file in sorted(files.items())}
     learners = sorted(set(everyone) | set(usage))
     return {

@@ -38,7 +38,7 @@ def class_rows(files: dict[str, Path]) -> list[dict]:
         chapters.setdefault(exercise.spec.chapter, []).append(exercise.id)
     rows = []
     for learner, file in sorted(files.items()):
-        entries = progress_file.entries(learner, file)
+        entries = progress_file.entries(learner, file, aside=False)
         done = {i for i, e in entries.items() if e["passed"]}
         row = {"learner": learner, "chapters": {}, "passed": len(done),
                "tried": sum(1 for e in entries.values() if e["tries"]),
@@ -69,7 +69,7 @@ def grade_rows(files: dict[str, Path]) -> list[dict[str, str | int]]:
     catalog = sorted(exercises(), key=lambda exercise: exercise.id)
     rows = []
     for learner, file in sorted(files.items()):
-        entries = progress_file.entries(learner, file)
+        entries = progress_file.entries(learner, file, aside=False)
         for exercise in catalog:
             entry = entries.get(exercise.id, progress_file.blank_entry())
             rows.append(grade_row(learner, exercise, entry))

@@ -112,3 +112,28 @@ def test_the_first_try_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_PROGRESS", str(tmp_path / "progress.json"))
     first = progress.record_try(DO.id, False, 2)["first_try"]
     assert first and progress.record_try(DO.id, False, 2)["first_try"] == first
+
+
+def test_a_learners_odd_file_spoils_only_their_row_and_is_left_as_it_is(class_files,
+                                                                         tmp_path):
+    """A learner is root in their node and may write anything in their progress file: the
+    board shows the rest of the class as before, and never moves or mends their file."""
+    import json
+
+    odd = tmp_path / "cy" / "progress.json"
+    odd.parent.mkdir()
+    odd.write_text(json.dumps({"learners": {"cy": {"exercises": {
+        DO.id: {"tries": "many", "passed": "yes", "hints": None, "last_try": 7},
+        PREDICT.id: {"first_answer": ["not", "text"], "tries": 1, "passed": False}}}}}))
+    broken = tmp_path / "dee" / "progress.json"
+    broken.parent.mkdir()
+    broken.write_text("{not json")
+    state = board_state({**class_files, "cy": odd, "dee": broken}, {})
+    rows = {row["learner"]: row for row in state["learners"]}
+    assert rows["ada"]["stuck"] and rows["bo"]["passed"] == 1  # the others as before
+    assert rows["cy"]["cells"][DO.id] == {"state": "untried", "tries": 0, "hints": 0,
+                                          "stuck": None}
+    assert rows["cy"]["cells"][PREDICT.id]["state"] == "tried"
+    assert rows["dee"]["passed"] == 0 and not rows["dee"]["stuck"]
+    assert broken.read_text() == "{not json" and sorted(p.name for p in broken.parent.iterdir()
+                                                        ) == ["progress.json"]
