@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -23,14 +22,18 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_a_learner_logs_in_and_runs_chapter_one(docker_client, tmp_path):
+def browser_and_node_image(docker_client):
+    """Playwright's API, once Chromium and the learner node image are known to be here."""
     sync_api = pytest.importorskip("playwright.sync_api")
     need(os.path.exists(CHROMIUM), "Debian's chromium is needed for the browser test")
     need(bool(docker_client.images.list(filters={"label": hub.NODE_IMAGE_LABEL})),
          "the learner node image (sudo ./lab workshop build)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    return sync_api
+
+
+def test_a_learner_logs_in_and_runs_chapter_one(docker_client, tmp_path):
+    sync_api = browser_and_node_image(docker_client)
+    port = hub.free_port("127.0.0.1")
     env = {**os.environ, "LABKIT_WORKSHOP_STATE": str(tmp_path / "workshop")}
     up = subprocess.run([str(REPO / "lab"), "workshop", "up", "--learners", "1", "--port",
                          str(port), "--code", "class-code"], env=env, text=True,

@@ -12,7 +12,6 @@ Needs the learner node image and Debian's Chromium (CI has both)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -24,21 +23,16 @@ from labkit.workshop import hub
 from labkit.workshop.lti import learner_name, tool_urls
 from labkit.workshop.settings import ADMIN, Workshop
 from tests.browser.test_jupyterlab import CHROMIUM, FLAGS
-from tests.conftest import need
 from tests.workshop.lti_platform import Platform
+from tests.workshop.test_workshop_browser import browser_and_node_image
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_class_enters_from_its_course(docker_client, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    need(os.path.exists(CHROMIUM), "Debian's chromium is needed for the browser test")
-    need(bool(docker_client.images.list(filters={"label": hub.NODE_IMAGE_LABEL})),
-         "the learner node image (sudo ./lab workshop build)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    sync_api = browser_and_node_image(docker_client)
+    port = hub.free_port("127.0.0.1")
     hub_url = f"http://127.0.0.1:{port}"
     course = Platform(hub_url).start()
     course.enrol("ada", "Ada Lovelace", "ada@example.edu")
