@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -74,14 +75,49 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+MAX_BYTES = 1 << 20
+"""The most of a learner's progress file the class's readers read: a whole class's
+exercises take a few KiB."""
+
+
+def read_untrusted(file: Path) -> str:
+    """A progress file in a learner's work, read by the instructor's tools as this host's
+    root: a regular file only, reached through no symbolic link in its own directory or
+    name, and at most ``MAX_BYTES`` (a learner is root in their node: a link to /dev/zero,
+    a FIFO or a link to another file of the host must not hang or feed the board).
+
+    >>> import os, tempfile
+    >>> where = tempfile.mkdtemp()
+    >>> os.symlink("/dev/zero", os.path.join(where, "progress.json"))
+    >>> read_untrusted(Path(where) / "progress.json")
+    Traceback (most recent call last):
+    ...
+    OSError: [Errno 40] Too many levels of symbolic links: 'progress.json'
+    """
+    directory = os.open(file.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        handle = os.open(file.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK,
+                         dir_fd=directory)
+    finally:
+        os.close(directory)
+    with os.fdopen(handle, "rb") as opened:
+        if not stat.S_ISREG(os.fstat(opened.fileno()).st_mode):
+            raise ValueError(f"{file} is not a regular file")
+        data = opened.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"{file} is larger than a progress file")
+    return data.decode()
+
+
 def load(file: Path | None = None, aside: bool = True) -> dict:
     """The whole file: ``{"format": 1, "learners": {name: {"exercises": {id: entry}}}}``.
     An unreadable file reads as empty; with ``aside`` (its learner's own lab) it is also
     renamed ``*.broken-<time>`` for a human, so the lesson starts afresh. The instructor's
-    readers of a class's files pass ``aside=False``: they never change a learner's work."""
+    readers of a class's files pass ``aside=False``: they never change a learner's work,
+    and read it warily (:func:`read_untrusted`)."""
     file = file or path()
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(file.read_text() if aside else read_untrusted(file))
     except FileNotFoundError:
         return {"format": FORMAT, "learners": {}}
     except (OSError, ValueError):

@@ -36,9 +36,11 @@ def class_rows(files: dict[str, Path]) -> list[dict]:
     chapters: dict[str, list[str]] = {}
     for exercise in exercises():
         chapters.setdefault(exercise.spec.chapter, []).append(exercise.id)
+    catalog = {exercise_id for ids in chapters.values() for exercise_id in ids}
     rows = []
     for learner, file in sorted(files.items()):
-        entries = progress_file.entries(learner, file, aside=False)
+        entries = {i: e for i, e in progress_file.entries(learner, file, aside=False).items()
+                   if i in catalog}  # what a hand-edited file adds is no exercise
         done = {i for i, e in entries.items() if e["passed"]}
         row = {"learner": learner, "chapters": {}, "passed": len(done),
                "tried": sum(1 for e in entries.values() if e["tries"]),

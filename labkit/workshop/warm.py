@@ -94,6 +94,18 @@ def start_warm_node(client: docker.DockerClient, workshop: Workshop) -> str:
     slot = slots(workshop) / token
     slot.mkdir(mode=0o755)
     name = booting_name(workshop, token)
+    try:
+        _run_warm_node(client, workshop, name, slot)
+    except docker.errors.APIError:
+        with contextlib.suppress(docker.errors.APIError):  # created, then refused to start
+            client.containers.get(name).remove(force=True)
+        release(str(slot))
+        raise
+    return name
+
+
+def _run_warm_node(client: docker.DockerClient, workshop: Workshop, name: str,
+                   slot: Path) -> None:
     client.containers.run(
         workshop.image, detach=True, name=name, hostname=HOSTNAME,
         labels={**workshop.labels(ROLE), SLOT_LABEL: str(slot)},
@@ -102,15 +114,15 @@ def start_warm_node(client: docker.DockerClient, workshop: Workshop) -> str:
         mem_limit=workshop.memory, cpu_period=CPU_PERIOD_US, cpu_quota=cpu_quota(workshop.cpus),
         ports={f"{NODE_PORT}/tcp": ("127.0.0.1", None)}, network=workshop.network,
         auto_remove=True, **host_config())
-    return name
 
 
 class Keeper:
     """The pool's keeper, a round at a time: warm nodes whose engine is up are marked
     ready, the pool is topped up within the seats, and the slots of nodes that are gone are
-    released. A warm node that stops before it is ready (an image that cannot boot, a host
-    out of room) makes the keeper wait before the next: 2 s, then twice as long after each
-    further one, up to ``BACKOFF_MAX_S``; one that comes up ready ends the wait."""
+    released. A round in which warm nodes stop before they are ready, or cannot start (an
+    image that cannot boot, a host out of room), makes the keeper wait before the next: 2 s,
+    then twice as long after each further such round, up to ``BACKOFF_MAX_S``, and then one
+    node tries first; one that comes up ready ends the waiting."""
 
     def __init__(self, client: docker.DockerClient, workshop: Workshop,
                  clock=time.monotonic) -> None:
@@ -147,24 +159,37 @@ class Keeper:
             if self.booting.get(node.name, now) < now - BOOT_TIMEOUT_S:
                 with contextlib.suppress(docker.errors.APIError):
                     node.remove(force=True)  # booting too long: counted as stopped below
-        present = {node.name for node in pool}
-        for name in [n for n in self.booting if n not in present]:
+        present = {node.name for node in pool if node.status in ("created", "running")}
+        stopped = [name for name in self.booting if name not in present]
+        for name in stopped:
             del self.booting[name]
-            self.failures += 1
-            wait = min(BACKOFF_MAX_S, 2.0 ** self.failures)
-            self.next_start = now + wait
-            said.append(f"a warm node stopped before it was ready ({self.failures} in a row): "
-                        f"the next starts in {wait:.0f} s; the node image may not boot here "
-                        "(sudo ./lab workshop build) or the host may be out of room.")
+        if stopped:  # a round's failures count once: --warm 3 failing waits 2 s, not 8
+            said.append(self._failed(f"{len(stopped)} warm node(s) stopped before ready", now))
         in_use = {node.labels.get(SLOT_LABEL) for node in nodes}
         for slot in slots(workshop).iterdir():
             if str(slot) not in in_use:
                 release(str(slot))
         missing = min(workshop.warm - len(pool), workshop.seats - len(nodes))
         if missing > 0 and now >= self.next_start:
-            for _ in range(missing):
-                self.booting[start_warm_node(self.client, workshop)] = now
+            # after a failure, one node tries first; the rest follow once one is ready
+            for _ in range(1 if self.failures else missing):
+                try:
+                    self.booting[start_warm_node(self.client, workshop)] = now
+                except docker.errors.APIError as error:
+                    said.append(self._failed(
+                        f"a warm node could not start ({error.explanation})", now))
+                    break
         return said
+
+    def _failed(self, what: str, now: float) -> str:
+        """Count a round whose warm nodes failed; when the next may start, as a line for
+        the log."""
+        self.failures += 1
+        wait = min(BACKOFF_MAX_S, 2.0 ** self.failures)
+        self.next_start = now + wait
+        return (f"{what} ({self.failures} time(s) in a row): the next starts in {wait:.0f} s; "
+                "the node image may not boot here (sudo ./lab workshop build) or the host "
+                "may be out of room.")
 
 
 def release(slot: str) -> None:

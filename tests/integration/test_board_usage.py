@@ -2,8 +2,9 @@
 workshop's learner node, with a memory and a CPU limit, is read from its cgroup (its
 limits as Docker set them, its memory in use, its CPU share between two readings while it
 burns a CPU); containers of another workshop are not read; a node that writes a file is
-not shown nearer its limit by the file's cache, which the kernel drops first. (When a node counts as busy is
-tested in labkit/workshop/board.py's doctests: the CPU a loop gets depends on the load.)"""
+not shown nearer its limit by the file's cache, which the kernel drops first. (When a
+node counts as busy is tested in labkit/workshop/board.py's doctests: the CPU a loop gets
+depends on the load.)"""
 
 from __future__ import annotations
 

@@ -137,3 +137,38 @@ def test_a_learners_odd_file_spoils_only_their_row_and_is_left_as_it_is(class_fi
     assert rows["dee"]["passed"] == 0 and not rows["dee"]["stuck"]
     assert broken.read_text() == "{not json" and sorted(p.name for p in broken.parent.iterdir()
                                                         ) == ["progress.json"]
+
+
+def test_the_class_readers_do_not_follow_what_a_learner_plants(class_files, tmp_path):
+    """As this host's root, the board and grades read a learner's file warily: a link to
+    /dev/zero, a FIFO, a link to a host file or a linked directory read as no progress (and
+    return at once); exercises the catalog does not hold count for nothing."""
+    import json
+    import os
+
+    from labkit.workshop.progress import class_rows
+
+    host_file = tmp_path / "host-secret.json"
+    host_file.write_text(json.dumps({"learners": {"eve": {"exercises": {
+        DO.id: {"passed": True, "tries": 1}}}}}))
+    planted = {}
+    for learner, plant in (("zed", lambda f: os.symlink("/dev/zero", f)),
+                           ("fifo", os.mkfifo),
+                           ("eve", lambda f: os.symlink(host_file, f))):
+        file = tmp_path / learner / ".labkit" / "progress.json"
+        file.parent.mkdir(parents=True)
+        plant(file)
+        planted[learner] = file
+    linked = tmp_path / "lin" / ".labkit"
+    linked.parent.mkdir()
+    os.symlink(host_file.parent, linked)  # the learner's .labkit, a link elsewhere
+    planted["lin"] = linked / "host-secret.json"
+    made_up = tmp_path / "max" / "progress.json"
+    made_up.parent.mkdir()
+    made_up.write_text(json.dumps({"learners": {"max": {"exercises": {
+        f"99.made-up-{n}": {"passed": True, "tries": 1} for n in range(50)}}}}))
+    rows = {row["learner"]: row for row in class_rows({**planted, "max": made_up})}
+    assert {name: (row["passed"], row["tried"]) for name, row in rows.items()} == {
+        name: (0, 0) for name in (*planted, "max")}
+    state = board_state({**class_files, **planted}, {})
+    assert [row["passed"] for row in state["learners"] if row["learner"] in planted] == [0] * 4
