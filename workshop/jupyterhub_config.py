@@ -4,6 +4,7 @@ jupyterhub-idle-culler. What varies (the workshop's id, image, codes, ports, lim
 read from the settings file that ``up`` wrote, named by ``LABKIT_WORKSHOP_SETTINGS``.
 """
 
+import asyncio
 import os
 import sys
 
@@ -106,15 +107,16 @@ def make_work_volume(spawner):
         client.close()
 
 
-def before_a_node(spawner):
+async def before_a_node(spawner):
     """The instructor's account takes no seat: it has no node (its login opens the class
-    board). A learner's node gets its work volume first."""
+    board). A learner's node gets its work volume first (made beside the hub's event loop:
+    a first work disk's mkfs must not hold up the rest of the class)."""
     if spawner.user.name == ADMIN:
         raise web.HTTPError(403, f"The {ADMIN} account has no learner node, so it takes no "
                             f"seat: the class board ({BOARD}) shows every learner's "
                             "exercises and node, the admin page (/hub/admin) starts and "
                             "stops their nodes.")
-    make_work_volume(spawner)
+    await asyncio.to_thread(make_work_volume, spawner)
 
 
 def landing_page(handler):

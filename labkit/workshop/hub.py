@@ -182,6 +182,7 @@ def up(learners: int | None = None, names: list[str] | None = None, ip: str = "1
         if existing is not None:  # a hub that died: what it left goes first
             remove_everything(client, existing)
             warm_pool.unshare_slots(existing)
+            _forget(existing, keep_log=True)  # its database and who launched, too
         network = client.networks.create(
             workshop.network, driver="bridge", labels=workshop.labels("network"),
             # Nodes on this network reach the hub (its gateway) and nothing of each other;

@@ -151,8 +151,14 @@ def send_scores(workshop: Workshop, rows: list[dict]) -> str:
     for learner, where in sorted(to_send.items()):
         row = by_learner[learner]
         body = json.dumps(score(where["sub"], row["passed"], row["total"])).encode()
-        _call(urllib.request.Request(scores_url(where["lineitem"]), data=body, headers={
-            "Content-Type": SCORE_TYPE, "Authorization": f"Bearer {token}"}),
-            f"{learner}'s score")
+        try:
+            _call(urllib.request.Request(scores_url(where["lineitem"]), data=body, headers={
+                "Content-Type": SCORE_TYPE, "Authorization": f"Bearer {token}"}),
+                f"{learner}'s score")
+        except LabError as error:
+            if not lines:
+                raise
+            sent = ", ".join(line.split(":")[0].strip() for line in lines)
+            raise LabError(f"{error} (sent before it: {sent})") from None
         lines.append(f"  {learner}: {row['passed']} of {row['total']}")
     return f"Sent {len(lines)} score(s) to the course:\n" + "\n".join(lines)
