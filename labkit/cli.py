@@ -92,7 +92,8 @@ def add_workshop_commands(commands) -> None:
                     help="how much each learner's work may hold (default 1G)")
     up.add_argument("--lti", metavar="FILE",
                     help="learners enter from a course (LTI 1.3): the platform's issuer, "
-                         "client_id, authorize_url and jwks_endpoint, in YAML (docs/workshop.md)")
+                         "client_id, authorize_url, jwks_endpoint and deployment_id, in YAML "
+                         "(docs/workshop.md)")
     up.add_argument("--proxy", default="configurable-http-proxy",
                     help="the configurable-http-proxy program")
     verbs.add_parser("down", help="stop the hub; remove every node, volume and network of it")

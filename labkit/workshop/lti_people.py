@@ -7,11 +7,10 @@ file in the workshop's state directory, written by the hub, readable by root onl
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from .lti import learner_name
-from .settings import Workshop
+from .settings import Workshop, write_private_json
 
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
@@ -39,10 +38,5 @@ def enter(workshop: Workshop, claims: dict) -> str:
     if endpoint.get("lineitem") and SCORE_SCOPE in (endpoint.get("scope") or []):
         person["lineitem"] = endpoint["lineitem"]
     known[identity] = person
-    file = people_file(workshop)
-    part = file.with_suffix(".part")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(known, out, indent=1)
-    part.replace(file)
+    write_private_json(people_file(workshop), known)
     return person["name"]

@@ -34,6 +34,16 @@ node stops there, not at the host's limit that every node shares. A node running
 LEARNER_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
+def write_private_json(file: Path, data: object) -> None:
+    """Replace ``file`` with ``data`` as JSON, readable by root only; readers see the old
+    file or the new one, never half."""
+    temporary = file.with_suffix(".part")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=1)
+    temporary.replace(file)
+
+
 def check_learner_name(name: str) -> str:
     """A learner's name as the hub and Docker both accept it, or one sentence."""
     if not LEARNER_RE.fullmatch(name):
@@ -111,11 +121,7 @@ class Workshop:
 
     def save(self) -> None:
         Path(self.state).mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = self.file.with_suffix(".part")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds codes
-        with os.fdopen(fd, "w") as out:
-            json.dump(asdict(self), out, indent=1)
-        temporary.replace(self.file)
+        write_private_json(self.file, asdict(self))  # it holds the codes
 
     @classmethod
     def load(cls, state: str | Path | None = None) -> Workshop | None:

@@ -95,25 +95,20 @@ def start_warm_node(client: docker.DockerClient, workshop: Workshop) -> str:
     slot.mkdir(mode=0o755)
     name = booting_name(workshop, token)
     try:
-        _run_warm_node(client, workshop, name, slot)
+        client.containers.run(
+            workshop.image, detach=True, name=name, hostname=HOSTNAME,
+            labels={**workshop.labels(ROLE), SLOT_LABEL: str(slot)},
+            environment={**ENVIRONMENT, "LABKIT_WARM": "1"},
+            volumes={str(slot): {"bind": NODE_WORK, "mode": "rw,rslave"}},
+            mem_limit=workshop.memory, cpu_period=CPU_PERIOD_US,
+            cpu_quota=cpu_quota(workshop.cpus), ports={f"{NODE_PORT}/tcp": ("127.0.0.1", None)},
+            network=workshop.network, auto_remove=True, **host_config())
     except docker.errors.APIError:
         with contextlib.suppress(docker.errors.APIError):  # created, then refused to start
             client.containers.get(name).remove(force=True)
         release(str(slot))
         raise
     return name
-
-
-def _run_warm_node(client: docker.DockerClient, workshop: Workshop, name: str,
-                   slot: Path) -> None:
-    client.containers.run(
-        workshop.image, detach=True, name=name, hostname=HOSTNAME,
-        labels={**workshop.labels(ROLE), SLOT_LABEL: str(slot)},
-        environment={**ENVIRONMENT, "LABKIT_WARM": "1"},
-        volumes={str(slot): {"bind": NODE_WORK, "mode": "rw,rslave"}},
-        mem_limit=workshop.memory, cpu_period=CPU_PERIOD_US, cpu_quota=cpu_quota(workshop.cpus),
-        ports={f"{NODE_PORT}/tcp": ("127.0.0.1", None)}, network=workshop.network,
-        auto_remove=True, **host_config())
 
 
 class Keeper:
