@@ -12,13 +12,15 @@
 # (tools/debian12.sh; same cache directory).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=node-image.sh
+. "$repo/workshop/node-image.sh"
 cache=${1:-${LABKIT_V2_CACHE:-/var/cache/labkit-v2}}
 say() { printf '==> %s\n' "$*" >&2; }
 # What changes the base: this script, the shared Debian steps, the set-up script and the
 # Python requirements. What changes the node: any tracked file (the entrypoint, named by
 # the base, comes with the code).
-base_key=$(cat "$0" "$repo/tools/debian12.sh" "$repo/lab" "$repo/requirements.txt" \
-  "$repo/pyproject.toml" | sha256sum | cut -c1-12)
+base_key=$(cat "$0" "$repo/workshop/node-image.sh" "$repo/tools/debian12.sh" "$repo/lab" \
+  "$repo/requirements.txt" "$repo/pyproject.toml" | sha256sum | cut -c1-12)
 code_key=$(git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 sha256sum) | sha256sum \
   | cut -c1-12)
 base="labkit/learner-base:$base_key"
@@ -43,14 +45,8 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   rm -rf "$root"/boot/* "$root"/lib/modules/* "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
   echo labkit-node >"$root/etc/hostname"
   say "importing it as $base"
-  tar -C "$root" -c . | docker import \
-    --change 'ENTRYPOINT ["/opt/lab/workshop/node-entrypoint.sh"]' \
-    --change 'CMD ["/opt/lab/.venv/bin/jupyterhub-singleuser", "--allow-root"]' \
-    --change 'ENV PATH=/opt/lab/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV LABKIT_OFFLINE=1 LABKIT_WORKSHOP=1' \
-    --change 'WORKDIR /root/work' \
-    --change 'LABEL org.labkit.image=learner-base' \
-    - "$base" >/dev/null
+  tar -C "$root" -c . | docker import "${NODE_IMAGE_CHANGES[@]}" \
+    --change 'LABEL org.labkit.image=learner-base' - "$base" >/dev/null
   rm -rf "$work"
   trap - EXIT
   # Older bases of this lab are no use any more (their key no longer matches).

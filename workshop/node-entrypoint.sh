@@ -31,6 +31,22 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && [ ! -e /sys/fs/cgroup/unified 
   { mkdir /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified; } 2>/dev/null \
     || rmdir /sys/fs/cgroup/unified 2>/dev/null || true
 fi
+# On a cgroup v2 host (a systemd distribution today, Docker Desktop's VM) the node has a
+# cgroup namespace of its own, whose root its first processes sit in. A cgroup v2 group
+# that hands controllers (memory, cpu, pids) down to its children may hold no processes
+# itself, so these move to a leaf of their own, init/, and the root hands every controller
+# it has down: the node's engines can then give their containers limits. (Only at the root
+# of a namespace of its own, "0::/": never in a host's tree.)
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && [ "$(cat /proc/self/cgroup)" = "0::/" ] \
+    && [ ! -e /sys/fs/cgroup/init ]; then
+  mkdir /sys/fs/cgroup/init
+  while read -r pid; do
+    echo "$pid" >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
+  done </sys/fs/cgroup/cgroup.procs
+  for controller in $(cat /sys/fs/cgroup/cgroup.controllers); do
+    echo "+$controller" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+  done
+fi
 mkdir -p /run/labkit
 # The chapters signed as trusted (their stored widgets render), beside the engine's start.
 /opt/lab/.venv/bin/jupyter trust /opt/lab/notebooks/*.ipynb >/dev/null 2>&1 &

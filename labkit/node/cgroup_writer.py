@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 from collections.abc import Callable, Iterable
 
 from ..kubernetes import KUBELET_CPU_WEIGHT, NO_VALUES, ResourceConfig
@@ -112,6 +113,32 @@ def plan_delegation(layout: CgroupLayout, path: str,
     if not wanted:
         return []
     return [WriteFile(os.path.join(directory, "cgroup.subtree_control"), " ".join(wanted))]
+
+
+def plan_delegation_down(layout: CgroupLayout, path: str) -> list[Step]:
+    """cgroup v2: the writes that let ``path``'s children have their own limit files: each
+    cgroup from the root down to ``path`` hands cpu, memory and pids to its children, as
+    runc does for a container's parents and the kubelet's cgroupfs driver for its tree.
+    The cgroups on the way are made first (``mkdir -p``). Nothing on v1."""
+    if layout.version != 2 or layout.unified is None:
+        return []
+    made = directories(layout, path)
+    steps: list[Step] = [] if all(map(os.path.isdir, made)) else [MakeDirectories(made)]
+    steps += plan_delegation(layout, "/")
+    current = "/"
+    for part in path.strip("/").split("/"):
+        current = posixpath.join(current, part)
+        steps += plan_handing_down(layout, current)
+    return steps
+
+
+def plan_handing_down(layout: CgroupLayout, path: str) -> list[Step]:
+    """:func:`plan_delegation` for ``path`` as it is, or, not made yet, as it will be: with
+    what its parent hands down."""
+    directory = layout.unified.directory(path) if layout.unified else None
+    if directory is not None and os.path.isdir(directory):
+        return plan_delegation(layout, path)
+    return plan_delegation(layout, path, available=delegated(layout, posixpath.dirname(path)))
 
 
 def delegated(layout: CgroupLayout, path: str) -> tuple[str, ...]:

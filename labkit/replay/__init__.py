@@ -53,11 +53,13 @@ def choose_tape(chapter: str, directory: Path | str = TAPES) -> Tape | None:
     """The recording a chapter replays: its cgroup v2 one (``v2/`` under ``directory``,
     recorded in the lab's v2 guest) where that one is of the chapter's current code, else
     the one the notebooks' outputs come from (cgroup v1). ``LABKIT_REPLAY_CGROUP=v1`` asks
-    for that one."""
+    for that one; ``LABKIT_REPLAY_TAPES`` names another directory of v2 recordings (the lab's
+    container in the v2 guest, ``tests/v2/container-tapes``)."""
     v1 = Tape.load(chapter, directory)
     if os.environ.get("LABKIT_REPLAY_CGROUP", "v2") == "v1":
         return v1
-    v2 = Tape.load(chapter, Path(directory) / TAPES_V2.name)
+    v2 = Tape.load(chapter, os.environ.get("LABKIT_REPLAY_TAPES")
+                   or Path(directory) / TAPES_V2.name)
     if v2 is not None and (v1 is None or v2.cells == v1.cells):
         return v2
     return v1

@@ -70,6 +70,19 @@ def test_the_v2_recording_is_replayed_first_while_it_is_current(tmp_path, monkey
     assert "LABKIT_REPLAY_CGROUP" not in banner(choose_tape("42", v1_dir))
 
 
+def test_another_directory_of_v2_recordings_is_replayed_when_named(tmp_path, monkeypatch):
+    """`./lab test-v2 --container` replays what the lab's container recorded in the guest."""
+    v1_dir, container_dir = tmp_path / "v1", tmp_path / "container-tapes"
+    Tape("42", host="Debian, cgroup v1", cells="abc").save(v1_dir)
+    Tape("42", host="Debian, cgroup v2", cells="abc").save(v1_dir / "v2")
+    Tape("42", host="the lab's container, cgroup v2", cells="abc").save(container_dir)
+    monkeypatch.delenv("LABKIT_REPLAY_CGROUP", raising=False)
+    monkeypatch.setenv("LABKIT_REPLAY_TAPES", str(container_dir))
+    assert choose_tape("42", v1_dir).host == "the lab's container, cgroup v2"
+    monkeypatch.setenv("LABKIT_REPLAY_CGROUP", "v1")
+    assert "cgroup v1" in choose_tape("42", v1_dir).host
+
+
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
 def test_every_find_and_predict_exercise_was_rehearsed(notebook):
     """Their checks' readings are on the recording, so a replay judges them."""

@@ -28,7 +28,13 @@ from ...kubernetes import (
 )
 from ...model import ExecResult, Member
 from ...node import systemd_units
-from ...node.cgroup_writer import execute, plan_cgroup, remove_cgroup
+from ...node.cgroup_writer import (
+    execute,
+    plan_cgroup,
+    plan_delegation_down,
+    plan_handing_down,
+    remove_cgroup,
+)
 from ...node.mounts import CgroupLayout
 from ...plan import Plan
 from ...spec import (
@@ -399,8 +405,13 @@ class CriPod(PodBase):
                      for step in systemd_units.plan_slice(
                          f"{node.kubepods_slice_prefix}-{level}.slice", config)]
             return Plan([*steps, *systemd_units.plan_slice(self.slice, values)])
-        steps = [step for level, config in tiers.items()
-                 for step in plan_cgroup(self.layout, f"{node.kubepods}/{level}", config)]
+        # cgroup v2 without systemd (the lab's container, Docker Desktop): each cgroup from
+        # the root to the QoS tiers hands its controllers down first, as the kubelet's
+        # cgroupfs driver does, or the tiers and the pod would have no limit files.
+        steps = plan_delegation_down(self.layout, node.kubepods)
+        for level, config in tiers.items():
+            steps += plan_cgroup(self.layout, f"{node.kubepods}/{level}", config)
+            steps += plan_handing_down(self.layout, f"{node.kubepods}/{level}")
         return Plan([*steps, *plan_cgroup(self.layout, self.cgroup_parent, values)])
 
     def _send(self, method: str, request, what: str):
