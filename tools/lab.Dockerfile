@@ -19,6 +19,7 @@ RUN cd /opt/lab \
  && ./lab setup --no-engine \
  && if [ -e /tmp/policy-rc.d.ours ]; then rm -f /usr/sbin/policy-rc.d /tmp/policy-rc.d.ours; fi \
  && rm -rf .host-ca.crt /var/lib/apt/lists/* /var/cache/apt/*.bin /root/.cache
+# (the same settings workshop/node-image.sh gives the images imported from debootstrap)
 ENV PATH=/opt/lab/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LABKIT_OFFLINE=1 LABKIT_WORKSHOP=1
 WORKDIR /root/work

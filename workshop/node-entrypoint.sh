@@ -35,11 +35,11 @@ fi
 # cgroup namespace of its own, whose root its first processes sit in. A cgroup v2 group
 # that hands controllers (memory, cpu, pids) down to its children may hold no processes
 # itself, so these move to a leaf of their own, init/, and the root hands every controller
-# it has down: the node's engines can then give their containers limits. (Only at the root
-# of a namespace of its own, "0::/": never in a host's tree.)
-if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && [ "$(cat /proc/self/cgroup)" = "0::/" ] \
-    && [ ! -e /sys/fs/cgroup/init ]; then
-  mkdir /sys/fs/cgroup/init
+# it has down: the node's engines can then give their containers limits. Only at the root
+# of a cgroup namespace of its own ("0::/", in a cgroup that is not the machine's root: the
+# real root has no cgroup.type), never in a host's tree.
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && grep -qx '0::/' /proc/self/cgroup \
+    && [ -e /sys/fs/cgroup/cgroup.type ] && mkdir /sys/fs/cgroup/init 2>/dev/null; then
   while read -r pid; do
     echo "$pid" >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
   done </sys/fs/cgroup/cgroup.procs

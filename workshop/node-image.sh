@@ -1,7 +1,8 @@
 # Sourced by the two builds of the lab's container image (the workshop's learner node) from
 # a provisioned Debian 12 root file system: workshop/build-node.sh on this host, and
 # tests/v2/guest.sh inside the cgroup v2 guest (`./lab test-v2 --container`). What the
-# image says besides its files, as `docker import` options:
+# image says besides its files, as `docker import` options. (The third build,
+# tools/lab.Dockerfile, says the same in its own words: keep them alike.)
 NODE_IMAGE_CHANGES=(
   --change 'ENTRYPOINT ["/opt/lab/workshop/node-entrypoint.sh"]'
   --change 'CMD ["/opt/lab/.venv/bin/jupyterhub-singleuser", "--allow-root"]'

@@ -117,8 +117,9 @@ def plan_delegation(layout: CgroupLayout, path: str,
 
 def plan_delegation_down(layout: CgroupLayout, path: str) -> list[Step]:
     """cgroup v2: the writes that let ``path``'s children have their own limit files: each
-    cgroup from the root down to ``path`` hands cpu, memory and pids to its children, as
-    runc does for a container's parents and the kubelet's cgroupfs driver for its tree.
+    cgroup from the root down to ``path`` hands cpu, memory and pids to its children (runc,
+    which the kubelet's cgroupfs driver uses, hands down every controller its parent has;
+    labkit the three it writes limits for).
     The cgroups on the way are made first (``mkdir -p``). Nothing on v1."""
     if layout.version != 2 or layout.unified is None:
         return []

@@ -30,7 +30,14 @@ def test_cpu_quota_throttles_a_busy_loop(lab):
                    quiet=True)
     samples = lab.watch(spin, seconds=4, every=0.5)  # five 100 ms periods a reading
     rates = [r[1] for r in cpu_rates(samples)[1:]]
-    assert max(rates) < 0.6  # the quota is a ceiling, whatever the loops want
+    # The quota is a ceiling, whatever the loops want. On a busy machine one reading may be
+    # read a moment after its time was taken: its interval's rate then overshoots and the
+    # next one's undershoots by as much (1.20 then 0.01 in one CI run), so the ceiling is
+    # checked on the usage over the whole watch and on most intervals.
+    settled, last_reading = samples[1], samples[-1]
+    used = last_reading.state.usage.cpu_usage_ns - settled.state.usage.cpu_usage_ns
+    assert used / 1e9 / (last_reading.t - settled.t) < 0.56
+    assert sorted(rates)[len(rates) // 2] < 0.6
     assert sum(rates) / len(rates) > 0.3  # and the loops get about that much
     first, last = samples[0].state.usage, samples[-1].state.usage
     periods = last.cpu_periods - first.cpu_periods

@@ -61,6 +61,7 @@ def test_the_v2_recording_is_replayed_first_while_it_is_current(tmp_path, monkey
     Tape("43", host="Debian, cgroup v1", cells="new").save(v1_dir)
     Tape("43", host="Debian, cgroup v2", cells="old").save(v2_dir)  # stale: code changed
     monkeypatch.delenv("LABKIT_REPLAY_CGROUP", raising=False)
+    monkeypatch.delenv("LABKIT_REPLAY_TAPES", raising=False)
     assert "cgroup v2" in choose_tape("42", v1_dir).host
     assert "cgroup v1" in choose_tape("43", v1_dir).host  # the stale one is not replayed
     monkeypatch.setenv("LABKIT_REPLAY_CGROUP", "v1")

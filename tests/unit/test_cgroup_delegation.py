@@ -1,7 +1,7 @@
 """cgroup v2 without systemd (the lab's container, Docker Desktop): the kubelet's tree gets
 its controllers handed down from the root, or its cgroups have no limit files to write.
 
-This host is cgroup v1, so these read a recorded v2 tree: a directory standing in for the
+This host is cgroup v1, so these read a made-up v2 tree: a directory standing in for the
 cgroup2 mount at a cgroup namespace's root, whose root hands every controller down (as the
 lab container's entrypoint leaves it). The kernel's side is tested in the v2 guest
 (`./lab test-v2 --container`, chapter 2 in the lab's container).

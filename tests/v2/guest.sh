@@ -30,18 +30,23 @@ mkdir -p "$out"
     mkdir -p /mnt/guest-root
     mount --bind / /mnt/guest-root && mount -o remount,bind,ro /mnt/guest-root
     # The root file system alone (a bind mount shows none of the mounts on it), less what
-    # a container has no use for and the guest's engines' own state.
-    tar -C /mnt/guest-root -c --exclude=./boot --exclude=./lib/modules \
+    # a container has no use for (/lib is /usr/lib here), this run's results being written
+    # (/tmp) and the guest's engines' own state.
+    tar -C /mnt/guest-root -c --exclude=./boot --exclude=./usr/lib/modules --exclude=./tmp \
       --exclude=./var/lib/apt/lists --exclude=./var/cache/apt --exclude=./var/log/journal \
       --exclude=./var/lib/docker --exclude=./var/lib/containerd --exclude=./var/lib/containers \
       --exclude=./var/lib/labkit --exclude=./var/lib/cni . \
       | docker import "${NODE_IMAGE_CHANGES[@]}" --change 'LABEL org.labkit.image=learner-node' \
         - "$image" >/dev/null
+    made=("${PIPESTATUS[@]}")
     umount /mnt/guest-root
     echo "== image made in $(( $(date +%s) - start )) s"
     mapfile -t flags < <(./lab container-flags)
     start=$(date +%s)
-    if [ -f .v2-record ]; then
+    if [ "${made[0]}" != 0 ] || [ "${made[1]}" != 0 ] || [ ${#flags[@]} = 0 ]; then
+      echo "the lab's image was not made from the guest's root (tar ${made[0]}, docker import ${made[1]}), or ./lab container-flags said nothing (above)"
+      status=1
+    elif [ -f .v2-record ]; then
       echo "== recording"
       mkdir -p "$out/tapes"
       # shellcheck disable=SC2086  # the notebooks' names are words

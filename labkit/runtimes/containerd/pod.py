@@ -406,8 +406,9 @@ class CriPod(PodBase):
                          f"{node.kubepods_slice_prefix}-{level}.slice", config)]
             return Plan([*steps, *systemd_units.plan_slice(self.slice, values)])
         # cgroup v2 without systemd (the lab's container, Docker Desktop): each cgroup from
-        # the root to the QoS tiers hands its controllers down first, as the kubelet's
-        # cgroupfs driver does, or the tiers and the pod would have no limit files.
+        # the root to the QoS tiers hands cpu, memory and pids down first (the kubelet's
+        # cgroupfs driver, through runc, hands down every controller), or the tiers and
+        # the pod would have no limit files.
         steps = plan_delegation_down(self.layout, node.kubepods)
         for level, config in tiers.items():
             steps += plan_cgroup(self.layout, f"{node.kubepods}/{level}", config)
