@@ -30,9 +30,9 @@ mkdir -p "$out"
     mkdir -p /mnt/guest-root
     mount --bind / /mnt/guest-root && mount -o remount,bind,ro /mnt/guest-root
     # The root file system alone (a bind mount shows none of the mounts on it), less what
-    # a container has no use for (/lib is /usr/lib here), this run's results being written
-    # (/tmp) and the guest's engines' own state.
-    tar -C /mnt/guest-root -c --exclude=./boot --exclude=./usr/lib/modules --exclude=./tmp \
+    # a container has no use for (/lib is /usr/lib here), what /tmp holds (this run's
+    # results, being written) and the guest's engines' own state.
+    tar -C /mnt/guest-root -c --exclude=./boot --exclude=./usr/lib/modules --exclude='./tmp/*' \
       --exclude=./var/lib/apt/lists --exclude=./var/cache/apt --exclude=./var/log/journal \
       --exclude=./var/lib/docker --exclude=./var/lib/containerd --exclude=./var/lib/containers \
       --exclude=./var/lib/labkit --exclude=./var/lib/cni . \
