@@ -389,12 +389,14 @@ def test_watch_while_drawing_reads_at_its_pace_and_stops_with_the_drawer(recorde
 
     def slow(samples):
         drawn.append(len(samples))
-        time.sleep(0.3)
+        time.sleep(2.0)  # a figure drawn on a very busy machine
 
     samples = watch_while_drawing(node, cgroups, slow, samples=20, every=0.02)
     assert samples.ended == "samples" and len(samples) == 21
     assert 1 <= len(drawn) < 21  # drawn now and then, never once per reading
-    assert max(b.t - a.t for a, b in itertools.pairwise(samples)) < 0.2
+    # Read at its own pace while the drawing ran: no gap near the drawing's 2 s (a machine
+    # busy with CI's other work delayed one reading by 0.57 s, so the bound is loose).
+    assert max(b.t - a.t for a, b in itertools.pairwise(samples)) < 1.0
 
     def interrupted(samples):
         raise KeyboardInterrupt  # the notebook's stop button while a drawing runs
