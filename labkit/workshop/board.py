@@ -119,11 +119,13 @@ class NodeUsage:
             if learner.startswith("-"):  # a warm node, nobody's yet (labkit.workshop.warm)
                 continue
             pid = container.attrs["State"]["Pid"]
+            asked = time.monotonic()
             try:
                 state = self.node.cgroup_state(self.node.cgroups(pid))
             except NodeReadError:  # a node that went between the listing and the reading
                 continue
-            seen = time.monotonic()
+            # when the CPU counter was read: within the reading, its middle the best guess
+            seen = (asked + time.monotonic()) / 2
             used = state.usage.cpu_usage_ns
             cpu = None
             if used is not None and container.id in self._last:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 import labkit
-from labkit.errors import EngineUnavailable, ImageUnavailable, LabError, SpecError
+from labkit.errors import EngineRefused, EngineUnavailable, ImageUnavailable, LabError, SpecError
 from labkit.runtimes.podman import service as podman_service
 from labkit.session import SESSION_LABEL
 from labkit.views import sharing_labels
@@ -334,6 +334,21 @@ def test_bad_keywords_are_one_sentence_and_make_nothing(pod_lab, kwargs, words):
         pod_lab.podman_pod(**arguments)
     assert words in str(refused.value) and "\n" not in str(refused.value)
     assert _labelled("pod", pod_lab.session.id) == []
+
+
+def test_a_member_that_cannot_start_is_one_sentence_and_leaves_nothing(pod_lab):
+    """kube play answers 200 and makes the pod even when a container fails at its start
+    (here a command the image lacks); labkit says Podman's words and removes the pod."""
+    manifest = FOO.replace("name: foo", "name: nostart", 1).replace(
+        "command: ", 'command: ["/no/such/program"] #', 1)
+    assert "/no/such/program" in manifest
+    with pytest.raises(EngineRefused) as refused:
+        pod_lab.podman_pod(manifest, quiet=True)
+    said = str(refused.value)
+    assert said.startswith("Podman refused to start a container of pod nostart: ") and \
+        "/no/such/program" in said and "\n" not in said, said
+    assert _labelled("pod", pod_lab.session.id) == []
+    assert _labelled("container", pod_lab.session.id) == []
 
 
 def test_no_podman_is_one_sentence(tmp_path, monkeypatch, docker_client):

@@ -21,7 +21,7 @@ import time
 import yaml
 
 from ... import images
-from ...errors import EngineRefused, EngineUnavailable, LabError, SpecError
+from ...errors import EngineRefused, EngineUnavailable, LabError, SpecError, refused
 from ...kubernetes import ResourceConfig
 from ...model import ExecResult, Member
 from ...node.user_ranges import free_range
@@ -87,6 +87,22 @@ def refuse_what_podman_ignores(spec: PodSpec, version: str) -> None:
                 f"{podman} does not put a pod's containers in the node's {flag[4:]} namespace "
                 f"as {flag}: true asks (kube play ignores it): run this Pod with lab.cri_pod, "
                 "or drop the flag.")
+
+
+def _raise_container_errors(name: str, report: dict | None) -> None:
+    """``kube play`` answers 200 even when a container of the pod did not start: its
+    report lists that in ``ContainerErrors``, which labkit says, in Podman's words (the
+    first; the pod is then removed, as for any failed creation).
+
+    >>> _raise_container_errors("web", {"Pods": [{"ContainerErrors": ["runc: no such file"]}]})
+    Traceback (most recent call last):
+    labkit.errors.EngineRefused: Podman refused to start a container of pod web: runc: no such file.
+    """
+    errors = [error for pod in (report or {}).get("Pods") or []
+              for error in pod.get("ContainerErrors") or []]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise refused("Podman", f"start a container of pod {name}", errors[0] + more)
 
 
 def _resources(container: PodContainer) -> dict:
@@ -277,11 +293,11 @@ class PodmanPod(PodBase):
                 with open(step.path, "w") as handle:
                     handle.write(step.value)
             elif step.argv[2:4] == ("kube", "play"):
-                self.api.call("POST", "/play/kube", what=f"play the manifest of pod {self.name}",
-                              params={} if self.spec.host_network
-                              else {"network": self._network_name()},
-                              raw=self.kube_yaml().encode(),
-                              content_type="application/x-yaml")
+                report = self.api.call(
+                    "POST", "/play/kube", what=f"play the manifest of pod {self.name}",
+                    params={} if self.spec.host_network else {"network": self._network_name()},
+                    raw=self.kube_yaml().encode(), content_type="application/x-yaml")
+                _raise_container_errors(self.name, report)
             elif isinstance(step.does, PodCreate):
                 self.id = self.api.call("POST", "/pods/create", what=f"create pod {self.name}",
                                         body=step.does.body())["Id"]

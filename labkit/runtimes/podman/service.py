@@ -20,12 +20,14 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from urllib.parse import quote
 
 from ... import images, oci
 from ...errors import EngineUnavailable, ImageUnavailable, LabError
 from ...logs import last_message
+from ...node import device_programs
 from ...node.cgroup_writer import remove_cgroup
 from ...node.mounts import own_layout
 from ...node.network import POOLS, delete_link, free_subnet, used_networks
@@ -37,6 +39,7 @@ from .api import PodmanAPI
 RUN_BASE = "/run/labkit/podman"
 NETWORKS = os.path.join(RUN_BASE, "networks")  # containers.conf's network_config_dir
 IPAM = os.path.join(RUN_BASE, "ipam")  # host-local's leases, a directory per network
+HOOKS = os.path.join(RUN_BASE, "hooks.d")  # OCI hooks, where Podman needs one (below)
 STORE_BASE = "/var/lib/labkit/podman"
 SERVICE_START = 60.0
 """Seconds the podman service may take to answer at its start (a few on a host; the v2 guest
@@ -61,12 +64,13 @@ def limits_for_containers() -> tuple[int, int]:
 
 
 def containers_conf(infra_image: str, cgroup_manager: str, files: int, procs: int,
-                    cni: bool = True) -> str:
+                    cni: bool = True, hooks: bool = False) -> str:
     # Without CAP_SYS_RESOURCE no runtime may raise a limit, so containers get exactly what
     # the service has (podman's defaults are higher). crun refuses a hybrid v1 tree: runc.
     # Podman 4 runs CNI where asked, even with netavark installed (the lab's networks are
     # CNI configurations: chapter 7); Podman 5 has netavark only.
     backend = 'network_backend = "cni"\n' if cni else ""
+    hooks_dir = f'hooks_dir = ["{HOOKS}"]\n' if hooks else ""
     return f"""# written by labkit: its own podman, never the machine's
 [containers]
 default_ulimits = ["nofile={files}:{files}", "nproc={procs}:{procs}"]
@@ -78,10 +82,29 @@ exit_command_delay = {EXEC_KEPT_S}
 infra_image = "{infra_image}"
 runtime = "runc"
 image_default_transport = "containers-storage:"
-
+{hooks_dir}
 [network]
 network_config_dir = "{RUN_BASE}/networks"
 {backend}"""
+
+
+def needs_pod_device_hook(cgroup_manager: str, cgroup_version: int) -> bool:
+    """Podman 4's cgroupfs manager on cgroup v2 puts a deny-all device program on each pod's
+    cgroup (labkit.node.device_programs); later Podman does not, nor does its systemd
+    manager, nor does v1 (whose devices controller Podman leaves alone at the pod)."""
+    return cgroup_manager == "cgroupfs" and cgroup_version == 2 and podman_version() < (5,)
+
+
+def pod_device_hook() -> str:
+    """The OCI hook (Podman's hooks.d JSON) that takes that program off before each
+    container of a pod starts: labkit.node.device_programs, run by runc."""
+    labkit_dir = os.path.dirname(os.path.dirname(os.path.abspath(device_programs.__file__)))
+    return json.dumps({
+        "version": "1.0.0",
+        "hook": {"path": sys.executable,
+                 "args": [sys.executable, "-m", "labkit.node.device_programs"],
+                 "env": [f"PYTHONPATH={os.path.dirname(labkit_dir)}"], "timeout": 10},
+        "when": {"always": True}, "stages": ["createRuntime"]}, indent=1) + "\n"
 
 
 def podman_version(binary: str = "podman") -> tuple[int, ...]:
@@ -137,15 +160,19 @@ class PodmanService:
         os.makedirs(os.path.join(RUN_BASE, "networks"), exist_ok=True)
         os.makedirs(os.path.join(RUN_BASE, "tmp"), exist_ok=True)
         os.makedirs(STORE_BASE, exist_ok=True)
+        hooks = needs_pod_device_hook(self.cgroup_manager, own_layout().version)
         files = {
             "containers.conf": containers_conf(self.infra_image, self.cgroup_manager,
                                                *limits_for_containers(),
-                                               cni=podman_version() < (5,)),
+                                               cni=podman_version() < (5,), hooks=hooks),
             "storage.conf": (f'[storage]\ndriver = "overlay"\nrunroot = "{RUN_BASE}/run"\n'
                              f'graphroot = "{STORE_BASE}/storage"\n'),
             # No registry is asked for anything: short names resolve to nothing.
             "registries.conf": "unqualified-search-registries = []\n",
         }
+        if hooks:
+            os.makedirs(HOOKS, exist_ok=True)
+            files["hooks.d/labkit-pod-devices.json"] = pod_device_hook()
         for name, text in files.items():
             path = os.path.join(RUN_BASE, name)
             with open(f"{path}.{os.getpid()}", "w") as handle:
