@@ -152,10 +152,12 @@ def one_learner_attacks_while_two_work(docker_client, workshop: Workshop) -> Non
     after, seconds = guard_counts(workshop), time.monotonic() - counted
     ooms = max(bobs_ooms)
     # Each reading is the CPU used between two readings 0.5 s apart; on a busy machine one
-    # may be read late against its timestamp (1.2 CPU beside 0.8), so the median says.
-    burning = statistics.median([b["cpu"] or 0 for b in board] or [0])
+    # may be read late against its timestamp (1.2 CPU beside 0.8): the median says whether
+    # he is held to it, the highest whether the board saw him burning.
+    cpus = [b["cpu"] or 0 for b in board] or [0]
+    burning, held = max(cpus), statistics.median(cpus)
     print(f"during chapter 1, bob's node: up to {max(bobs_tasks)} tasks, {ooms} OOM kills, "
-          f"{burning:.2f} CPU on the board (median of {len(board)} readings)")
+          f"up to {burning:.2f} CPU on the board, {held:.2f} the median of {len(cpus)}")
     print("chapter 1 in two nodes at once, bob attacking: "
           + ", ".join(f"{n} {s:.0f} s ({s / alone[n]:.2f}x)" for n, s in attacked.items()))
     print(f"the hub answered {len(answers)} times, slowest {max(answers):.2f} s; the guard "
@@ -171,4 +173,6 @@ def one_learner_attacks_while_two_work(docker_client, workshop: Workshop) -> Non
     # what the guard let through: bob's rate and burst, and the other nodes' few
     assert after["admitted"] - before["admitted"] <= (
         guard.HUB_BURST + guard.HUB_NEW_PER_S * seconds + 200)
-    assert 0.5 <= burning <= 1.1  # the board sees him burning, held to his one CPU
+    # The board sees him burning, held to his one CPU (the median: see above; beside other
+    # work, as in CI, he gets less than his CPU).
+    assert burning >= 0.5 and held <= 1.1, (burning, held)
