@@ -5,6 +5,7 @@ recordings that ship with labkit (refreshed by ``./lab record``)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,25 @@ def test_each_chapter_has_a_cgroup_v2_recording_of_its_current_code(notebook):
     assert tape.cells == fingerprint(notebook), (
         f"{notebook.name}'s code changed since it was recorded on cgroup v2: run "
         f"./lab record --v2 notebooks/{notebook.name}")
+
+
+def container_chapters() -> list[str]:
+    """The chapters `./lab test-v2 --container` runs (tests/v2/run.sh)."""
+    text = (ROOT / "tests/v2/run.sh").read_text()
+    return re.search(r'^container_chapters="([^"]*)"', text, re.M).group(1).split()
+
+
+@pytest.mark.parametrize("chapter", container_chapters())
+def test_each_container_chapter_has_a_recording_of_its_current_code(chapter):
+    """`./lab test-v2 --container` compares against these: a stale one would fail there."""
+    notebook = next(ROOT.glob(f"notebooks/{chapter}-*.ipynb"))
+    tape = Tape.load(chapter, ROOT / "tests/v2/container-tapes")
+    assert tape is not None and "cgroup v2" in tape.host, (
+        f"no recording of {notebook.name} in the lab's container: run ./lab record --v2 "
+        f"--container notebooks/{notebook.name}")
+    assert tape.cells == fingerprint(notebook), (
+        f"{notebook.name}'s code changed since it was recorded in the lab's container: run "
+        f"./lab record --v2 --container notebooks/{notebook.name}")
 
 
 def test_the_v2_recording_is_replayed_first_while_it_is_current(tmp_path, monkeypatch):
