@@ -67,16 +67,19 @@ def v2_podman():
                               capture_output=True, text=True, timeout=180,
                               env={**os.environ, **conf})
 
-    imported = run("""$P import --change 'CMD ["/bin/busybox", "sleep", "600"]' """
-                   f"{tmp_path}/busybox.tar localhost/bb:1", hooks=False)
-    assert imported.returncode == 0, imported.stderr
     before = sorted(p.name for p in root.iterdir())
-    yield run, root, parent
-    run("$P pod rm -af >/dev/null; $P rm -af >/dev/null", hooks=False)
-    for directory in sorted((root / parent).glob("**/"), key=lambda p: -len(p.parts)):
-        directory.rmdir()
+    try:
+        imported = run("""$P import --change 'CMD ["/bin/busybox", "sleep", "600"]' """
+                       f"{tmp_path}/busybox.tar localhost/bb:1", hooks=False)
+        assert imported.returncode == 0, imported.stderr
+        yield run, root, parent
+    finally:
+        removed = run("$P pod rm -af -t 0 >/dev/null; $P rm -af -t 0 >/dev/null", hooks=False)
+        for directory in sorted((root / parent).glob("**/"), key=lambda p: -len(p.parts)):
+            directory.rmdir()
+        shutil.rmtree(tmp_path)
+    assert removed.returncode == 0, removed.stderr
     assert sorted(p.name for p in root.iterdir()) == before  # nothing of Podman's is left
-    shutil.rmtree(tmp_path)
 
 
 def make_pod(name: str, parent: str) -> str:
@@ -116,8 +119,12 @@ def test_podman_4s_pod_cgroup_denies_every_device_and_labkits_hook_frees_it(v2_p
 
 
 def test_the_hook_finds_the_pod_cgroup_only_for_a_pods_container():
-    pod_id = "a" * 64
-    assert device_programs.pod_cgroup_of(
-        f"0::/libpod_parent/{pod_id}/libpod-{'b' * 64}\n") == f"/libpod_parent/{pod_id}"
-    assert device_programs.pod_cgroup_of(f"0::/libpod_parent/libpod-{'b' * 64}\n") is None
-    assert device_programs.pod_cgroup_of("4:memory:/docker/x\n") is None  # v1: no programs
+    pod, ctr = "a" * 64, "b" * 64
+    find = device_programs.pod_cgroup_of
+    assert find(ctr, f"0::/libpod_parent/{pod}/libpod-{ctr}\n") == f"/libpod_parent/{pod}"
+    assert find(ctr, f"0::/libpod_parent/libpod-{ctr}\n") is None  # a container of no pod
+    assert find("c" * 64, f"0::/libpod_parent/{pod}/libpod-{ctr}\n") is None  # not its own
+    assert find(ctr, f"0::/docker/{pod}/{ctr}\n") is None  # not a Podman container's cgroup
+    assert find(ctr, f"4:memory:/libpod_parent/{pod}/libpod-{ctr}\n") is None  # no v2 path
+    # never a cgroup that holds the hook itself (a lab's container named like a pod)
+    assert find(ctr, f"0::/{pod}/libpod-{ctr}\n", own_cgroup=f"0::/{pod}/init\n") is None

@@ -342,6 +342,7 @@ def test_a_member_that_cannot_start_is_one_sentence_and_leaves_nothing(pod_lab):
     manifest = FOO.replace("name: foo", "name: nostart", 1).replace(
         "command: ", 'command: ["/no/such/program"] #', 1)
     assert "/no/such/program" in manifest
+    pod_cgroups = set(Path("/sys/fs/cgroup").glob("*/libpod_parent/*/"))
     with pytest.raises(EngineRefused) as refused:
         pod_lab.podman_pod(manifest, quiet=True)
     said = str(refused.value)
@@ -349,6 +350,7 @@ def test_a_member_that_cannot_start_is_one_sentence_and_leaves_nothing(pod_lab):
         "/no/such/program" in said and "\n" not in said, said
     assert _labelled("pod", pod_lab.session.id) == []
     assert _labelled("container", pod_lab.session.id) == []
+    assert set(Path("/sys/fs/cgroup").glob("*/libpod_parent/*/")) == pod_cgroups
 
 
 def test_no_podman_is_one_sentence(tmp_path, monkeypatch, docker_client):

@@ -29,7 +29,7 @@ CHAPTER_1 = ("cd /opt/lab && python -m pytest -q -p no:cacheprovider --nbval "
              "notebooks/01-containers.ipynb 2>&1")
 WORKERS = ("ann", "carol")
 SLOWER_AT_MOST = 2.0
-"""Bob's node may take its one CPU, a third of this two-core machine while ann and carol
+"""Bob's node may take its one CPU, half of this two-core machine, while ann and carol
 work: their chapter 1 took 1.1-1.2 times as long on a quiet machine, and up to 1.53 times
 beside the v2 guest's two emulated CPUs (as CI runs it). Not held to his limits, the fork
 bomb alone would keep their chapter from finishing at all."""
@@ -117,7 +117,7 @@ def one_learner_attacks_while_two_work(docker_client, workshop: Workshop) -> Non
                                    seconds=window)], detach=True)
     answers: list[float] = []
     failures: list[str] = []
-    bobs_tasks, bobs_ooms, board = [0], [0], []
+    bobs_tasks, bobs_ooms, bobs_cpu, board = [0], [0], [], []
     stop = threading.Event()
     kernel = Node()
     bobs_cgroups = kernel.cgroups(docker_client.containers.get(bob).attrs["State"]["Pid"])
@@ -137,6 +137,8 @@ def one_learner_attacks_while_two_work(docker_client, workshop: Workshop) -> Non
                 his = kernel.cgroup_state(bobs_cgroups).usage
                 bobs_tasks.append(his.pids_current or 0)
                 bobs_ooms.append((his.oom_kills or 0) - ooms_before)
+                if his.cpu_usage_ns is not None:
+                    bobs_cpu.append((time.monotonic(), his.cpu_usage_ns))
             if seen := usage.read(docker_client, workshop).get("bob"):
                 board.append(seen)
             stop.wait(0.5)
@@ -151,13 +153,17 @@ def one_learner_attacks_while_two_work(docker_client, workshop: Workshop) -> Non
         watching.join()
     after, seconds = guard_counts(workshop), time.monotonic() - counted
     ooms = max(bobs_ooms)
-    # Each reading is the CPU used between two readings 0.5 s apart; on a busy machine one
-    # may be read late against its timestamp (1.2 CPU beside 0.8): the median says whether
-    # he is held to it, the highest whether the board saw him burning.
-    cpus = [b["cpu"] or 0 for b in board] or [0]
-    burning, held = max(cpus), statistics.median(cpus)
+    # Each of the board's readings is the CPU used between two readings 0.5 s apart (none
+    # for the first); on a busy machine one may be read late against its timestamp (1.2
+    # CPU beside 0.8), so the board is judged by its median, and his limit by the kernel's
+    # count of his CPU time over the whole attack.
+    cpus = [b["cpu"] for b in board if b["cpu"] is not None] or [0]
+    burning = statistics.median(cpus)
+    (first_at, first_ns), (last_at, last_ns) = bobs_cpu[0], bobs_cpu[-1]
+    held = (last_ns - first_ns) / 1e9 / (last_at - first_at)
     print(f"during chapter 1, bob's node: up to {max(bobs_tasks)} tasks, {ooms} OOM kills, "
-          f"up to {burning:.2f} CPU on the board, {held:.2f} the median of {len(cpus)}")
+          f"{burning:.2f} CPU on the board (the median of {len(cpus)} readings), {held:.2f} "
+          "over the whole attack")
     print("chapter 1 in two nodes at once, bob attacking: "
           + ", ".join(f"{n} {s:.0f} s ({s / alone[n]:.2f}x)" for n, s in attacked.items()))
     print(f"the hub answered {len(answers)} times, slowest {max(answers):.2f} s; the guard "
@@ -173,6 +179,6 @@ def one_learner_attacks_while_two_work(docker_client, workshop: Workshop) -> Non
     # what the guard let through: bob's rate and burst, and the other nodes' few
     assert after["admitted"] - before["admitted"] <= (
         guard.HUB_BURST + guard.HUB_NEW_PER_S * seconds + 200)
-    # The board sees him burning, held to his one CPU (the median: see above; beside other
-    # work, as in CI, he gets less than his CPU).
-    assert burning >= 0.5 and held <= 1.1, (burning, held)
+    # The board sees him burning (0.74 CPU in the median beside the v2 guest's emulated
+    # CPUs, which take their share of the machine), and the kernel holds him to his one CPU.
+    assert burning >= 0.4 and held <= 1.05, (burning, held)

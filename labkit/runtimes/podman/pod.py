@@ -91,8 +91,9 @@ def refuse_what_podman_ignores(spec: PodSpec, version: str) -> None:
 
 def _raise_container_errors(name: str, report: dict | None) -> None:
     """``kube play`` answers 200 even when a container of the pod did not start: its
-    report lists that in ``ContainerErrors``, which labkit says, in Podman's words (the
-    first; the pod is then removed, as for any failed creation).
+    report lists that in ``ContainerErrors``, which labkit says, in Podman's words (one of
+    them: Podman gathers them in no set order; the pod is then removed, as for any failed
+    creation).
 
     >>> _raise_container_errors("web", {"Pods": [{"ContainerErrors": ["runc: no such file"]}]})
     Traceback (most recent call last):
@@ -297,6 +298,10 @@ class PodmanPod(PodBase):
                     "POST", "/play/kube", what=f"play the manifest of pod {self.name}",
                     params={} if self.spec.host_network else {"network": self._network_name()},
                     raw=self.kube_yaml().encode(), content_type="application/x-yaml")
+                made = [pod["ID"] for pod in (report or {}).get("Pods") or [] if pod.get("ID")]
+                if made:  # known before anything is said, so its cgroups go with it
+                    self.id = made[0]
+                    self.service.remember(self.id)
                 _raise_container_errors(self.name, report)
             elif isinstance(step.does, PodCreate):
                 self.id = self.api.call("POST", "/pods/create", what=f"create pod {self.name}",

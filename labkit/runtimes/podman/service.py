@@ -91,8 +91,10 @@ network_config_dir = "{RUN_BASE}/networks"
 def needs_pod_device_hook(cgroup_manager: str, cgroup_version: int) -> bool:
     """Podman 4.3's cgroupfs manager on cgroup v2 puts a deny-all device program on each
     pod's cgroup (labkit.node.device_programs); current Podman does not, nor does the
-    systemd manager, nor v1. Where a Podman puts none, the hook finds nothing to detach."""
-    return cgroup_manager == "cgroupfs" and cgroup_version == 2
+    systemd manager, nor v1. Where a Podman puts none, the hook finds nothing to detach.
+    (Written where labkit knows bpf(2)'s number: x86_64 and aarch64.)"""
+    return (cgroup_manager == "cgroupfs" and cgroup_version == 2
+            and device_programs.SYS_BPF is not None)
 
 
 def pod_device_hook() -> str:
