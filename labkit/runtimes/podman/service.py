@@ -1,7 +1,8 @@
 """labkit's own Podman: rootful, with its own storage, run directory and configuration.
 
 A learner's own podman state (``/var/lib/containers``, ``/etc/containers``) is never
-read or written: every podman labkit starts is given ``CONTAINERS_CONF``,
+read or written, but for containers/image's blob-info cache, whose path is fixed for root
+(docs/podman.md): every podman labkit starts is given ``CONTAINERS_CONF``,
 ``CONTAINERS_STORAGE_CONF`` and ``CONTAINERS_REGISTRIES_CONF`` under
 ``/run/labkit/podman`` and an image store under ``/var/lib/labkit/podman``. The images
 are loaded from the lab's own archives (nothing is pulled), the infra container runs
