@@ -141,6 +141,11 @@ def test_delete_leaves_nothing(lab, host_users):
     pod.delete()
     assert extra.wait(timeout=5) == -signal.SIGKILL
     assert _traces(lab, "foo") == []
+    # Each member's PID 1 outlives its parent (unshare, killed with it) for the moment the
+    # machine's init takes to reap it: a busy CI machine once still listed one.
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
     assert holder is None or not os.path.exists(f"/proc/{holder}")
     assert pod.state == "deleted"
