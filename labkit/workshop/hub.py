@@ -259,6 +259,29 @@ def request(workshop: Workshop, method: str, path: str, body: dict | None = None
     return json.loads(text) if text else None
 
 
+def _proxy_pid(workshop: Workshop) -> int | None:
+    """The hub's proxy's PID (its pid file), if that process is still the proxy."""
+    try:
+        pid = int((Path(workshop.state) / "proxy.pid").read_text())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if Path(workshop.proxy).name.encode() in command else None
+
+
+def _until_gone(pid: int, grace: float = 10.0) -> None:
+    """Wait for a process to end (SIGKILL after ``grace`` seconds), reaped included."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
 def _stop_process(pid: int, grace: float = 20.0) -> None:
     try:
         os.killpg(pid, signal.SIGTERM)
@@ -281,9 +304,11 @@ def down() -> str:
     workshop = Workshop.load()
     if workshop is None:
         return "No workshop is up on this host."
-    pid = _hub_pid(workshop)
+    pid, proxy = _hub_pid(workshop), _proxy_pid(workshop)
     if pid is not None:
         _stop_process(pid)  # the hub stops the nodes and its proxy as it ends
+    if proxy is not None:  # which may end a moment after the hub: its port is free after
+        _until_gone(proxy)
     client = connect()
     try:
         removed = remove_everything(client, workshop)

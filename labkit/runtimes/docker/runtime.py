@@ -182,6 +182,7 @@ class DockerRuntime:
         except LabError:
             self.remove(container)
             raise
+        _until_its_program_runs(container)
 
     def create_spec(self, spec: ContainerSpec, *, role: str = "container",
                     name: str | None = None, **modes: Any) -> Container:
@@ -430,3 +431,27 @@ def check_docker_can_run(spec: ContainerSpec) -> None:
 def _explanation(error: docker.errors.APIError) -> str:
     text = getattr(error, "explanation", None) or str(error)
     return str(text).strip().rstrip(".")
+
+
+INIT_COMM = "runc:[2:INIT]"
+"""What /proc/<pid>/comm says of a container's main process until it has exec'd its program."""
+
+
+def _until_its_program_runs(container: Container, seconds: float = 5.0) -> None:
+    """Docker's start returns once runc has told the container's init to exec the program,
+    not once it has: for that moment its main process is still ``runc:[2:INIT]`` (a cell
+    that reads /proc/<pid> right after ``lab.run`` saw it on a busy machine). Wait until the
+    program runs, or the container has ended; where this machine's /proc is not the
+    engine's (Docker Desktop's VM), there is nothing here to read and nothing to wait on."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = container.state
+        if not state.get("Running") or not state.get("Pid"):
+            return
+        try:
+            with open(f"/proc/{state['Pid']}/comm") as handle:
+                if handle.read().strip() != INIT_COMM:
+                    return
+        except OSError:
+            return
+        time.sleep(0.02)
