@@ -67,7 +67,6 @@ def v2_podman():
                               capture_output=True, text=True, timeout=180,
                               env={**os.environ, **conf})
 
-    before = sorted(p.name for p in root.iterdir())
     try:
         imported = run("""$P import --change 'CMD ["/bin/busybox", "sleep", "600"]' """
                        f"{tmp_path}/busybox.tar localhost/bb:1", hooks=False)
@@ -79,7 +78,9 @@ def v2_podman():
             directory.rmdir()
         shutil.rmtree(tmp_path)
     assert removed.returncode == 0, removed.stderr
-    assert sorted(p.name for p in root.iterdir()) == before  # nothing of Podman's is left
+    # Nothing of this test's Podman is left: its pods had a parent of their own. (The tests
+    # running beside it make cgroups of their own at the root meanwhile.)
+    assert not (root / parent).exists()
 
 
 def make_pod(name: str, parent: str) -> str:
