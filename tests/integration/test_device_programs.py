@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ import pytest
 from labkit import images
 from labkit.node import device_programs
 from labkit.node.mounts import own_layout
+from labkit.node.procfs import processes_with_argument
 from labkit.runtimes.podman import service as podman_service
 from tests.conftest import need
 
@@ -76,6 +78,11 @@ def v2_podman():
         removed = run("$P pod rm -af -t 0 >/dev/null; $P rm -af -t 0 >/dev/null", hooks=False)
         for directory in sorted((root / parent).glob("**/"), key=lambda p: -len(p.parts)):
             directory.rmdir()
+        # conmon runs each ended container's `podman container cleanup` with this store, a
+        # moment later: its directories go once those have ended.
+        deadline = time.monotonic() + 30
+        while processes_with_argument(f"{tmp_path}/store") and time.monotonic() < deadline:
+            time.sleep(0.1)
         shutil.rmtree(tmp_path)
     assert removed.returncode == 0, removed.stderr
     # Nothing of this test's Podman is left: its pods had a parent of their own. (The tests
