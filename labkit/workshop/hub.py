@@ -269,17 +269,23 @@ def _proxy_pid(workshop: Workshop) -> int | None:
     return pid if Path(workshop.proxy).name.encode() in command else None
 
 
-def _until_gone(pid: int, grace: float = 10.0) -> None:
-    """Wait for a process to end (SIGKILL after ``grace`` seconds), reaped included."""
-    deadline = time.monotonic() + grace
+def _ended_within(pid: int, seconds: float) -> bool:
+    """Whether a process ends (and is reaped) within ``seconds``."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return
+            return True
         time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def _until_gone(pid: int, grace: float = 10.0) -> None:
+    """Wait for a process to end (SIGKILL after ``grace`` seconds), reaped included."""
+    if not _ended_within(pid, grace):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _stop_process(pid: int, grace: float = 20.0) -> None:
@@ -287,15 +293,9 @@ def _stop_process(pid: int, grace: float = 20.0) -> None:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+    if not _ended_within(pid, grace):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def down() -> str:
